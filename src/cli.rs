@@ -1,0 +1,229 @@
+//! The command line: global options and subcommands, with flags named as docker compose names them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "stackctl", version, about = "Bring up a multi-container stack from a Compose manifest", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Manifest file(s); later files override earlier ones [default: stack.yml, compose.yaml, …]
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Project name [default: the manifest's `name:`, else its folder's name]
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Variables file(s) for interpolation, instead of the project's .env
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Folder that relative paths start from [default: the first manifest's folder]
+    #[arg(long = "project-directory", global = true, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+    /// Progress output: bars on a terminal, plain lines otherwise
+    #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+    /// Say more: the API version in use, each engine call
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    Auto,
+    Tty,
+    Plain,
+    Quiet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+    Table,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the resolved manifest: interpolated, merged, in long form
+    #[command(after_help = "Example:\n  stackctl config --format json | jq .services")]
+    Config(ConfigArgs),
+    /// Create and start the stack, then follow its logs (or return with -d)
+    #[command(after_help = "Examples:\n  stackctl up -d --wait\n  stackctl up --build flaskapp")]
+    Up(UpArgs),
+    /// Stop and remove the stack's containers and networks
+    #[command(
+        after_help = "Examples:\n  stackctl down\n  stackctl down -v   # also remove named volumes (data is lost)"
+    )]
+    Down(DownArgs),
+    /// List the stack's containers
+    #[command(after_help = "Example:\n  stackctl ps -a --format json")]
+    Ps(PsArgs),
+    /// Set the number of replicas of services
+    #[command(after_help = "Example:\n  stackctl scale flaskapp=3")]
+    Scale(ScaleArgs),
+    /// Build the images of services that have `build:`
+    #[command(after_help = "Example:\n  stackctl build --no-cache flaskapp")]
+    Build(BuildArgs),
+    /// Pull the images of services
+    #[command(after_help = "Example:\n  stackctl pull redis")]
+    Pull(PullArgs),
+    /// Show the output of the stack's containers
+    #[command(after_help = "Examples:\n  stackctl logs -f\n  stackctl logs --tail 20 flaskapp")]
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// Print only the service names
+    #[arg(long)]
+    pub services: bool,
+    /// Print only the named volumes
+    #[arg(long)]
+    pub volumes: bool,
+    /// Only check the manifest; print nothing when it is valid
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullPolicy {
+    Missing,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Services to start (with their dependencies) [default: all]
+    pub services: Vec<String>,
+    /// Return once started instead of following logs
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Wait until every service is running and healthy (implies -d)
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this many seconds
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
+    /// Build images before starting
+    #[arg(long, conflicts_with = "no_build")]
+    pub build: bool,
+    /// Never build; fail if an image is missing
+    #[arg(long)]
+    pub no_build: bool,
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub pull: Option<PullPolicy>,
+    /// Recreate containers even when nothing changed
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Keep existing containers even when their configuration changed
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Remove containers of services no longer in the manifest
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Replicas for a service, overriding the manifest (SERVICE=N)
+    #[arg(long, value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
+    /// Containers created or started at once within a dependency level
+    #[arg(long, default_value_t = 16)]
+    pub parallel: usize,
+    /// Seconds to wait for containers to stop when interrupted
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Also remove the named volumes declared in the manifest (their data is lost)
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    /// Also remove images: `local` (built by this project) or `all`
+    #[arg(long, value_name = "TYPE", value_parser = ["local", "all"])]
+    pub rmi: Option<String>,
+    /// Remove containers of services no longer in the manifest
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Seconds to wait for each container to stop before killing it [default: its stop_grace_period]
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    pub services: Vec<String>,
+    /// Include stopped containers
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Only container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// SERVICE=N pairs
+    #[arg(required = true, value_name = "SERVICE=N")]
+    pub pairs: Vec<String>,
+    /// Do not start dependencies that are not running
+    #[arg(long)]
+    pub no_deps: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    pub services: Vec<String>,
+    /// Build without the layer cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull newer versions of base images
+    #[arg(long)]
+    pub pull: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    pub services: Vec<String>,
+    /// Pull only images that are not present
+    #[arg(long)]
+    pub missing: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    pub services: Vec<String>,
+    /// Keep following new output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Lines from the end of each container's log, or `all`
+    #[arg(long, default_value = "all")]
+    pub tail: String,
+    /// Show the daemon's timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    #[arg(long)]
+    pub no_color: bool,
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    /// Only replica N
+    #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
+    /// Only lines since this time (RFC 3339 or relative such as 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only lines until this time (RFC 3339 or relative such as 10m)
+    #[arg(long)]
+    pub until: Option<String>,
+}

@@ -1,0 +1,36 @@
+//! `stackctl config`: the resolved manifest, never touching the daemon.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::{ConfigArgs, Format, Global};
+
+pub fn run(global: &Global, args: ConfigArgs) -> Result<()> {
+    let loaded = super::load_project(global)?;
+    let project = &loaded.project;
+    let mut out = std::io::stdout().lock();
+    if args.quiet {
+        return Ok(());
+    }
+    if args.services {
+        for name in project.services.keys() {
+            writeln!(out, "{name}")?;
+        }
+        return Ok(());
+    }
+    if args.volumes {
+        for name in project.volumes.keys() {
+            writeln!(out, "{name}")?;
+        }
+        return Ok(());
+    }
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, project)?;
+            writeln!(out)?;
+        }
+        _ => write!(out, "{}", serde_yaml::to_string(project)?)?,
+    }
+    Ok(())
+}

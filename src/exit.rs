@@ -1,0 +1,59 @@
+//! Errors that decide the exit code: 2 for usage and manifest problems, 130 after Ctrl-C, 1 otherwise.
+
+use std::fmt;
+
+/// A request that cannot be right whatever the daemon says (`scale web=abc`, an unknown service).
+#[derive(Debug)]
+pub struct UsageError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        UsageError {
+            message: message.into(),
+            hint: None,
+        }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  = help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The user pressed Ctrl-C; what was in flight has been finished or rolled back.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<crate::manifest::Diagnostics>() || cause.is::<UsageError>() {
+            return 2;
+        }
+        if cause.is::<Interrupted>() {
+            return 130;
+        }
+    }
+    1
+}

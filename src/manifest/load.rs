@@ -1,0 +1,675 @@
+//! Reading a project from disk: finding the files, the environment (.env, --env-file, the process),
+//! YAML parsing with positions, interpolation, typed decoding, merging and naming the project.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+
+use super::diag::{Diagnostic, Diagnostics, nearest};
+use super::interpolate::interpolate;
+use super::model::{FileTop, Project, Service};
+use super::spans::{FieldPath, SpanIndex};
+use super::{merge, validate};
+
+/// Files looked for in the current folder when no `-f` is given, in this order.
+pub const DEFAULT_FILES: &[&str] = &[
+    "stack.yml",
+    "stack.yaml",
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+    "stack/stack.yml",
+];
+
+/// A manifest larger than this is refused before parsing: no real stack comes close.
+const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub files: Vec<PathBuf>,
+    pub project_name: Option<String>,
+    pub env_files: Vec<PathBuf>,
+    pub project_directory: Option<PathBuf>,
+    /// Where relative `-f` paths and default discovery start.
+    pub cwd: PathBuf,
+    /// The process environment; it wins over every env file.
+    pub environ: HashMap<String, String>,
+}
+
+/// One parsed file, kept so that later stages can point into it.
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub spans: SpanIndex,
+}
+
+pub struct Loaded {
+    pub project: Project,
+    pub warnings: Vec<String>,
+    /// The resolved variables (env files overlaid by the process environment).
+    pub variables: HashMap<String, String>,
+}
+
+/// Finds source positions for field paths across all files, the last file that mentions a path first.
+pub struct Locator<'a> {
+    pub files: &'a [SourceFile],
+}
+
+impl Locator<'_> {
+    /// A diagnostic pointing at `path`: its key when `at_key`, else its value.
+    pub fn diag(&self, path: &FieldPath, at_key: bool, message: impl Into<String>) -> Diagnostic {
+        let d = Diagnostic::new(message).field(path.to_string());
+        let file = self
+            .files
+            .iter()
+            .rev()
+            .find(|f| f.spans.contains(path))
+            .or_else(|| {
+                // Not written anywhere (a default): point at the closest ancestor that is.
+                let mut p = path.parent();
+                while let Some(cur) = p {
+                    if let Some(f) = self.files.iter().rev().find(|f| f.spans.contains(&cur)) {
+                        return Some(f);
+                    }
+                    p = cur.parent();
+                }
+                self.files.last()
+            });
+        let Some(file) = file else { return d };
+        let d = d.in_file(&file.path);
+        let pos = if at_key {
+            file.spans.key_pos(path)
+        } else {
+            file.spans.value_pos(path)
+        };
+        match pos {
+            Some(p) => d.at(p.line, p.column, file.spans.line_text(p.line)),
+            None => d,
+        }
+    }
+}
+
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let files = resolve_files(opts)?;
+    let project_dir = match &opts.project_directory {
+        Some(d) => opts.cwd.join(d),
+        None => files[0]
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| opts.cwd.clone()),
+    };
+    let variables = read_variables(opts, &project_dir)?;
+    let lookup = |name: &str| variables.get(name).cloned();
+
+    let mut warnings = Vec::new();
+    let mut diags = Diagnostics::default();
+    let mut sources = Vec::new();
+    let mut project = Project {
+        working_dir: project_dir.clone(),
+        config_files: files.clone(),
+        ..Project::default()
+    };
+    let mut declared_name = None;
+
+    for path in &files {
+        let (source, top) = match read_file(path, &lookup) {
+            Ok(ok) => ok,
+            Err(mut d) => {
+                diags.0.append(&mut d.0);
+                continue;
+            }
+        };
+        let loc = Locator {
+            files: std::slice::from_ref(&source),
+        };
+        let top = match decode_top(top, &loc) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d);
+                sources.push(source);
+                continue;
+            }
+        };
+        if top.version.is_some() {
+            warnings.push(format!(
+                "{}: the top-level `version` is obsolete and ignored; you can remove it",
+                path.display()
+            ));
+        }
+        if let Some(n) = top.name {
+            declared_name = Some(n);
+        }
+        let services_path = FieldPath::root().key("services");
+        for (name, raw) in top.services.unwrap_or_default() {
+            let spath = services_path.key(&name);
+            let raw = if raw.is_null() {
+                Value::Mapping(Mapping::new())
+            } else {
+                raw
+            };
+            match decode::<Service>(raw, &spath, &loc, SERVICE_KEYS_UNSUPPORTED) {
+                Ok(svc) => match project.services.get_mut(&name) {
+                    Some(base) => merge::merge_service(base, svc),
+                    None => {
+                        project.services.insert(name, svc);
+                    }
+                },
+                Err(d) => diags.push(d),
+            }
+        }
+        decode_defs(
+            top.networks,
+            "networks",
+            &loc,
+            &mut project.networks,
+            &mut diags,
+        );
+        decode_defs(
+            top.volumes,
+            "volumes",
+            &loc,
+            &mut project.volumes,
+            &mut diags,
+        );
+        decode_defs(
+            top.secrets,
+            "secrets",
+            &loc,
+            &mut project.secrets,
+            &mut diags,
+        );
+        sources.push(source);
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+
+    let raw_name = opts
+        .project_name
+        .clone()
+        .or_else(|| {
+            opts.environ
+                .get("COMPOSE_PROJECT_NAME")
+                .cloned()
+                .filter(|s| !s.is_empty())
+        })
+        .or(declared_name)
+        .unwrap_or_else(|| {
+            project_dir
+                .canonicalize()
+                .unwrap_or(project_dir.clone())
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "default".into())
+        });
+    project.name = normalize_project_name(&raw_name).ok_or_else(|| {
+        Diagnostic::new(format!("`{raw_name}` cannot be a project name")).hint(
+            "use lowercase letters, digits, `-` and `_`, starting with a letter or digit (-p NAME)",
+        )
+    })?;
+
+    let loc = Locator { files: &sources };
+    validate::validate(&project, &loc, &variables)?;
+    Ok(Loaded {
+        project,
+        warnings,
+        variables,
+    })
+}
+
+/// Keys that the Compose specification defines for a service but stackctl does not implement yet.
+const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
+    "annotations",
+    "attach",
+    "blkio_config",
+    "cgroup",
+    "cgroup_parent",
+    "configs",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "driver_opts",
+    "external_links",
+    "extends",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "ipc",
+    "isolation",
+    "label_file",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "network_mode",
+    "models",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "post_start",
+    "pre_stop",
+    "privileged",
+    "provider",
+    "runtime",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "storage_opt",
+    "sysctls",
+    "tty",
+    "ulimits",
+    "use_api_socket",
+    "userns_mode",
+    "uts",
+    "volumes_from",
+];
+
+fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostics> {
+    if !opts.files.is_empty() {
+        return Ok(opts.files.iter().map(|f| opts.cwd.join(f)).collect());
+    }
+    let base = opts
+        .project_directory
+        .as_ref()
+        .map(|d| opts.cwd.join(d))
+        .unwrap_or_else(|| opts.cwd.clone());
+    for name in DEFAULT_FILES {
+        let path = base.join(name);
+        if path.is_file() {
+            let mut files = vec![path.clone()];
+            if let Some(over) = override_path(&path)
+                && over.is_file()
+            {
+                files.push(over);
+            }
+            return Ok(files);
+        }
+    }
+    Err(
+        Diagnostic::new(format!("no manifest found in {}", base.display()))
+            .hint(format!(
+                "create one of {}, or pass -f FILE",
+                DEFAULT_FILES.join(", ")
+            ))
+            .into(),
+    )
+}
+
+/// `stack.yml` → `stack.override.yml`, as compose does for `compose.override.yaml`.
+fn override_path(path: &Path) -> Option<PathBuf> {
+    let stem = path.file_stem()?.to_str()?;
+    let ext = path.extension()?.to_str()?;
+    Some(path.with_file_name(format!("{stem}.override.{ext}")))
+}
+
+fn read_variables(
+    opts: &LoadOptions,
+    project_dir: &Path,
+) -> Result<HashMap<String, String>, Diagnostics> {
+    let env_files: Vec<PathBuf> = if opts.env_files.is_empty() {
+        let default = project_dir.join(".env");
+        if default.is_file() {
+            vec![default]
+        } else {
+            Vec::new()
+        }
+    } else {
+        opts.env_files.iter().map(|f| opts.cwd.join(f)).collect()
+    };
+    let mut vars = HashMap::new();
+    for file in env_files {
+        for (k, v) in read_env_file(&file)? {
+            vars.insert(k, v);
+        }
+    }
+    vars.extend(opts.environ.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(vars)
+}
+
+/// Reads a dotenv file (quotes, comments, `export`) into ordered pairs.
+pub fn read_env_file(file: &Path) -> Result<Vec<(String, String)>, Diagnostics> {
+    let iter = dotenvy::from_path_iter(file).map_err(|e| {
+        Diagnostic::new(format!("cannot read env file: {e}"))
+            .in_file(file)
+            .hint("check the path given to --env-file or env_file")
+    })?;
+    let mut out = Vec::new();
+    for item in iter {
+        match item {
+            Ok(kv) => out.push(kv),
+            Err(dotenvy::Error::LineParse(line, idx)) => {
+                let lineno = std::fs::read_to_string(file).ok().and_then(|t| {
+                    t.lines()
+                        .position(|l| l.contains(line.trim()))
+                        .map(|i| i + 1)
+                });
+                let mut d = Diagnostic::new(format!("cannot parse `{line}` at character {idx}"))
+                    .in_file(file)
+                    .hint("each line is KEY=VALUE; quote values with spaces or `#`");
+                if let Some(n) = lineno {
+                    d = d.at(n, idx + 1, Some(line.as_str()));
+                }
+                return Err(d.into());
+            }
+            Err(e) => {
+                return Err(Diagnostic::new(format!("cannot read env file: {e}"))
+                    .in_file(file)
+                    .into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_file(
+    path: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(SourceFile, Value), Diagnostics> {
+    let hint_missing = "check the path, or run from the folder that holds the manifest";
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Diagnostic::new(format!("cannot read the manifest: {e}"))
+            .in_file(path)
+            .hint(hint_missing)
+    })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::new(format!(
+            "the manifest is {} bytes; the limit is {MAX_FILE_BYTES}",
+            meta.len()
+        ))
+        .in_file(path)
+        .into());
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::new(format!("cannot read the manifest: {e}"))
+            .in_file(path)
+            .hint(hint_missing)
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::new(format!(
+            "the manifest is not UTF-8 text (bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .in_file(path)
+        .hint("a manifest is a YAML text file; is this the right file?")
+    })?;
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(Diagnostic::new("the manifest is empty")
+            .in_file(path)
+            .hint("a manifest needs at least `services:` with one service")
+            .into());
+    }
+    let spans = SpanIndex::build(&text);
+    let mut value: Value = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+    value
+        .apply_merge()
+        .map_err(|e| yaml_error(path, &text, &e))?;
+    if !value.is_mapping() {
+        return Err(
+            Diagnostic::new("the manifest's top level must be a mapping with `services:`")
+                .in_file(path)
+                .at(1, 1, text.lines().next())
+                .into(),
+        );
+    }
+    strip_extensions(&mut value, 0);
+    let source = SourceFile {
+        path: path.to_path_buf(),
+        spans,
+    };
+    let mut diags = Diagnostics::default();
+    let loc = Locator {
+        files: std::slice::from_ref(&source),
+    };
+    interpolate_value(&mut value, &FieldPath::root(), lookup, &loc, &mut diags);
+    diags.into_result((source, value))
+}
+
+fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Diagnostics {
+    let msg = e.to_string();
+    // serde_yaml appends " at line X column Y"; the location is shown separately.
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    let mut d = Diagnostic::new(format!("invalid YAML: {msg}")).in_file(path);
+    if let Some(l) = e.location() {
+        d = d.at(
+            l.line(),
+            l.column(),
+            text.lines().nth(l.line().saturating_sub(1)),
+        );
+    }
+    let hint = if msg.contains("recursion limit") || msg.contains("repetition limit") {
+        "the document nests or repeats aliases too deeply; expand the anchors by hand"
+    } else {
+        "check the indentation and the `:` after each key; quote values that contain `: ` or start with `*`, `&` or `{`"
+    };
+    d.hint(hint).into()
+}
+
+/// Mappings whose keys are the user's data, not format keys: `x-` there is a real key.
+const USER_KEYED: &[&str] = &[
+    "environment",
+    "labels",
+    "args",
+    "driver_opts",
+    "annotations",
+    "sysctls",
+    "extra_hosts",
+];
+
+fn strip_extensions(v: &mut Value, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::Mapping(m) => {
+            m.retain(|k, _| !k.as_str().is_some_and(|k| k.starts_with("x-")));
+            for (k, child) in m.iter_mut() {
+                if !k.as_str().is_some_and(|k| USER_KEYED.contains(&k)) {
+                    strip_extensions(child, depth + 1);
+                }
+            }
+        }
+        Value::Sequence(s) => s.iter_mut().for_each(|c| strip_extensions(c, depth + 1)),
+        _ => {}
+    }
+}
+
+fn interpolate_value(
+    v: &mut Value,
+    path: &FieldPath,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    loc: &Locator,
+    diags: &mut Diagnostics,
+) {
+    match v {
+        Value::String(s) if s.contains('$') => match interpolate(s, lookup) {
+            Ok(out) => *s = out,
+            Err(e) => {
+                let mut d = loc.diag(path, false, e.message);
+                d.hint = e.hint;
+                diags.push(d);
+            }
+        },
+        Value::Mapping(m) => {
+            for (k, child) in m.iter_mut() {
+                let key = match k {
+                    Value::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
+                };
+                interpolate_value(child, &path.key(&key), lookup, loc, diags);
+            }
+        }
+        Value::Sequence(s) => {
+            for (i, child) in s.iter_mut().enumerate() {
+                interpolate_value(child, &path.index(i), lookup, loc, diags);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn decode_top(v: Value, loc: &Locator) -> Result<FileTop, Diagnostic> {
+    decode::<FileTop>(v, &FieldPath::root(), loc, &[])
+}
+
+fn decode_defs<T: for<'de> Deserialize<'de> + Default>(
+    defs: Option<BTreeMap<String, Value>>,
+    section: &str,
+    loc: &Locator,
+    into: &mut BTreeMap<String, T>,
+    diags: &mut Diagnostics,
+) {
+    for (name, raw) in defs.unwrap_or_default() {
+        let path = FieldPath::root().key(section).key(&name);
+        if raw.is_null() {
+            into.entry(name).or_default();
+            continue;
+        }
+        match decode::<T>(raw, &path, loc, &[]) {
+            Ok(def) => {
+                into.insert(name, def);
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+}
+
+/// Decodes `v` (found at `base`) into `T`, turning serde's message into a positioned diagnostic.
+fn decode<T: for<'de> Deserialize<'de>>(
+    v: Value,
+    base: &FieldPath,
+    loc: &Locator,
+    unsupported: &[&str],
+) -> Result<T, Diagnostic> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut path = base.clone();
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Map { key } => path = path.key(key),
+                serde_path_to_error::Segment::Seq { index } => path = path.index(*index),
+                _ => {}
+            }
+        }
+        let msg = e.inner().to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+        unknown_field(&msg, &path, base, loc, unsupported).unwrap_or_else(|| {
+            let what = match path.last_key() {
+                Some(k) => format!("`{k}`: {msg}"),
+                None => msg.clone(),
+            };
+            let hint = if msg.starts_with("missing field") {
+                "add the field, or check its spelling"
+            } else {
+                "see the Compose specification for the forms this field accepts"
+            };
+            let mut d = loc.diag(&path, false, format!("invalid {what}"));
+            if d.hint.is_none() {
+                d = d.hint(hint);
+            }
+            d
+        })
+    })
+}
+
+/// serde says "unknown field `x`, expected one of `a`, `b`": turn that into advice.
+fn unknown_field(
+    msg: &str,
+    path: &FieldPath,
+    base: &FieldPath,
+    loc: &Locator,
+    unsupported: &[&str],
+) -> Option<Diagnostic> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // serde_path_to_error stops at the struct, so the key itself is the last step.
+    let key_path = if path.last_key() == Some(key) {
+        path.clone()
+    } else {
+        path.key(key)
+    };
+    let place = match base.0.as_slice() {
+        [] => "at the top level".to_owned(),
+        _ => format!("in {}", key_path.parent().unwrap_or_default()),
+    };
+    let d = loc.diag(&key_path, true, format!("unknown key `{key}` {place}"));
+    Some(if unsupported.contains(&key) {
+        d.hint(format!("`{key}` is part of the Compose format but stackctl does not support it yet; remove it to continue"))
+    } else if let Some(near) = nearest(key, candidates.iter().copied()) {
+        d.hint(format!("did you mean `{near}`?"))
+    } else {
+        d.hint(format!("valid keys here: {}", candidates.join(", ")))
+    })
+}
+
+/// Compose's project-name rule: lowercase, `[a-z0-9_-]`, starting with a letter or digit.
+pub fn normalize_project_name(raw: &str) -> Option<String> {
+    let name: String = raw
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    let name = name.trim_start_matches(['_', '-']).to_owned();
+    if name.is_empty() { None } else { Some(name) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_normalise() {
+        assert_eq!(
+            normalize_project_name("My.Project 2").as_deref(),
+            Some("myproject2")
+        );
+        assert_eq!(normalize_project_name("_x-y").as_deref(), Some("x-y"));
+        assert_eq!(normalize_project_name("..."), None);
+    }
+
+    #[test]
+    fn extensions_are_stripped_but_not_from_user_maps() {
+        let mut v: Value = serde_yaml::from_str(
+            "x-a: 1\nservices:\n  s:\n    x-b: 2\n    environment: {x-c: 3}\n",
+        )
+        .unwrap();
+        strip_extensions(&mut v, 0);
+        assert!(v.get("x-a").is_none());
+        assert!(v["services"]["s"].get("x-b").is_none());
+        assert!(v["services"]["s"]["environment"].get("x-c").is_some());
+    }
+
+    #[test]
+    fn override_name() {
+        assert_eq!(
+            override_path(Path::new("/a/stack.yml")).unwrap(),
+            Path::new("/a/stack.override.yml")
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! Compose's override rules for several `-f` files: scalars replace, mappings merge by key,
+//! `ports` / `volumes` / `secrets` merge by target, `command` and `entrypoint` replace whole.
+
+use std::collections::BTreeMap;
+
+use super::model::{Build, Deploy, Healthcheck, Service};
+
+/// Merges `over` onto `base` in place.
+pub fn merge_service(base: &mut Service, over: Service) {
+    let Service {
+        image,
+        build,
+        command,
+        entrypoint,
+        environment,
+        env_file,
+        ports,
+        expose,
+        volumes,
+        tmpfs,
+        networks,
+        depends_on,
+        links,
+        restart,
+        deploy,
+        scale,
+        healthcheck,
+        labels,
+        stop_signal,
+        stop_grace_period,
+        user,
+        working_dir,
+        hostname,
+        init,
+        read_only,
+        cap_add,
+        cap_drop,
+        container_name,
+        profiles,
+        pull_policy,
+        secrets,
+    } = over;
+    replace(&mut base.image, image);
+    base.build = match (base.build.take(), build) {
+        (Some(b), Some(o)) => Some(merge_build(b, o)),
+        (b, o) => o.or(b),
+    };
+    replace(&mut base.command, command);
+    replace(&mut base.entrypoint, entrypoint);
+    base.environment.extend(environment);
+    union(&mut base.env_file, env_file);
+    by_key(&mut base.ports, ports, |p| (p.target, p.protocol.clone()));
+    union(&mut base.expose, expose);
+    by_key(&mut base.volumes, volumes, |m| m.target.clone());
+    union(&mut base.tmpfs, tmpfs);
+    base.networks.extend(networks);
+    base.depends_on.extend(depends_on);
+    union(&mut base.links, links);
+    replace(&mut base.restart, restart);
+    base.deploy = match (base.deploy.take(), deploy) {
+        (Some(b), Some(o)) => Some(merge_deploy(b, o)),
+        (b, o) => o.or(b),
+    };
+    replace(&mut base.scale, scale);
+    base.healthcheck = match (base.healthcheck.take(), healthcheck) {
+        (Some(b), Some(o)) => Some(merge_healthcheck(b, o)),
+        (b, o) => o.or(b),
+    };
+    base.labels.extend(labels);
+    replace(&mut base.stop_signal, stop_signal);
+    replace(&mut base.stop_grace_period, stop_grace_period);
+    replace(&mut base.user, user);
+    replace(&mut base.working_dir, working_dir);
+    replace(&mut base.hostname, hostname);
+    replace(&mut base.init, init);
+    replace(&mut base.read_only, read_only);
+    union(&mut base.cap_add, cap_add);
+    union(&mut base.cap_drop, cap_drop);
+    replace(&mut base.container_name, container_name);
+    union(&mut base.profiles, profiles);
+    replace(&mut base.pull_policy, pull_policy);
+    by_key(&mut base.secrets, secrets, |s| s.target.clone());
+}
+
+fn replace<T>(base: &mut Option<T>, over: Option<T>) {
+    if over.is_some() {
+        *base = over;
+    }
+}
+
+fn union<T: PartialEq>(base: &mut Vec<T>, over: Vec<T>) {
+    for item in over {
+        if !base.contains(&item) {
+            base.push(item);
+        }
+    }
+}
+
+/// Entries of `over` replace those of `base` with the same key, in place; new ones are appended.
+fn by_key<T, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> K) {
+    for item in over {
+        match base.iter().position(|b| key(b) == key(&item)) {
+            Some(i) => base[i] = item,
+            None => base.push(item),
+        }
+    }
+}
+
+fn merge_maps(base: &mut BTreeMap<String, String>, over: BTreeMap<String, String>) {
+    base.extend(over);
+}
+
+fn merge_build(mut b: Build, o: Build) -> Build {
+    // A mapping without `context` was given "." by the loader; only a real value replaces.
+    if o.context != "." || b.context.is_empty() {
+        b.context = o.context;
+    }
+    replace(&mut b.dockerfile, o.dockerfile);
+    replace(&mut b.target, o.target);
+    merge_maps(&mut b.args, o.args);
+    merge_maps(&mut b.labels, o.labels);
+    b
+}
+
+fn merge_deploy(mut b: Deploy, o: Deploy) -> Deploy {
+    replace(&mut b.mode, o.mode);
+    replace(&mut b.replicas, o.replicas);
+    replace(&mut b.endpoint_mode, o.endpoint_mode);
+    replace(&mut b.restart_policy, o.restart_policy);
+    replace(&mut b.resources, o.resources);
+    replace(&mut b.update_config, o.update_config);
+    merge_maps(&mut b.labels, o.labels);
+    b
+}
+
+fn merge_healthcheck(mut b: Healthcheck, o: Healthcheck) -> Healthcheck {
+    if !o.test.is_empty() {
+        b.test = o.test;
+    }
+    replace(&mut b.interval, o.interval);
+    replace(&mut b.timeout, o.timeout);
+    replace(&mut b.retries, o.retries);
+    replace(&mut b.start_period, o.start_period);
+    replace(&mut b.start_interval, o.start_interval);
+    replace(&mut b.disable, o.disable);
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    fn svc(yaml: &str) -> Service {
+        Service::deserialize(serde_yaml::from_str::<serde_yaml::Value>(yaml).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn scalars_replace_and_maps_merge() {
+        let mut base = svc("image: a\nenvironment: {A: '1', B: '2'}\nlabels: [x=1]\nuser: app\n");
+        merge_service(
+            &mut base,
+            svc("image: b\nenvironment: {B: '3', C: '4'}\nlabels: {y: '2'}\n"),
+        );
+        assert_eq!(base.image.as_deref(), Some("b"));
+        assert_eq!(base.user.as_deref(), Some("app"));
+        let env: Vec<_> = base
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.clone().unwrap()))
+            .collect();
+        assert_eq!(env, ["A=1", "B=3", "C=4"]);
+        assert_eq!(base.labels.len(), 2);
+    }
+
+    #[test]
+    fn command_and_entrypoint_replace_whole() {
+        let mut base = svc("image: a\ncommand: [run, --fast]\nentrypoint: [/bin/a, x]\n");
+        merge_service(&mut base, svc("command: serve\n"));
+        assert_eq!(base.command.unwrap(), vec!["serve"]);
+        assert_eq!(base.entrypoint.unwrap(), vec!["/bin/a", "x"]);
+    }
+
+    #[test]
+    fn ports_and_volumes_merge_by_target() {
+        let mut base = svc(
+            "image: a\nports: ['8080:80', '443']\nvolumes: ['data:/data', './x:/x']\nexpose: ['1']\n",
+        );
+        merge_service(
+            &mut base,
+            svc("ports: ['9090:80', '22']\nvolumes: ['other:/data']\nexpose: ['1', '2']\n"),
+        );
+        let ports: Vec<_> = base
+            .ports
+            .iter()
+            .map(|p| (p.published.clone(), p.target))
+            .collect();
+        assert_eq!(ports, [(Some("9090".into()), 80), (None, 443), (None, 22)]);
+        let vols: Vec<_> = base
+            .volumes
+            .iter()
+            .map(|m| m.source.clone().unwrap())
+            .collect();
+        assert_eq!(vols, ["other", "./x"]);
+        assert_eq!(base.expose, ["1", "2"]);
+    }
+
+    #[test]
+    fn nested_sections_merge_field_by_field() {
+        let mut base = svc(
+            "build: {context: web, args: {A: '1'}}\nhealthcheck: {test: [CMD, true], interval: 5s}\ndeploy: {replicas: 2, labels: {a: b}}\n",
+        );
+        merge_service(
+            &mut base,
+            svc(
+                "build: {args: {B: '2'}, target: prod}\nhealthcheck: {retries: 3}\ndeploy: {replicas: 4}\n",
+            ),
+        );
+        let b = base.build.unwrap();
+        assert_eq!(
+            (b.context.as_str(), b.target.as_deref(), b.args.len()),
+            ("web", Some("prod"), 2)
+        );
+        let h = base.healthcheck.unwrap();
+        assert_eq!(
+            (h.test.len(), h.retries, h.interval.is_some()),
+            (2, Some(3), true)
+        );
+        let d = base.deploy.unwrap();
+        assert_eq!((d.replicas, d.labels.len()), (Some(4), 1));
+    }
+
+    #[test]
+    fn depends_on_and_networks_merge_by_name() {
+        let mut base = svc("image: a\ndepends_on: [db]\nnetworks: [front]\n");
+        merge_service(
+            &mut base,
+            svc(
+                "depends_on: {cache: {condition: service_healthy}}\nnetworks: {back: {aliases: [x]}}\n",
+            ),
+        );
+        assert_eq!(base.depends_on.keys().collect::<Vec<_>>(), ["cache", "db"]);
+        assert_eq!(base.networks.keys().collect::<Vec<_>>(), ["back", "front"]);
+    }
+}

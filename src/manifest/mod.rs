@@ -1,0 +1,20 @@
+//! The stack manifest: Compose-format files read, interpolated, merged, validated and normalised.
+//! Pure: no tokio, no bollard, no terminal. Everything downstream starts from a `Project`.
+
+// Diagnostics are large but only built on the error path, once per problem.
+#![allow(clippy::result_large_err)]
+
+mod diag;
+mod interpolate;
+mod load;
+mod merge;
+pub mod model;
+mod spans;
+pub mod units;
+mod validate;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use interpolate::{InterpolationError, interpolate};
+pub use load::{DEFAULT_FILES, LoadOptions, Loaded, load, normalize_project_name, read_env_file};
+pub use model::*;
+pub use validate::find_cycle;

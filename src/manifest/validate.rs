@@ -1,0 +1,404 @@
+//! Cross-field rules checked before any API call: references, cycles, replicas against fixed ports and
+//! names, healthcheck conditions, files that must exist. Every problem is collected, not just the first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::diag::{Diagnostics, nearest};
+use super::load::Locator;
+use super::model::{Condition, MountKind, Project};
+use super::spans::FieldPath;
+
+const SIGNALS: &[&str] = &[
+    "SIGABRT",
+    "SIGALRM",
+    "SIGBUS",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGFPE",
+    "SIGHUP",
+    "SIGILL",
+    "SIGINT",
+    "SIGIO",
+    "SIGKILL",
+    "SIGPIPE",
+    "SIGPROF",
+    "SIGPWR",
+    "SIGQUIT",
+    "SIGSEGV",
+    "SIGSTKFLT",
+    "SIGSTOP",
+    "SIGSYS",
+    "SIGTERM",
+    "SIGTRAP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGVTALRM",
+    "SIGWINCH",
+    "SIGXCPU",
+    "SIGXFSZ",
+];
+
+pub fn validate(
+    p: &Project,
+    loc: &Locator,
+    _vars: &HashMap<String, String>,
+) -> Result<(), Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let root = FieldPath::root();
+    if p.services.is_empty() {
+        diags.push(
+            loc.diag(
+                &root.key("services"),
+                true,
+                "the manifest defines no services",
+            )
+            .hint("add at least one service under `services:`"),
+        );
+    }
+    let names: Vec<&str> = p.services.keys().map(String::as_str).collect();
+    let suggest = |bad: &str, pool: &[&str]| match nearest(bad, pool.iter().copied()) {
+        Some(n) => format!("did you mean `{n}`?"),
+        None => format!("defined here: {}", pool.join(", ")),
+    };
+
+    for (name, svc) in &p.services {
+        let sp = root.key("services").key(name);
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            diags.push(
+                loc.diag(&sp, true, format!("`{name}` is not a valid service name"))
+                    .hint("use letters, digits, `.`, `_` and `-`"),
+            );
+        }
+        if svc.image.is_none() && svc.build.is_none() {
+            diags.push(
+                loc.diag(&sp, true, format!("service `{name}` has neither `image` nor `build`"))
+                    .hint("add `image: NAME[:TAG]` to run an existing image, or `build: DIR` to build one"),
+            );
+        }
+        for dep in svc.depends_on.keys() {
+            if !p.services.contains_key(dep) {
+                diags.push(
+                    loc.diag(
+                        &sp.key("depends_on").key(dep),
+                        true,
+                        format!("service `{name}` depends on `{dep}`, which is not defined"),
+                    )
+                    .hint(suggest(dep, &names)),
+                );
+            }
+        }
+        for (i, link) in svc.links.iter().enumerate() {
+            let target = link.split(':').next().unwrap_or(link);
+            if !p.services.contains_key(target) {
+                diags.push(
+                    loc.diag(
+                        &sp.key("links").index(i),
+                        false,
+                        format!("service `{name}` links to `{target}`, which is not defined"),
+                    )
+                    .hint(suggest(target, &names)),
+                );
+            }
+        }
+        let nets: Vec<&str> = p
+            .networks
+            .keys()
+            .map(String::as_str)
+            .chain(["default"])
+            .collect();
+        for net in svc.networks.keys() {
+            if !p.networks.contains_key(net) && net != "default" {
+                diags.push(
+                    loc.diag(
+                        &sp.key("networks").key(net),
+                        true,
+                        format!("service `{name}` uses network `{net}`, which is not declared"),
+                    )
+                    .hint(format!(
+                        "declare it under the top-level `networks:`; {}",
+                        suggest(net, &nets)
+                    )),
+                );
+            }
+        }
+        for (i, m) in svc.volumes.iter().enumerate() {
+            if m.kind == MountKind::Volume
+                && let Some(src) = &m.source
+                && !p.volumes.contains_key(src)
+            {
+                let vols: Vec<&str> = p.volumes.keys().map(String::as_str).collect();
+                let mut hint = format!(
+                    "declare it under the top-level `volumes:` (`volumes: {{{src}: {{}}}}`)"
+                );
+                if let Some(n) = nearest(src, vols.iter().copied()) {
+                    hint = format!("did you mean `{n}`? Otherwise {hint}");
+                }
+                hint.push_str(", or write `./");
+                hint.push_str(src);
+                hint.push_str("` for a bind mount");
+                diags.push(
+                    loc.diag(
+                        &sp.key("volumes").index(i),
+                        false,
+                        format!("named volume `{src}` is not declared"),
+                    )
+                    .hint(hint),
+                );
+            }
+            if m.kind == MountKind::Bind && m.source.as_deref().is_some_and(|s| s.is_empty()) {
+                diags.push(loc.diag(
+                    &sp.key("volumes").index(i),
+                    false,
+                    "a bind mount needs a source path",
+                ));
+            }
+        }
+        for (i, s) in svc.secrets.iter().enumerate() {
+            if !p.secrets.contains_key(&s.source) {
+                diags.push(
+                    loc.diag(
+                        &sp.key("secrets").index(i),
+                        false,
+                        format!("secret `{}` is not declared", s.source),
+                    )
+                    .hint(
+                        "declare it under the top-level `secrets:` with `file:` or `environment:`",
+                    ),
+                );
+            }
+        }
+        let replicas = svc.replicas();
+        let global = svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global");
+        if replicas > 1 && !global {
+            for (i, port) in svc.ports.iter().enumerate() {
+                if let Some((a, b)) = port.published_range() {
+                    let available = u32::from(b - a) + 1;
+                    if available < replicas {
+                        let what = if a == b {
+                            format!("fixed host port {a}")
+                        } else {
+                            format!("host range {a}-{b} ({available} ports)")
+                        };
+                        diags.push(
+                            loc.diag(&sp.key("ports").index(i), false, format!("service `{name}` has {replicas} replicas but publishes {what}"))
+                                .hint(format!(
+                                    "only one container can bind a host port: publish a range (\"{a}-{}:{}\"), drop the host port, or use 1 replica",
+                                    u32::from(a) + replicas - 1,
+                                    port.target
+                                )),
+                        );
+                    }
+                }
+            }
+            if svc.container_name.is_some() {
+                diags.push(
+                    loc.diag(
+                        &sp.key("container_name"),
+                        true,
+                        format!(
+                            "service `{name}` has {replicas} replicas but a fixed `container_name`"
+                        ),
+                    )
+                    .hint("container names are unique: remove `container_name` or use 1 replica"),
+                );
+            }
+        }
+        for (dep, d) in &svc.depends_on {
+            if d.condition == Condition::ServiceHealthy
+                && let Some(target) = p.services.get(dep)
+                && !target.has_healthcheck()
+            {
+                diags.push(
+                    loc.diag(&sp.key("depends_on").key(dep), true, format!("`{name}` waits for `{dep}` to be healthy, but `{dep}` has no healthcheck"))
+                        .hint(format!("add a `healthcheck:` to `{dep}`, or use `condition: service_started`")),
+                );
+            }
+        }
+        if let Some(sig) = &svc.stop_signal {
+            let canon = if sig.starts_with("SIG") {
+                sig.clone()
+            } else {
+                format!("SIG{sig}")
+            };
+            if !SIGNALS.contains(&canon.as_str()) && sig.parse::<u32>().is_err() {
+                diags.push(
+                    loc.diag(
+                        &sp.key("stop_signal"),
+                        false,
+                        format!("`{sig}` is not a signal"),
+                    )
+                    .hint(format!(
+                        "use a name such as SIGTERM or SIGQUIT{}",
+                        nearest(&canon, SIGNALS.iter().copied())
+                            .map(|n| format!(" (did you mean {n}?)"))
+                            .unwrap_or_default()
+                    )),
+                );
+            }
+        }
+        if let Some(h) = &svc.healthcheck
+            && !h.is_disabled()
+            && h.test.is_empty()
+        {
+            diags.push(
+                loc.diag(
+                    &sp.key("healthcheck"),
+                    true,
+                    "the healthcheck has no `test`",
+                )
+                .hint("add `test: [\"CMD\", ...]` or `disable: true`"),
+            );
+        }
+        for (i, f) in svc.env_file.iter().enumerate() {
+            if f.required && !resolve(&p.working_dir, &f.path).is_file() {
+                diags.push(
+                    loc.diag(&sp.key("env_file").index(i), false, format!("env_file `{}` does not exist", f.path))
+                        .hint(format!("create it, fix the path (relative to {}), or use the long form with `required: false`", p.working_dir.display())),
+                );
+            }
+        }
+        if let Some(b) = &svc.build
+            && !b.context.contains("://")
+            && !b.context.starts_with("git@")
+        {
+            let ctx = resolve(&p.working_dir, &b.context);
+            let bpath = sp.key("build");
+            if !ctx.is_dir() {
+                diags.push(
+                    loc.diag(
+                        &bpath,
+                        false,
+                        format!("build context `{}` is not a folder", b.context),
+                    )
+                    .hint(format!(
+                        "paths are relative to the project directory {}",
+                        p.working_dir.display()
+                    )),
+                );
+            } else {
+                let dockerfile = b.dockerfile.as_deref().unwrap_or("Dockerfile");
+                if !ctx.join(dockerfile).is_file() {
+                    diags.push(
+                        loc.diag(
+                            &bpath,
+                            false,
+                            format!("`{dockerfile}` not found in build context `{}`", b.context),
+                        )
+                        .hint("add the file, or name another with `build.dockerfile`"),
+                    );
+                }
+            }
+        }
+    }
+
+    for (name, s) in &p.secrets {
+        let path = root.key("secrets").key(name);
+        if s.external != Some(true) && s.file.is_none() && s.environment.is_none() {
+            diags.push(
+                loc.diag(&path, true, format!("secret `{name}` has no source"))
+                    .hint("give it `file: PATH` or `environment: VAR`"),
+            );
+        }
+        if let Some(f) = &s.file
+            && !resolve(&p.working_dir, f).is_file()
+        {
+            diags.push(
+                loc.diag(
+                    &path.key("file"),
+                    false,
+                    format!("secret file `{f}` does not exist"),
+                )
+                .hint("create it or fix the path"),
+            );
+        }
+    }
+
+    if let Some(cycle) = find_cycle(p) {
+        let first = &cycle[0];
+        diags.push(
+            loc.diag(
+                &root.key("services").key(first).key("depends_on"),
+                true,
+                format!("dependency cycle: {}", cycle.join(" → ")),
+            )
+            .hint("services cannot wait for each other; remove one of these `depends_on` entries"),
+        );
+    }
+    diags.into_result(())
+}
+
+fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return Path::new(&home).join(rest);
+    }
+    base.join(p)
+}
+
+/// A dependency cycle as the list of services on it, the first repeated at the end.
+pub fn find_cycle(p: &Project) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut marks: BTreeMap<&str, Mark> =
+        p.services.keys().map(|k| (k.as_str(), Mark::New)).collect();
+    // Iterative DFS: a deep chain in a hostile manifest must not overflow the stack.
+    for start in p.services.keys() {
+        if marks[start.as_str()] != Mark::New {
+            continue;
+        }
+        let mut stack: Vec<(&str, Vec<&str>)> = Vec::new();
+        let deps = |n: &str| -> Vec<&str> {
+            p.services
+                .get(n)
+                .map(|s| {
+                    s.depends_on
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|d| p.services.contains_key(*d))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        marks.insert(start, Mark::Active);
+        stack.push((start, deps(start)));
+        while let Some((node, pending)) = stack.last_mut() {
+            let node = *node;
+            match pending.pop() {
+                Some(next) => match marks[next] {
+                    Mark::Active => {
+                        let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
+                        let mut cycle: Vec<String> =
+                            stack[from..].iter().map(|(n, _)| n.to_string()).collect();
+                        cycle.push(next.to_owned());
+                        return Some(cycle);
+                    }
+                    Mark::New => {
+                        marks.insert(next, Mark::Active);
+                        let d = deps(next);
+                        stack.push((next, d));
+                    }
+                    Mark::Done => {}
+                },
+                None => {
+                    marks.insert(node, Mark::Done);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    None
+}
