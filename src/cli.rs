@@ -30,8 +30,8 @@ pub struct Global {
     /// Progress output: bars on a terminal, plain lines otherwise
     #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
-    /// Say more: the API version in use, each engine call
-    #[arg(short, long, global = true)]
+    /// Say more: the daemon and the API version in use. (`-v` stays free for `down -v`, as in compose.)
+    #[arg(long, global = true)]
     pub verbose: bool,
 }
 
@@ -226,4 +226,14 @@ pub struct LogsArgs {
     /// Only lines until this time (RFC 3339 or relative such as 10m)
     #[arg(long)]
     pub until: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

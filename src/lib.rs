@@ -3,5 +3,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod exit;
+pub mod logs;
 pub mod manifest;
+pub mod plan;
+pub mod ui;

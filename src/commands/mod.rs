@@ -1,6 +1,10 @@
 //! One module per subcommand. Each reads like a short recipe: load the manifest, plan, apply, report.
 
 mod config;
+mod engine_cmds;
+mod logs;
+
+pub use engine_cmds::{check_services, parse_scale};
 
 use std::collections::HashMap;
 
@@ -12,7 +16,13 @@ use crate::manifest::{self, LoadOptions, Loaded};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Config(args) => config::run(&cli.global, args),
-        _ => anyhow::bail!("not implemented yet"),
+        Command::Up(args) => engine_cmds::up(&cli.global, args),
+        Command::Down(args) => engine_cmds::down(&cli.global, args),
+        Command::Ps(args) => engine_cmds::ps(&cli.global, args),
+        Command::Scale(args) => engine_cmds::scale(&cli.global, args),
+        Command::Build(args) => engine_cmds::build(&cli.global, args),
+        Command::Pull(args) => engine_cmds::pull(&cli.global, args),
+        Command::Logs(args) => logs::run(&cli.global, args),
     }
 }
 

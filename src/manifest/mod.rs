@@ -13,7 +13,7 @@ mod spans;
 pub mod units;
 mod validate;
 
-pub use diag::{Diagnostic, Diagnostics};
+pub use diag::{Diagnostic, Diagnostics, nearest};
 pub use interpolate::{InterpolationError, interpolate};
 pub use load::{DEFAULT_FILES, LoadOptions, Loaded, load, normalize_project_name, read_env_file};
 pub use model::*;

@@ -630,6 +630,32 @@ impl Service {
             .as_ref()
             .is_some_and(|h| !h.is_disabled() && !h.test.is_empty())
     }
+
+    /// The most replicas this service can run on one host, and why: a fixed host port or a fixed
+    /// container name allows one; a published range allows one per port in it.
+    pub fn replica_limit(&self) -> Option<(u32, String)> {
+        let mut limit: Option<(u32, String)> = None;
+        let mut tighten = |n: u32, why: String| {
+            if limit.as_ref().is_none_or(|(m, _)| n < *m) {
+                limit = Some((n, why));
+            }
+        };
+        for p in &self.ports {
+            if let Some((a, b)) = p.published_range() {
+                let n = u32::from(b.saturating_sub(a)) + 1;
+                let why = if a == b {
+                    format!("it publishes fixed host port {a}")
+                } else {
+                    format!("its host port range {a}-{b} has {n} ports")
+                };
+                tighten(n, why);
+            }
+        }
+        if let Some(name) = &self.container_name {
+            tighten(1, format!("it has the fixed container_name `{name}`"));
+        }
+        limit
+    }
 }
 
 // ---- deserialisation helpers: every union form the Compose format allows ----

@@ -1,0 +1,327 @@
+//! `up`, `down`, `ps`, `scale`, `build`, `pull`: load the manifest, plan, connect, apply, report.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::{BuildArgs, DownArgs, Format, Global, PsArgs, PullArgs, ScaleArgs, UpArgs};
+use crate::engine::converge::{self, UpOptions};
+use crate::engine::down::{self, DownOptions};
+use crate::engine::images::{self, ImageOptions, PullPolicy};
+use crate::engine::{self, Engine, observe};
+use crate::exit::{Interrupted, UsageError};
+use crate::manifest::Project;
+use crate::plan::{self, Plan};
+use crate::ui;
+
+use super::load_project;
+
+/// Refuses service names that the manifest does not define, with the nearest one suggested.
+pub fn check_services(project: &Project, names: &[String]) -> Result<(), UsageError> {
+    for n in names {
+        if !project.services.contains_key(n) {
+            let known: Vec<&str> = project.services.keys().map(String::as_str).collect();
+            let mut e = UsageError::new(format!("no such service: `{n}`"));
+            e = match crate::manifest::nearest(n, known.iter().copied()) {
+                Some(near) => e.hint(format!("did you mean `{near}`?")),
+                None => e.hint(format!("services in this manifest: {}", known.join(", "))),
+            };
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Parses `SERVICE=N` pairs, checking each against the manifest and its replica limits.
+pub fn parse_scale(
+    project: &Project,
+    pairs: &[String],
+) -> Result<BTreeMap<String, u32>, UsageError> {
+    let mut out = BTreeMap::new();
+    for pair in pairs {
+        let (svc, n) = pair.split_once('=').ok_or_else(|| {
+            UsageError::new(format!("`{pair}` is not SERVICE=N"))
+                .hint("for example: stackctl scale flaskapp=3")
+        })?;
+        check_services(project, &[svc.to_owned()])?;
+        let n: u32 = n.trim().parse().map_err(|_| {
+            UsageError::new(format!(
+                "`{n}` in `{pair}` is not a whole number of replicas"
+            ))
+            .hint("for example: stackctl scale flaskapp=3")
+        })?;
+        if let Some((limit, why)) = project.services[svc].replica_limit()
+            && n > limit
+        {
+            return Err(UsageError::new(format!("service `{svc}` cannot run {n} replicas: {why}"))
+                .hint("publish a host port range (\"8000-8009:80\") or drop the host port, then scale"));
+        }
+        out.insert(svc.to_owned(), n);
+    }
+    Ok(out)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+async fn connect(global: &Global) -> Result<Engine> {
+    let engine = engine::connect().await?;
+    if global.verbose {
+        eprintln!(
+            "Docker Engine {} at {}, API {}",
+            engine.server_version,
+            engine::daemon_address(),
+            engine.api_version
+        );
+    }
+    Ok(engine)
+}
+
+/// Runs `fut`; Ctrl-C abandons it and yields `Interrupted` (the next `up` converges from what exists).
+async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        r = fut => r,
+        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+    }
+}
+
+pub fn up(global: &Global, args: UpArgs) -> Result<()> {
+    let loaded = load_project(global)?;
+    let project = &loaded.project;
+    check_services(project, &args.services)?;
+    let scale = parse_scale(project, &args.scale)?;
+    let plan = plan::build(project, &scale);
+    let opts = UpOptions {
+        force_recreate: args.force_recreate,
+        no_recreate: args.no_recreate,
+        remove_orphans: args.remove_orphans,
+        parallel: args.parallel,
+        wait: args.wait,
+        wait_timeout: args.wait_timeout.map(Duration::from_secs),
+        images: ImageOptions {
+            force_build: args.build,
+            no_build: args.no_build,
+            pull: args.pull.map(|p| match p {
+                crate::cli::PullPolicy::Missing => PullPolicy::Missing,
+                crate::cli::PullPolicy::Always => PullPolicy::Always,
+                crate::cli::PullPolicy::Never => PullPolicy::Never,
+            }),
+            no_cache: false,
+            build_pull: false,
+        },
+        with_deps: true,
+    };
+    let detach = args.detach || args.wait;
+    let report = ui::reporter(global.progress);
+    runtime()?.block_on(async {
+        let engine = connect(global).await?;
+        let running =
+            interruptible(converge::up(&engine, &plan, &args.services, &opts, &report)).await?;
+        if detach {
+            return Ok(());
+        }
+        super::logs::attached(
+            &engine,
+            &plan,
+            running,
+            args.timeout.map(Duration::from_secs),
+            &report,
+        )
+        .await
+    })
+}
+
+pub fn down(global: &Global, args: DownArgs) -> Result<()> {
+    let loaded = load_project(global)?;
+    let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let opts = DownOptions {
+        volumes: args.volumes,
+        rmi: args.rmi,
+        remove_orphans: args.remove_orphans,
+        timeout: args.timeout.map(Duration::from_secs),
+    };
+    let report = ui::reporter(global.progress);
+    runtime()?.block_on(async {
+        let engine = connect(global).await?;
+        interruptible(down::down(&engine, &plan, &opts, &report)).await
+    })
+}
+
+pub fn scale(global: &Global, args: ScaleArgs) -> Result<()> {
+    let loaded = load_project(global)?;
+    let project = &loaded.project;
+    let scale = parse_scale(project, &args.pairs)?;
+    let plan = plan::build(project, &scale);
+    let selected: Vec<String> = scale.keys().cloned().collect();
+    let opts = UpOptions {
+        force_recreate: false,
+        no_recreate: true,
+        remove_orphans: false,
+        parallel: 16,
+        wait: false,
+        wait_timeout: None,
+        images: ImageOptions {
+            force_build: false,
+            no_build: false,
+            pull: None,
+            no_cache: false,
+            build_pull: false,
+        },
+        with_deps: !args.no_deps,
+    };
+    let report = ui::reporter(global.progress);
+    runtime()?.block_on(async {
+        let engine = connect(global).await?;
+        let targets = if args.no_deps {
+            selected_only(&plan, &selected)
+        } else {
+            plan.clone()
+        };
+        interruptible(converge::up(&engine, &targets, &selected, &opts, &report))
+            .await
+            .map(|_| ())
+    })
+}
+
+/// A plan reduced to `selected` services, for `--no-deps`.
+fn selected_only(plan: &Plan, selected: &[String]) -> Plan {
+    let mut p = plan.clone();
+    p.services.retain(|k, _| selected.contains(k));
+    p
+}
+
+pub fn ps(global: &Global, args: PsArgs) -> Result<()> {
+    let loaded = load_project(global)?;
+    check_services(&loaded.project, &args.services)?;
+    let name = loaded.project.name.clone();
+    let list = runtime()?.block_on(async {
+        let engine = connect(global).await?;
+        observe::containers(&engine, &name, args.all).await
+    })?;
+    let list: Vec<_> = list
+        .into_iter()
+        .filter(|c| args.services.is_empty() || args.services.contains(&c.service))
+        .collect();
+    if args.quiet {
+        for c in &list {
+            println!("{}", c.id);
+        }
+        return Ok(());
+    }
+    let port_text = |c: &observe::ObservedContainer| {
+        let mut ports: Vec<String> = c
+            .ports
+            .iter()
+            .map(|(ip, public, private, proto)| match public {
+                Some(p) => format!("{}:{p}->{private}/{proto}", ip.clone().unwrap_or_default()),
+                None => format!("{private}/{proto}"),
+            })
+            .collect();
+        ports.sort();
+        ports.dedup();
+        ports.join(", ")
+    };
+    match args.format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = list
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "ID": c.id, "Name": c.name, "Service": c.service, "Number": c.number,
+                        "State": c.state, "Health": c.health().unwrap_or(""), "Status": c.status,
+                        "Image": c.image, "Ports": port_text(c), "OneOff": c.oneoff,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        _ => {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        c.service.clone(),
+                        c.number.to_string(),
+                        c.state.clone(),
+                        c.health().unwrap_or("").to_owned(),
+                        port_text(c),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                ui::table::render(&["NAME", "SERVICE", "#", "STATE", "HEALTH", "PORTS"], &rows)
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn build(global: &Global, args: BuildArgs) -> Result<()> {
+    let loaded = load_project(global)?;
+    check_services(&loaded.project, &args.services)?;
+    let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let report = ui::reporter(global.progress);
+    runtime()?.block_on(async {
+        let engine = connect(global).await?;
+        let services: Vec<_> = plan
+            .services
+            .values()
+            .filter(|s| {
+                s.build.is_some() && (args.services.is_empty() || args.services.contains(&s.name))
+            })
+            .collect();
+        let opts = ImageOptions {
+            force_build: true,
+            no_build: false,
+            pull: Some(PullPolicy::Never),
+            no_cache: args.no_cache,
+            build_pull: args.pull,
+        };
+        interruptible(images::ensure(
+            &engine,
+            &plan.project,
+            &services,
+            opts,
+            &report,
+        ))
+        .await
+        .map(|_| ())
+    })
+}
+
+pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
+    let loaded = load_project(global)?;
+    check_services(&loaded.project, &args.services)?;
+    let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let report = ui::reporter(global.progress);
+    runtime()?.block_on(async {
+        let engine = connect(global).await?;
+        let mut refs: Vec<&str> = plan
+            .services
+            .values()
+            .filter(|s| {
+                s.build.is_none() && (args.services.is_empty() || args.services.contains(&s.name))
+            })
+            .map(|s| s.image.as_str())
+            .collect();
+        refs.sort();
+        refs.dedup();
+        interruptible(async {
+            for r in refs {
+                if args.missing && images::image_id(&engine, r).await?.is_some() {
+                    continue;
+                }
+                images::pull_image(&engine, r, &report).await?;
+            }
+            Ok(())
+        })
+        .await
+    })
+}

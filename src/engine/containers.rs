@@ -1,0 +1,262 @@
+//! One container of a service: the create request built from a ServicePlan, and the calls that
+//! create, start, stop and remove it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
+    NetworkConnectRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
+};
+
+use super::{ApiContext, Engine, is_not_found};
+use crate::manifest::{MountKind, Restart};
+use crate::plan::{Plan, ServicePlan, labels};
+
+fn nanos(d: Option<Duration>) -> Option<i64> {
+    d.map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+}
+
+/// The create request for replica `number` of `svc`.
+pub fn create_body(
+    plan: &Plan,
+    svc: &ServicePlan,
+    number: u32,
+    config_hash: &str,
+) -> ContainerCreateBody {
+    let mut l: HashMap<String, String> = svc.labels.clone().into_iter().collect();
+    l.insert(labels::PROJECT.into(), plan.project.clone());
+    l.insert(labels::SERVICE.into(), svc.name.clone());
+    l.insert(labels::NUMBER.into(), number.to_string());
+    l.insert(labels::ONEOFF.into(), "False".into());
+    l.insert(labels::CONFIG_HASH.into(), config_hash.into());
+    l.insert(
+        labels::WORKING_DIR.into(),
+        plan.working_dir.display().to_string(),
+    );
+    l.insert(
+        labels::CONFIG_FILES.into(),
+        plan.config_files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    l.insert(labels::VERSION.into(), env!("CARGO_PKG_VERSION").into());
+    l.insert(labels::IMAGE.into(), svc.image.clone());
+    l.insert(
+        labels::DEPENDS_ON.into(),
+        svc.depends_on.keys().cloned().collect::<Vec<_>>().join(","),
+    );
+
+    let mut exposed: Vec<String> = svc
+        .ports
+        .iter()
+        .map(|p| format!("{}/{}", p.target, p.protocol))
+        .collect();
+    for e in &svc.expose {
+        exposed.push(if e.contains('/') {
+            e.clone()
+        } else {
+            format!("{e}/tcp")
+        });
+    }
+    exposed.sort();
+    exposed.dedup();
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &svc.ports {
+        let key = format!("{}/{}", p.target, p.protocol);
+        let host_port = svc.port_for_replica(p, number).map(|n| n.to_string());
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: Some(host_port.unwrap_or_default()),
+            });
+    }
+    let mounts = svc
+        .mounts
+        .iter()
+        .map(|m| Mount {
+            target: Some(m.target.clone()),
+            source: m.source.clone(),
+            typ: Some(match m.kind {
+                MountKind::Volume => MountType::VOLUME,
+                MountKind::Bind => MountType::BIND,
+                MountKind::Tmpfs => MountType::TMPFS,
+            }),
+            read_only: Some(m.read_only),
+            ..Default::default()
+        })
+        .collect();
+    let tmpfs: HashMap<String, String> = svc
+        .tmpfs
+        .iter()
+        .map(|t| match t.split_once(':') {
+            Some((path, opts)) => (path.to_owned(), opts.to_owned()),
+            None => (t.clone(), String::new()),
+        })
+        .collect();
+    let restart_policy = svc.restart.as_ref().map(|r| match r {
+        Restart::No => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        },
+        Restart::Always => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ALWAYS),
+            maximum_retry_count: None,
+        },
+        Restart::UnlessStopped => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+            maximum_retry_count: None,
+        },
+        Restart::OnFailure(n) => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ON_FAILURE),
+            maximum_retry_count: n.map(i64::from),
+        },
+    });
+    let healthcheck = if svc.healthcheck_disabled {
+        Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        })
+    } else {
+        svc.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: nanos(h.interval),
+            timeout: nanos(h.timeout),
+            retries: h.retries.map(i64::from),
+            start_period: nanos(h.start_period),
+            start_interval: nanos(h.start_interval),
+        })
+    };
+    // API 1.41 accepts one endpoint at create; further networks are connected before start.
+    let first_net = svc.networks.iter().next();
+    let networking_config = first_net.map(|(name, aliases)| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            name.clone(),
+            EndpointSettings {
+                aliases: Some(aliases.clone()),
+                ..Default::default()
+            },
+        )])),
+    });
+    ContainerCreateBody {
+        image: Some(svc.image.clone()),
+        cmd: svc.command.clone(),
+        entrypoint: svc.entrypoint.clone(),
+        env: Some(svc.env.clone()),
+        labels: Some(l),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        hostname: svc.hostname.clone(),
+        user: svc.user.clone(),
+        working_dir: svc.working_dir.clone(),
+        stop_signal: svc.stop_signal.clone(),
+        stop_timeout: svc.stop_grace_period.map(|d| d.as_secs() as i64),
+        healthcheck,
+        host_config: Some(HostConfig {
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            restart_policy,
+            mounts: Some(mounts),
+            tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+            init: svc.init,
+            readonly_rootfs: Some(svc.read_only),
+            cap_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
+            cap_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
+            nano_cpus: svc.nano_cpus,
+            memory: svc.memory,
+            pids_limit: svc.pids_limit,
+            network_mode: first_net.map(|(n, _)| n.clone()),
+            ..Default::default()
+        }),
+        networking_config,
+        ..Default::default()
+    }
+}
+
+/// Creates replica `number`, connected to all its networks; returns the container ID.
+pub async fn create(
+    engine: &Engine,
+    plan: &Plan,
+    svc: &ServicePlan,
+    number: u32,
+    config_hash: &str,
+) -> Result<String> {
+    let name = svc.container_name(&plan.project, number);
+    let body = create_body(plan, svc, number, config_hash);
+    let created = engine
+        .docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            body,
+        )
+        .await
+        .api(|| format!("creating container {name}"))?;
+    for (net, aliases) in svc.networks.iter().skip(1) {
+        engine
+            .docker
+            .connect_network(
+                net,
+                NetworkConnectRequest {
+                    container: created.id.clone(),
+                    endpoint_config: Some(EndpointSettings {
+                        aliases: Some(aliases.clone()),
+                        ..Default::default()
+                    }),
+                },
+            )
+            .await
+            .api(|| format!("connecting {name} to network {net}"))?;
+    }
+    Ok(created.id)
+}
+
+pub async fn start(engine: &Engine, id: &str, name: &str) -> Result<()> {
+    engine
+        .docker
+        .start_container(id, None)
+        .await
+        .api(|| format!("starting container {name}"))
+}
+
+/// Stops with the container's own stop signal, killing after `timeout`. Gone already is fine.
+pub async fn stop(engine: &Engine, id: &str, name: &str, timeout: Duration) -> Result<()> {
+    let t = timeout.as_secs().min(i32::MAX as u64) as i32;
+    match engine
+        .docker
+        .stop_container(
+            id,
+            Some(StopContainerOptions {
+                t: Some(t),
+                signal: None,
+            }),
+        )
+        .await
+    {
+        Err(e) if is_not_found(&e) => Ok(()),
+        other => other.api(|| format!("stopping container {name}")),
+    }
+}
+
+pub async fn remove(engine: &Engine, id: &str, name: &str, volumes: bool) -> Result<()> {
+    let opts = RemoveContainerOptions {
+        force: true,
+        v: volumes,
+        ..Default::default()
+    };
+    match engine.docker.remove_container(id, Some(opts)).await {
+        Err(e) if is_not_found(&e) => Ok(()),
+        // "removal already in progress" is the same outcome.
+        Err(e) if super::is_conflict(&e) => Ok(()),
+        other => other.api(|| format!("removing container {name}")),
+    }
+}

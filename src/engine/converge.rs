@@ -1,0 +1,414 @@
+//! Convergence: compare the plan with what the daemon holds and make them equal with as little work
+//! and waiting as possible. Fresh containers of every level are created at once (creation needs no
+//! running dependency); each service then starts as soon as its own dependencies meet their condition.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, anyhow, bail};
+use futures::future::{join_all, try_join_all};
+use tokio::sync::{Semaphore, watch};
+
+use super::health::{Want, Watcher};
+use super::images::{self, ImageOptions};
+use super::observe::{self, ObservedContainer};
+use super::{Engine, Event, Reporter, containers, resources, step};
+use crate::manifest::Condition;
+use crate::plan::{Plan, ServicePlan, hash};
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub force_recreate: bool,
+    pub no_recreate: bool,
+    pub remove_orphans: bool,
+    pub parallel: usize,
+    pub wait: bool,
+    pub wait_timeout: Option<Duration>,
+    pub images: ImageOptions,
+    /// Wait for dependencies outside the selection (false for `scale --no-deps`).
+    pub with_deps: bool,
+}
+
+/// A container the stack now runs, for attaching logs.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+}
+
+/// The selected services plus everything they depend on, transitively.
+pub fn with_dependencies(plan: &Plan, selected: &[String]) -> Vec<String> {
+    if selected.is_empty() {
+        return plan.services.keys().cloned().collect();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = selected.to_vec();
+    while let Some(s) = todo.pop() {
+        if out.contains(&s) {
+            continue;
+        }
+        if let Some(svc) = plan.services.get(&s) {
+            todo.extend(svc.depends_on.keys().cloned());
+        }
+        out.push(s);
+    }
+    out.sort();
+    out
+}
+
+/// What happens to one service's containers.
+#[derive(Default)]
+struct ServiceActions {
+    create: Vec<u32>,
+    recreate: Vec<ObservedContainer>,
+    keep: Vec<ObservedContainer>,
+    remove: Vec<ObservedContainer>,
+}
+
+fn decide(
+    svc: &ServicePlan,
+    hash: &str,
+    observed: &[&ObservedContainer],
+    opts: &UpOptions,
+) -> ServiceActions {
+    let mut a = ServiceActions::default();
+    let mut by_number: BTreeMap<u32, &ObservedContainer> = BTreeMap::new();
+    for c in observed {
+        // Two containers with one number (a crash mid-recreate): keep the newest.
+        match by_number.get(&c.number) {
+            Some(prev) if prev.created >= c.created => a.remove.push((*c).clone()),
+            Some(prev) => {
+                a.remove.push((*prev).clone());
+                by_number.insert(c.number, c);
+            }
+            None => {
+                by_number.insert(c.number, c);
+            }
+        }
+    }
+    for (n, c) in &by_number {
+        if *n == 0 || *n > svc.replicas {
+            a.remove.push((*c).clone());
+        }
+    }
+    // Highest numbers go first, as documented for scale-down.
+    a.remove.sort_by_key(|c| std::cmp::Reverse(c.number));
+    for n in 1..=svc.replicas {
+        match by_number.get(&n) {
+            None => a.create.push(n),
+            Some(c) if opts.force_recreate || (c.config_hash != hash && !opts.no_recreate) => {
+                a.recreate.push((*c).clone())
+            }
+            Some(c) => a.keep.push((*c).clone()),
+        }
+    }
+    a
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub async fn up(
+    engine: &Engine,
+    plan: &Plan,
+    selected: &[String],
+    opts: &UpOptions,
+    report: &Reporter,
+) -> Result<Vec<Running>> {
+    let selection = with_dependencies(plan, selected);
+    let services: Vec<&ServicePlan> = selection
+        .iter()
+        .filter_map(|s| plan.services.get(s))
+        .collect();
+    let watcher = Watcher::spawn(engine, &plan.project, now_unix() - 1);
+
+    let (image_ids, (), (), observed) = tokio::try_join!(
+        images::ensure(engine, &plan.project, &services, opts.images, report),
+        resources::ensure_networks(engine, plan, report),
+        resources::ensure_volumes(engine, plan, report),
+        observe::containers(engine, &plan.project, true),
+    )?;
+    let observed: Vec<ObservedContainer> = observed.into_iter().filter(|c| !c.oneoff).collect();
+
+    let orphans: Vec<&ObservedContainer> = observed
+        .iter()
+        .filter(|c| !plan.services.contains_key(&c.service))
+        .collect();
+    let sem_owned = Semaphore::new(opts.parallel.max(1));
+    let sem: &Semaphore = &sem_owned;
+    if !orphans.is_empty() {
+        if opts.remove_orphans {
+            try_join_all(
+                orphans
+                    .iter()
+                    .map(|c| stop_and_remove(engine, c, Duration::from_secs(10), sem, report)),
+            )
+            .await?;
+        } else {
+            let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+            report(Event::Warning(format!(
+                "found containers of services no longer in the manifest ({}); run `stackctl up --remove-orphans` to remove them",
+                names.join(", ")
+            )));
+        }
+    }
+
+    let mut actions: HashMap<String, (ServiceActions, String)> = HashMap::new();
+    for svc in &services {
+        let image_id = image_ids.get(&svc.image).cloned().unwrap_or_default();
+        let h = hash::with_image(&svc.config_hash, &image_id);
+        let mine: Vec<&ObservedContainer> =
+            observed.iter().filter(|c| c.service == svc.name).collect();
+        actions.insert(svc.name.clone(), (decide(svc, &h, &mine, opts), h));
+    }
+
+    // Phase 1: scale-downs and every fresh container, all levels at once.
+    let removals = actions.iter().flat_map(|(name, (a, _))| {
+        let timeout = plan.services[name].stop_timeout();
+        a.remove
+            .iter()
+            .map(move |c| stop_and_remove(engine, c, timeout, sem, report))
+    });
+    try_join_all(removals).await?;
+    let creations = actions.iter().flat_map(|(name, (a, h))| {
+        let svc = &plan.services[name];
+        a.create.iter().map(move |n| async move {
+            let _permit = sem.acquire().await?;
+            let cname = svc.container_name(&plan.project, *n);
+            let id = containers::create(engine, plan, svc, *n, h).await?;
+            step(report, format!("Container {cname}"), "Created", false);
+            Ok::<_, anyhow::Error>((svc.name.clone(), *n, id, cname))
+        })
+    });
+    let created = try_join_all(creations).await?;
+
+    // Phase 2: per service, wait for its dependencies, recreate what changed, start.
+    let mut started_tx: HashMap<&str, watch::Sender<Option<bool>>> = HashMap::new();
+    let mut started_rx: HashMap<&str, watch::Receiver<Option<bool>>> = HashMap::new();
+    for s in &services {
+        let (tx, rx) = watch::channel(None);
+        started_tx.insert(&s.name, tx);
+        started_rx.insert(&s.name, rx);
+    }
+    let all_running: Vec<Result<Vec<Running>>> = join_all(services.iter().map(|svc| {
+        let (a, h) = &actions[&svc.name];
+        let fresh: Vec<(u32, String, String)> = created
+            .iter()
+            .filter(|(s, ..)| *s == svc.name)
+            .map(|(_, n, id, name)| (*n, id.clone(), name.clone()))
+            .collect();
+        let tx = started_tx.remove(svc.name.as_str());
+        let deps_rx = started_rx.clone();
+        let watcher = &watcher;
+        async move {
+            let result = run_service(
+                engine, plan, svc, a, h, fresh, &deps_rx, watcher, sem, opts, report,
+            )
+            .await;
+            if let Some(tx) = tx {
+                let _ = tx.send(Some(result.is_ok()));
+            }
+            result
+        }
+    }))
+    .await;
+    let mut running = Vec::new();
+    let mut errors = Vec::new();
+    for r in all_running {
+        match r {
+            Ok(v) => running.extend(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    // Report the root cause, not the dependents that gave up because of it.
+    if let Some(e) = errors
+        .iter()
+        .find(|e| !e.to_string().contains("did not start"))
+        .or(errors.first())
+    {
+        return Err(anyhow!("{e:#}"));
+    }
+
+    if opts.wait {
+        let targets: Vec<(String, String, bool)> = running
+            .iter()
+            .map(|r| {
+                (
+                    r.id.clone(),
+                    r.name.clone(),
+                    plan.services[&r.service].has_healthcheck(),
+                )
+            })
+            .collect();
+        for (_, name, _) in &targets {
+            step(report, format!("Container {name}"), "Waiting", false);
+        }
+        watcher
+            .wait(engine, &targets, Want::Healthy, opts.wait_timeout)
+            .await?;
+        for (_, name, hc) in &targets {
+            step(
+                report,
+                format!("Container {name}"),
+                if *hc { "Healthy" } else { "Running" },
+                true,
+            );
+        }
+    }
+    Ok(running)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_service(
+    engine: &Engine,
+    plan: &Plan,
+    svc: &ServicePlan,
+    actions: &ServiceActions,
+    hash: &str,
+    fresh: Vec<(u32, String, String)>,
+    deps: &HashMap<&str, watch::Receiver<Option<bool>>>,
+    watcher: &Watcher,
+    sem: &Semaphore,
+    opts: &UpOptions,
+    report: &Reporter,
+) -> Result<Vec<Running>> {
+    let needs_start = !fresh.is_empty()
+        || !actions.recreate.is_empty()
+        || actions.keep.iter().any(|c| !c.running());
+    for (dep, d) in &svc.depends_on {
+        let Some(rx) = deps.get(dep.as_str()) else {
+            if opts.with_deps && d.required {
+                bail!(
+                    "service {} depends on {dep}, which is not part of this run",
+                    svc.name
+                );
+            }
+            continue;
+        };
+        let mut rx = rx.clone();
+        let ok = *rx
+            .wait_for(|v| v.is_some())
+            .await
+            .map_err(|_| anyhow!("dependency {dep} vanished"))?;
+        if ok != Some(true) {
+            bail!(
+                "service {} did not start: its dependency {dep} failed",
+                svc.name
+            );
+        }
+        if !needs_start {
+            continue;
+        }
+        let want = match d.condition {
+            Condition::ServiceStarted => continue,
+            Condition::ServiceHealthy => Want::Healthy,
+            Condition::ServiceCompletedSuccessfully => Want::Completed,
+        };
+        let dep_plan = &plan.services[dep];
+        let targets: Vec<(String, String, bool)> = observe::containers(engine, &plan.project, true)
+            .await?
+            .into_iter()
+            .filter(|c| c.service == *dep && !c.oneoff)
+            .map(|c| (c.id, c.name, dep_plan.has_healthcheck()))
+            .collect();
+        for (_, name, _) in &targets {
+            step(report, format!("Container {name}"), "Waiting", false);
+        }
+        watcher
+            .wait(engine, &targets, want, None)
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "service {} cannot start: dependency {dep} failed: {e:#}",
+                    svc.name
+                )
+            })?;
+        for (_, name, _) in &targets {
+            step(
+                report,
+                format!("Container {name}"),
+                if want == Want::Healthy {
+                    "Healthy"
+                } else {
+                    "Exited"
+                },
+                true,
+            );
+        }
+    }
+
+    let mut to_start: Vec<(String, String)> =
+        fresh.into_iter().map(|(_, id, name)| (id, name)).collect();
+    let recreated = try_join_all(actions.recreate.iter().map(|old| async move {
+        stop_and_remove(engine, old, svc.stop_timeout(), sem, report).await?;
+        let _permit = sem.acquire().await?;
+        let id = containers::create(engine, plan, svc, old.number, hash).await?;
+        step(
+            report,
+            format!("Container {}", old.name),
+            "Recreated",
+            false,
+        );
+        Ok::<_, anyhow::Error>((id, svc.container_name(&plan.project, old.number)))
+    }))
+    .await?;
+    to_start.extend(recreated);
+    let mut running: Vec<Running> = Vec::new();
+    for c in &actions.keep {
+        if c.running() {
+            step(report, format!("Container {}", c.name), "Running", true);
+        } else {
+            to_start.push((c.id.clone(), c.name.clone()));
+        }
+        running.push(Running {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            service: svc.name.clone(),
+        });
+    }
+    try_join_all(to_start.iter().map(|(id, name)| async move {
+        let _permit = sem.acquire().await?;
+        step(report, format!("Container {name}"), "Starting", false);
+        containers::start(engine, id, name).await?;
+        step(report, format!("Container {name}"), "Started", true);
+        Ok::<_, anyhow::Error>(())
+    }))
+    .await?;
+    let known: Vec<String> = running.iter().map(|r| r.id.clone()).collect();
+    running.extend(
+        to_start
+            .into_iter()
+            .filter(|(id, _)| !known.contains(id))
+            .map(|(id, name)| Running {
+                id,
+                name,
+                service: svc.name.clone(),
+            }),
+    );
+    running.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(running)
+}
+
+pub async fn stop_and_remove(
+    engine: &Engine,
+    c: &ObservedContainer,
+    timeout: Duration,
+    sem: &Semaphore,
+    report: &Reporter,
+) -> Result<()> {
+    let _permit = sem.acquire().await?;
+    let object = format!("Container {}", c.name);
+    if c.running() || c.state == "restarting" {
+        step(report, &object, "Stopping", false);
+        containers::stop(engine, &c.id, &c.name, timeout).await?;
+    }
+    step(report, &object, "Removing", false);
+    containers::remove(engine, &c.id, &c.name, false).await?;
+    step(report, &object, "Removed", true);
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Taking a project down: containers stopped in reverse dependency order (in parallel inside a level),
+//! removed, then the project's networks and, when asked, its volumes and images.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Result;
+use futures::future::try_join_all;
+use tokio::sync::Semaphore;
+
+use super::converge::stop_and_remove;
+use super::{Engine, Event, Reporter, is_not_found, observe, resources, step};
+use crate::plan::Plan;
+
+#[derive(Debug, Clone)]
+pub struct DownOptions {
+    pub volumes: bool,
+    pub rmi: Option<String>,
+    pub remove_orphans: bool,
+    pub timeout: Option<Duration>,
+}
+
+pub async fn down(
+    engine: &Engine,
+    plan: &Plan,
+    opts: &DownOptions,
+    report: &Reporter,
+) -> Result<()> {
+    let observed = observe::containers(engine, &plan.project, true).await?;
+    let sem = Semaphore::new(32);
+    let orphans: Vec<_> = observed
+        .iter()
+        .filter(|c| !c.oneoff && !plan.services.contains_key(&c.service))
+        .collect();
+    if !orphans.is_empty() && !opts.remove_orphans {
+        let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+        report(Event::Warning(format!(
+            "left containers of services no longer in the manifest ({}); run `stackctl down --remove-orphans` to remove them",
+            names.join(", ")
+        )));
+    }
+    let timeout_for = |service: &str| {
+        opts.timeout.unwrap_or_else(|| {
+            plan.services
+                .get(service)
+                .map(|s| s.stop_timeout())
+                .unwrap_or(Duration::from_secs(10))
+        })
+    };
+    // Dependents first: walk the levels backwards. Orphans and one-off containers go in the first wave.
+    let mut done: HashSet<&str> = HashSet::new();
+    let first_wave = observed
+        .iter()
+        .filter(|c| c.oneoff || (!plan.services.contains_key(&c.service) && opts.remove_orphans));
+    try_join_all(first_wave.map(|c| {
+        done.insert(&c.id);
+        stop_and_remove(engine, c, timeout_for(&c.service), &sem, report)
+    }))
+    .await?;
+    for level in plan.levels.iter().rev() {
+        let wave: Vec<_> = observed
+            .iter()
+            .filter(|c| !c.oneoff && level.contains(&c.service) && !done.contains(c.id.as_str()))
+            .collect();
+        try_join_all(
+            wave.iter()
+                .map(|c| stop_and_remove(engine, c, timeout_for(&c.service), &sem, report)),
+        )
+        .await?;
+    }
+    resources::remove_networks(engine, &plan.project, report).await?;
+    if opts.volumes {
+        resources::remove_volumes(engine, &plan.project, report).await?;
+    }
+    if let Some(rmi) = &opts.rmi {
+        let mut images: Vec<&str> = plan
+            .services
+            .values()
+            .filter(|s| rmi == "all" || s.build.is_some())
+            .map(|s| s.image.as_str())
+            .collect();
+        images.sort();
+        images.dedup();
+        for image in images {
+            match engine
+                .docker
+                .remove_image(
+                    image,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await
+            {
+                Ok(_) => step(report, format!("Image {image}"), "Removed", true),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => report(Event::Warning(format!(
+                    "could not remove image {image}: {}",
+                    super::api_error(e)
+                ))),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Making sure every service's image is present: built when it has `build:` (if missing or asked),
+//! pulled otherwise according to the pull policy. Returns the image IDs the config hash needs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{Context, Result, bail};
+use bollard::query_parameters::CreateImageOptions;
+use futures::{StreamExt, TryStreamExt, stream};
+
+use super::{Engine, Event, Reporter, build, is_not_found, step};
+use crate::plan::ServicePlan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Missing,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ImageOptions {
+    pub force_build: bool,
+    pub no_build: bool,
+    pub pull: Option<PullPolicy>,
+    pub no_cache: bool,
+    pub build_pull: bool,
+}
+
+/// Image ID of `reference`, or None when the daemon does not have it.
+pub async fn image_id(engine: &Engine, reference: &str) -> Result<Option<String>> {
+    match engine.docker.inspect_image(reference).await {
+        Ok(i) => Ok(i.id),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(super::api_error(e)).with_context(|| format!("inspecting image {reference}")),
+    }
+}
+
+/// Splits `repo[:tag][@digest]` the way the daemon's create-image call wants it.
+pub fn split_reference(reference: &str) -> (String, String) {
+    if let Some((repo, digest)) = reference.split_once('@') {
+        return (repo.to_owned(), digest.to_owned());
+    }
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[last_slash..].rfind(':') {
+        Some(i) => (
+            reference[..last_slash + i].to_owned(),
+            reference[last_slash + i + 1..].to_owned(),
+        ),
+        None => (reference.to_owned(), "latest".to_owned()),
+    }
+}
+
+pub async fn pull_image(engine: &Engine, reference: &str, report: &Reporter) -> Result<()> {
+    let object = format!("Image {reference}");
+    step(report, &object, "Pulling", false);
+    let (repo, tag) = split_reference(reference);
+    let options = CreateImageOptions {
+        from_image: Some(repo),
+        tag: Some(tag),
+        ..Default::default()
+    };
+    let mut stream = engine.docker.create_image(Some(options), None, None);
+    let mut layers: BTreeMap<String, (i64, i64, String)> = BTreeMap::new();
+    while let Some(item) = stream.next().await {
+        let info = item
+            .map_err(super::api_error)
+            .with_context(|| format!("pulling {reference}"))?;
+        if let Some(msg) = info.error_detail.and_then(|d| d.message) {
+            bail!("pulling {reference} failed: {msg}");
+        }
+        let status = info.status.unwrap_or_default();
+        if let Some(id) = info.id.filter(|id| id.len() == 12) {
+            let (cur, tot) = info
+                .progress_detail
+                .map(|p| (p.current.unwrap_or(0), p.total.unwrap_or(0)))
+                .unwrap_or((0, 0));
+            let entry = layers.entry(id).or_default();
+            if tot > 0 {
+                *entry = (cur, tot, status.clone());
+            } else {
+                entry.2 = status.clone();
+            }
+            let done = layers
+                .values()
+                .filter(|(_, _, s)| s == "Pull complete" || s == "Already exists")
+                .count();
+            let (cur, tot): (i64, i64) =
+                layers.values().fold((0, 0), |(c, t), l| (c + l.0, t + l.1));
+            let text = if tot > 0 {
+                format!(
+                    "{done}/{} layers, {:.1}/{:.1} MB",
+                    layers.len(),
+                    cur as f64 / 1e6,
+                    tot as f64 / 1e6
+                )
+            } else {
+                format!("{done}/{} layers", layers.len())
+            };
+            report(Event::Detail {
+                object: object.clone(),
+                text,
+                transient: true,
+            });
+        } else if !status.is_empty() {
+            report(Event::Detail {
+                object: object.clone(),
+                text: status,
+                transient: true,
+            });
+        }
+    }
+    step(report, &object, "Pulled", true);
+    Ok(())
+}
+
+/// Builds or pulls what `services` need and returns image reference → image ID.
+pub async fn ensure(
+    engine: &Engine,
+    project: &str,
+    services: &[&ServicePlan],
+    opts: ImageOptions,
+    report: &Reporter,
+) -> Result<HashMap<String, String>> {
+    // One job per distinct image; two services sharing an image must not build it twice.
+    let mut jobs: BTreeMap<String, &ServicePlan> = BTreeMap::new();
+    for s in services {
+        let existing = jobs.get(&s.image);
+        if existing.is_none() || (existing.is_some_and(|e| e.build.is_none()) && s.build.is_some())
+        {
+            jobs.insert(s.image.clone(), s);
+        }
+    }
+    let results: Vec<(String, String)> = stream::iter(jobs.into_values().map(|svc| async move {
+        let present = image_id(engine, &svc.image).await?;
+        let policy = opts.pull.unwrap_or(match svc.pull_policy.as_deref() {
+            Some("always") => PullPolicy::Always,
+            Some("never") => PullPolicy::Never,
+            _ => PullPolicy::Missing,
+        });
+        let must_build = svc.build.is_some() && (opts.force_build || svc.pull_policy.as_deref() == Some("build") || present.is_none());
+        if let (true, Some(b)) = (must_build, &svc.build) {
+            if opts.no_build {
+                bail!("image {} for service {} is missing and --no-build was given; run `stackctl build {}`", svc.image, svc.name, svc.name);
+            }
+            build::build_image(engine, project, &svc.name, &svc.image, b, opts.no_cache, opts.build_pull, report).await?;
+        } else if svc.build.is_none() {
+            match (policy, &present) {
+                (PullPolicy::Always, _) | (PullPolicy::Missing, None) => pull_image(engine, &svc.image, report).await?,
+                (PullPolicy::Never, None) => {
+                    bail!("image {} for service {} is not present and the pull policy is `never`", svc.image, svc.name)
+                }
+                _ => {}
+            }
+        }
+        let id = image_id(engine, &svc.image)
+            .await?
+            .with_context(|| format!("image {} is still missing after build or pull", svc.image))?;
+        Ok::<_, anyhow::Error>((svc.image.clone(), id))
+    }))
+    .buffer_unordered(4)
+    .try_collect()
+    .await?;
+    Ok(results.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn references_split_into_repo_and_tag() {
+        assert_eq!(split_reference("redis"), ("redis".into(), "latest".into()));
+        assert_eq!(
+            split_reference("redis:7-alpine"),
+            ("redis".into(), "7-alpine".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/lib/redis"),
+            ("127.0.0.1:5000/lib/redis".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/lib/redis:7"),
+            ("127.0.0.1:5000/lib/redis".into(), "7".into())
+        );
+        assert_eq!(
+            split_reference("x@sha256:abc"),
+            ("x".into(), "sha256:abc".into())
+        );
+    }
+}

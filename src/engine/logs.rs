@@ -1,0 +1,100 @@
+//! Container output from the daemon: one logs stream per container, stdout and stderr kept apart,
+//! bytes passed on without copying; and the project's start events, so followers can attach to
+//! containers that appear later.
+
+use std::collections::HashMap;
+
+use bollard::container::LogOutput;
+use bollard::query_parameters::{EventsOptions, LogsOptions};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+
+use super::Engine;
+use crate::plan::labels;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    pub follow: bool,
+    pub tail: Option<String>,
+    pub since: i32,
+    pub until: i32,
+    pub timestamps: bool,
+}
+
+pub fn stream(
+    engine: &Engine,
+    id: &str,
+    q: &LogQuery,
+) -> impl Stream<Item = Result<(Channel, Bytes), String>> + Send + 'static {
+    let options = LogsOptions {
+        follow: q.follow,
+        stdout: true,
+        stderr: true,
+        since: q.since,
+        until: q.until,
+        timestamps: q.timestamps,
+        tail: q.tail.clone().unwrap_or_else(|| "all".into()),
+    };
+    engine
+        .docker
+        .logs(id, Some(options))
+        .map(|item| match item {
+            Ok(LogOutput::StdErr { message }) => Ok((Channel::Stderr, message)),
+            Ok(LogOutput::StdOut { message })
+            | Ok(LogOutput::Console { message })
+            | Ok(LogOutput::StdIn { message }) => Ok((Channel::Stdout, message)),
+            Err(e) => Err(e.to_string()),
+        })
+}
+
+/// A container event of the project: (action, container id, container name, exit code).
+#[derive(Debug, Clone)]
+pub struct ContainerEvent {
+    pub action: String,
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub exit_code: Option<i64>,
+    pub time: i64,
+}
+
+pub fn events(
+    engine: &Engine,
+    project: &str,
+    since: i64,
+) -> impl Stream<Item = ContainerEvent> + Send + 'static {
+    let filters = HashMap::from([
+        ("type".to_owned(), vec!["container".to_owned()]),
+        (
+            "label".to_owned(),
+            vec![format!("{}={project}", labels::PROJECT)],
+        ),
+    ]);
+    let opts = EventsOptions {
+        since: Some(since.to_string()),
+        until: None,
+        filters: Some(filters),
+    };
+    engine
+        .docker
+        .events(Some(opts))
+        .filter_map(|ev| async move {
+            let ev = ev.ok()?;
+            let actor = ev.actor?;
+            let attrs = actor.attributes.unwrap_or_default();
+            Some(ContainerEvent {
+                action: ev.action?,
+                id: actor.id?,
+                name: attrs.get("name").cloned().unwrap_or_default(),
+                service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
+                exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                time: ev.time.unwrap_or(0),
+            })
+        })
+}

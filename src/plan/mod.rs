@@ -1,0 +1,406 @@
+//! The plan: what the daemon should hold for a project, as pure data. One `ServicePlan` per service
+//! with everything a container needs, dependency levels for ordering, and a hash of the configuration
+//! that decides whether an existing container can be kept. No I/O here.
+
+pub mod hash;
+mod levels;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::manifest::{Condition, Dependency, MountKind, Project, Restart, Service};
+
+pub use hash::config_hash;
+pub use levels::dependency_levels;
+
+/// Labels as docker compose v2 writes them, so its tools and dashboards recognise our objects.
+pub mod labels {
+    pub const PROJECT: &str = "com.docker.compose.project";
+    pub const SERVICE: &str = "com.docker.compose.service";
+    pub const NUMBER: &str = "com.docker.compose.container-number";
+    pub const ONEOFF: &str = "com.docker.compose.oneoff";
+    pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
+    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    pub const VERSION: &str = "com.docker.compose.version";
+    pub const NETWORK: &str = "com.docker.compose.network";
+    pub const VOLUME: &str = "com.docker.compose.volume";
+    pub const IMAGE: &str = "com.docker.compose.image";
+    pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub project: String,
+    pub working_dir: PathBuf,
+    pub config_files: Vec<PathBuf>,
+    pub networks: Vec<NetworkPlan>,
+    pub volumes: Vec<VolumePlan>,
+    /// Services by name.
+    pub services: BTreeMap<String, ServicePlan>,
+    /// Services grouped so that each level depends only on earlier ones.
+    pub levels: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NetworkPlan {
+    /// The key in the manifest (`default` for the implicit one).
+    pub key: String,
+    /// The name on the daemon: `<project>_<key>` unless the manifest names it.
+    pub name: String,
+    pub driver: Option<String>,
+    pub internal: bool,
+    pub attachable: bool,
+    pub external: bool,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VolumePlan {
+    pub key: String,
+    pub name: String,
+    pub driver: Option<String>,
+    pub external: bool,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildPlan {
+    pub context: PathBuf,
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountPlan {
+    pub kind: MountKind,
+    /// Daemon-side volume name or absolute host path.
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortPlan {
+    pub target: u16,
+    pub protocol: String,
+    pub host_ip: Option<String>,
+    /// First and last host port; replica n takes `first + n - 1` when the range is wider than one.
+    pub published: Option<(u16, u16)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthPlan {
+    pub test: Vec<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub start_period: Option<Duration>,
+    pub start_interval: Option<Duration>,
+}
+
+/// Everything needed to create the containers of one service.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    pub name: String,
+    /// The image reference containers run (`<project>-<service>` for a build without `image:`).
+    pub image: String,
+    pub build: Option<BuildPlan>,
+    pub pull_policy: Option<String>,
+    pub replicas: u32,
+    pub depends_on: BTreeMap<String, Dependency>,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub ports: Vec<PortPlan>,
+    pub expose: Vec<String>,
+    pub mounts: Vec<MountPlan>,
+    pub tmpfs: Vec<String>,
+    /// Daemon network name → aliases (the service name is always one).
+    pub networks: BTreeMap<String, Vec<String>>,
+    pub restart: Option<Restart>,
+    pub healthcheck: Option<HealthPlan>,
+    /// True when the manifest switches an image's healthcheck off.
+    pub healthcheck_disabled: bool,
+    pub stop_signal: Option<String>,
+    pub stop_grace_period: Option<Duration>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub hostname: Option<String>,
+    pub init: Option<bool>,
+    pub read_only: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub container_name: Option<String>,
+    pub nano_cpus: Option<i64>,
+    pub memory: Option<i64>,
+    pub pids_limit: Option<i64>,
+    /// Hash of the service's configuration, without the image ID (the engine adds that).
+    pub config_hash: String,
+}
+
+impl ServicePlan {
+    pub fn container_name(&self, project: &str, number: u32) -> String {
+        match &self.container_name {
+            Some(n) => n.clone(),
+            None => format!("{project}-{}-{number}", self.name),
+        }
+    }
+
+    /// Host port bindings for replica `number` (1-based).
+    pub fn port_for_replica(&self, port: &PortPlan, number: u32) -> Option<u16> {
+        let (first, last) = port.published?;
+        if first == last {
+            return Some(first);
+        }
+        let p = u32::from(first) + number - 1;
+        (p <= u32::from(last)).then_some(p as u16)
+    }
+
+    pub fn has_healthcheck(&self) -> bool {
+        self.healthcheck.is_some()
+    }
+
+    /// The grace period before a stop turns into a kill (compose's default is 10 s).
+    pub fn stop_timeout(&self) -> Duration {
+        self.stop_grace_period.unwrap_or(Duration::from_secs(10))
+    }
+
+    pub fn waits_for(&self, dep: &str) -> Option<Condition> {
+        self.depends_on.get(dep).map(|d| d.condition)
+    }
+}
+
+pub fn network_name(project: &str, key: &str) -> String {
+    format!("{project}_{key}")
+}
+
+/// Builds the plan for `project`, with `scale` overriding replica counts.
+pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
+    let p = &project.name;
+    let mut networks: Vec<NetworkPlan> = Vec::new();
+    let uses_default = project
+        .services
+        .values()
+        .any(|s| s.networks.is_empty() || s.networks.contains_key("default"));
+    if uses_default && !project.networks.contains_key("default") {
+        networks.push(NetworkPlan {
+            key: "default".into(),
+            name: network_name(p, "default"),
+            driver: None,
+            internal: false,
+            attachable: false,
+            external: false,
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+        });
+    }
+    for (key, def) in &project.networks {
+        networks.push(NetworkPlan {
+            key: key.clone(),
+            name: def.name.clone().unwrap_or_else(|| network_name(p, key)),
+            driver: def.driver.clone(),
+            internal: def.internal.unwrap_or(false),
+            attachable: def.attachable.unwrap_or(false),
+            external: def.external.unwrap_or(false),
+            labels: def.labels.clone(),
+            options: def.driver_opts.clone(),
+        });
+    }
+    let volumes = project
+        .volumes
+        .iter()
+        .map(|(key, def)| VolumePlan {
+            key: key.clone(),
+            name: def.name.clone().unwrap_or_else(|| format!("{p}_{key}")),
+            driver: def.driver.clone(),
+            external: def.external.unwrap_or(false),
+            labels: def.labels.clone(),
+            options: def.driver_opts.clone(),
+        })
+        .collect::<Vec<_>>();
+    let net_name = |key: &str| {
+        networks
+            .iter()
+            .find(|n| n.key == key)
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| network_name(p, key))
+    };
+    let vol_name = |key: &str| {
+        volumes
+            .iter()
+            .find(|v| v.key == key)
+            .map(|v| v.name.clone())
+            .unwrap_or_else(|| format!("{p}_{key}"))
+    };
+
+    let services = project
+        .services
+        .iter()
+        .map(|(name, svc)| {
+            let replicas = scale.get(name).copied().unwrap_or_else(|| svc.replicas());
+            let plan = service_plan(project, name, svc, replicas, &net_name, &vol_name);
+            (name.clone(), plan)
+        })
+        .collect();
+    Plan {
+        project: p.clone(),
+        working_dir: project.working_dir.clone(),
+        config_files: project.config_files.clone(),
+        networks,
+        volumes,
+        services,
+        levels: dependency_levels(project),
+    }
+}
+
+fn absolute(base: &Path, p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return Path::new(&home).join(rest);
+    }
+    let joined = base.join(p);
+    // Lexical clean-up: the daemon wants a tidy absolute path, and the path may not exist yet.
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn service_plan(
+    project: &Project,
+    name: &str,
+    svc: &Service,
+    replicas: u32,
+    net_name: &dyn Fn(&str) -> String,
+    vol_name: &dyn Fn(&str) -> String,
+) -> ServicePlan {
+    let p = &project.name;
+    let image = svc.image.clone().unwrap_or_else(|| format!("{p}-{name}"));
+    let build = svc.build.as_ref().map(|b| BuildPlan {
+        context: absolute(&project.working_dir, &b.context),
+        dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+        args: b.args.clone(),
+        target: b.target.clone(),
+        labels: b.labels.clone(),
+    });
+    let env = svc
+        .environment
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    let mut labels = svc.labels.clone();
+    if let Some(d) = &svc.deploy {
+        labels.extend(d.labels.clone());
+    }
+    let ports = svc
+        .ports
+        .iter()
+        .map(|port| PortPlan {
+            target: port.target,
+            protocol: port.protocol.clone(),
+            host_ip: port.host_ip.clone(),
+            published: port.published_range(),
+        })
+        .collect();
+    let mounts = svc
+        .volumes
+        .iter()
+        .map(|m| MountPlan {
+            kind: m.kind,
+            source: m.source.as_ref().map(|s| match m.kind {
+                MountKind::Volume => vol_name(s),
+                MountKind::Bind => absolute(&project.working_dir, s).display().to_string(),
+                MountKind::Tmpfs => s.clone(),
+            }),
+            target: m.target.clone(),
+            read_only: m.read_only,
+        })
+        .collect();
+    let mut networks = BTreeMap::new();
+    if svc.networks.is_empty() {
+        networks.insert(net_name("default"), vec![name.to_owned()]);
+    }
+    for (key, n) in &svc.networks {
+        let mut aliases = vec![name.to_owned()];
+        aliases.extend(n.aliases.iter().cloned());
+        networks.insert(net_name(key), aliases);
+    }
+    let healthcheck_disabled = svc.healthcheck.as_ref().is_some_and(|h| h.is_disabled());
+    let healthcheck = svc
+        .healthcheck
+        .as_ref()
+        .filter(|h| !h.is_disabled() && !h.test.is_empty())
+        .map(|h| HealthPlan {
+            test: h.test.clone(),
+            interval: h.interval,
+            timeout: h.timeout,
+            retries: h.retries,
+            start_period: h.start_period,
+            start_interval: h.start_interval,
+        });
+    // `deploy.restart_policy` is Swarm's; locally compose maps it to a restart policy when `restart` is unset.
+    let restart = svc.restart.clone().or_else(|| {
+        let rp = svc.deploy.as_ref()?.restart_policy.as_ref()?;
+        Some(match rp.condition.as_deref() {
+            Some("none") => Restart::No,
+            Some("on-failure") => Restart::OnFailure(rp.max_attempts),
+            _ => Restart::Always,
+        })
+    });
+    let limits = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.as_ref())
+        .and_then(|r| r.limits.as_ref());
+    ServicePlan {
+        name: name.to_owned(),
+        image,
+        build,
+        pull_policy: svc.pull_policy.clone(),
+        replicas,
+        depends_on: svc.depends_on.clone(),
+        command: svc.command.clone(),
+        entrypoint: svc.entrypoint.clone(),
+        env,
+        labels,
+        ports,
+        expose: svc.expose.clone(),
+        mounts,
+        tmpfs: svc.tmpfs.clone(),
+        networks,
+        restart,
+        healthcheck,
+        healthcheck_disabled,
+        stop_signal: svc.stop_signal.clone(),
+        stop_grace_period: svc.stop_grace_period,
+        user: svc.user.clone(),
+        working_dir: svc.working_dir.clone(),
+        hostname: svc.hostname.clone(),
+        init: svc.init,
+        read_only: svc.read_only.unwrap_or(false),
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        container_name: svc.container_name.clone(),
+        nano_cpus: limits.and_then(|l| l.cpus).map(|c| (c * 1e9) as i64),
+        memory: limits
+            .and_then(|l| l.memory)
+            .map(|m| m.min(i64::MAX as u64) as i64),
+        pids_limit: limits.and_then(|l| l.pids).map(i64::from),
+        config_hash: config_hash(svc, project),
+    }
+}

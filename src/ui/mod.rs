@@ -1,0 +1,157 @@
+//! The terminal: progress bars on a TTY, plain lines otherwise. The only module that writes to the
+//! terminal; it knows nothing of HTTP or the daemon, only the engine's events.
+
+pub mod logview;
+pub mod table;
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::Progress;
+use crate::engine::{Event, Reporter};
+
+/// Whether to draw bars: `--progress` decides, `auto` means "stderr is a terminal".
+pub fn use_bars(mode: Progress) -> bool {
+    match mode {
+        Progress::Tty => true,
+        Progress::Plain | Progress::Quiet => false,
+        Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+    }
+}
+
+pub fn reporter(mode: Progress) -> Reporter {
+    if mode == Progress::Quiet {
+        return Arc::new(|ev| {
+            if let Event::Warning(w) = ev {
+                eprintln!("warning: {w}");
+            }
+        });
+    }
+    if use_bars(mode) {
+        let bars = Mutex::new(Bars::default());
+        Arc::new(move |ev| {
+            if let Ok(mut b) = bars.lock() {
+                b.handle(ev);
+            }
+        })
+    } else {
+        let plain = Mutex::new(Plain::default());
+        Arc::new(move |ev| {
+            if let Ok(mut p) = plain.lock() {
+                p.handle(ev);
+            }
+        })
+    }
+}
+
+/// One line per event on stderr; transient progress at most once a second per object.
+#[derive(Default)]
+struct Plain {
+    last_transient: HashMap<String, Instant>,
+}
+
+impl Plain {
+    fn handle(&mut self, ev: Event) {
+        let mut err = std::io::stderr().lock();
+        let _ = match ev {
+            Event::Step { object, status, .. } => writeln!(err, " {object:<40} {status}"),
+            Event::Detail {
+                object,
+                text,
+                transient,
+            } => {
+                if transient {
+                    let now = Instant::now();
+                    if self
+                        .last_transient
+                        .get(&object)
+                        .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1))
+                    {
+                        return;
+                    }
+                    self.last_transient.insert(object.clone(), now);
+                }
+                writeln!(err, " {object:<40} | {text}")
+            }
+            Event::Warning(w) => writeln!(err, "warning: {w}"),
+        };
+    }
+}
+
+/// A spinner line per object, finished with a tick when the object reaches a final state.
+struct Bars {
+    multi: MultiProgress,
+    lines: HashMap<String, ProgressBar>,
+    order: Vec<String>,
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            lines: HashMap::new(),
+            order: Vec::new(),
+        }
+    }
+}
+
+impl Bars {
+    fn line(&mut self, object: &str) -> &ProgressBar {
+        if !self.lines.contains_key(object) {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template(" {spinner:.cyan} {prefix:<40} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(object.to_owned());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            self.lines.insert(object.to_owned(), bar);
+            self.order.push(object.to_owned());
+        }
+        &self.lines[object]
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Step {
+                object,
+                status,
+                done,
+            } => {
+                let bar = self.line(&object).clone();
+                if done {
+                    bar.set_style(
+                        ProgressStyle::with_template(" \u{2714} {prefix:<40} {wide_msg:.green}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.finish_with_message(status);
+                } else {
+                    if bar.is_finished() {
+                        bar.reset();
+                        bar.set_style(
+                            ProgressStyle::with_template(
+                                " {spinner:.cyan} {prefix:<40} {wide_msg}",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                        );
+                        bar.enable_steady_tick(Duration::from_millis(100));
+                    }
+                    bar.set_message(status);
+                }
+            }
+            Event::Detail { object, text, .. } => {
+                let bar = self.line(&object).clone();
+                if !bar.is_finished() {
+                    bar.set_message(text);
+                }
+            }
+            Event::Warning(w) => {
+                let _ = self.multi.println(format!("warning: {w}"));
+            }
+        }
+    }
+}
