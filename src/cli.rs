@@ -15,8 +15,9 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub struct Global {
-    /// Manifest file(s); later files override earlier ones [default: stack.yml, compose.yaml, …]
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    /// Manifest file(s), before the subcommand as in compose; later files override earlier ones
+    /// [default: stack.yml, compose.yaml, …]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Project name [default: the manifest's `name:`, else its folder's name]
     #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
