@@ -67,6 +67,8 @@ push_standin() {
   log "building stand-in $ref"
   docker build -q -t "$ref" "$here/$name" >/dev/null
   docker push -q "$ref" >/dev/null
+  # Drop the local tag so that `stackctl up` exercises a real pull from the registry.
+  docker rmi "$ref" >/dev/null
 }
 
 seed_base

@@ -308,6 +308,12 @@ pub fn validate(
                     .hint("give it `file: PATH` or `environment: VAR`"),
             );
         }
+        if s.environment.is_some() && s.file.is_none() {
+            diags.push(
+                loc.diag(&path.key("environment"), true, format!("secret `{name}` comes from an environment variable, which stackctl does not support yet"))
+                    .hint("write the value to a file and use `file: PATH` instead"),
+            );
+        }
         if let Some(f) = &s.file
             && !resolve(&p.working_dir, f).is_file()
         {

@@ -317,7 +317,7 @@ fn service_plan(
             published: port.published_range(),
         })
         .collect();
-    let mounts = svc
+    let mounts: Vec<MountPlan> = svc
         .volumes
         .iter()
         .map(|m| MountPlan {
@@ -331,6 +331,27 @@ fn service_plan(
             read_only: m.read_only,
         })
         .collect();
+    // File secrets are bind-mounted read-only under /run/secrets, as compose does locally.
+    let mut mounts: Vec<MountPlan> = mounts;
+    for sec in &svc.secrets {
+        if let Some(file) = project
+            .secrets
+            .get(&sec.source)
+            .and_then(|d| d.file.as_ref())
+        {
+            let target = if sec.target.starts_with('/') {
+                sec.target.clone()
+            } else {
+                format!("/run/secrets/{}", sec.target)
+            };
+            mounts.push(MountPlan {
+                kind: MountKind::Bind,
+                source: Some(absolute(&project.working_dir, file).display().to_string()),
+                target,
+                read_only: true,
+            });
+        }
+    }
     let mut networks = BTreeMap::new();
     if svc.networks.is_empty() {
         networks.insert(net_name("default"), vec![name.to_owned()]);
