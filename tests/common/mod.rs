@@ -1,0 +1,179 @@
+//! Shared harness for tests that drive the real binary against the real Docker daemon.
+//! Each test project has its own name and is taken down (with its volumes) when dropped, even
+//! when the test fails.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn stackctl_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stackctl"))
+}
+
+/// True when a daemon answers. Under CI a missing daemon fails the test instead of skipping it.
+pub fn daemon_available() -> bool {
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but no Docker daemon answers: engine tests must not be skipped");
+        }
+        eprintln!("skipping: no Docker daemon (set CI=true to make this a failure)");
+    }
+    ok
+}
+
+/// Runs the docker CLI (tests inspect with it; the product never does) and returns trimmed stdout.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub fn docker_ok(args: &[&str]) -> bool {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+pub fn inspect(object: &str, format: &str) -> String {
+    docker(&["inspect", "-f", format, object])
+}
+
+pub struct TestProject {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+    pub file: PathBuf,
+}
+
+impl TestProject {
+    pub fn new(prefix: &str, manifest: &str) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("sct-{prefix}-{}-{n}", std::process::id());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("compose.yaml");
+        std::fs::write(&file, manifest).expect("write manifest");
+        TestProject { name, dir, file }
+    }
+
+    pub fn write(&self, manifest: &str) {
+        std::fs::write(&self.file, manifest).expect("write manifest");
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `stackctl -f FILE -p NAME ARGS...` with plain progress.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(stackctl_path());
+        c.arg("-f")
+            .arg(&self.file)
+            .args(["-p", &self.name, "--progress", "plain"])
+            .args(args);
+        c.current_dir(self.path());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run stackctl")
+    }
+
+    /// Runs and insists on success, showing stderr otherwise.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "stackctl {args:?} failed ({:?}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Names of this project's containers (all states), sorted.
+    pub fn containers(&self) -> Vec<String> {
+        let label = format!("label=com.docker.compose.project={}", self.name);
+        let mut v: Vec<String> =
+            docker(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"])
+                .lines()
+                .map(str::to_owned)
+                .filter(|s| !s.is_empty())
+                .collect();
+        v.sort();
+        v
+    }
+
+    pub fn id(&self, container: &str) -> String {
+        inspect(container, "{{.Id}}")
+    }
+}
+
+impl Drop for TestProject {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd(&["down", "-v", "--remove-orphans", "-t", "1"])
+            .output();
+        // Belt and braces: whatever carries the label goes, whatever state stackctl left.
+        let label = format!("label=com.docker.compose.project={}", self.name);
+        for id in docker(&["ps", "-aq", "--filter", &label]).lines() {
+            docker(&["rm", "-f", id]);
+        }
+        for n in docker(&["network", "ls", "-q", "--filter", &label]).lines() {
+            docker(&["network", "rm", n]);
+        }
+        for v in docker(&["volume", "ls", "-q", "--filter", &label]).lines() {
+            docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A minimal HTTP/1.0 GET against 127.0.0.1: (status, headers lowercased, body).
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, Vec<(String, String)>, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok((status, headers, body.to_owned()))
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

@@ -1,0 +1,489 @@
+//! The engine against the real daemon: replicas, labels, convergence, dependencies, scale, down,
+//! pulls and builds, interruption. Each test has its own project and cleans up after itself.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const IMG: &str = "debian:bookworm-slim";
+
+fn three_services() -> String {
+    format!(
+        r#"
+services:
+  api:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    restart: on-failure:3
+    environment: {{ MODE: one }}
+    labels: {{ team: core }}
+    deploy: {{ replicas: 3 }}
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+      retries: 2
+    depends_on: [cache, db]
+  cache:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    restart: always
+  db:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    restart: unless-stopped
+    networks:
+      default:
+        aliases: [database]
+    deploy: {{ replicas: 2 }}
+"#
+    )
+}
+
+#[test]
+fn replicas_are_named_labelled_and_configured_as_the_manifest_asks() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("replicas", &three_services());
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    let expected: Vec<String> = ["api-1", "api-2", "api-3", "cache-1", "db-1", "db-2"]
+        .iter()
+        .map(|s| format!("{n}-{s}"))
+        .collect();
+    assert_eq!(p.containers(), expected);
+
+    let api = format!("{n}-api-2");
+    assert_eq!(
+        inspect(
+            &api,
+            "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}"
+        ),
+        "on-failure:3"
+    );
+    assert_eq!(
+        inspect(&api, "{{json .Config.Healthcheck.Test}}"),
+        r#"["CMD","true"]"#
+    );
+    assert_eq!(inspect(&api, "{{.Config.Healthcheck.Interval}}"), "1s");
+    assert_eq!(
+        inspect(
+            &api,
+            r#"{{index .Config.Labels "com.docker.compose.project"}}"#
+        ),
+        *n
+    );
+    assert_eq!(
+        inspect(
+            &api,
+            r#"{{index .Config.Labels "com.docker.compose.service"}}"#
+        ),
+        "api"
+    );
+    assert_eq!(
+        inspect(
+            &api,
+            r#"{{index .Config.Labels "com.docker.compose.container-number"}}"#
+        ),
+        "2"
+    );
+    assert_eq!(
+        inspect(
+            &api,
+            r#"{{index .Config.Labels "com.docker.compose.oneoff"}}"#
+        ),
+        "False"
+    );
+    assert_eq!(inspect(&api, r#"{{index .Config.Labels "team"}}"#), "core");
+    assert!(
+        !inspect(
+            &api,
+            r#"{{index .Config.Labels "com.docker.compose.config-hash"}}"#
+        )
+        .is_empty()
+    );
+    assert!(inspect(&api, "{{json .Config.Env}}").contains("MODE=one"));
+    assert_eq!(
+        inspect(
+            &format!("{n}-cache-1"),
+            "{{.HostConfig.RestartPolicy.Name}}"
+        ),
+        "always"
+    );
+    let aliases = inspect(
+        &format!("{n}-db-1"),
+        &format!("{{{{json (index .NetworkSettings.Networks \"{n}_default\").Aliases}}}}"),
+    );
+    assert!(
+        aliases.contains("\"db\"") && aliases.contains("\"database\""),
+        "aliases: {aliases}"
+    );
+    // Other services reach db by its alias through Docker's DNS.
+    assert!(docker_ok(&[
+        "exec",
+        &format!("{n}-cache-1"),
+        "getent",
+        "hosts",
+        "database"
+    ]));
+}
+
+#[test]
+fn a_second_up_changes_nothing_and_an_edit_recreates_only_its_service() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("converge", &three_services());
+    p.ok(&["up", "-d"]);
+    let before: Vec<String> = p.containers().iter().map(|c| p.id(c)).collect();
+
+    let t = Instant::now();
+    p.ok(&["up", "-d"]);
+    let noop = t.elapsed();
+    let after: Vec<String> = p.containers().iter().map(|c| p.id(c)).collect();
+    assert_eq!(before, after, "a no-op up must keep every container");
+    assert!(noop < Duration::from_secs(1), "no-op up took {noop:?}");
+
+    p.write(&three_services().replace("MODE: one", "MODE: two"));
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    for c in p.containers() {
+        let changed = p.id(&c) != before[p.containers().iter().position(|x| *x == c).unwrap()];
+        assert_eq!(
+            changed,
+            c.starts_with(&format!("{n}-api-")),
+            "{c}: changed={changed}"
+        );
+    }
+    assert!(inspect(&format!("{n}-api-1"), "{{json .Config.Env}}").contains("MODE=two"));
+}
+
+#[test]
+fn a_rebuilt_image_recreates_its_service() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = "services:\n  app:\n    build: ./app\n    command: [sleep, infinity]\n    init: true\n  other:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n";
+    let p = TestProject::new("rebuild", manifest);
+    let ctx = p.path().join("app");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM debian:bookworm-slim\nCOPY version /version\n",
+    )
+    .unwrap();
+    std::fs::write(ctx.join("version"), "1").unwrap();
+    std::fs::write(ctx.join(".dockerignore"), "secret\n").unwrap();
+    std::fs::write(ctx.join("secret"), "do not send").unwrap();
+    let out = p.ok(&["up", "-d"]);
+    assert!(
+        stderr(&out).contains("Built"),
+        "build progress expected:\n{}",
+        stderr(&out)
+    );
+    let n = &p.name;
+    let app = format!("{n}-app-1");
+    let other = format!("{n}-other-1");
+    let (app_id, other_id) = (p.id(&app), p.id(&other));
+    assert!(!docker_ok(&["exec", &app, "test", "-e", "/secret"]));
+
+    std::fs::write(ctx.join("version"), "2").unwrap();
+    p.ok(&["up", "-d", "--build"]);
+    assert_ne!(p.id(&app), app_id, "rebuilt image must recreate");
+    assert_eq!(p.id(&other), other_id, "the other service must be kept");
+    assert_eq!(docker(&["exec", &app, "cat", "/version"]), "2");
+    docker(&["rmi", "-f", &format!("{n}-app")]);
+}
+
+#[test]
+fn a_dependent_starts_only_once_its_dependency_is_healthy() {
+    if !daemon_available() {
+        return;
+    }
+    // db becomes healthy after ~2 s; web exits 3 if it starts before that.
+    let manifest = format!(
+        r#"
+services:
+  db:
+    image: {IMG}
+    command: ["sh", "-c", "sleep 2; touch /shared/ready; exec sleep infinity"]
+    init: true
+    volumes: ["shared:/shared"]
+    healthcheck: {{ test: ["CMD", "test", "-f", "/shared/ready"], interval: 500ms, retries: 20 }}
+  web:
+    image: {IMG}
+    command: ["sh", "-c", "test -f /shared/ready || exit 3; exec sleep infinity"]
+    init: true
+    volumes: ["shared:/shared"]
+    depends_on: {{ db: {{ condition: service_healthy }} }}
+volumes:
+  shared:
+"#
+    );
+    let p = TestProject::new("healthy", &manifest);
+    p.ok(&["up", "-d"]);
+    let web = format!("{}-web-1", p.name);
+    assert_eq!(inspect(&web, "{{.State.Status}}"), "running");
+    assert_eq!(
+        inspect(&format!("{}-db-1", p.name), "{{.State.Health.Status}}"),
+        "healthy"
+    );
+}
+
+#[test]
+fn an_unhealthy_dependency_fails_up_and_names_it() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        r#"
+services:
+  db:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    healthcheck: {{ test: ["CMD", "false"], interval: 300ms, retries: 1 }}
+  web:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    depends_on: {{ db: {{ condition: service_healthy }} }}
+"#
+    );
+    let p = TestProject::new("unhealthy", &manifest);
+    let out = p.run(&["up", "-d"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{}-db-1 is unhealthy", p.name)),
+        "{err}"
+    );
+    assert_eq!(
+        inspect(&format!("{}-web-1", p.name), "{{.State.Status}}"),
+        "created",
+        "web must not start"
+    );
+}
+
+#[test]
+fn scale_adds_lowest_numbers_removes_highest_and_up_restores_the_manifest() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("scale", &three_services());
+    p.ok(&["up", "-d", "cache"]);
+    p.ok(&["scale", "cache=5"]);
+    let n = &p.name;
+    let names = |v: &[&str]| v.iter().map(|s| format!("{n}-{s}")).collect::<Vec<_>>();
+    assert_eq!(
+        p.containers(),
+        names(&["cache-1", "cache-2", "cache-3", "cache-4", "cache-5"])
+    );
+    let keep = p.id(&format!("{n}-cache-2"));
+    p.ok(&["scale", "cache=2"]);
+    assert_eq!(p.containers(), names(&["cache-1", "cache-2"]));
+    assert_eq!(
+        p.id(&format!("{n}-cache-2")),
+        keep,
+        "scaling down keeps the survivors"
+    );
+    p.ok(&["up", "-d", "cache"]);
+    assert_eq!(p.containers(), names(&["cache-1"]));
+
+    for bad in ["cache=abc", "nosuch=2", "cache"] {
+        let out = p.run(&["scale", bad]);
+        assert_eq!(out.status.code(), Some(2), "scale {bad}: {}", stderr(&out));
+    }
+    assert_eq!(
+        p.containers(),
+        names(&["cache-1"]),
+        "refused requests change nothing"
+    );
+}
+
+#[test]
+fn scale_refuses_more_replicas_than_a_fixed_host_port_allows() {
+    if !daemon_available() {
+        return;
+    }
+    let port = free_port();
+    let manifest = format!(
+        "services:\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    ports: [\"127.0.0.1:{port}:80\"]\n"
+    );
+    let p = TestProject::new("scaleport", &manifest);
+    let out = p.run(&["scale", "web=2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("fixed host port {port}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(p.containers().is_empty());
+}
+
+#[test]
+fn down_removes_only_this_project_and_keeps_volumes_unless_asked() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes: [data:/data]\nvolumes:\n  data:\n"
+    );
+    let p = TestProject::new("down", &manifest);
+    let other = TestProject::new("downother", &manifest);
+    p.ok(&["up", "-d"]);
+    other.ok(&["up", "-d"]);
+    // An unlabelled container whose name looks like one of ours.
+    let lookalike = format!("{}-app-1-lookalike", p.name);
+    docker(&[
+        "run", "-d", "--name", &lookalike, "--init", IMG, "sleep", "infinity",
+    ]);
+
+    p.ok(&["down"]);
+    assert!(p.containers().is_empty());
+    assert!(!docker_ok(&[
+        "network",
+        "inspect",
+        &format!("{}_default", p.name)
+    ]));
+    assert!(
+        docker_ok(&["volume", "inspect", &format!("{}_data", p.name)]),
+        "volumes survive a plain down"
+    );
+    assert_eq!(other.containers().len(), 1, "another project is untouched");
+    assert_eq!(
+        inspect(&lookalike, "{{.State.Status}}"),
+        "running",
+        "an unlabelled container is untouched"
+    );
+
+    p.ok(&["up", "-d"]);
+    p.ok(&["down", "-v"]);
+    assert!(
+        !docker_ok(&["volume", "inspect", &format!("{}_data", p.name)]),
+        "down -v removes volumes"
+    );
+    docker(&["rm", "-f", &lookalike]);
+}
+
+#[test]
+fn pull_from_the_local_registry_shows_progress_piped_and_plain() {
+    if !daemon_available() {
+        return;
+    }
+    let registry =
+        std::env::var("STACKCTL_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into());
+    if !docker_ok(&["info"]) || std::net::TcpStream::connect(&registry).is_err() {
+        assert!(
+            std::env::var("CI").is_err_and(|_| true)
+                || std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true needs the test registry at {registry} (images/offline/seed.sh starts it)"
+        );
+        eprintln!("skipping: no registry at {registry}; run images/offline/seed.sh");
+        return;
+    }
+    let image = format!("{registry}/stackctl-test/pulled:{}", std::process::id());
+    assert!(docker_ok(&["tag", IMG, &image]));
+    assert!(
+        docker_ok(&["push", "-q", &image]),
+        "push to the test registry"
+    );
+    assert!(docker_ok(&["rmi", &image]));
+    let manifest = format!(
+        "services:\n  app:\n    image: {image}\n    command: [sleep, infinity]\n    init: true\n"
+    );
+    let p = TestProject::new("pull", &manifest);
+    let out = p.ok(&["pull"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("Image {image}")) && err.contains("Pulled"),
+        "{err}"
+    );
+    assert!(docker_ok(&["image", "inspect", &image]));
+    // And through `up`, which pulls what is missing.
+    assert!(docker_ok(&["rmi", &image]));
+    let out = p.ok(&["up", "-d"]);
+    assert!(stderr(&out).contains("Pulled"));
+    assert_eq!(p.containers().len(), 1);
+    p.ok(&["down"]);
+    docker(&["rmi", "-f", &image]);
+}
+
+#[test]
+fn an_interrupted_up_converges_on_the_next_up() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("sigint", &three_services());
+    // Interrupt at a different moment each round: before, during and after creation.
+    for delay_ms in [50u64, 250, 600] {
+        let mut child = p
+            .cmd(&["up", "-d"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        unsafe_sigint(child.id());
+        let status = child.wait().unwrap();
+        assert!(
+            matches!(status.code(), Some(0) | Some(130)),
+            "exit {status:?}"
+        );
+        p.ok(&["up", "-d"]);
+        let n = &p.name;
+        let expected: Vec<String> = ["api-1", "api-2", "api-3", "cache-1", "db-1", "db-2"]
+            .iter()
+            .map(|s| format!("{n}-{s}"))
+            .collect();
+        assert_eq!(p.containers(), expected);
+        for c in p.containers() {
+            assert_eq!(inspect(&c, "{{.State.Status}}"), "running", "{c}");
+        }
+        p.ok(&["down", "-t", "1"]);
+    }
+}
+
+fn unsafe_sigint(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+}
+
+#[test]
+fn an_unreachable_daemon_is_one_clear_line_within_two_seconds() {
+    let p = TestProject::new("nodaemon", &three_services());
+    let t = Instant::now();
+    let out = p
+        .cmd(&["ps"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("unix:///nonexistent/docker.sock") && err.contains("DOCKER_HOST"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_manifest_is_refused_before_any_api_call() {
+    // With no daemon reachable, exit 2 proves that validation ran first.
+    let p = TestProject::new(
+        "badfirst",
+        "services:\n  web:\n    image: x\n    depends_on: [nope]\n",
+    );
+    let out = p
+        .cmd(&["up", "-d"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`nope`, which is not defined"));
+}
