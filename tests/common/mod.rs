@@ -147,8 +147,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A minimal HTTP/1.0 GET against 127.0.0.1: (status, headers lowercased, body).
-pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, Vec<(String, String)>, String)> {
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.0 GET against 127.0.0.1.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<HttpResponse> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
@@ -167,7 +180,7 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, Vec<(String, Str
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Ok((status, headers, body.to_owned()))
+    Ok(HttpResponse { status, headers, body: body.to_owned() })
 }
 
 pub fn stdout(o: &Output) -> String {
