@@ -1,9 +1,12 @@
 """Visitor counter: Postgres holds the durable count, Redis a cached copy that only moves forward.
 
 Every hit is one atomic `UPDATE ... RETURNING` in Postgres, so N concurrent requests add exactly N
-and a count acknowledged to a client survives any crash. Redis is refreshed with the returned value
-by a compare-and-set script, so it never goes backwards and re-seeds itself from Postgres on the
-first request after it comes back. When Redis is down, requests still succeed.
+and a count acknowledged to a client survives any crash. Each hit carries a request id recorded in
+the same transaction, so when Postgres dies mid-request the outcome can be looked up after it comes
+back instead of being guessed: nothing is counted twice and nothing acknowledged is lost.
+Redis is refreshed with the returned value by a compare-and-set script, so it never goes backwards
+and re-seeds itself from Postgres on the first request after it comes back. When Redis is down,
+requests still succeed.
 """
 import logging
 import os
@@ -11,8 +14,10 @@ import socket
 import sys
 import threading
 import time
+import uuid
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.pool
 import redis
 from flask import Flask
@@ -55,21 +60,59 @@ def pool():
 
 
 def pg(sql, params=()):
-    """Runs one statement in its own transaction; a broken pooled connection is replaced once."""
-    for attempt in (1, 2):
-        conn = pool().getconn()
-        broken = False
+    """Runs one statement in its own transaction on a pooled connection (a broken one is dropped)."""
+    conn = pool().getconn()
+    broken = False
+    try:
+        with conn:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchone() if cur.description else None
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        broken = True
+        raise
+    finally:
+        pool().putconn(conn, close=broken or conn.closed != 0)
+
+
+INCREMENT = """
+WITH inc AS (
+    UPDATE visitors SET visitor_count = visitor_count + 1 WHERE site_id = %(site)s RETURNING visitor_count
+)
+INSERT INTO hits (request_id, visitor_count) SELECT %(rid)s, visitor_count FROM inc RETURNING visitor_count
+"""
+# How long one request keeps retrying while Postgres restarts (nginx waits up to 60 s).
+RETRY_BUDGET = float(os.environ.get("POSTGRES_RETRY_SECONDS", "20"))
+_last_prune = 0.0
+
+
+def count_hit():
+    """Adds exactly one visit and returns the new count, retrying through a Postgres restart."""
+    global _last_prune
+    rid = str(uuid.uuid4())
+    deadline = time.monotonic() + RETRY_BUDGET
+    first = True
+    while True:
         try:
-            with conn:
-                with conn.cursor() as cur:
-                    cur.execute(sql, params)
-                    return cur.fetchone() if cur.description else None
-        except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            broken = True
-            if attempt == 2:
+            if not first:
+                # The previous attempt may have committed before the connection died: look first.
+                row = pg("SELECT visitor_count FROM hits WHERE request_id = %s", (rid,))
+                if row:
+                    return row[0]
+            first = False
+            try:
+                (count,) = pg(INCREMENT, {"site": SITE_ID, "rid": rid})
+            except psycopg2.errors.UniqueViolation:
+                continue  # the earlier attempt did commit; the lookup above returns its count
+            if time.monotonic() - _last_prune > 60:
+                _last_prune = time.monotonic()
+                pg("DELETE FROM hits WHERE at < now() - interval '10 minutes'")
+            return count
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as e:
+            if time.monotonic() > deadline:
                 raise
-        finally:
-            pool().putconn(conn, close=broken or conn.closed != 0)
+            log.warning("postgres unavailable, retrying: %s", str(e).strip())
+            time.sleep(0.25)
 
 
 cache = redis.Redis(
@@ -110,10 +153,7 @@ def served_by(resp):
 @app.route("/")
 def hello():
     try:
-        (count,) = pg(
-            "UPDATE visitors SET visitor_count = visitor_count + 1 WHERE site_id = %s RETURNING visitor_count",
-            (SITE_ID,),
-        )
+        count = count_hit()
     except psycopg2.Error as e:
         log.error("postgres unavailable: %s", e)
         return "Service temporarily unavailable, please retry.\n", 503
