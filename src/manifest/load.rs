@@ -460,7 +460,13 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Diagnostics {
             text.lines().nth(l.line().saturating_sub(1)),
         );
     }
-    let hint = if msg.contains("recursion limit") || msg.contains("repetition limit") {
+    let line_has_tab = e
+        .location()
+        .and_then(|l| text.lines().nth(l.line().saturating_sub(1)))
+        .is_some_and(|l| l.contains('\t'));
+    let hint = if line_has_tab {
+        "YAML indentation must use spaces, not tabs"
+    } else if msg.contains("recursion limit") || msg.contains("repetition limit") {
         "the document nests or repeats aliases too deeply; expand the anchors by hand"
     } else {
         "check the indentation and the `:` after each key; quote values that contain `: ` or start with `*`, `&` or `{`"
