@@ -1,14 +1,13 @@
 //! Every manifest under tests/corpus/invalid is refused with exit code 2 and a diagnostic that is
 //! snapshot-tested (tests/snapshots). No daemon is needed: nothing reaches the engine.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
 fn invalid_manifests_are_refused_with_a_positioned_diagnostic() {
     let root = env!("CARGO_MANIFEST_DIR");
-    insta::glob!("corpus/invalid/*.yml", |path: &Path| {
+    insta::glob!("corpus/invalid/*.yml", |path| {
         let t = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
             .current_dir(root)

@@ -82,12 +82,24 @@ async fn connect(global: &Global) -> Result<Engine> {
     Ok(engine)
 }
 
-/// Runs `fut`; Ctrl-C abandons it and yields `Interrupted` (the next `up` converges from what exists).
-async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+/// Runs `fut` under Ctrl-C: the first asks the engine to start nothing new and lets the steps in
+/// flight finish (so the next `up` finds a consistent state); a second abandons them. Exit 130 either way.
+async fn interruptible<T>(
+    engine: &Engine,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::pin!(fut);
     tokio::select! {
-        r = fut => r,
-        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+        r = &mut fut => return r,
+        _ = tokio::signal::ctrl_c() => {}
     }
+    engine.cancel.cancel();
+    eprintln!("Interrupted: finishing the steps in flight (press Ctrl+C again to abandon them)");
+    tokio::select! {
+        _ = &mut fut => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Err(Interrupted.into())
 }
 
 pub fn up(global: &Global, args: UpArgs) -> Result<()> {
@@ -120,8 +132,11 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
     let report = ui::reporter(global.progress);
     runtime()?.block_on(async {
         let engine = connect(global).await?;
-        let running =
-            interruptible(converge::up(&engine, &plan, &args.services, &opts, &report)).await?;
+        let running = interruptible(
+            &engine,
+            converge::up(&engine, &plan, &args.services, &opts, &report),
+        )
+        .await?;
         if detach {
             return Ok(());
         }
@@ -148,7 +163,7 @@ pub fn down(global: &Global, args: DownArgs) -> Result<()> {
     let report = ui::reporter(global.progress);
     runtime()?.block_on(async {
         let engine = connect(global).await?;
-        interruptible(down::down(&engine, &plan, &opts, &report)).await
+        interruptible(&engine, down::down(&engine, &plan, &opts, &report)).await
     })
 }
 
@@ -182,9 +197,12 @@ pub fn scale(global: &Global, args: ScaleArgs) -> Result<()> {
         } else {
             plan.clone()
         };
-        interruptible(converge::up(&engine, &targets, &selected, &opts, &report))
-            .await
-            .map(|_| ())
+        interruptible(
+            &engine,
+            converge::up(&engine, &targets, &selected, &opts, &report),
+        )
+        .await
+        .map(|_| ())
     })
 }
 
@@ -284,13 +302,10 @@ pub fn build(global: &Global, args: BuildArgs) -> Result<()> {
             no_cache: args.no_cache,
             build_pull: args.pull,
         };
-        interruptible(images::ensure(
+        interruptible(
             &engine,
-            &plan.project,
-            &services,
-            opts,
-            &report,
-        ))
+            images::ensure(&engine, &plan.project, &services, opts, &report),
+        )
         .await
         .map(|_| ())
     })
@@ -313,7 +328,7 @@ pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
             .collect();
         refs.sort();
         refs.dedup();
-        interruptible(async {
+        interruptible(&engine, async {
             for r in refs {
                 if args.missing && images::image_id(&engine, r).await?.is_some() {
                     continue;

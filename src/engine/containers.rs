@@ -188,6 +188,7 @@ pub async fn create(
     number: u32,
     config_hash: &str,
 ) -> Result<String> {
+    engine.check_cancelled()?;
     let name = svc.container_name(&plan.project, number);
     let body = create_body(plan, svc, number, config_hash);
     let created = engine
@@ -221,6 +222,7 @@ pub async fn create(
 }
 
 pub async fn start(engine: &Engine, id: &str, name: &str) -> Result<()> {
+    engine.check_cancelled()?;
     engine
         .docker
         .start_container(id, None)

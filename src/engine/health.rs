@@ -212,6 +212,12 @@ impl Watcher {
                 }
             }
         };
+        let waiting = async {
+            tokio::select! {
+                r = waiting => r,
+                _ = engine.cancel.cancelled() => Err(crate::exit::Interrupted.into()),
+            }
+        };
         match timeout {
             Some(t) => match tokio::time::timeout(t, waiting).await {
                 Ok(r) => r,

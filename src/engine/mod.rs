@@ -54,6 +54,8 @@ pub fn step(r: &Reporter, object: impl Into<String>, status: impl Into<String>, 
 #[derive(Clone)]
 pub struct Engine {
     pub docker: Docker,
+    /// Set by the first Ctrl-C: no new step starts, the steps in flight finish.
+    pub cancel: tokio_util::sync::CancellationToken,
     pub api_version: String,
     pub server_version: String,
 }
@@ -85,9 +87,21 @@ pub async fn connect() -> Result<Engine> {
         .map_err(|e| anyhow!("cannot reach the Docker daemon at {addr}: {e}\n  = help: {hint}"))?;
     Ok(Engine {
         docker,
+        cancel: tokio_util::sync::CancellationToken::new(),
         api_version: version.api_version.unwrap_or_else(|| "?".into()),
         server_version: version.version.unwrap_or_else(|| "?".into()),
     })
+}
+
+impl Engine {
+    /// Fails with `Interrupted` once Ctrl-C was pressed; called before each step that changes something.
+    pub fn check_cancelled(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            Err(crate::exit::Interrupted.into())
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// True for a 404 from the daemon.

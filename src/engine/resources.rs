@@ -46,6 +46,7 @@ pub async fn ensure_networks(engine: &Engine, plan: &Plan, report: &Reporter) ->
         if existing.contains_key(&net.name) {
             continue;
         }
+        engine.check_cancelled()?;
         let req = NetworkCreateRequest {
             name: net.name.clone(),
             driver: net.driver.clone(),
@@ -103,6 +104,7 @@ pub async fn ensure_volumes(engine: &Engine, plan: &Plan, report: &Reporter) -> 
             )));
             continue;
         }
+        engine.check_cancelled()?;
         let req = VolumeCreateRequest {
             name: Some(vol.name.clone()),
             driver: vol.driver.clone(),
