@@ -79,6 +79,155 @@ pub enum Command {
     /// Show the output of the stack's containers
     #[command(after_help = "Examples:\n  stackctl logs -f\n  stackctl logs --tail 20 flaskapp")]
     Logs(LogsArgs),
+    /// Run a command in a running replica; its exit code becomes stackctl's
+    #[command(
+        after_help = "Examples:\n  stackctl exec redis redis-cli info\n  echo PING | stackctl exec -T redis redis-cli"
+    )]
+    Exec(ExecArgs),
+    /// Run a one-off command in a new container of a service
+    #[command(after_help = "Example:\n  stackctl run --rm flaskapp python3 -c 'print(1)'")]
+    Run(RunArgs),
+    /// Restart the containers of services
+    #[command(after_help = "Example:\n  stackctl restart flaskapp")]
+    Restart(ServicesTimeout),
+    /// Stop the containers of services, keeping them
+    #[command(after_help = "Example:\n  stackctl stop nginx")]
+    Stop(ServicesTimeout),
+    /// Start stopped containers of services
+    #[command(after_help = "Example:\n  stackctl start nginx")]
+    Start(Services),
+    /// Send a signal to every replica of services. The engine treats a kill as a manual stop: the
+    /// restart policy does not bring the containers back.
+    #[command(after_help = "Example:\n  stackctl kill -s SIGHUP nginx")]
+    Kill(KillArgs),
+    /// Remove stopped containers of services
+    #[command(after_help = "Example:\n  stackctl rm -s -f flaskapp")]
+    Rm(RmArgs),
+    /// The processes running in each container
+    #[command(after_help = "Example:\n  stackctl top flaskapp")]
+    Top(Services),
+    /// The host address a container port is published on
+    #[command(after_help = "Example:\n  stackctl port nginx 8080")]
+    Port(PortArgs),
+    /// The project's engine events as they happen
+    #[command(after_help = "Example:\n  stackctl events --json")]
+    Events(EventsArgs),
+    /// The images the project uses, with sizes
+    #[command(after_help = "Example:\n  stackctl images")]
+    Images(Services),
+    /// Every project on this daemon, found by labels
+    #[command(after_help = "Example:\n  stackctl ls --format json")]
+    Ls(LsArgs),
+    /// stackctl's version and the daemon's, with the API version in use
+    #[command(after_help = "Example:\n  stackctl version")]
+    Version,
+    /// Shell completion script (service names come from the manifest)
+    #[command(after_help = "Example:\n  source <(stackctl completion bash)")]
+    Completion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Services {
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesTimeout {
+    pub services: Vec<String>,
+    /// Seconds to wait before killing [default: the service's stop_grace_period]
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Do not allocate a terminal (automatic when stdin is not one)
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    /// Which replica [default: 1]
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Extra environment variables (KEY=VALUE)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    pub service: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Do not start the service's dependencies
+    #[arg(long)]
+    pub no_deps: bool,
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Do not allocate a terminal (automatic when stdin is not one)
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    pub service: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    #[arg(short = 's', long, default_value = "SIGKILL")]
+    pub signal: String,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Do not ask (stackctl never asks; accepted for compose habits)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Stop the containers first
+    #[arg(short, long)]
+    pub stop: bool,
+    /// Also remove anonymous volumes
+    #[arg(short, long)]
+    pub volumes: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    pub service: String,
+    pub private_port: u16,
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    #[arg(long, default_value = "tcp")]
+    pub protocol: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// One JSON object per event
+    #[arg(long)]
+    pub json: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

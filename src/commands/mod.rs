@@ -2,6 +2,7 @@
 
 mod config;
 mod engine_cmds;
+mod everyday;
 mod logs;
 
 pub use engine_cmds::{check_services, parse_scale};
@@ -23,6 +24,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(args) => engine_cmds::build(&cli.global, args),
         Command::Pull(args) => engine_cmds::pull(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
+        Command::Exec(args) => everyday::exec(&cli.global, args),
+        Command::Run(args) => everyday::run(&cli.global, args),
+        Command::Restart(args) => everyday::restart(&cli.global, args),
+        Command::Stop(args) => everyday::stop(&cli.global, args),
+        Command::Start(args) => everyday::start(&cli.global, args),
+        Command::Kill(args) => everyday::kill(&cli.global, args),
+        Command::Rm(args) => everyday::rm(&cli.global, args),
+        Command::Top(args) => everyday::top(&cli.global, args),
+        Command::Port(args) => everyday::port(&cli.global, args),
+        Command::Events(args) => everyday::events(&cli.global, args),
+        Command::Images(args) => everyday::images(&cli.global, args),
+        Command::Ls(args) => everyday::ls(&cli.global, args),
+        Command::Version => everyday::version(&cli.global),
+        Command::Completion(args) => everyday::completion(args),
     }
 }
 
@@ -35,6 +50,7 @@ pub fn load_project(global: &Global) -> Result<Loaded> {
         project_directory: global.project_directory.clone(),
         cwd: std::env::current_dir()?,
         environ: std::env::vars().collect::<HashMap<_, _>>(),
+        inline: None,
     };
     let loaded = manifest::load(&opts)?;
     for w in &loaded.warnings {

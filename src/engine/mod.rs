@@ -10,6 +10,7 @@ mod health;
 pub mod images;
 pub mod logs;
 pub mod observe;
+pub mod ops;
 mod resources;
 
 use std::sync::Arc;

@@ -37,6 +37,8 @@ pub struct LoadOptions {
     pub cwd: PathBuf,
     /// The process environment; it wins over every env file.
     pub environ: HashMap<String, String>,
+    /// Manifest contents given in memory (fuzzing, stdin): used instead of reading `files`.
+    pub inline: Option<Vec<u8>>,
 }
 
 /// One parsed file, kept so that later stages can point into it.
@@ -92,7 +94,17 @@ impl Locator<'_> {
 }
 
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
-    let files = resolve_files(opts)?;
+    let files = match &opts.inline {
+        Some(_) => vec![
+            opts.cwd.join(
+                opts.files
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "inline.yml".into()),
+            ),
+        ],
+        None => resolve_files(opts)?,
+    };
     let project_dir = match &opts.project_directory {
         Some(d) => opts.cwd.join(d),
         None => files[0]
@@ -114,7 +126,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let mut declared_name = None;
 
     for path in &files {
-        let (source, top) = match read_file(path, &lookup) {
+        let read = match &opts.inline {
+            Some(bytes) => parse_source(path, bytes.clone(), &lookup),
+            None => read_file(path, &lookup),
+        };
+        let (source, top) = match read {
             Ok(ok) => ok,
             Err(mut d) => {
                 diags.0.append(&mut d.0);
@@ -404,6 +420,23 @@ fn read_file(
             .in_file(path)
             .hint(hint_missing)
     })?;
+    parse_source(path, bytes, lookup)
+}
+
+/// Parses one manifest's bytes: YAML with positions, merge keys, extensions stripped, interpolated.
+fn parse_source(
+    path: &Path,
+    bytes: Vec<u8>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(SourceFile, Value), Diagnostics> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Diagnostic::new(format!(
+            "the manifest is {} bytes; the limit is {MAX_FILE_BYTES}",
+            bytes.len()
+        ))
+        .in_file(path)
+        .into());
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         Diagnostic::new(format!(
             "the manifest is not UTF-8 text (bad byte at offset {})",

@@ -1,0 +1,590 @@
+//! The everyday commands: exec, run, restart, stop, start, kill, rm, top, port, events, images, ls,
+//! version, completion. Each is a short recipe over the engine's operations.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use bollard::container::LogOutput;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::cli::{
+    CompletionArgs, EventsArgs, ExecArgs, Format, Global, KillArgs, LsArgs, PortArgs, RmArgs,
+    RunArgs, Services, ServicesTimeout,
+};
+use crate::engine::converge::{self, UpOptions};
+use crate::engine::images::ImageOptions;
+use crate::engine::observe::{self, ObservedContainer};
+use crate::engine::{self, Engine, containers, logs, ops};
+use crate::exit::UsageError;
+use crate::plan::{self, Plan};
+use crate::ui;
+
+use super::{check_services, load_project};
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// Loads the manifest, checks the service names, plans, connects, and hands all of it to `f`.
+fn with_project<T>(
+    global: &Global,
+    services: &[String],
+    f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
+) -> Result<T> {
+    let loaded = load_project(global)?;
+    check_services(&loaded.project, services)?;
+    let plan = plan::build(&loaded.project, &BTreeMap::new());
+    runtime()?.block_on(async {
+        let engine = engine::connect().await?;
+        f(&engine, &plan).await
+    })
+}
+
+async fn service_containers(
+    engine: &Engine,
+    plan: &Plan,
+    services: &[String],
+    all: bool,
+) -> Result<Vec<ObservedContainer>> {
+    Ok(observe::containers(engine, &plan.project, all)
+        .await?
+        .into_iter()
+        .filter(|c| !c.oneoff && (services.is_empty() || services.contains(&c.service)))
+        .collect())
+}
+
+/// Copies a session's output to our stdout/stderr and stdin into it; returns when output ends.
+async fn pump_session(session: ops::Session, tty: bool, forward_stdin: bool) -> Result<()> {
+    let ops::Session {
+        mut output,
+        mut input,
+        ..
+    } = session;
+    if forward_stdin {
+        tokio::spawn(async move {
+            let mut stdin = tokio::io::stdin();
+            let _ = tokio::io::copy(&mut stdin, &mut input).await;
+            // Half-close: the command sees end of input and can finish.
+            let _ = input.shutdown().await;
+        });
+    }
+    let mut out = std::io::stdout();
+    while let Some(frame) = output.next().await {
+        match frame {
+            Ok(LogOutput::StdErr { message }) if !tty => {
+                let mut e = std::io::stderr();
+                e.write_all(&message)?;
+                e.flush()?;
+            }
+            Ok(
+                LogOutput::StdOut { message }
+                | LogOutput::Console { message }
+                | LogOutput::StdErr { message },
+            ) => {
+                out.write_all(&message)?;
+                out.flush()?;
+            }
+            Ok(LogOutput::StdIn { .. }) => {}
+            Err(e) => bail!("the session broke off: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Raw terminal mode for the life of a TTY session, restored however the session ends.
+struct RawMode(bool);
+
+impl RawMode {
+    fn enable(tty: bool) -> Self {
+        RawMode(tty && crossterm::terminal::enable_raw_mode().is_ok())
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = crossterm::terminal::disable_raw_mode();
+        }
+    }
+}
+
+pub fn exec(global: &Global, args: ExecArgs) -> Result<()> {
+    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let services = vec![args.service.clone()];
+    let code = with_project(global, &services, async |engine, plan| {
+        let list = service_containers(engine, plan, &services, false).await?;
+        let Some(c) = list.iter().find(|c| c.number == args.index) else {
+            return Err(UsageError::new(format!(
+                "service `{}` has no running replica {}",
+                args.service, args.index
+            ))
+            .hint("`stackctl ps` lists the replicas; start the service with `stackctl up -d`")
+            .into());
+        };
+        let spec = ops::ExecSpec {
+            cmd: args.command.clone(),
+            env: args.env.clone(),
+            user: args.user.clone(),
+            workdir: args.workdir.clone(),
+            tty,
+            stdin: true,
+        };
+        let session = ops::exec(engine, &c.id, spec).await?;
+        let exec_id = session.id.clone();
+        let _raw = RawMode::enable(tty);
+        if tty {
+            if let Ok((w, h)) = crossterm::terminal::size() {
+                ops::exec_resize(engine, &exec_id, w, h).await;
+            }
+            let (e2, id2) = (engine.clone(), exec_id.clone());
+            tokio::spawn(async move {
+                let Ok(mut winch) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+                else {
+                    return;
+                };
+                while winch.recv().await.is_some() {
+                    if let Ok((w, h)) = crossterm::terminal::size() {
+                        ops::exec_resize(&e2, &id2, w, h).await;
+                    }
+                }
+            });
+        }
+        pump_session(session, tty, true).await?;
+        ops::exec_exit_code(engine, &exec_id).await
+    })?;
+    exit_with(code)
+}
+
+/// stackctl's exit code becomes the command's.
+fn exit_with(code: i64) -> Result<()> {
+    if code == 0 {
+        return Ok(());
+    }
+    let _ = std::io::stdout().flush();
+    std::process::exit(code.clamp(1, 255) as i32)
+}
+
+pub fn run(global: &Global, args: RunArgs) -> Result<()> {
+    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let services = vec![args.service.clone()];
+    let code = with_project(global, &services, async |engine, plan| {
+        let svc = &plan.services[&args.service];
+        if !args.no_deps && !svc.depends_on.is_empty() {
+            let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
+            let opts = UpOptions {
+                force_recreate: false,
+                no_recreate: true,
+                remove_orphans: false,
+                parallel: 16,
+                wait: false,
+                wait_timeout: None,
+                images: ImageOptions {
+                    force_build: false,
+                    no_build: false,
+                    pull: None,
+                    no_cache: false,
+                    build_pull: false,
+                },
+                with_deps: true,
+            };
+            converge::up(engine, plan, &deps, &opts, &ui::reporter(global.progress)).await?;
+        } else {
+            // The service's own image must exist even when nothing else is started.
+            let report = ui::reporter(global.progress);
+            crate::engine::images::ensure(
+                engine,
+                &plan.project,
+                &[svc],
+                ImageOptions {
+                    force_build: false,
+                    no_build: false,
+                    pull: None,
+                    no_cache: false,
+                    build_pull: false,
+                },
+                &report,
+            )
+            .await?;
+        }
+        let command = (!args.command.is_empty()).then(|| args.command.clone());
+        let entrypoint = args
+            .entrypoint
+            .as_ref()
+            .map(|e| shlex::split(e).unwrap_or_else(|| vec![e.clone()]));
+        let stdin = !std::io::stdin().is_terminal() || tty;
+        let run = ops::OneOff {
+            command,
+            entrypoint,
+            env: args.env.clone(),
+            tty,
+            stdin,
+        };
+        let (id, _name) = ops::create_oneoff(engine, plan, svc, run).await?;
+        let session = ops::attach(engine, &id, stdin).await?;
+        containers::start(engine, &id, "one-off").await?;
+        let _raw = RawMode::enable(tty);
+        pump_session(session, tty, stdin).await?;
+        let code = ops::wait_exit(engine, &id).await?;
+        if args.rm {
+            containers::remove(engine, &id, "one-off", true).await?;
+        }
+        Ok(code)
+    })?;
+    exit_with(code)
+}
+
+fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
+    t.map(Duration::from_secs).unwrap_or_else(|| {
+        plan.services
+            .get(service)
+            .map(|s| s.stop_timeout())
+            .unwrap_or(Duration::from_secs(10))
+    })
+}
+
+pub fn restart(global: &Global, args: ServicesTimeout) -> Result<()> {
+    let report = ui::reporter(global.progress);
+    with_project(global, &args.services, async |engine, plan| {
+        let list = service_containers(engine, plan, &args.services, true).await?;
+        futures::future::try_join_all(list.iter().map(|c| {
+            let t = timeout_for(plan, &c.service, args.timeout).as_secs() as i32;
+            let report = report.clone();
+            async move {
+                engine::step(
+                    &report,
+                    format!("Container {}", c.name),
+                    "Restarting",
+                    false,
+                );
+                engine
+                    .docker
+                    .restart_container(
+                        &c.id,
+                        Some(bollard::query_parameters::RestartContainerOptions {
+                            t: Some(t),
+                            signal: None,
+                        }),
+                    )
+                    .await
+                    .map_err(engine::api_error)?;
+                engine::step(&report, format!("Container {}", c.name), "Restarted", true);
+                Ok::<_, anyhow::Error>(())
+            }
+        }))
+        .await?;
+        Ok(())
+    })
+}
+
+pub fn stop(global: &Global, args: ServicesTimeout) -> Result<()> {
+    let report = ui::reporter(global.progress);
+    with_project(global, &args.services, async |engine, plan| {
+        let list = service_containers(engine, plan, &args.services, false).await?;
+        // Dependents first.
+        for level in plan.levels.iter().rev() {
+            let wave: Vec<_> = list.iter().filter(|c| level.contains(&c.service)).collect();
+            futures::future::try_join_all(wave.iter().map(|c| {
+                let report = report.clone();
+                async move {
+                    engine::step(&report, format!("Container {}", c.name), "Stopping", false);
+                    containers::stop(
+                        engine,
+                        &c.id,
+                        &c.name,
+                        timeout_for(plan, &c.service, args.timeout),
+                    )
+                    .await?;
+                    engine::step(&report, format!("Container {}", c.name), "Stopped", true);
+                    Ok::<_, anyhow::Error>(())
+                }
+            }))
+            .await?;
+        }
+        Ok(())
+    })
+}
+
+pub fn start(global: &Global, args: Services) -> Result<()> {
+    let report = ui::reporter(global.progress);
+    with_project(global, &args.services, async |engine, plan| {
+        let list = service_containers(engine, plan, &args.services, true).await?;
+        if list.is_empty() {
+            return Err(UsageError::new("no containers to start")
+                .hint("create them first with `stackctl up -d`")
+                .into());
+        }
+        for level in &plan.levels {
+            let wave: Vec<_> = list
+                .iter()
+                .filter(|c| level.contains(&c.service) && !c.running())
+                .collect();
+            futures::future::try_join_all(wave.iter().map(|c| {
+                let report = report.clone();
+                async move {
+                    containers::start(engine, &c.id, &c.name).await?;
+                    engine::step(&report, format!("Container {}", c.name), "Started", true);
+                    Ok::<_, anyhow::Error>(())
+                }
+            }))
+            .await?;
+        }
+        Ok(())
+    })
+}
+
+pub fn kill(global: &Global, args: KillArgs) -> Result<()> {
+    let report = ui::reporter(global.progress);
+    with_project(global, &args.services, async |engine, plan| {
+        let list = service_containers(engine, plan, &args.services, false).await?;
+        for c in &list {
+            engine
+                .docker
+                .kill_container(
+                    &c.id,
+                    Some(bollard::query_parameters::KillContainerOptions {
+                        signal: args.signal.clone(),
+                    }),
+                )
+                .await
+                .map_err(engine::api_error)?;
+            engine::step(
+                &report,
+                format!("Container {}", c.name),
+                format!("Killed ({})", args.signal),
+                true,
+            );
+        }
+        Ok(())
+    })
+}
+
+pub fn rm(global: &Global, args: RmArgs) -> Result<()> {
+    let report = ui::reporter(global.progress);
+    with_project(global, &args.services, async |engine, plan| {
+        let list = service_containers(engine, plan, &args.services, true).await?;
+        for c in &list {
+            if c.running() {
+                if !args.stop {
+                    report(engine::Event::Warning(format!(
+                        "{} is running; use -s to stop it first",
+                        c.name
+                    )));
+                    continue;
+                }
+                containers::stop(engine, &c.id, &c.name, timeout_for(plan, &c.service, None))
+                    .await?;
+            }
+            containers::remove(engine, &c.id, &c.name, args.volumes).await?;
+            engine::step(&report, format!("Container {}", c.name), "Removed", true);
+        }
+        Ok(())
+    })
+}
+
+pub fn top(global: &Global, args: Services) -> Result<()> {
+    with_project(global, &args.services, async |engine, plan| {
+        for c in service_containers(engine, plan, &args.services, false).await? {
+            let (titles, procs) = ops::top(engine, &c.id).await?;
+            println!("{}", c.name);
+            let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+            print!("{}", ui::table::render(&titles, &procs));
+            println!();
+        }
+        Ok(())
+    })
+}
+
+pub fn port(global: &Global, args: PortArgs) -> Result<()> {
+    let services = vec![args.service.clone()];
+    with_project(global, &services, async |engine, plan| {
+        let list = service_containers(engine, plan, &services, false).await?;
+        let Some(c) = list.iter().find(|c| c.number == args.index) else {
+            return Err(UsageError::new(format!(
+                "service `{}` has no running replica {}",
+                args.service, args.index
+            ))
+            .into());
+        };
+        let hit = c.ports.iter().find(|(_, public, private, proto)| {
+            *private == args.private_port && *proto == args.protocol && public.is_some()
+        });
+        match hit {
+            Some((ip, Some(public), _, _)) => {
+                println!(
+                    "{}:{public}",
+                    ip.clone()
+                        .filter(|i| !i.is_empty())
+                        .unwrap_or_else(|| "0.0.0.0".into())
+                );
+                Ok(())
+            }
+            _ => bail!(
+                "{}/{} of {} is not published",
+                args.private_port,
+                args.protocol,
+                c.name
+            ),
+        }
+    })
+}
+
+pub fn events(global: &Global, args: EventsArgs) -> Result<()> {
+    with_project(global, &args.services, async |engine, plan| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let mut s = Box::pin(logs::events(engine, &plan.project, now));
+        let mut out = std::io::stdout();
+        loop {
+            tokio::select! {
+                ev = s.next() => {
+                    let Some(ev) = ev else { return Ok(()) };
+                    if !args.services.is_empty() && !args.services.contains(&ev.service) {
+                        continue;
+                    }
+                    if args.json {
+                        let v = serde_json::json!({"time": ev.time, "type": "container", "action": ev.action, "id": ev.id, "service": ev.service, "container": ev.name});
+                        writeln!(out, "{v}")?;
+                    } else {
+                        writeln!(out, "{} container {} {} (service={})", ev.time, ev.action, ev.name, ev.service)?;
+                    }
+                    out.flush()?;
+                }
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        }
+    })
+}
+
+pub fn images(global: &Global, args: Services) -> Result<()> {
+    with_project(global, &args.services, async |engine, plan| {
+        let mut rows = Vec::new();
+        for svc in plan
+            .services
+            .values()
+            .filter(|s| args.services.is_empty() || args.services.contains(&s.name))
+        {
+            match engine.docker.inspect_image(&svc.image).await {
+                Ok(img) => {
+                    let id = img.id.unwrap_or_default();
+                    let short = id
+                        .trim_start_matches("sha256:")
+                        .chars()
+                        .take(12)
+                        .collect::<String>();
+                    let size = img.size.unwrap_or(0) as f64 / 1e6;
+                    rows.push(vec![
+                        svc.name.clone(),
+                        svc.image.clone(),
+                        short,
+                        format!("{size:.1}MB"),
+                    ]);
+                }
+                Err(e) if engine::is_not_found(&e) => rows.push(vec![
+                    svc.name.clone(),
+                    svc.image.clone(),
+                    "(missing)".into(),
+                    String::new(),
+                ]),
+                Err(e) => return Err(engine::api_error(e)),
+            }
+        }
+        print!(
+            "{}",
+            ui::table::render(&["SERVICE", "IMAGE", "ID", "SIZE"], &rows)
+        );
+        Ok(())
+    })
+}
+
+pub fn ls(_global: &Global, args: LsArgs) -> Result<()> {
+    let projects = runtime()?.block_on(async {
+        let engine = engine::connect().await?;
+        ops::projects(&engine).await
+    })?;
+    let status = |states: &BTreeMap<String, usize>| {
+        states
+            .iter()
+            .map(|(s, n)| format!("{s}({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match args.format {
+        Format::Json => {
+            let v: Vec<_> = projects
+                .iter()
+                .map(|(name, (states, files))| serde_json::json!({"Name": name, "Status": status(states), "ConfigFiles": files}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        _ => {
+            let rows: Vec<Vec<String>> = projects
+                .iter()
+                .map(|(name, (states, files))| vec![name.clone(), status(states), files.clone()])
+                .collect();
+            print!(
+                "{}",
+                ui::table::render(&["NAME", "STATUS", "CONFIG FILES"], &rows)
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn version(global: &Global) -> Result<()> {
+    println!("stackctl {}", env!("CARGO_PKG_VERSION"));
+    let engine = runtime()?.block_on(engine::connect())?;
+    println!(
+        "Docker Engine {} at {} (API {})",
+        engine.server_version,
+        engine::daemon_address(),
+        engine.api_version
+    );
+    let _ = global;
+    Ok(())
+}
+
+/// Subcommands whose positional arguments are service names.
+const TAKES_SERVICES: &str =
+    "up|down|ps|logs|build|pull|restart|stop|start|kill|rm|top|images|exec|run|port|scale|events";
+
+pub fn completion(args: CompletionArgs) -> Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = crate::cli::Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "stackctl", &mut out);
+    let mut out = String::from_utf8(out)?;
+    if args.shell == clap_complete::Shell::Bash {
+        // clap's script knows the flags; service names come from the manifest at completion time.
+        out.push_str(&format!(
+            r#"
+_stackctl_services() {{
+    _stackctl "$@"
+    local sub="" w i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w="${{COMP_WORDS[i]}}"
+        case "$w" in -f|-p|--file|--project-name|--env-file|--project-directory|--progress) ((i++)) ;; -*) ;; *) sub="$w"; break ;; esac
+    done
+    local cur="${{COMP_WORDS[COMP_CWORD]}}"
+    case "$sub" in
+        {TAKES_SERVICES})
+            if [[ "$cur" != -* ]]; then
+                COMPREPLY+=( $(compgen -W "$(stackctl config --services 2>/dev/null)" -- "$cur") )
+            fi ;;
+    esac
+}}
+complete -F _stackctl_services -o bashdefault -o default stackctl
+"#
+        ));
+    }
+    print!("{out}");
+    Ok(())
+}

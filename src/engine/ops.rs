@@ -1,0 +1,255 @@
+//! Everyday operations on existing containers: exec sessions, one-off containers, attach and wait,
+//! top, and the project-wide listing behind `ls`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{Result, bail};
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::{
+    AttachContainerOptions, CreateContainerOptions, ListContainersOptions, TopOptions,
+    WaitContainerOptions,
+};
+use futures::{Stream, StreamExt};
+use tokio::io::AsyncWrite;
+
+use super::{ApiContext, Engine, containers};
+use crate::plan::{Plan, ServicePlan, labels};
+
+pub struct ExecSpec {
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+/// An attached session: output frames, stdin, and the ID to resize or ask the exit code.
+pub struct Session {
+    pub id: String,
+    pub output:
+        std::pin::Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
+    pub input: std::pin::Pin<Box<dyn AsyncWrite + Send>>,
+}
+
+pub async fn exec(engine: &Engine, container: &str, spec: ExecSpec) -> Result<Session> {
+    let created = engine
+        .docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                attach_stdin: Some(spec.stdin),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                tty: Some(spec.tty),
+                env: Some(spec.env),
+                cmd: Some(spec.cmd),
+                user: spec.user,
+                working_dir: spec.workdir,
+                ..Default::default()
+            },
+        )
+        .await
+        .api(|| format!("creating an exec in {container}"))?;
+    match engine
+        .docker
+        .start_exec(
+            &created.id,
+            Some(StartExecOptions {
+                detach: false,
+                tty: spec.tty,
+                output_capacity: None,
+            }),
+        )
+        .await
+        .api(|| format!("starting the exec in {container}"))?
+    {
+        StartExecResults::Attached { output, input } => Ok(Session {
+            id: created.id,
+            output,
+            input,
+        }),
+        StartExecResults::Detached => bail!("the daemon detached the exec session"),
+    }
+}
+
+pub async fn exec_exit_code(engine: &Engine, exec_id: &str) -> Result<i64> {
+    let info = engine
+        .docker
+        .inspect_exec(exec_id)
+        .await
+        .api(|| "inspecting the exec".into())?;
+    Ok(info.exit_code.unwrap_or(0))
+}
+
+pub async fn exec_resize(engine: &Engine, exec_id: &str, width: u16, height: u16) {
+    let _ = engine
+        .docker
+        .resize_exec(exec_id, ResizeExecOptions { height, width })
+        .await;
+}
+
+/// Creates a one-off container of `svc` (labelled `oneoff`, never counted as a replica).
+/// What a one-off container runs, beyond the service's own configuration.
+pub struct OneOff {
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+pub async fn create_oneoff(
+    engine: &Engine,
+    plan: &Plan,
+    svc: &ServicePlan,
+    run: OneOff,
+) -> Result<(String, String)> {
+    let OneOff {
+        command,
+        entrypoint,
+        env,
+        tty,
+        stdin,
+    } = run;
+    let suffix: String = format!("{:012x}", rand_u64() & 0xffff_ffff_ffff);
+    let name = format!("{}-{}-run-{suffix}", plan.project, svc.name);
+    let mut body = containers::create_body(plan, svc, 1, "");
+    if let Some(l) = body.labels.as_mut() {
+        l.insert(labels::ONEOFF.into(), "True".into());
+        l.remove(labels::CONFIG_HASH);
+        l.remove(labels::NUMBER);
+    }
+    if command.is_some() {
+        body.cmd = command;
+    }
+    if entrypoint.is_some() {
+        body.entrypoint = entrypoint;
+    }
+    body.env.get_or_insert_with(Vec::new).extend(env);
+    body.tty = Some(tty);
+    body.open_stdin = Some(stdin);
+    body.stdin_once = Some(stdin);
+    body.attach_stdin = Some(stdin);
+    body.attach_stdout = Some(true);
+    body.attach_stderr = Some(true);
+    if let Some(hc) = body.host_config.as_mut() {
+        // Ports of a one-off would clash with the service's own replicas.
+        hc.port_bindings = None;
+        hc.restart_policy = None;
+    }
+    let created = engine
+        .docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            body,
+        )
+        .await
+        .api(|| format!("creating one-off container {name}"))?;
+    Ok((created.id, name))
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+pub async fn attach(engine: &Engine, id: &str, stdin: bool) -> Result<Session> {
+    let res = engine
+        .docker
+        .attach_container(
+            id,
+            Some(AttachContainerOptions {
+                stream: true,
+                stdin,
+                stdout: true,
+                stderr: true,
+                logs: true,
+                detach_keys: None,
+            }),
+        )
+        .await
+        .api(|| "attaching to the container".into())?;
+    Ok(Session {
+        id: id.to_owned(),
+        output: res.output,
+        input: res.input,
+    })
+}
+
+/// Waits for the container to exit and returns its exit code.
+pub async fn wait_exit(engine: &Engine, id: &str) -> Result<i64> {
+    let mut s = engine.docker.wait_container(
+        id,
+        Some(WaitContainerOptions {
+            condition: "not-running".into(),
+        }),
+    );
+    match s.next().await {
+        Some(Ok(r)) => Ok(r.status_code),
+        // bollard reports a non-zero exit as an error carrying the code.
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(super::api_error(e)),
+        None => bail!("the daemon closed the wait without an exit code"),
+    }
+}
+
+pub async fn top(engine: &Engine, id: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let r = engine
+        .docker
+        .top_processes(
+            id,
+            Some(TopOptions {
+                ps_args: "-ef".into(),
+            }),
+        )
+        .await
+        .api(|| format!("listing processes of {id}"))?;
+    Ok((
+        r.titles.unwrap_or_default(),
+        r.processes.unwrap_or_default(),
+    ))
+}
+
+/// Every compose-labelled project on the daemon: name → (states, config files).
+pub async fn projects(
+    engine: &Engine,
+) -> Result<BTreeMap<String, (BTreeMap<String, usize>, String)>> {
+    let filters = HashMap::from([("label".to_owned(), vec![labels::PROJECT.to_owned()])]);
+    let list = engine
+        .docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .api(|| "listing projects".into())?;
+    let mut out: BTreeMap<String, (BTreeMap<String, usize>, String)> = BTreeMap::new();
+    for c in list {
+        let l = c.labels.unwrap_or_default();
+        let Some(p) = l.get(labels::PROJECT) else {
+            continue;
+        };
+        let entry = out.entry(p.clone()).or_default();
+        *entry
+            .0
+            .entry(c.state.map(|s| s.to_string()).unwrap_or_default())
+            .or_default() += 1;
+        if entry.1.is_empty() {
+            entry.1 = l.get(labels::CONFIG_FILES).cloned().unwrap_or_default();
+        }
+    }
+    Ok(out)
+}

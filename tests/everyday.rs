@@ -1,0 +1,260 @@
+//! The everyday commands against the real daemon: exec, run, stop/start, restart, kill, ls, port,
+//! events, and the bash completion.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const IMG: &str = "debian:bookworm-slim";
+
+fn manifest(port: u16) -> String {
+    format!(
+        r#"
+services:
+  app:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    restart: always
+    deploy: {{ replicas: 2 }}
+    environment: {{ WHO: app }}
+  web:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    ports: ["127.0.0.1:{port}-{}:80"]
+    deploy: {{ replicas: 2 }}
+"#,
+        port + 1
+    )
+}
+
+#[test]
+fn exec_returns_output_exit_code_and_passes_stdin() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("exec", &manifest(free_port()));
+    p.ok(&["up", "-d", "app"]);
+    let out = p.run(&["exec", "-T", "app", "sh", "-c", "echo hello $WHO"]);
+    assert_eq!(stdout(&out), "hello app\n");
+    let out = p.run(&["exec", "-T", "app", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    let out = p.run(&["exec", "-T", "--index", "2", "app", "hostname"]);
+    assert_eq!(
+        stdout(&out).trim(),
+        inspect(&format!("{}-app-2", p.name), "{{.Config.Hostname}}")
+    );
+    let mut child = p
+        .cmd(&["exec", "-T", "app", "tr", "a-z", "A-Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped input\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "PIPED INPUT\n");
+    assert_eq!(
+        p.run(&["exec", "-T", "--index", "9", "app", "true"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn run_makes_one_off_containers_that_are_not_replicas() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("run", &manifest(free_port()));
+    p.ok(&["up", "-d", "app"]);
+    let out = p.run(&[
+        "run",
+        "--rm",
+        "-T",
+        "-e",
+        "X=42",
+        "app",
+        "sh",
+        "-c",
+        "echo x=$X",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "x=42\n");
+    assert_eq!(p.containers().len(), 2, "--rm leaves nothing behind");
+    let out = p.run(&["run", "-T", "app", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    let all = p.containers();
+    assert_eq!(all.len(), 3);
+    let oneoff = all
+        .iter()
+        .find(|c| c.starts_with(&format!("{}-app-run-", p.name)))
+        .expect("one-off container");
+    assert_eq!(
+        inspect(
+            oneoff,
+            r#"{{index .Config.Labels "com.docker.compose.oneoff"}}"#
+        ),
+        "True"
+    );
+    let ps = stdout(&p.ok(&["ps", "-q"]));
+    assert_eq!(ps.lines().count(), 2, "ps counts replicas only");
+    p.ok(&["down"]);
+    assert!(
+        p.containers().is_empty(),
+        "down removes one-off containers too"
+    );
+}
+
+#[test]
+fn stop_start_restart_and_kill_act_on_the_named_services() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("lifecycle", &manifest(free_port()));
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    let ids: Vec<String> = p.containers().iter().map(|c| p.id(c)).collect();
+    p.ok(&["stop", "-t", "1", "app"]);
+    assert_eq!(
+        inspect(&format!("{n}-app-1"), "{{.State.Status}}"),
+        "exited"
+    );
+    assert_eq!(
+        inspect(&format!("{n}-web-1"), "{{.State.Status}}"),
+        "running"
+    );
+    p.ok(&["start", "app"]);
+    assert_eq!(
+        inspect(&format!("{n}-app-1"), "{{.State.Status}}"),
+        "running"
+    );
+    assert_eq!(
+        p.containers().iter().map(|c| p.id(c)).collect::<Vec<_>>(),
+        ids,
+        "stop/start keeps container IDs"
+    );
+
+    let web_started = inspect(&format!("{n}-web-1"), "{{.State.StartedAt}}");
+    let app_started = inspect(&format!("{n}-app-1"), "{{.State.StartedAt}}");
+    p.ok(&["restart", "-t", "1", "app"]);
+    assert_ne!(
+        inspect(&format!("{n}-app-1"), "{{.State.StartedAt}}"),
+        app_started
+    );
+    assert_eq!(
+        inspect(&format!("{n}-web-1"), "{{.State.StartedAt}}"),
+        web_started,
+        "restart touches only the named service"
+    );
+
+    p.ok(&["kill", "-s", "SIGKILL", "app"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    for i in [1, 2] {
+        let c = format!("{n}-app-{i}");
+        assert_eq!(
+            inspect(&c, "{{.State.Status}}"),
+            "exited",
+            "{c}: a kill is a manual stop, restart: always does not apply"
+        );
+        assert_eq!(inspect(&c, "{{.State.ExitCode}}"), "137");
+    }
+    p.ok(&["rm", "app"]);
+    assert_eq!(p.containers().len(), 2);
+}
+
+#[test]
+fn ls_port_and_events_report_the_project() {
+    if !daemon_available() {
+        return;
+    }
+    let port = free_port();
+    let a = TestProject::new("lsa", &manifest(port));
+    let b = TestProject::new(
+        "lsb",
+        "services:\n  one:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n",
+    );
+    a.ok(&["up", "-d", "app"]);
+    b.ok(&["up", "-d"]);
+    let ls = stdout(&a.ok(&["ls"]));
+    assert!(ls.contains(&a.name) && ls.contains(&b.name), "{ls}");
+    assert!(ls.contains(&a.file.display().to_string()), "{ls}");
+
+    // events --json in one process sees the start caused by `up` in another.
+    let mut events = a
+        .cmd(&["events", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    a.ok(&["up", "-d", "web"]);
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = Command::new("kill")
+        .args(["-INT", &events.id().to_string()])
+        .status();
+    let out = events.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let start = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["action"] == "start" && v["service"] == "web");
+    assert!(start.is_some(), "no start event for web in:\n{text}");
+
+    // Replica 2 of a service publishing a range gets the second port.
+    let out = a.ok(&["port", "--index", "2", "web", "80"]);
+    assert_eq!(stdout(&out).trim(), format!("127.0.0.1:{}", port + 1));
+}
+
+#[test]
+fn bash_completion_offers_subcommands_and_service_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  alpha:\n    image: x\n  beta:\n    image: x\n",
+    )
+    .unwrap();
+    let script = Command::new(stackctl_path())
+        .args(["completion", "bash"])
+        .output()
+        .unwrap();
+    assert!(script.status.success());
+    let script_path = dir.path().join("completion.bash");
+    std::fs::write(&script_path, &script.stdout).unwrap();
+    let bin_dir = stackctl_path().parent().unwrap().to_path_buf();
+    let complete = |words: &str| {
+        let cmd = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); COMP_LINE=\"{words}\"; COMP_POINT=${{#COMP_LINE}}; _stackctl_services stackctl \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script_path.display()
+        );
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(dir.path())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin_dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let subs = complete("stackctl sc");
+    assert!(subs.lines().any(|l| l == "scale"), "{subs}");
+    let svcs = complete("stackctl logs al");
+    assert!(svcs.lines().any(|l| l == "alpha"), "{svcs}");
+    assert!(!svcs.lines().any(|l| l == "beta"));
+}
