@@ -191,7 +191,7 @@ fn ls_port_and_events_report_the_project() {
     assert!(ls.contains(&a.file.display().to_string()), "{ls}");
 
     // events --json in one process sees the start caused by `up` in another.
-    let mut events = a
+    let events = a
         .cmd(&["events", "--json"])
         .stdout(Stdio::piped())
         .spawn()
