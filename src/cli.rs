@@ -367,6 +367,9 @@ pub struct LogsArgs {
     pub no_color: bool,
     #[arg(long)]
     pub no_log_prefix: bool,
+    /// Print all containers' lines in the daemon's timestamp order (with -f: within a short window)
+    #[arg(long)]
+    pub merge_time: bool,
     /// Only replica N
     #[arg(long, value_name = "N")]
     pub index: Option<u32>,

@@ -1,8 +1,9 @@
 //! `stackctl logs` and the log view of an attached `up`: a reader task per container feeding one
-//! writer through a bounded channel (a slow terminal slows the readers instead of growing memory),
-//! and the project's events to attach containers that start later.
+//! writer through bounded channels (a slow terminal slows the readers instead of growing memory),
+//! the project's events to attach containers that start later, and an optional time-ordered merge.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, bail};
@@ -11,16 +12,22 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::cli::{Global, LogsArgs};
-use crate::engine::converge::{Running, stop_and_remove};
+use crate::engine::converge::Running;
 use crate::engine::logs::{self, Channel, LogQuery};
 use crate::engine::{Engine, Reporter, containers, observe};
 use crate::exit::{Interrupted, UsageError};
-use crate::logs::LineBuffer;
+use crate::logs::{LineBuffer, split_timestamp};
 use crate::plan::Plan;
 use crate::ui::logview::LogView;
 
+/// A line with the daemon's time when it was asked for (0 otherwise).
+type Line = (i128, Bytes);
+
+/// Lines held back for time ordering: (time, arrival, container index, 0 stdout / 1 stderr, line).
+type ReorderWindow = BinaryHeap<Reverse<(i128, u64, usize, u8, Bytes)>>;
+
 enum Msg {
-    Lines(usize, Channel, Vec<Bytes>),
+    Lines(usize, Channel, Vec<Line>),
     Ended(usize),
 }
 
@@ -28,6 +35,13 @@ fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn now_nanos() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
         .unwrap_or(0)
 }
 
@@ -41,14 +55,49 @@ pub fn parse_time(s: &str) -> Result<i64, UsageError> {
     }
     humantime::parse_rfc3339_weak(s)
         .map(|t| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
-        .map_err(|_| UsageError::new(format!("`{s}` is not a time")).hint("use a duration such as 10m or 1h30m, or an RFC 3339 time such as 2026-01-02T15:04:05Z"))
+        .map_err(|_| {
+            UsageError::new(format!("`{s}` is not a time"))
+                .hint("use a duration such as 10m or 1h30m, or an RFC 3339 time such as 2026-01-02T15:04:05Z")
+        })
 }
 
-fn spawn_reader(engine: &Engine, idx: usize, id: &str, q: &LogQuery, tx: mpsc::Sender<Msg>) {
-    let mut s = Box::pin(logs::stream(engine, id, q));
+/// How a reader treats the daemon's timestamps.
+#[derive(Clone, Copy, Default)]
+struct Stamps {
+    /// The user asked for them (-t): keep them in the text.
+    show: bool,
+    /// Needed for ordering or filtering: ask the daemon even when not shown.
+    parse: bool,
+    /// Drop lines older than this (a container attached from its start time, to nanosecond precision).
+    min: Option<i128>,
+}
+
+fn spawn_reader(
+    engine: &Engine,
+    idx: usize,
+    id: &str,
+    q: &LogQuery,
+    stamps: Stamps,
+    tx: mpsc::Sender<Msg>,
+) {
+    let q = LogQuery {
+        timestamps: stamps.show || stamps.parse,
+        ..q.clone()
+    };
+    let mut s = Box::pin(logs::stream(engine, id, &q));
     tokio::spawn(async move {
         let mut out = LineBuffer::default();
         let mut err = LineBuffer::default();
+        let convert = |l: Bytes| -> Option<Line> {
+            if !(stamps.show || stamps.parse) {
+                return Some((0, l));
+            }
+            let (ts, rest) = split_timestamp(&l).unwrap_or((0, l.clone()));
+            if stamps.min.is_some_and(|m| ts < m) {
+                return None;
+            }
+            Some((ts, if stamps.show { l } else { rest }))
+        };
         while let Some(Ok((channel, frame))) = s.next().await {
             let mut batch = Vec::new();
             let buf = if channel == Channel::Stdout {
@@ -56,13 +105,13 @@ fn spawn_reader(engine: &Engine, idx: usize, id: &str, q: &LogQuery, tx: mpsc::S
             } else {
                 &mut err
             };
-            buf.push(frame, |l| batch.push(l));
+            buf.push(frame, |l| batch.extend(convert(l)));
             if !batch.is_empty() && tx.send(Msg::Lines(idx, channel, batch)).await.is_err() {
                 return;
             }
         }
         for (buf, ch) in [(&mut out, Channel::Stdout), (&mut err, Channel::Stderr)] {
-            if let Some(l) = buf.finish() {
+            if let Some(l) = buf.finish().and_then(convert) {
                 let _ = tx.send(Msg::Lines(idx, ch, vec![l])).await;
             }
         }
@@ -88,7 +137,9 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         .unwrap_or(0);
     if args.tail != "all" && args.tail.parse::<u64>().is_err() {
         return Err(
-            UsageError::new(format!("--tail `{}` is not a number or `all`", args.tail)).into(),
+            UsageError::new(format!("--tail `{}` is not a number or `all`", args.tail))
+                .hint("for example --tail 100")
+                .into(),
         );
     }
     let q = LogQuery {
@@ -96,7 +147,12 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         tail: Some(args.tail.clone()),
         since: since.clamp(0, i32::MAX as i64) as i32,
         until: until.clamp(0, i32::MAX as i64) as i32,
-        timestamps: args.timestamps,
+        timestamps: false,
+    };
+    let stamps = Stamps {
+        show: args.timestamps,
+        parse: args.merge_time,
+        min: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -104,57 +160,116 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         .build()?;
     rt.block_on(async {
         let engine = crate::engine::connect().await?;
-        let selected = |service: &str, number: u32| {
-            (args.services.is_empty() || args.services.iter().any(|s| s == service))
-                && args.index.is_none_or(|i| i == number)
+        let services = args.services.clone();
+        let index = args.index;
+        let wanted = move |service: &str, number: u32| {
+            (services.is_empty() || services.iter().any(|s| s == service))
+                && index.is_none_or(|i| i == number)
         };
         let list: Vec<_> = observe::containers(&engine, &project, true)
             .await?
             .into_iter()
-            .filter(|c| selected(&c.service, c.number))
+            .filter(|c| !c.oneoff && wanted(&c.service, c.number))
             .collect();
         let targets: Vec<(String, String)> = list
             .iter()
             .map(|c| (c.id.clone(), c.name.clone()))
             .collect();
-        let follow_events = args.follow.then(|| {
-            let svcs = args.services.clone();
-            let index = args.index;
-            (project.clone(), move |svc: &str, name: &str| {
-                (svcs.is_empty() || svcs.iter().any(|s| s == svc))
-                    && index.is_none_or(|i| name.ends_with(&format!("-{i}")))
-            })
-        });
-        let view = LogView::new(
-            &targets.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
-            args.no_color,
-            !args.no_log_prefix,
-        );
+        let names: Vec<String> = targets.iter().map(|(_, n)| n.clone()).collect();
+        let view = LogView::new(&names, args.no_color, !args.no_log_prefix);
+        let work = async {
+            if args.merge_time && !args.follow {
+                return merged(&engine, targets, q, stamps, view).await;
+            }
+            let follow = args
+                .follow
+                .then(|| (project.clone(), move |svc: &str, n: u32| wanted(svc, n)));
+            let window = args.merge_time.then_some(Duration::from_millis(250));
+            pump(&engine, targets, q, stamps, view, follow, window).await
+        };
         tokio::select! {
-            r = pump(&engine, targets, q, view, follow_events) => r,
+            r = work => r,
             _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
         }
     })
 }
 
-/// Streams `targets` into `view`; with `follow`, containers of the project that start later join in.
-async fn pump<F: Fn(&str, &str) -> bool>(
+/// Exact timestamp order without following: a k-way merge over per-container streams, holding one
+/// pending line per container (memory stays bounded whatever the volume).
+async fn merged(
     engine: &Engine,
     targets: Vec<(String, String)>,
     q: LogQuery,
+    stamps: Stamps,
+    mut view: LogView,
+) -> Result<()> {
+    let stamps = Stamps {
+        parse: true,
+        ..stamps
+    };
+    let mut rxs = Vec::new();
+    for (idx, (id, _)) in targets.iter().enumerate() {
+        let (tx, rx) = mpsc::channel::<Msg>(64);
+        spawn_reader(engine, idx, id, &q, stamps, tx);
+        rxs.push(rx);
+    }
+    // Per container: lines received but not printed yet, and whether its stream ended.
+    let mut pending: Vec<std::collections::VecDeque<(Channel, Line)>> =
+        vec![Default::default(); rxs.len()];
+    let mut ended = vec![false; rxs.len()];
+    loop {
+        for i in 0..rxs.len() {
+            while pending[i].is_empty() && !ended[i] {
+                match rxs[i].recv().await {
+                    Some(Msg::Lines(_, ch, lines)) => {
+                        pending[i].extend(lines.into_iter().map(|l| (ch, l)))
+                    }
+                    Some(Msg::Ended(_)) | None => ended[i] = true,
+                }
+            }
+        }
+        let next = (0..pending.len())
+            .filter(|i| !pending[*i].is_empty())
+            .min_by_key(|i| pending[*i].front().map(|(_, (ts, _))| *ts));
+        let Some(i) = next else { break };
+        if let Some((ch, (_, line))) = pending[i].pop_front() {
+            view.line(&targets[i].1, ch, &line);
+        }
+    }
+    view.flush()?;
+    Ok(())
+}
+
+/// Streams `targets` into `view`; with `follow`, containers of the project that start later join in
+/// from their start time; with `window`, lines are reordered by time within that window.
+async fn pump<F: Fn(&str, u32) -> bool>(
+    engine: &Engine,
+    targets: Vec<(String, String)>,
+    q: LogQuery,
+    stamps: Stamps,
     mut view: LogView,
     follow: Option<(String, F)>,
+    window: Option<Duration>,
 ) -> Result<()> {
+    // Following needs each line's time: a container that restarts is re-attached just after the last
+    // line already shown, so nothing is replayed and nothing is lost.
+    let stamps = Stamps {
+        parse: stamps.parse || window.is_some() || follow.is_some(),
+        ..stamps
+    };
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
+    let mut ids: Vec<String> = Vec::new();
+    let mut last_ts: HashMap<String, i128> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
     let mut streaming: HashMap<String, usize> = HashMap::new();
     let mut active: HashSet<usize> = HashSet::new();
     for (id, name) in &targets {
         let idx = names.len();
         names.push(name.clone());
+        ids.push(id.clone());
         streaming.insert(id.clone(), idx);
         active.insert(idx);
-        spawn_reader(engine, idx, id, &q, tx.clone());
+        spawn_reader(engine, idx, id, &q, stamps, tx.clone());
     }
     let mut events = follow
         .as_ref()
@@ -162,12 +277,42 @@ async fn pump<F: Fn(&str, &str) -> bool>(
     if active.is_empty() && events.is_none() {
         return Ok(());
     }
+    // The reordering window: lines wait here until they are older than `window`.
+    let mut held: ReorderWindow = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut tick = tokio::time::interval(window.unwrap_or(Duration::from_secs(3600)) / 2);
+    let release = |held: &mut ReorderWindow, view: &mut LogView, names: &[String], upto: i128| {
+        while held.peek().is_some_and(|Reverse((ts, ..))| *ts <= upto) {
+            if let Some(Reverse((_, _, idx, ch, line))) = held.pop() {
+                view.line(
+                    &names[idx],
+                    if ch == 0 {
+                        Channel::Stdout
+                    } else {
+                        Channel::Stderr
+                    },
+                    &line,
+                );
+            }
+        }
+    };
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(Msg::Lines(idx, ch, lines)) => {
-                    for l in &lines {
-                        view.line(&names[idx], ch, l);
+                    if let Some(max) = lines.iter().map(|(ts, _)| *ts).max() {
+                        let e = last_ts.entry(ids[idx].clone()).or_default();
+                        *e = (*e).max(max);
+                    }
+                    if window.is_some() {
+                        for (ts, l) in lines {
+                            seq += 1;
+                            held.push(Reverse((ts, seq, idx, u8::from(ch == Channel::Stderr), l)));
+                        }
+                    } else {
+                        for (_, l) in &lines {
+                            view.line(&names[idx], ch, l);
+                        }
                     }
                     if rx.is_empty() {
                         view.flush()?;
@@ -177,33 +322,45 @@ async fn pump<F: Fn(&str, &str) -> bool>(
                     active.remove(&idx);
                     streaming.retain(|_, v| *v != idx);
                     if active.is_empty() {
+                        release(&mut held, &mut view, &names, i128::MAX);
                         view.flush()?;
-                        if follow.is_none() {
-                            return Ok(());
-                        }
-                        if !any_running_or_restarting(engine, follow.as_ref().map(|(p, _)| p.as_str()).unwrap_or("")).await? {
+                        let Some((project, _)) = &follow else { return Ok(()) };
+                        if !any_running_or_restarting(engine, project).await? {
                             return Ok(());
                         }
                     }
                 }
                 None => return Ok(()),
             },
+            _ = tick.tick(), if window.is_some() => {
+                release(&mut held, &mut view, &names, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
+                view.flush()?;
+            }
             Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
                 let Some((_, wanted)) = &follow else { continue };
-                if !wanted(&ev.service, &ev.name) {
+                let number = ev.name.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                if !wanted(&ev.service, number) {
                     continue;
                 }
                 match ev.action.as_str() {
                     "start" if !streaming.contains_key(&ev.id) => {
                         let idx = names.len();
                         names.push(ev.name.clone());
+                        ids.push(ev.id.clone());
                         view.widen(&ev.name);
                         streaming.insert(ev.id.clone(), idx);
                         active.insert(idx);
-                        let since_start = LogQuery { follow: true, tail: None, since: ev.time.clamp(0, i32::MAX as i64) as i32, ..q.clone() };
-                        spawn_reader(engine, idx, &ev.id, &since_start, tx.clone());
+                        // A container seen before continues after its last shown line; a new one from its start.
+                        let min = last_ts.get(&ev.id).map(|t| t + 1);
+                        let since_secs = min.map_or(0, |m| (m / 1_000_000_000) as i64);
+                        let from = LogQuery { follow: true, tail: None, since: since_secs.clamp(0, i32::MAX as i64) as i32, ..q.clone() };
+                        spawn_reader(engine, idx, &ev.id, &from, Stamps { parse: true, min, ..stamps }, tx.clone());
                     }
-                    "die" => view.status(&ev.name, &format!("exited with code {}", ev.exit_code.unwrap_or(-1))),
+                    "die" => {
+                        let restarting = ev.restart_policy_applies;
+                        let text = format!("exited with code {}{}", ev.exit_code.unwrap_or(-1), if restarting { ", restarting" } else { "" });
+                        view.status(&ev.name, &text);
+                    }
                     "destroy" => view.status(&ev.name, "removed"),
                     _ => {}
                 }
@@ -248,11 +405,11 @@ pub async fn attached(
         true,
     );
     let services: HashSet<String> = running.iter().map(|r| r.service.clone()).collect();
-    let follow = Some((plan.project.clone(), move |svc: &str, _: &str| {
+    let follow = Some((plan.project.clone(), move |svc: &str, _: u32| {
         services.contains(svc)
     }));
     tokio::select! {
-        r = pump(engine, targets, q, view, follow) => return r,
+        r = pump(engine, targets, q, Stamps::default(), view, follow, None) => return r,
         _ = tokio::signal::ctrl_c() => {}
     }
     eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
@@ -275,6 +432,5 @@ pub async fn attached(
             futures::future::join_all(running.iter().map(|r| engine.docker.kill_container(&r.id, None::<bollard::query_parameters::KillContainerOptions>))).await;
         }
     }
-    let _ = stop_and_remove;
     bail!(Interrupted)
 }

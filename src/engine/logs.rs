@@ -62,6 +62,9 @@ pub struct ContainerEvent {
     pub service: String,
     pub exit_code: Option<i64>,
     pub time: i64,
+    pub time_nano: i64,
+    /// On `die`: the container has a restart policy that will bring it back (not after a manual stop).
+    pub restart_policy_applies: bool,
 }
 
 pub fn events(
@@ -81,20 +84,34 @@ pub fn events(
         until: None,
         filters: Some(filters),
     };
-    engine
-        .docker
-        .events(Some(opts))
-        .filter_map(|ev| async move {
+    let docker = engine.docker.clone();
+    engine.docker.events(Some(opts)).filter_map(move |ev| {
+        let docker = docker.clone();
+        async move {
             let ev = ev.ok()?;
             let actor = ev.actor?;
             let attrs = actor.attributes.unwrap_or_default();
+            let action = ev.action?;
+            let id = actor.id?;
+            // The daemon marks a container restarting before it reports the `die`.
+            let restart_policy_applies = action == "die"
+                && docker
+                    .inspect_container(&id, None)
+                    .await
+                    .ok()
+                    .and_then(|c| c.state)
+                    .and_then(|s| s.restarting)
+                    .unwrap_or(false);
             Some(ContainerEvent {
-                action: ev.action?,
-                id: actor.id?,
+                action,
+                id,
                 name: attrs.get("name").cloned().unwrap_or_default(),
                 service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
                 exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
                 time: ev.time.unwrap_or(0),
+                time_nano: ev.time_nano.unwrap_or(0),
+                restart_policy_applies,
             })
-        })
+        }
+    })
 }

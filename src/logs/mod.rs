@@ -45,6 +45,16 @@ fn strip_cr(mut line: Bytes) -> Bytes {
     line
 }
 
+/// Splits the daemon's `2026-01-02T03:04:05.123456789Z ` prefix off a line (logs asked with
+/// timestamps): the time in nanoseconds since the epoch, and the rest of the line.
+pub fn split_timestamp(line: &Bytes) -> Option<(i128, Bytes)> {
+    let space = line.iter().take(40).position(|b| *b == b' ')?;
+    let text = std::str::from_utf8(&line[..space]).ok()?;
+    let t = humantime::parse_rfc3339_weak(text).ok()?;
+    let nanos = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128;
+    Some((nanos, line.slice(space + 1..)))
+}
+
 /// ANSI colours for prefixes, chosen to read on dark and light backgrounds.
 pub const PALETTE: [u8; 6] = [36, 33, 32, 35, 34, 31];
 
@@ -119,6 +129,17 @@ mod tests {
         let out = lines(&frames);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].len(), 100 * 1024);
+    }
+
+    #[test]
+    fn timestamps_split_off_and_order() {
+        let a = Bytes::from_static(b"2026-01-02T03:04:05.5Z hello world");
+        let b = Bytes::from_static(b"2026-01-02T03:04:05.123456789Z earlier");
+        let (ta, rest) = split_timestamp(&a).unwrap();
+        assert_eq!(&rest[..], b"hello world");
+        let (tb, _) = split_timestamp(&b).unwrap();
+        assert!(tb < ta, "trimmed zeros must not break ordering");
+        assert!(split_timestamp(&Bytes::from_static(b"no timestamp here")).is_none());
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! `stackctl logs` against the real daemon: prefixes, following through restarts and scale-ups,
+//! long and multi-byte lines, --tail / --since / --index, and the time-ordered merge.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const IMG: &str = "debian:bookworm-slim";
+
+fn stop(child: Child) -> String {
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `stackctl logs` output of `p` until `pred` holds (containers print asynchronously).
+fn logs_until(p: &TestProject, args: &[&str], pred: impl Fn(&str) -> bool) -> String {
+    let t = Instant::now();
+    loop {
+        let out = stdout(&p.ok(args));
+        if pred(&out) || t.elapsed() > Duration::from_secs(15) {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn every_replica_of_every_service_appears_with_its_prefix() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        "services:\n  alpha:\n    image: {IMG}\n    command: [sh, -c, 'echo hello from $$(hostname); exec sleep infinity']\n    init: true\n    deploy: {{replicas: 2}}\n  beta:\n    image: {IMG}\n    command: [sh, -c, 'echo beta says hi >&2; exec sleep infinity']\n    init: true\n"
+    );
+    let p = TestProject::new("logprefix", &manifest);
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    let out = logs_until(&p, &["logs", "--no-color"], |o| o.lines().count() >= 2);
+    let width = format!("{n}-alpha-1").len();
+    for i in [1, 2] {
+        let c = format!("{n}-alpha-{i}");
+        let host = inspect(&c, "{{.Config.Hostname}}");
+        assert!(
+            out.lines()
+                .any(|l| l == format!("{c:<width$} | hello from {host}")),
+            "{c} missing in:\n{out}"
+        );
+    }
+    // stderr lines go to stderr, prefixed too.
+    let t = Instant::now();
+    let err = loop {
+        let e = stderr(&p.ok(&["logs", "--no-color", "beta"]));
+        if e.contains("beta says hi") || t.elapsed() > Duration::from_secs(10) {
+            break e;
+        }
+    };
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&format!("{n}-beta-1")) && l.ends_with("| beta says hi")),
+        "{err}"
+    );
+    // --no-log-prefix prints the bare lines.
+    let bare = stdout(&p.ok(&["logs", "--no-log-prefix", "--index", "1", "alpha"]));
+    assert!(bare.starts_with("hello from "), "{bare}");
+}
+
+#[test]
+fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        "services:\n  app:\n    image: {IMG}\n    command: [sh, -c, 'echo boot $$(date +%s%N); while sleep 0.3; do echo tick; done']\n    init: true\n"
+    );
+    let p = TestProject::new("logfollow", &manifest);
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    let follower = p
+        .cmd(&["logs", "-f", "--no-color"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    docker(&["restart", "-t", "1", &format!("{n}-app-1")]);
+    std::thread::sleep(Duration::from_millis(1500));
+    p.ok(&["scale", "app=2"]);
+    std::thread::sleep(Duration::from_millis(2000));
+    let out = stop(follower);
+    let boots: Vec<&str> = out.lines().filter(|l| l.contains("| boot ")).collect();
+    let first: Vec<&&str> = boots
+        .iter()
+        .filter(|l| l.starts_with(&format!("{n}-app-1")))
+        .collect();
+    assert_eq!(
+        first.len(),
+        2,
+        "app-1 boots once, restarts once; each boot line exactly once:\n{out}"
+    );
+    assert_ne!(first[0], first[1]);
+    assert!(
+        boots.iter().any(|l| l.starts_with(&format!("{n}-app-2"))),
+        "the scaled-up replica joins:\n{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("{n}-app-2")) && l.ends_with("| tick"))
+    );
+}
+
+#[test]
+fn long_and_multibyte_lines_come_out_whole() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        "services:\n  big:\n    image: {IMG}\n    command: [sh, -c, \"head -c 102400 /dev/zero | tr '\\\\0' x; echo; printf 'h\\\\303\\\\251llo \\\\342\\\\234\\\\223 end\\\\n'; exec sleep infinity\"]\n    init: true\n"
+    );
+    let p = TestProject::new("loglong", &manifest);
+    p.ok(&["up", "-d"]);
+    let out = logs_until(&p, &["logs", "--no-log-prefix"], |o| o.contains("end"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "{}",
+        out.chars().take(200).collect::<String>()
+    );
+    assert_eq!(lines[0].len(), 102400);
+    assert!(lines[0].bytes().all(|b| b == b'x'));
+    assert_eq!(lines[1], "héllo ✓ end");
+}
+
+#[test]
+fn tail_since_index_and_time_ordered_merge_select_exactly() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        r#"
+services:
+  count:
+    image: {IMG}
+    command: [sh, -c, 'for i in 1 2 3 4 5 6 7 8 9 10; do echo line $$i; done; sleep 2; echo late; exec sleep infinity']
+    init: true
+    deploy: {{replicas: 2}}
+  a:
+    image: {IMG}
+    command: [sh, -c, 'echo a1; sleep 0.6; echo a2; exec sleep infinity']
+    init: true
+  b:
+    image: {IMG}
+    command: [sh, -c, 'sleep 0.3; echo b1; sleep 0.6; echo b2; exec sleep infinity']
+    init: true
+"#
+    );
+    let p = TestProject::new("logselect", &manifest);
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    logs_until(&p, &["logs", "--no-log-prefix", "count"], |o| {
+        o.matches("late").count() == 2
+    });
+    logs_until(&p, &["logs", "--no-log-prefix", "a", "b"], |o| {
+        o.contains("b2")
+    });
+
+    let tail = stdout(&p.ok(&[
+        "logs",
+        "--no-log-prefix",
+        "--tail",
+        "3",
+        "--index",
+        "1",
+        "count",
+    ]));
+    assert_eq!(tail, "line 9\nline 10\nlate\n");
+
+    let both = stdout(&p.ok(&["logs", "--no-color", "--tail", "1", "count"]));
+    let mut both: Vec<&str> = both.lines().collect();
+    both.sort();
+    assert_eq!(
+        both,
+        [format!("{n}-count-1 | late"), format!("{n}-count-2 | late")]
+    );
+    let only2 = stdout(&p.ok(&["logs", "--no-color", "--tail", "1", "--index", "2", "count"]));
+    assert_eq!(only2, format!("{n}-count-2 | late\n"));
+
+    // --since the second of the `late` line: the ten early lines, two seconds before, are left out.
+    let stamped = stdout(&p.ok(&[
+        "logs",
+        "-t",
+        "--no-log-prefix",
+        "--tail",
+        "1",
+        "--index",
+        "1",
+        "count",
+    ]));
+    let ts = stamped.split_whitespace().next().unwrap().to_owned();
+    let second = &ts[..19];
+    let since = stdout(&p.ok(&[
+        "logs",
+        "--no-log-prefix",
+        "--since",
+        &format!("{second}Z"),
+        "--index",
+        "1",
+        "count",
+    ]));
+    assert_eq!(since, "late\n");
+
+    // The merge puts both services' lines in the daemon's time order.
+    let merged = stdout(&p.ok(&["logs", "--merge-time", "--no-log-prefix", "a", "b"]));
+    assert_eq!(merged, "a1\nb1\na2\nb2\n");
+}
