@@ -121,9 +121,24 @@ pub enum Command {
     /// stackctl's version and the daemon's, with the API version in use
     #[command(after_help = "Example:\n  stackctl version")]
     Version,
+    /// Hold the running stack to the ten Container Commandments, with measured figures
+    #[command(
+        after_help = "Examples:\n  stackctl check\n  stackctl check --live --format json flaskapp"
+    )]
+    Check(CheckArgs),
     /// Shell completion script (service names come from the manifest)
     #[command(after_help = "Example:\n  source <(stackctl completion bash)")]
     Completion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    pub services: Vec<String>,
+    /// Also stop one replica of each service to time its shutdown, then start it again
+    #[arg(long)]
+    pub live: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

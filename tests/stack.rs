@@ -304,6 +304,32 @@ fn the_visitor_counter_walkthrough() {
         );
     }
 
+    // The ten commandments, measured on the live stack: every rule passes.
+    let out = stack.cmd(&["check", "--live"]);
+    let table = stdout(&out);
+    assert!(
+        out.status.success(),
+        "check --live failed:\n{table}\n{}",
+        stderr(&out)
+    );
+    assert!(
+        table.lines().all(|l| l.chars().count() <= 80),
+        "wider than 80 columns:\n{table}"
+    );
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("  pass  ") || l.contains("  warn  ") || l.contains("  FAIL  "))
+        .collect();
+    assert_eq!(rows.len(), 40, "{table}");
+    assert!(
+        rows.iter().all(|r| r.contains("  pass  ")),
+        "not every rule passes:\n{table}"
+    );
+    assert!(
+        table.contains("s to healthy") && table.contains("stopped in"),
+        "figures are measured:\n{table}"
+    );
+
     // Data survives down/up; down -v starts afresh.
     let before = Stack::count_in_body(&stack.get("/").body);
     stack.ok(&["down"]);

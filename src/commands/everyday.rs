@@ -391,7 +391,7 @@ pub fn rm(global: &Global, args: RmArgs) -> Result<()> {
 pub fn top(global: &Global, args: Services) -> Result<()> {
     with_project(global, &args.services, async |engine, plan| {
         for c in service_containers(engine, plan, &args.services, false).await? {
-            let (titles, procs) = ops::top(engine, &c.id).await?;
+            let (titles, procs) = ops::top(engine, &c.id, "-ef").await?;
             println!("{}", c.name);
             let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
             print!("{}", ui::table::render(&titles, &procs));

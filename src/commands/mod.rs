@@ -1,5 +1,6 @@
 //! One module per subcommand. Each reads like a short recipe: load the manifest, plan, apply, report.
 
+mod check;
 mod config;
 mod engine_cmds;
 mod everyday;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ls(args) => everyday::ls(&cli.global, args),
         Command::Version => everyday::version(&cli.global),
         Command::Completion(args) => everyday::completion(args),
+        Command::Check(args) => check::run(&cli.global, args),
     }
 }
 

@@ -45,6 +45,17 @@ impl Watcher {
     /// Subscribes to the project's container events, replaying from `since_unix` so that nothing
     /// between the subscription request and its connection is missed.
     pub fn spawn(engine: &Engine, project: &str, since_unix: i64) -> Self {
+        Self::spawn_after(engine, project, since_unix, 0)
+    }
+
+    /// Like `spawn`, ignoring replayed events older than `not_before_nanos` (a stop just before a start
+    /// must not read as the fresh container exiting).
+    pub fn spawn_after(
+        engine: &Engine,
+        project: &str,
+        since_unix: i64,
+        not_before_nanos: i64,
+    ) -> Self {
         let (tx, rx) = watch::channel(HashMap::new());
         let filters = HashMap::from([
             ("type".to_owned(), vec!["container".to_owned()]),
@@ -63,6 +74,9 @@ impl Watcher {
         let task = tokio::spawn(async move {
             let mut events = docker.events(Some(options));
             while let Some(Ok(ev)) = events.next().await {
+                if ev.time_nano.is_some_and(|t| t < not_before_nanos) {
+                    continue;
+                }
                 let (Some(action), Some(actor)) = (ev.action, ev.actor) else {
                     continue;
                 };

