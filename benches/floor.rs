@@ -106,7 +106,7 @@ async fn main() -> Result<()> {
         }
         Some("scale-up") => {
             let to: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20);
-            try_join_all((2..=to).map(|i| create_start(&docker, &project, "db", i))).await?;
+            try_join_all((2..=to).map(|i| create_start(docker, project, "db", i))).await?;
         }
         Some("scale-down") => {
             let from: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20);
