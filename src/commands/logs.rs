@@ -233,7 +233,7 @@ async fn merged(
             .min_by_key(|i| pending[*i].front().map(|(_, (ts, _))| *ts));
         let Some(i) = next else { break };
         if let Some((ch, (_, line))) = pending[i].pop_front() {
-            view.line(&targets[i].1, ch, &line);
+            view.line(i, ch, &line);
         }
     }
     view.flush()?;
@@ -260,12 +260,10 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
     let mut ids: Vec<String> = Vec::new();
     let mut last_ts: HashMap<String, i128> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
     let mut streaming: HashMap<String, usize> = HashMap::new();
     let mut active: HashSet<usize> = HashSet::new();
-    for (id, name) in &targets {
-        let idx = names.len();
-        names.push(name.clone());
+    for (id, _) in &targets {
+        let idx = ids.len();
         ids.push(id.clone());
         streaming.insert(id.clone(), idx);
         active.insert(idx);
@@ -281,11 +279,11 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     let mut held: ReorderWindow = BinaryHeap::new();
     let mut seq = 0u64;
     let mut tick = tokio::time::interval(window.unwrap_or(Duration::from_secs(3600)) / 2);
-    let release = |held: &mut ReorderWindow, view: &mut LogView, names: &[String], upto: i128| {
+    let release = |held: &mut ReorderWindow, view: &mut LogView, upto: i128| {
         while held.peek().is_some_and(|Reverse((ts, ..))| *ts <= upto) {
             if let Some(Reverse((_, _, idx, ch, line))) = held.pop() {
                 view.line(
-                    &names[idx],
+                    idx,
                     if ch == 0 {
                         Channel::Stdout
                     } else {
@@ -311,7 +309,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                         }
                     } else {
                         for (_, l) in &lines {
-                            view.line(&names[idx], ch, l);
+                            view.line(idx, ch, l);
                         }
                     }
                     if rx.is_empty() {
@@ -322,7 +320,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                     active.remove(&idx);
                     streaming.retain(|_, v| *v != idx);
                     if active.is_empty() {
-                        release(&mut held, &mut view, &names, i128::MAX);
+                        release(&mut held, &mut view, i128::MAX);
                         view.flush()?;
                         let Some((project, _)) = &follow else { return Ok(()) };
                         if !any_running_or_restarting(engine, project).await? {
@@ -333,7 +331,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 None => return Ok(()),
             },
             _ = tick.tick(), if window.is_some() => {
-                release(&mut held, &mut view, &names, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
+                release(&mut held, &mut view, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
                 view.flush()?;
             }
             Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
@@ -344,10 +342,8 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 }
                 match ev.action.as_str() {
                     "start" if !streaming.contains_key(&ev.id) => {
-                        let idx = names.len();
-                        names.push(ev.name.clone());
+                        let idx = view.add(&ev.name);
                         ids.push(ev.id.clone());
-                        view.widen(&ev.name);
                         streaming.insert(ev.id.clone(), idx);
                         active.insert(idx);
                         // A container seen before continues after its last shown line; a new one from its start.
@@ -356,12 +352,22 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                         let from = LogQuery { follow: true, tail: None, since: since_secs.clamp(0, i32::MAX as i64) as i32, ..q.clone() };
                         spawn_reader(engine, idx, &ev.id, &from, Stamps { parse: true, min, ..stamps }, tx.clone());
                     }
-                    "die" => {
-                        let restarting = ev.restart_policy_applies;
-                        let text = format!("exited with code {}{}", ev.exit_code.unwrap_or(-1), if restarting { ", restarting" } else { "" });
-                        view.status(&ev.name, &text);
+                    "die" | "destroy" => {
+                        let idx = match ids.iter().rposition(|i| *i == ev.id) {
+                            Some(i) => i,
+                            None => {
+                                ids.push(ev.id.clone());
+                                view.add(&ev.name)
+                            }
+                        };
+                        let text = if ev.action == "destroy" {
+                            "removed".to_owned()
+                        } else {
+                            let restarting = if ev.restart_policy_applies { ", restarting" } else { "" };
+                            format!("exited with code {}{restarting}", ev.exit_code.unwrap_or(-1))
+                        };
+                        view.status(idx, &text);
                     }
-                    "destroy" => view.status(&ev.name, "removed"),
                     _ => {}
                 }
             }

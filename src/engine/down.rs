@@ -9,7 +9,7 @@ use futures::future::try_join_all;
 use tokio::sync::Semaphore;
 
 use super::converge::stop_and_remove;
-use super::{Engine, Event, Reporter, is_not_found, observe, resources, step};
+use super::{Engine, Event, Reporter, containers, is_not_found, observe, resources, step};
 use crate::plan::Plan;
 
 #[derive(Debug, Clone)]
@@ -57,16 +57,35 @@ pub async fn down(
         stop_and_remove(engine, c, timeout_for(&c.service), &sem, report)
     }))
     .await?;
+    let mut removals = Vec::new();
     for level in plan.levels.iter().rev() {
         let wave: Vec<_> = observed
             .iter()
             .filter(|c| !c.oneoff && level.contains(&c.service) && !done.contains(c.id.as_str()))
             .collect();
-        try_join_all(
-            wave.iter()
-                .map(|c| stop_and_remove(engine, c, timeout_for(&c.service), &sem, report)),
-        )
+        // A level's dependencies may stop once the level has stopped; its removal runs meanwhile.
+        try_join_all(wave.iter().map(|c| async {
+            let object = format!("Container {}", c.name);
+            if c.running() || c.state == "restarting" {
+                step(report, &object, "Stopping", false);
+                containers::stop(engine, &c.id, &c.name, timeout_for(&c.service)).await?;
+            }
+            step(report, &object, "Stopped", false);
+            Ok::<_, anyhow::Error>(())
+        }))
         .await?;
+        for c in wave {
+            let (engine, report, id, name) =
+                (engine.clone(), report.clone(), c.id.clone(), c.name.clone());
+            removals.push(tokio::spawn(async move {
+                containers::remove(&engine, &id, &name, false).await?;
+                step(&report, format!("Container {name}"), "Removed", true);
+                Ok::<_, anyhow::Error>(())
+            }));
+        }
+    }
+    for r in removals {
+        r.await??;
     }
     resources::remove_networks(engine, &plan.project, report).await?;
     if opts.volumes {

@@ -1,9 +1,8 @@
 //! The merged log view: one writer, `name | line` prefixes padded and coloured per container,
-//! stdout lines to stdout and stderr lines to stderr.
+//! stdout lines to stdout and stderr lines to stderr. Prefixes are rendered once per container,
+//! not once per line: this is the hot path of `logs`.
 
 use std::io::{BufWriter, IsTerminal, Write};
-
-use bytes::Bytes;
 
 use crate::engine::logs::Channel;
 use crate::logs::{colour_for, prefix};
@@ -11,50 +10,72 @@ use crate::logs::{colour_for, prefix};
 pub struct LogView {
     out: BufWriter<std::io::Stdout>,
     err: BufWriter<std::io::Stderr>,
+    names: Vec<String>,
+    prefixes: Vec<Vec<u8>>,
     width: usize,
     colour: bool,
     show_prefix: bool,
 }
 
 impl LogView {
+    /// A view whose containers `0..names.len()` are `names`, in order.
     pub fn new(names: &[String], no_color: bool, show_prefix: bool) -> Self {
         let colour =
             !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-        LogView {
-            out: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        let mut v = LogView {
+            out: BufWriter::with_capacity(128 * 1024, std::io::stdout()),
             err: BufWriter::with_capacity(16 * 1024, std::io::stderr()),
-            width: names.iter().map(|n| n.chars().count()).max().unwrap_or(0),
+            names: Vec::new(),
+            prefixes: Vec::new(),
+            width: 0,
             colour,
             show_prefix,
+        };
+        for n in names {
+            v.add(n);
         }
+        v
     }
 
-    pub fn widen(&mut self, name: &str) {
-        self.width = self.width.max(name.chars().count());
+    /// Registers a container and returns its index; a longer name widens every prefix.
+    pub fn add(&mut self, name: &str) -> usize {
+        self.names.push(name.to_owned());
+        let w = name.chars().count();
+        if w > self.width || self.prefixes.is_empty() {
+            self.width = self.width.max(w);
+            self.prefixes = self.names.iter().map(|n| self.render_prefix(n)).collect();
+        } else {
+            self.prefixes.push(self.render_prefix(name));
+        }
+        self.names.len() - 1
     }
 
-    pub fn line(&mut self, name: &str, channel: Channel, line: &Bytes) {
+    fn render_prefix(&self, name: &str) -> Vec<u8> {
+        if !self.show_prefix {
+            return Vec::new();
+        }
+        prefix(name, self.width, self.colour.then(|| colour_for(name))).into_bytes()
+    }
+
+    pub fn line(&mut self, idx: usize, channel: Channel, line: &[u8]) {
         let w: &mut dyn Write = match channel {
             Channel::Stdout => &mut self.out,
             Channel::Stderr => &mut self.err,
         };
-        if self.show_prefix {
-            let _ = w.write_all(
-                prefix(name, self.width, self.colour.then(|| colour_for(name))).as_bytes(),
-            );
-        }
+        let _ = w.write_all(&self.prefixes[idx]);
         let _ = w.write_all(line);
         let _ = w.write_all(b"\n");
     }
 
     /// A status line from stackctl itself, e.g. "web-1 exited with code 137".
-    pub fn status(&mut self, name: &str, text: &str) {
+    pub fn status(&mut self, idx: usize, text: &str) {
         let _ = self.flush();
-        let _ = writeln!(
-            self.err,
-            "{}{text}",
-            prefix(name, self.width, self.colour.then(|| colour_for(name)))
+        let p = prefix(
+            &self.names[idx],
+            self.width,
+            self.colour.then(|| colour_for(&self.names[idx])),
         );
+        let _ = writeln!(self.err, "{p}{text}");
         let _ = self.err.flush();
     }
 
