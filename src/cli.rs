@@ -31,9 +31,26 @@ pub struct Global {
     /// Progress output: bars on a terminal, plain lines otherwise
     #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
+    /// Where the stack runs: containers on this daemon, or services on its swarm
+    #[arg(long, global = true, value_enum, env = "STACKCTL_TARGET", default_value_t = Target::Local)]
+    pub target: Target,
+    /// Registry that Swarm nodes pull built images from (HOST:PORT)
+    #[arg(
+        long,
+        global = true,
+        env = "STACKCTL_REGISTRY",
+        value_name = "HOST:PORT"
+    )]
+    pub registry: Option<String>,
     /// Say more: the daemon and the API version in use. (`-v` stays free for `down -v`, as in compose.)
     #[arg(long, global = true)]
     pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    Local,
+    Swarm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, DownArgs, Format, Global, PsArgs, PullArgs, ScaleArgs, UpArgs};
+use crate::cli::{
+    BuildArgs, DownArgs, Format, Global, PsArgs, PullArgs, ScaleArgs, Target, UpArgs,
+};
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::{self, DownOptions};
 use crate::engine::images::{self, ImageOptions, PullPolicy};
-use crate::engine::{self, Engine, observe};
+use crate::engine::{self, Engine, observe, swarm};
 use crate::exit::{Interrupted, UsageError};
 use crate::manifest::Project;
 use crate::plan::{self, Plan};
@@ -130,6 +132,17 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
     };
     let detach = args.detach || args.wait;
     let report = ui::reporter(global.progress);
+    if global.target == Target::Swarm {
+        return runtime()?.block_on(async {
+            let engine = connect(global).await?;
+            let probe = probe_image(&engine, &plan, &report).await?;
+            interruptible(
+                &engine,
+                swarm::up(&engine, &plan, global.registry.as_deref(), &probe, &report),
+            )
+            .await
+        });
+    }
     runtime()?.block_on(async {
         let engine = connect(global).await?;
         let running = interruptible(
@@ -163,6 +176,9 @@ pub fn down(global: &Global, args: DownArgs) -> Result<()> {
     let report = ui::reporter(global.progress);
     runtime()?.block_on(async {
         let engine = connect(global).await?;
+        if global.target == Target::Swarm {
+            return interruptible(&engine, swarm::down(&engine, &plan, &report)).await;
+        }
         interruptible(&engine, down::down(&engine, &plan, &opts, &report)).await
     })
 }
@@ -192,6 +208,9 @@ pub fn scale(global: &Global, args: ScaleArgs) -> Result<()> {
     let report = ui::reporter(global.progress);
     runtime()?.block_on(async {
         let engine = connect(global).await?;
+        if global.target == Target::Swarm {
+            return interruptible(&engine, swarm::scale(&engine, &plan, &scale, &report)).await;
+        }
         let targets = if args.no_deps {
             selected_only(&plan, &selected)
         } else {
@@ -217,6 +236,17 @@ pub fn ps(global: &Global, args: PsArgs) -> Result<()> {
     let loaded = load_project(global)?;
     check_services(&loaded.project, &args.services)?;
     let name = loaded.project.name.clone();
+    if global.target == Target::Swarm {
+        let rows = runtime()?.block_on(async {
+            let engine = connect(global).await?;
+            swarm::tasks(&engine, &name, args.all).await
+        })?;
+        print!(
+            "{}",
+            ui::table::render(&["TASK", "NODE", "STATE", "DESIRED", "ERROR"], &rows)
+        );
+        return Ok(());
+    }
     let list = runtime()?.block_on(async {
         let engine = connect(global).await?;
         observe::containers(&engine, &name, args.all).await
@@ -339,4 +369,26 @@ pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
         })
         .await
     })
+}
+
+/// An image for the IPVS probe: one the stack itself pulls, so no extra download is needed.
+async fn probe_image(
+    engine: &Engine,
+    plan: &Plan,
+    report: &crate::engine::Reporter,
+) -> Result<String> {
+    let Some(svc) = plan.services.values().find(|s| s.build.is_none()) else {
+        return Ok(
+            std::env::var("STACKCTL_PROBE_IMAGE").unwrap_or_else(|_| "debian:bookworm-slim".into())
+        );
+    };
+    let opts = ImageOptions {
+        force_build: false,
+        no_build: true,
+        pull: None,
+        no_cache: false,
+        build_pull: false,
+    };
+    images::ensure(engine, &plan.project, &[svc], opts, report).await?;
+    Ok(svc.image.clone())
 }

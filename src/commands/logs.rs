@@ -84,7 +84,14 @@ fn spawn_reader(
         timestamps: stamps.show || stamps.parse,
         ..q.clone()
     };
-    let mut s = Box::pin(logs::stream(engine, id, &q));
+    spawn_stream_reader(Box::pin(logs::stream(engine, id, &q)), idx, stamps, tx);
+}
+
+type FrameStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<(Channel, Bytes), String>> + Send>>;
+
+/// Reads one stream of frames, rebuilds its lines, and sends them in batches to the writer.
+fn spawn_stream_reader(mut s: FrameStream, idx: usize, stamps: Stamps, tx: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
         let mut out = LineBuffer::default();
         let mut err = LineBuffer::default();
@@ -158,6 +165,9 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if global.target == crate::cli::Target::Swarm {
+        return rt.block_on(swarm_logs(&project, &args, q, stamps));
+    }
     rt.block_on(async {
         let engine = crate::engine::connect().await?;
         let services = args.services.clone();
@@ -192,6 +202,59 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
             _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
         }
     })
+}
+
+/// Logs of the project's Swarm services, one stream per service (its tasks' output), `service |` prefixes.
+async fn swarm_logs(project: &str, args: &LogsArgs, q: LogQuery, stamps: Stamps) -> Result<()> {
+    let engine = crate::engine::connect().await?;
+    let services: Vec<(String, String)> = crate::engine::swarm::services(&engine, project)
+        .await?
+        .into_iter()
+        .filter(|(_, name)| {
+            args.services.is_empty()
+                || args
+                    .services
+                    .iter()
+                    .any(|s| crate::engine::swarm::service_name(project, s) == *name)
+        })
+        .collect();
+    let mut view = LogView::new(
+        &services.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+        args.no_color,
+        !args.no_log_prefix,
+    );
+    let (tx, mut rx) = mpsc::channel::<Msg>(256);
+    let q = LogQuery {
+        timestamps: stamps.show,
+        ..q
+    };
+    for (idx, (id, _)) in services.iter().enumerate() {
+        spawn_stream_reader(
+            Box::pin(logs::service_stream(&engine, id, &q)),
+            idx,
+            stamps,
+            tx.clone(),
+        );
+    }
+    drop(tx);
+    let work = async {
+        while let Some(msg) = rx.recv().await {
+            if let Msg::Lines(idx, ch, lines) = msg {
+                for (_, l) in &lines {
+                    view.line(idx, ch, l);
+                }
+                if rx.is_empty() {
+                    view.flush()?;
+                }
+            }
+        }
+        view.flush()?;
+        Ok(())
+    };
+    tokio::select! {
+        r = work => r,
+        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+    }
 }
 
 /// Exact timestamp order without following: a k-way merge over per-container streams, holding one

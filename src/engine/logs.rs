@@ -53,6 +53,33 @@ pub fn stream(
         })
 }
 
+/// The logs of a Swarm service: every task's output, including tasks that start later when following.
+pub fn service_stream(
+    engine: &Engine,
+    service_id: &str,
+    q: &LogQuery,
+) -> impl Stream<Item = Result<(Channel, Bytes), String>> + Send + 'static {
+    let options = LogsOptions {
+        follow: q.follow,
+        stdout: true,
+        stderr: true,
+        since: q.since,
+        until: q.until,
+        timestamps: q.timestamps,
+        tail: q.tail.clone().unwrap_or_else(|| "all".into()),
+    };
+    engine
+        .docker
+        .service_logs(service_id, Some(options))
+        .map(|item| match item {
+            Ok(LogOutput::StdErr { message }) => Ok((Channel::Stderr, message)),
+            Ok(LogOutput::StdOut { message })
+            | Ok(LogOutput::Console { message })
+            | Ok(LogOutput::StdIn { message }) => Ok((Channel::Stdout, message)),
+            Err(e) => Err(e.to_string()),
+        })
+}
+
 /// A container event of the project: (action, container id, container name, exit code).
 #[derive(Debug, Clone)]
 pub struct ContainerEvent {

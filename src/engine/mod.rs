@@ -13,6 +13,7 @@ pub mod logs;
 pub mod observe;
 pub mod ops;
 mod resources;
+pub mod swarm;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -41,6 +41,23 @@ pub struct Plan {
     pub services: BTreeMap<String, ServicePlan>,
     /// Services grouped so that each level depends only on earlier ones.
     pub levels: Vec<Vec<String>>,
+    /// File secrets by key, as absolute paths (Swarm stores their contents).
+    pub swarm_secrets: BTreeMap<String, PathBuf>,
+}
+
+/// What only the Swarm backend reads: `deploy` settings that a local engine has no use for.
+#[derive(Debug, Clone, Default)]
+pub struct SwarmPlan {
+    pub global: bool,
+    pub endpoint_mode: Option<String>,
+    /// `mode` of each entry in `ports` (host or ingress), in the same order.
+    pub port_modes: Vec<Option<String>>,
+    pub restart_condition: Option<String>,
+    pub restart_max_attempts: Option<u32>,
+    pub update_parallelism: Option<u32>,
+    pub update_delay: Option<Duration>,
+    /// (secret key, file name under /run/secrets)
+    pub secrets: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +160,7 @@ pub struct ServicePlan {
     pub pids_limit: Option<i64>,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
     pub config_hash: String,
+    pub swarm: SwarmPlan,
 }
 
 impl ServicePlan {
@@ -257,6 +275,13 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
         volumes,
         services,
         levels: dependency_levels(project),
+        swarm_secrets: project
+            .secrets
+            .iter()
+            .filter_map(|(k, d)| {
+                Some((k.clone(), absolute(&project.working_dir, d.file.as_ref()?)))
+            })
+            .collect(),
     }
 }
 
@@ -423,5 +448,40 @@ fn service_plan(
             .map(|m| m.min(i64::MAX as u64) as i64),
         pids_limit: limits.and_then(|l| l.pids).map(i64::from),
         config_hash: config_hash(svc, project),
+        swarm: SwarmPlan {
+            global: svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global"),
+            endpoint_mode: svc.deploy.as_ref().and_then(|d| d.endpoint_mode.clone()),
+            port_modes: svc.ports.iter().map(|p| p.mode.clone()).collect(),
+            restart_condition: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.restart_policy.as_ref())
+                .and_then(|r| r.condition.clone()),
+            restart_max_attempts: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.restart_policy.as_ref())
+                .and_then(|r| r.max_attempts),
+            update_parallelism: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.update_config.as_ref())
+                .and_then(|u| u.parallelism),
+            update_delay: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.update_config.as_ref())
+                .and_then(|u| u.delay),
+            secrets: svc
+                .secrets
+                .iter()
+                .map(|s| {
+                    (
+                        s.source.clone(),
+                        s.target.trim_start_matches("/run/secrets/").to_owned(),
+                    )
+                })
+                .collect(),
+        },
     }
 }

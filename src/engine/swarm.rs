@@ -1,0 +1,748 @@
+//! The Swarm backend: the same Plan applied as Swarm services. Services are created level by level,
+//! each waiting for its dependencies' tasks to run (Swarm reports a task with a healthcheck as running
+//! only once it is healthy); built images are pushed to a registry and deployed by digest; a config
+//! hash label decides which services to update. Objects carry `com.docker.stack.namespace` as
+//! `docker stack deploy` labels them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use bollard::models::{
+    EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
+    EndpointSpec, EndpointSpecModeEnum, HealthConfig, Limit, Mount, MountType,
+    NetworkAttachmentConfig, NetworkCreateRequest, SecretSpec, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec,
+    TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+};
+use bollard::query_parameters::{
+    ListNetworksOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions,
+    PushImageOptions, TagImageOptions, UpdateServiceOptions,
+};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::images::{self, ImageOptions};
+use super::{ApiContext, Engine, Reporter, step};
+use crate::manifest::{MountKind, Restart};
+use crate::plan::{Plan, ServicePlan};
+
+pub const NAMESPACE: &str = "com.docker.stack.namespace";
+const HASH: &str = "com.stackctl.config-hash";
+
+fn ns_filter(project: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_owned(), vec![format!("{NAMESPACE}={project}")])])
+}
+
+pub fn service_name(project: &str, service: &str) -> String {
+    format!("{project}_{service}")
+}
+
+/// Fails unless the daemon is an active swarm manager.
+pub async fn require_manager(engine: &Engine) -> Result<()> {
+    let info = engine
+        .docker
+        .info()
+        .await
+        .api(|| "reading daemon info".into())?;
+    let swarm = info.swarm.unwrap_or_default();
+    let active = swarm.local_node_state.map(|s| s.to_string()) == Some("active".into());
+    if !active || swarm.control_available != Some(true) {
+        bail!(
+            "the daemon at {} is not a swarm manager\n  = help: run `docker swarm init` on it (or point DOCKER_HOST at a manager)",
+            super::daemon_address()
+        );
+    }
+    Ok(())
+}
+
+/// What in the plan needs Swarm's virtual IPs or routing mesh (both need IPVS in the kernel).
+pub fn needs_ipvs(plan: &Plan) -> Vec<String> {
+    let mut why = Vec::new();
+    for s in plan.services.values() {
+        if s.swarm.endpoint_mode.as_deref() != Some("dnsrr") {
+            why.push(format!(
+                "service {} uses a virtual IP (endpoint_mode: vip)",
+                s.name
+            ));
+        }
+        for p in &s.swarm.port_modes {
+            if p.as_deref() != Some("host") {
+                why.push(format!(
+                    "service {} publishes a port through the routing mesh (mode: ingress)",
+                    s.name
+                ));
+                break;
+            }
+        }
+    }
+    why
+}
+
+/// Whether the manager's kernel has IPVS: a throw-away container looks for /proc/net/ip_vs.
+pub async fn kernel_has_ipvs(engine: &Engine, probe_image: &str) -> Result<bool> {
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(probe_image.to_owned()),
+        cmd: Some(vec!["test".into(), "-e".into(), "/proc/net/ip_vs".into()]),
+        ..Default::default()
+    };
+    let c = engine
+        .docker
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            body,
+        )
+        .await
+        .api(|| "creating the IPVS probe".into())?;
+    let result = async {
+        engine
+            .docker
+            .start_container(&c.id, None)
+            .await
+            .api(|| "starting the IPVS probe".into())?;
+        super::ops::wait_exit(engine, &c.id).await
+    }
+    .await;
+    let _ = super::containers::remove(engine, &c.id, "ipvs-probe", true).await;
+    Ok(result? == 0)
+}
+
+fn spec_for(
+    plan: &Plan,
+    svc: &ServicePlan,
+    image: &str,
+    network_id: &str,
+    secrets: &HashMap<String, String>,
+) -> ServiceSpec {
+    let nanos = |d: Option<Duration>| d.map(|d| d.as_nanos() as i64);
+    let mounts = svc
+        .mounts
+        .iter()
+        .filter(|m| !m.target.starts_with("/run/secrets/"))
+        .map(|m| Mount {
+            target: Some(m.target.clone()),
+            source: m.source.clone(),
+            typ: Some(match m.kind {
+                MountKind::Volume => MountType::VOLUME,
+                MountKind::Bind => MountType::BIND,
+                MountKind::Tmpfs => MountType::TMPFS,
+            }),
+            read_only: Some(m.read_only),
+            ..Default::default()
+        })
+        .collect();
+    let secret_refs = svc
+        .swarm
+        .secrets
+        .iter()
+        .filter_map(|(source, target)| {
+            let id = secrets.get(source)?;
+            Some(TaskSpecContainerSpecSecrets {
+                secret_id: Some(id.clone()),
+                secret_name: Some(format!("{}_{source}", plan.project)),
+                file: Some(TaskSpecContainerSpecFile {
+                    name: Some(target.clone()),
+                    uid: Some("0".into()),
+                    gid: Some("0".into()),
+                    mode: Some(0o444),
+                }),
+            })
+        })
+        .collect();
+    let restart_policy = svc
+        .swarm
+        .restart_condition
+        .clone()
+        .map(|c| TaskSpecRestartPolicy {
+            condition: Some(match c.as_str() {
+                "none" => TaskSpecRestartPolicyConditionEnum::NONE,
+                "on-failure" => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+                _ => TaskSpecRestartPolicyConditionEnum::ANY,
+            }),
+            max_attempts: svc.swarm.restart_max_attempts.map(i64::from),
+            ..Default::default()
+        })
+        .or_else(|| {
+            svc.restart.as_ref().map(|r| TaskSpecRestartPolicy {
+                condition: Some(match r {
+                    Restart::No => TaskSpecRestartPolicyConditionEnum::NONE,
+                    Restart::OnFailure(_) => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+                    _ => TaskSpecRestartPolicyConditionEnum::ANY,
+                }),
+                ..Default::default()
+            })
+        });
+    let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
+    labels.insert(NAMESPACE.into(), plan.project.clone());
+    let container = TaskSpecContainerSpec {
+        image: Some(image.to_owned()),
+        labels: Some(labels.clone()),
+        command: svc.entrypoint.clone(),
+        args: svc.command.clone(),
+        hostname: svc.hostname.clone(),
+        env: Some(svc.env.clone()),
+        dir: svc.working_dir.clone(),
+        user: svc.user.clone(),
+        read_only: Some(svc.read_only),
+        mounts: Some(mounts),
+        stop_signal: svc.stop_signal.clone(),
+        stop_grace_period: svc.stop_grace_period.map(|d| d.as_nanos() as i64),
+        health_check: svc.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: nanos(h.interval),
+            timeout: nanos(h.timeout),
+            retries: h.retries.map(i64::from),
+            start_period: nanos(h.start_period),
+            start_interval: nanos(h.start_interval),
+        }),
+        secrets: Some(secret_refs),
+        init: svc.init,
+        capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
+        capability_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
+        ..Default::default()
+    };
+    let mode = if svc.swarm.global {
+        ServiceSpecMode {
+            global: Some(HashMap::new()),
+            ..Default::default()
+        }
+    } else {
+        ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated {
+                replicas: Some(i64::from(svc.replicas)),
+            }),
+            ..Default::default()
+        }
+    };
+    let ports = svc
+        .ports
+        .iter()
+        .zip(svc.swarm.port_modes.iter())
+        .filter_map(|(p, mode)| {
+            Some(EndpointPortConfig {
+                protocol: Some(match p.protocol.as_str() {
+                    "udp" => EndpointPortConfigProtocolEnum::UDP,
+                    "sctp" => EndpointPortConfigProtocolEnum::SCTP,
+                    _ => EndpointPortConfigProtocolEnum::TCP,
+                }),
+                target_port: Some(i64::from(p.target)),
+                published_port: Some(i64::from(p.published?.0)),
+                publish_mode: Some(if mode.as_deref() == Some("host") {
+                    EndpointPortConfigPublishModeEnum::HOST
+                } else {
+                    EndpointPortConfigPublishModeEnum::INGRESS
+                }),
+                ..Default::default()
+            })
+        })
+        .collect();
+    ServiceSpec {
+        name: Some(service_name(&plan.project, &svc.name)),
+        labels: Some(labels),
+        task_template: Some(TaskSpec {
+            container_spec: Some(container),
+            resources: Some(TaskSpecResources {
+                limits: Some(Limit {
+                    nano_cpus: svc.nano_cpus,
+                    memory_bytes: svc.memory,
+                    pids: svc.pids_limit,
+                }),
+                ..Default::default()
+            }),
+            restart_policy,
+            networks: Some(vec![NetworkAttachmentConfig {
+                target: Some(network_id.to_owned()),
+                aliases: Some(vec![svc.name.clone()]),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        mode: Some(mode),
+        update_config: svc
+            .swarm
+            .update_parallelism
+            .map(|p| ServiceSpecUpdateConfig {
+                parallelism: Some(i64::from(p)),
+                delay: nanos(svc.swarm.update_delay),
+                ..Default::default()
+            }),
+        endpoint_spec: Some(EndpointSpec {
+            mode: Some(if svc.swarm.endpoint_mode.as_deref() == Some("dnsrr") {
+                EndpointSpecModeEnum::DNSRR
+            } else {
+                EndpointSpecModeEnum::VIP
+            }),
+            ports: Some(ports),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Builds `svc`, pushes it to `registry` and returns the image by digest.
+async fn push_built(
+    engine: &Engine,
+    plan: &Plan,
+    svc: &ServicePlan,
+    registry: &str,
+    report: &Reporter,
+) -> Result<String> {
+    let opts = ImageOptions {
+        force_build: false,
+        no_build: false,
+        pull: None,
+        no_cache: false,
+        build_pull: false,
+    };
+    images::ensure(engine, &plan.project, &[svc], opts, report).await?;
+    let repo = format!(
+        "{registry}/{}",
+        svc.image
+            .rsplit('/')
+            .next()
+            .unwrap_or(&svc.image)
+            .split(':')
+            .next()
+            .unwrap_or(&svc.image)
+    );
+    engine
+        .docker
+        .tag_image(
+            &svc.image,
+            Some(TagImageOptions {
+                repo: Some(repo.clone()),
+                tag: Some("latest".into()),
+            }),
+        )
+        .await
+        .api(|| format!("tagging {repo}"))?;
+    step(report, format!("Image {repo}"), "Pushing", false);
+    let mut push = engine.docker.push_image(
+        &repo,
+        Some(PushImageOptions {
+            tag: Some("latest".into()),
+            ..Default::default()
+        }),
+        None,
+    );
+    while let Some(item) = push.next().await {
+        let info = item
+            .map_err(super::api_error)
+            .with_context(|| format!("pushing {repo}"))?;
+        if let Some(e) = info.error_detail.and_then(|d| d.message) {
+            bail!("pushing {repo} failed: {e}");
+        }
+    }
+    let inspected = engine
+        .docker
+        .inspect_image(&format!("{repo}:latest"))
+        .await
+        .api(|| format!("inspecting {repo}"))?;
+    let digest = inspected
+        .repo_digests
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| d.starts_with(&format!("{repo}@")))
+        .with_context(|| format!("the registry gave no digest for {repo}"))?;
+    step(report, format!("Image {repo}"), "Pushed", true);
+    Ok(digest)
+}
+
+async fn ensure_network(engine: &Engine, plan: &Plan) -> Result<String> {
+    let name = format!("{}_default", plan.project);
+    let existing = engine
+        .docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(ns_filter(&plan.project)),
+        }))
+        .await
+        .api(|| "listing networks".into())?;
+    if let Some(n) = existing
+        .into_iter()
+        .find(|n| n.name.as_deref() == Some(name.as_str()))
+    {
+        return n.id.context("network without an ID");
+    }
+    let created = engine
+        .docker
+        .create_network(NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("overlay".into()),
+            attachable: Some(true),
+            labels: Some(HashMap::from([(
+                NAMESPACE.to_owned(),
+                plan.project.clone(),
+            )])),
+            ..Default::default()
+        })
+        .await
+        .api(|| format!("creating overlay network {name}"))?;
+    Ok(created.id)
+}
+
+async fn ensure_secrets(engine: &Engine, plan: &Plan) -> Result<HashMap<String, String>> {
+    let existing = engine
+        .docker
+        .list_secrets(Some(ListSecretsOptions {
+            filters: Some(ns_filter(&plan.project)),
+        }))
+        .await
+        .api(|| "listing secrets".into())?;
+    let mut out = HashMap::new();
+    for (key, file) in &plan.swarm_secrets {
+        let name = format!("{}_{key}", plan.project);
+        if let Some(s) = existing
+            .iter()
+            .find(|s| s.spec.as_ref().and_then(|sp| sp.name.as_deref()) == Some(name.as_str()))
+        {
+            out.insert(key.clone(), s.id.clone().unwrap_or_default());
+            continue;
+        }
+        let data = std::fs::read(file)
+            .with_context(|| format!("reading secret file {}", file.display()))?;
+        let id = engine
+            .docker
+            .create_secret(SecretSpec {
+                name: Some(name.clone()),
+                labels: Some(HashMap::from([(
+                    NAMESPACE.to_owned(),
+                    plan.project.clone(),
+                )])),
+                data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
+                ..Default::default()
+            })
+            .await
+            .api(|| format!("creating secret {name}"))?;
+        out.insert(key.clone(), id.id);
+    }
+    Ok(out)
+}
+
+/// Waits until every task the service wants is running (healthy, when it has a healthcheck).
+async fn wait_running(
+    engine: &Engine,
+    service_id: &str,
+    name: &str,
+    want: u32,
+    timeout: Duration,
+) -> Result<()> {
+    let t = Instant::now();
+    loop {
+        let filters = HashMap::from([
+            ("service".to_owned(), vec![service_id.to_owned()]),
+            ("desired-state".to_owned(), vec!["running".to_owned()]),
+        ]);
+        let tasks = engine
+            .docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .api(|| format!("listing tasks of {name}"))?;
+        let running = tasks
+            .iter()
+            .filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
+            .count() as u32;
+        if running >= want.max(1) {
+            return Ok(());
+        }
+        if t.elapsed() > timeout {
+            let why = tasks
+                .iter()
+                .filter_map(|t| t.status.as_ref()?.err.clone())
+                .next()
+                .unwrap_or_default();
+            bail!(
+                "service {name}: {running}/{want} tasks running after {}s {why}",
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub fn config_hash(spec: &ServiceSpec) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(spec).unwrap_or_default()))
+}
+
+/// `up` on Swarm: network, secrets, then services level by level.
+pub async fn up(
+    engine: &Engine,
+    plan: &Plan,
+    registry: Option<&str>,
+    probe_image: &str,
+    report: &Reporter,
+) -> Result<()> {
+    require_manager(engine).await?;
+    let ipvs_users = needs_ipvs(plan);
+    if !ipvs_users.is_empty() && !kernel_has_ipvs(engine, probe_image).await? {
+        bail!(
+            "this swarm's kernel has no IPVS, so virtual IPs and the routing mesh do not work here:\n  - {}\n  = help: use `deploy: {{endpoint_mode: dnsrr}}` for services reached by name and long-form ports with `mode: host` (see stack/stack.swarm.yml), or load the ip_vs kernel module",
+            ipvs_users.join("\n  - ")
+        );
+    }
+    let network = ensure_network(engine, plan).await?;
+    let secrets = ensure_secrets(engine, plan).await?;
+    let existing: HashMap<String, bollard::models::Service> = engine
+        .docker
+        .list_services(Some(ListServicesOptions {
+            filters: Some(ns_filter(&plan.project)),
+            status: None,
+        }))
+        .await
+        .api(|| "listing services".into())?
+        .into_iter()
+        .filter_map(|s| Some((s.spec.as_ref()?.name.clone()?, s)))
+        .collect();
+    for level in &plan.levels {
+        for name in level {
+            let svc = &plan.services[name];
+            let image = match (&svc.build, registry) {
+                (Some(_), Some(r)) => push_built(engine, plan, svc, r, report).await?,
+                (Some(_), None) => bail!(
+                    "service {name} is built here; Swarm nodes need it in a registry: pass --registry HOST:PORT (e.g. 127.0.0.1:5000)"
+                ),
+                (None, _) => svc.image.clone(),
+            };
+            let mut spec = spec_for(plan, svc, &image, &network, &secrets);
+            let hash = config_hash(&spec);
+            spec.labels
+                .get_or_insert_with(HashMap::new)
+                .insert(HASH.into(), hash.clone());
+            let sname = service_name(&plan.project, name);
+            let object = format!("Service {sname}");
+            let id = match existing.get(&sname) {
+                Some(cur)
+                    if cur
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.labels.as_ref())
+                        .and_then(|l| l.get(HASH))
+                        == Some(&hash) =>
+                {
+                    step(report, &object, "Unchanged", true);
+                    cur.id.clone().unwrap_or_default()
+                }
+                Some(cur) => {
+                    let version = cur.version.as_ref().and_then(|v| v.index).unwrap_or(0) as i32;
+                    engine
+                        .docker
+                        .update_service(
+                            &sname,
+                            spec,
+                            UpdateServiceOptions {
+                                version,
+                                ..Default::default()
+                            },
+                            None,
+                        )
+                        .await
+                        .api(|| format!("updating {sname}"))?;
+                    step(report, &object, "Updated", false);
+                    cur.id.clone().unwrap_or_default()
+                }
+                None => {
+                    let created = engine
+                        .docker
+                        .create_service(spec, None)
+                        .await
+                        .api(|| format!("creating {sname}"))?;
+                    step(report, &object, "Created", false);
+                    created.id.unwrap_or_default()
+                }
+            };
+            let want = if svc.swarm.global { 1 } else { svc.replicas };
+            wait_running(engine, &id, &sname, want, Duration::from_secs(180)).await?;
+            step(report, &object, "Running", true);
+        }
+    }
+    Ok(())
+}
+
+pub async fn scale(
+    engine: &Engine,
+    plan: &Plan,
+    scale: &BTreeMap<String, u32>,
+    report: &Reporter,
+) -> Result<()> {
+    require_manager(engine).await?;
+    for (name, n) in scale {
+        let sname = service_name(&plan.project, name);
+        let cur = engine
+            .docker
+            .inspect_service(&sname, None)
+            .await
+            .api(|| format!("inspecting {sname} (deploy it with `up` first)"))?;
+        let mut spec = cur.spec.clone().unwrap_or_default();
+        spec.mode = Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated {
+                replicas: Some(i64::from(*n)),
+            }),
+            ..Default::default()
+        });
+        let version = cur.version.as_ref().and_then(|v| v.index).unwrap_or(0) as i32;
+        engine
+            .docker
+            .update_service(
+                &sname,
+                spec,
+                UpdateServiceOptions {
+                    version,
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .api(|| format!("scaling {sname}"))?;
+        wait_running(
+            engine,
+            cur.id.as_deref().unwrap_or(&sname),
+            &sname,
+            *n,
+            Duration::from_secs(120),
+        )
+        .await?;
+        step(
+            report,
+            format!("Service {sname}"),
+            format!("Scaled to {n}"),
+            true,
+        );
+    }
+    Ok(())
+}
+
+/// Tasks of the project: (service, slot, node, state, desired state, error); with `all`, also the
+/// tasks Swarm has shut down or replaced.
+pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<Vec<String>>> {
+    let services = engine
+        .docker
+        .list_services(Some(ListServicesOptions {
+            filters: Some(ns_filter(project)),
+            status: None,
+        }))
+        .await
+        .api(|| "listing services".into())?;
+    let mut rows = Vec::new();
+    for s in services {
+        let (Some(id), Some(name)) = (s.id.clone(), s.spec.and_then(|sp| sp.name)) else {
+            continue;
+        };
+        let mut filters = HashMap::from([("service".to_owned(), vec![id])]);
+        if !all {
+            filters.insert("desired-state".to_owned(), vec!["running".to_owned()]);
+        }
+        let tasks = engine
+            .docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .api(|| "listing tasks".into())?;
+        for t in tasks {
+            let status = t.status.clone().unwrap_or_default();
+            rows.push(vec![
+                format!(
+                    "{name}.{}",
+                    t.slot.map(|s| s.to_string()).unwrap_or_else(|| t
+                        .node_id
+                        .clone()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(8)
+                        .collect())
+                ),
+                t.node_id
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(12)
+                    .collect(),
+                status.state.map(|s| s.to_string()).unwrap_or_default(),
+                t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
+                status.err.unwrap_or_default(),
+            ]);
+        }
+    }
+    rows.sort();
+    Ok(rows)
+}
+
+/// Service IDs and names of the project, for logs.
+pub async fn services(engine: &Engine, project: &str) -> Result<Vec<(String, String)>> {
+    let list = engine
+        .docker
+        .list_services(Some(ListServicesOptions {
+            filters: Some(ns_filter(project)),
+            status: None,
+        }))
+        .await
+        .api(|| "listing services".into())?;
+    Ok(list
+        .into_iter()
+        .filter_map(|s| Some((s.id?, s.spec?.name?)))
+        .collect())
+}
+
+pub async fn down(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<()> {
+    for (id, name) in services(engine, &plan.project).await? {
+        engine
+            .docker
+            .delete_service(&id)
+            .await
+            .api(|| format!("removing {name}"))?;
+        step(report, format!("Service {name}"), "Removed", true);
+    }
+    // The network can go once the tasks' containers are gone.
+    let t = Instant::now();
+    let nets = engine
+        .docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(ns_filter(&plan.project)),
+        }))
+        .await
+        .api(|| "listing networks".into())?;
+    for n in nets {
+        let Some(name) = n.name else { continue };
+        loop {
+            match engine.docker.remove_network(&name).await {
+                Ok(()) => break,
+                Err(e) if t.elapsed() < Duration::from_secs(60) && !super::is_not_found(&e) => {
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
+                Err(e) if super::is_not_found(&e) => break,
+                Err(e) => {
+                    return Err(super::api_error(e)).context(format!("removing network {name}"));
+                }
+            }
+        }
+        // Swarm deletes an overlay network asynchronously: wait until the daemon no longer knows it.
+        while t.elapsed() < Duration::from_secs(60)
+            && engine
+                .docker
+                .inspect_network(
+                    &name,
+                    None::<bollard::query_parameters::InspectNetworkOptions>,
+                )
+                .await
+                .is_ok()
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        step(report, format!("Network {name}"), "Removed", true);
+    }
+    let secrets = engine
+        .docker
+        .list_secrets(Some(ListSecretsOptions {
+            filters: Some(ns_filter(&plan.project)),
+        }))
+        .await
+        .api(|| "listing secrets".into())?;
+    for s in secrets {
+        if let Some(id) = s.id {
+            let _ = engine.docker.delete_secret(&id).await;
+        }
+    }
+    Ok(())
+}
