@@ -487,3 +487,64 @@ fn a_bad_manifest_is_refused_before_any_api_call() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("`nope`, which is not defined"));
 }
+
+#[test]
+fn the_examples_run_as_documented() {
+    if !daemon_available() {
+        return;
+    }
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    // Each example, under a project name of its own.
+    let run = |file: &str, project: &str, args: &[&str]| {
+        std::process::Command::new(stackctl_path())
+            .arg("-f")
+            .arg(root.join(file))
+            .args(["-p", project, "--progress", "plain"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let pid = std::process::id();
+    let chain = format!("sct-ex-chain-{pid}");
+    let out = run("healthcheck-chain.yml", &chain, &["up", "-d", "--wait"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let started = |c: &str| inspect(c, "{{.State.StartedAt}}");
+    assert!(started(&format!("{chain}-api-1")) > started(&format!("{chain}-database-1")));
+    assert!(started(&format!("{chain}-frontend-1")) > started(&format!("{chain}-api-1")));
+    run("healthcheck-chain.yml", &chain, &["down", "-t", "1"]);
+
+    let job = format!("sct-ex-job-{pid}");
+    let out = run("init-job.yml", &job, &["up", "-d"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        inspect(&format!("{job}-migrate-1"), "{{.State.ExitCode}}"),
+        "0"
+    );
+    let t = Instant::now();
+    let logs = loop {
+        let l = stdout(&run(
+            "init-job.yml",
+            &job,
+            &["logs", "--no-log-prefix", "app"],
+        ));
+        if l.contains("schema") || t.elapsed() > Duration::from_secs(10) {
+            break l;
+        }
+    };
+    assert_eq!(logs, "schema v2 applied\n");
+    run("init-job.yml", &job, &["down", "-v", "-t", "1"]);
+
+    let range = format!("sct-ex-range-{pid}");
+    let out = run("port-range.yml", &range, &["up", "-d"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&run(
+            "port-range.yml",
+            &range,
+            &["port", "--index", "3", "web", "80"]
+        ))
+        .trim(),
+        "127.0.0.1:8103"
+    );
+    run("port-range.yml", &range, &["down", "-t", "1"]);
+}
