@@ -189,22 +189,7 @@ pub fn scale(global: &Global, args: ScaleArgs) -> Result<()> {
     let scale = parse_scale(project, &args.pairs)?;
     let plan = plan::build(project, &scale);
     let selected: Vec<String> = scale.keys().cloned().collect();
-    let opts = UpOptions {
-        force_recreate: false,
-        no_recreate: true,
-        remove_orphans: false,
-        parallel: 16,
-        wait: false,
-        wait_timeout: None,
-        images: ImageOptions {
-            force_build: false,
-            no_build: false,
-            pull: None,
-            no_cache: false,
-            build_pull: false,
-        },
-        with_deps: !args.no_deps,
-    };
+    let opts = UpOptions::keep_existing(!args.no_deps);
     let report = ui::reporter(global.progress);
     runtime()?.block_on(async {
         let engine = connect(global).await?;

@@ -178,22 +178,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<()> {
         let svc = &plan.services[&args.service];
         if !args.no_deps && !svc.depends_on.is_empty() {
             let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
-            let opts = UpOptions {
-                force_recreate: false,
-                no_recreate: true,
-                remove_orphans: false,
-                parallel: 16,
-                wait: false,
-                wait_timeout: None,
-                images: ImageOptions {
-                    force_build: false,
-                    no_build: false,
-                    pull: None,
-                    no_cache: false,
-                    build_pull: false,
-                },
-                with_deps: true,
-            };
+            let opts = UpOptions::keep_existing(true);
             converge::up(engine, plan, &deps, &opts, &ui::reporter(global.progress)).await?;
         } else {
             // The service's own image must exist even when nothing else is started.
@@ -202,13 +187,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<()> {
                 engine,
                 &plan.project,
                 &[svc],
-                ImageOptions {
-                    force_build: false,
-                    no_build: false,
-                    pull: None,
-                    no_cache: false,
-                    build_pull: false,
-                },
+                ImageOptions::default(),
                 &report,
             )
             .await?;

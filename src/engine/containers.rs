@@ -21,6 +21,21 @@ fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
 }
 
+/// A planned mount as the API wants it (for containers and Swarm tasks alike).
+pub fn to_mount(m: &crate::plan::MountPlan) -> Mount {
+    Mount {
+        target: Some(m.target.clone()),
+        source: m.source.clone(),
+        typ: Some(match m.kind {
+            MountKind::Volume => MountType::VOLUME,
+            MountKind::Bind => MountType::BIND,
+            MountKind::Tmpfs => MountType::TMPFS,
+        }),
+        read_only: Some(m.read_only),
+        ..Default::default()
+    }
+}
+
 /// The create request for replica `number` of `svc`.
 pub fn create_body(
     plan: &Plan,
@@ -80,21 +95,7 @@ pub fn create_body(
                 host_port: Some(host_port.unwrap_or_default()),
             });
     }
-    let mounts = svc
-        .mounts
-        .iter()
-        .map(|m| Mount {
-            target: Some(m.target.clone()),
-            source: m.source.clone(),
-            typ: Some(match m.kind {
-                MountKind::Volume => MountType::VOLUME,
-                MountKind::Bind => MountType::BIND,
-                MountKind::Tmpfs => MountType::TMPFS,
-            }),
-            read_only: Some(m.read_only),
-            ..Default::default()
-        })
-        .collect();
+    let mounts = svc.mounts.iter().map(to_mount).collect();
     let tmpfs: HashMap<String, String> = svc
         .tmpfs
         .iter()

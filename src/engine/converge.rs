@@ -29,6 +29,22 @@ pub struct UpOptions {
     pub with_deps: bool,
 }
 
+impl UpOptions {
+    /// Bring services up without touching what already runs: `scale`, and `run`'s dependencies.
+    pub fn keep_existing(with_deps: bool) -> Self {
+        UpOptions {
+            force_recreate: false,
+            no_recreate: true,
+            remove_orphans: false,
+            parallel: 16,
+            wait: false,
+            wait_timeout: None,
+            images: ImageOptions::default(),
+            with_deps,
+        }
+    }
+}
+
 /// A container the stack now runs, for attaching logs.
 #[derive(Debug, Clone)]
 pub struct Running {

@@ -17,7 +17,7 @@ pub enum PullPolicy {
     Never,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ImageOptions {
     pub force_build: bool,
     pub no_build: bool,

@@ -27,30 +27,39 @@ pub struct LogQuery {
     pub timestamps: bool,
 }
 
+impl LogQuery {
+    fn options(&self) -> LogsOptions {
+        LogsOptions {
+            follow: self.follow,
+            stdout: true,
+            stderr: true,
+            since: self.since,
+            until: self.until,
+            timestamps: self.timestamps,
+            tail: self.tail.clone().unwrap_or_else(|| "all".into()),
+        }
+    }
+}
+
+/// Frames as (channel, bytes): stdout and stderr kept apart, a TTY's output counted as stdout.
+fn frames(
+    s: impl Stream<Item = Result<LogOutput, bollard::errors::Error>>,
+) -> impl Stream<Item = Result<(Channel, Bytes), String>> {
+    s.map(|item| match item {
+        Ok(LogOutput::StdErr { message }) => Ok((Channel::Stderr, message)),
+        Ok(LogOutput::StdOut { message })
+        | Ok(LogOutput::Console { message })
+        | Ok(LogOutput::StdIn { message }) => Ok((Channel::Stdout, message)),
+        Err(e) => Err(e.to_string()),
+    })
+}
+
 pub fn stream(
     engine: &Engine,
     id: &str,
     q: &LogQuery,
 ) -> impl Stream<Item = Result<(Channel, Bytes), String>> + Send + 'static {
-    let options = LogsOptions {
-        follow: q.follow,
-        stdout: true,
-        stderr: true,
-        since: q.since,
-        until: q.until,
-        timestamps: q.timestamps,
-        tail: q.tail.clone().unwrap_or_else(|| "all".into()),
-    };
-    engine
-        .docker
-        .logs(id, Some(options))
-        .map(|item| match item {
-            Ok(LogOutput::StdErr { message }) => Ok((Channel::Stderr, message)),
-            Ok(LogOutput::StdOut { message })
-            | Ok(LogOutput::Console { message })
-            | Ok(LogOutput::StdIn { message }) => Ok((Channel::Stdout, message)),
-            Err(e) => Err(e.to_string()),
-        })
+    frames(engine.docker.logs(id, Some(q.options())))
 }
 
 /// The logs of a Swarm service: every task's output, including tasks that start later when following.
@@ -59,25 +68,7 @@ pub fn service_stream(
     service_id: &str,
     q: &LogQuery,
 ) -> impl Stream<Item = Result<(Channel, Bytes), String>> + Send + 'static {
-    let options = LogsOptions {
-        follow: q.follow,
-        stdout: true,
-        stderr: true,
-        since: q.since,
-        until: q.until,
-        timestamps: q.timestamps,
-        tail: q.tail.clone().unwrap_or_else(|| "all".into()),
-    };
-    engine
-        .docker
-        .service_logs(service_id, Some(options))
-        .map(|item| match item {
-            Ok(LogOutput::StdErr { message }) => Ok((Channel::Stderr, message)),
-            Ok(LogOutput::StdOut { message })
-            | Ok(LogOutput::Console { message })
-            | Ok(LogOutput::StdIn { message }) => Ok((Channel::Stdout, message)),
-            Err(e) => Err(e.to_string()),
-        })
+    frames(engine.docker.service_logs(service_id, Some(q.options())))
 }
 
 /// A container event of the project: (action, container id, container name, exit code).

@@ -11,11 +11,11 @@ use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, HealthConfig, Limit, Mount, MountType,
-    NetworkAttachmentConfig, NetworkCreateRequest, SecretSpec, ServiceSpec, ServiceSpecMode,
-    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec,
-    TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets, TaskSpecResources,
-    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+    EndpointSpec, EndpointSpecModeEnum, HealthConfig, Limit, NetworkAttachmentConfig,
+    NetworkCreateRequest, SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
+    ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile,
+    TaskSpecContainerSpecSecrets, TaskSpecResources, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
     ListNetworksOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions,
@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::images::{self, ImageOptions};
 use super::{ApiContext, Engine, Reporter, step};
-use crate::manifest::{MountKind, Restart};
+use crate::manifest::Restart;
 use crate::plan::{Plan, ServicePlan};
 
 pub const NAMESPACE: &str = "com.docker.stack.namespace";
@@ -121,17 +121,8 @@ fn spec_for(
         .mounts
         .iter()
         .filter(|m| !m.target.starts_with("/run/secrets/"))
-        .map(|m| Mount {
-            target: Some(m.target.clone()),
-            source: m.source.clone(),
-            typ: Some(match m.kind {
-                MountKind::Volume => MountType::VOLUME,
-                MountKind::Bind => MountType::BIND,
-                MountKind::Tmpfs => MountType::TMPFS,
-            }),
-            read_only: Some(m.read_only),
-            ..Default::default()
-        })
+        // Swarm delivers secrets itself; the local bind mounts of secret files are not wanted.
+        .map(super::containers::to_mount)
         .collect();
     let secret_refs = svc
         .swarm
