@@ -145,7 +145,7 @@ fn expand_braced(
         }
         return Ok(value.unwrap_or_default());
     };
-    let arg = &op[1..];
+    let arg = &op[kind.len_utf8()..];
     match kind {
         '-' => {
             if present {
@@ -289,6 +289,14 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowed() {
         let t = "${A:-".repeat(500) + &"}".repeat(500);
         assert!(run(&t).is_err());
+    }
+
+    #[test]
+    fn a_multibyte_character_after_the_name_is_an_error_not_a_panic() {
+        // Found by the fuzzer: `${A\u{2029}...}` sliced inside the character.
+        assert!(run("${HT\u{2029}P}").is_err());
+        assert!(run("${SET:\u{e9}x}").is_err());
+        assert!(run("${SET\u{e9}}").is_err());
     }
 
     #[test]
