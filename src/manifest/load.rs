@@ -47,6 +47,7 @@ pub struct SourceFile {
     pub spans: SpanIndex,
 }
 
+#[derive(Debug)]
 pub struct Loaded {
     pub project: Project,
     pub warnings: Vec<String>,
@@ -228,11 +229,95 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
 
     let loc = Locator { files: &sources };
     validate::validate(&project, &loc, &variables)?;
+    apply_profiles(&mut project, &variables, &loc)?;
+    resolve_environment(&mut project, &variables)?;
     Ok(Loaded {
         project,
         warnings,
         variables,
     })
+}
+
+/// Drops services whose `profiles` are not active (COMPOSE_PROFILES, comma-separated), as compose
+/// does; an active service that depends on a dropped one is an error that names the profile.
+fn apply_profiles(
+    project: &mut Project,
+    vars: &HashMap<String, String>,
+    loc: &Locator,
+) -> Result<(), Diagnostics> {
+    let active: Vec<&str> = vars
+        .get("COMPOSE_PROFILES")
+        .map(|p| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let enabled = |profiles: &[String]| {
+        profiles.is_empty()
+            || active.contains(&"*")
+            || profiles.iter().any(|p| active.contains(&p.as_str()))
+    };
+    let dropped: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(_, s)| !enabled(&s.profiles))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut diags = Diagnostics::default();
+    for (name, svc) in &project.services {
+        if dropped.contains(name) {
+            continue;
+        }
+        for (dep, d) in &svc.depends_on {
+            if d.required && dropped.contains(dep) {
+                let profiles = project.services[dep].profiles.join(", ");
+                diags.push(
+                    loc.diag(&FieldPath::root().key("services").key(name).key("depends_on").key(dep), true, format!("service `{name}` depends on `{dep}`, which is only in profile(s) {profiles}"))
+                        .hint(format!("activate one with COMPOSE_PROFILES={}, or mark the dependency `required: false`", project.services[dep].profiles[0])),
+                );
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    for name in dropped {
+        project.services.remove(&name);
+    }
+    let remaining: Vec<String> = project.services.keys().cloned().collect();
+    for svc in project.services.values_mut() {
+        svc.depends_on.retain(|dep, _| remaining.contains(dep));
+    }
+    Ok(())
+}
+
+/// Folds `env_file` contents under `environment` (which wins) and fills `KEY`-only entries from the
+/// variables, as compose does; an entry with no value anywhere is dropped.
+fn resolve_environment(
+    project: &mut Project,
+    vars: &HashMap<String, String>,
+) -> Result<(), Diagnostics> {
+    for svc in project.services.values_mut() {
+        let mut env: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for f in std::mem::take(&mut svc.env_file) {
+            let path = project.working_dir.join(&f.path);
+            if !path.is_file() && !f.required {
+                continue;
+            }
+            for (k, v) in read_env_file(&path)? {
+                env.insert(k, Some(v));
+            }
+        }
+        for (k, v) in std::mem::take(&mut svc.environment) {
+            let v = v.or_else(|| vars.get(&k).cloned());
+            env.insert(k, v);
+        }
+        env.retain(|_, v| v.is_some());
+        svc.environment = env;
+    }
+    Ok(())
 }
 
 /// Keys that the Compose specification defines for a service but stackctl does not implement yet.
@@ -702,6 +787,97 @@ mod tests {
         assert!(v.get("x-a").is_none());
         assert!(v["services"]["s"].get("x-b").is_none());
         assert!(v["services"]["s"]["environment"].get("x-c").is_some());
+    }
+
+    fn load_text(text: &str, env: &[(&str, &str)], dir: &Path) -> Result<Loaded, Diagnostics> {
+        std::fs::write(dir.join("compose.yaml"), text).unwrap();
+        load(&LoadOptions {
+            cwd: dir.to_path_buf(),
+            environ: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..LoadOptions::default()
+        })
+    }
+
+    #[test]
+    fn env_files_fold_under_environment_and_bare_keys_come_from_the_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("app.env"),
+            "# comment\nA=from-file\nB=\"quoted value\"\nexport C=3\n",
+        )
+        .unwrap();
+        let l = load_text("services:\n  s:\n    image: x\n    env_file: app.env\n    environment: [A=inline, SHELL_ONLY, MISSING]\n", &[("SHELL_ONLY", "yes")], dir.path()).unwrap();
+        let env = &l.project.services["s"].environment;
+        assert_eq!(
+            env["A"].as_deref(),
+            Some("inline"),
+            "environment wins over env_file"
+        );
+        assert_eq!(env["B"].as_deref(), Some("quoted value"));
+        assert_eq!(env["C"].as_deref(), Some("3"));
+        assert_eq!(env["SHELL_ONLY"].as_deref(), Some("yes"));
+        assert!(
+            !env.contains_key("MISSING"),
+            "a key with no value anywhere is dropped"
+        );
+    }
+
+    #[test]
+    fn dot_env_feeds_interpolation_and_the_shell_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "TAG=from-dotenv\nPORT=1\n").unwrap();
+        let l = load_text(
+            "services:\n  s:\n    image: \"x:${TAG}\"\n    ports: [\"${PORT}:80\"]\n",
+            &[("PORT", "8080")],
+            dir.path(),
+        )
+        .unwrap();
+        let s = &l.project.services["s"];
+        assert_eq!(s.image.as_deref(), Some("x:from-dotenv"));
+        assert_eq!(s.ports[0].published.as_deref(), Some("8080"));
+    }
+
+    #[test]
+    fn profiles_select_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "services:\n  app:\n    image: x\n  debug:\n    image: x\n    profiles: [dev]\n";
+        let l = load_text(text, &[], dir.path()).unwrap();
+        assert_eq!(l.project.services.keys().collect::<Vec<_>>(), ["app"]);
+        let l = load_text(text, &[("COMPOSE_PROFILES", "dev")], dir.path()).unwrap();
+        assert_eq!(l.project.services.len(), 2);
+        let e = load_text("services:\n  app:\n    image: x\n    depends_on: [debug]\n  debug:\n    image: x\n    profiles: [dev]\n", &[], dir.path()).unwrap_err();
+        assert!(e.to_string().contains("only in profile(s) dev"), "{e}");
+    }
+
+    #[test]
+    fn override_files_merge_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("stack.yml"),
+            "services:\n  s:\n    image: base\n    environment: {A: '1'}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("stack.override.yml"),
+            "services:\n  s:\n    image: over\n    environment: {B: '2'}\n",
+        )
+        .unwrap();
+        let l = load(&LoadOptions {
+            cwd: dir.path().to_path_buf(),
+            ..LoadOptions::default()
+        })
+        .unwrap();
+        let s = &l.project.services["s"];
+        assert_eq!(s.image.as_deref(), Some("over"));
+        assert_eq!(s.environment.len(), 2);
+        assert_eq!(
+            l.project.config_files.len(),
+            2,
+            "the override beside the file is found"
+        );
     }
 
     #[test]
