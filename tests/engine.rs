@@ -548,3 +548,51 @@ fn the_examples_run_as_documented() {
     );
     run("port-range.yml", &range, &["down", "-t", "1"]);
 }
+
+#[test]
+fn attached_up_shows_output_and_stops_the_stack_on_ctrl_c() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        "services:\n  talker:\n    image: {IMG}\n    command: [sh, -c, 'echo hello from talker; exec sleep infinity']\n    init: true\n    restart: always\n"
+    );
+    let p = TestProject::new("attached", &manifest);
+    let mut child = p
+        .cmd(&["up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    // Read until the container's first line arrives (it is attached before anything is missed).
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut seen = String::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        seen
+    });
+    let c = format!("{}-talker-1", p.name);
+    let t = Instant::now();
+    while inspect(&c, "{{.State.Status}}") != "running" && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    unsafe_sigint(child.id());
+    let status = child.wait().unwrap();
+    let seen = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(seen.contains(&format!("{c} | hello from talker")), "{seen}");
+    assert_eq!(
+        inspect(&c, "{{.State.Status}}"),
+        "exited",
+        "the first Ctrl-C stops the stack"
+    );
+    assert_eq!(p.containers(), vec![c], "stopped, not removed");
+}

@@ -195,8 +195,17 @@ fn the_stack_runs_on_swarm_scales_streams_logs_converges_and_goes() {
         "{out}"
     );
 
-    // down leaves no service or network of the stack.
-    ok(&["down"]);
+    // down leaves no service or network of the stack; -v also the data volume on this node.
+    let volume_label = format!("label=com.docker.stack.namespace={project}");
+    assert!(
+        !docker(&["volume", "ls", "-q", "--filter", &volume_label]).is_empty(),
+        "the postgres volume is labelled"
+    );
+    ok(&["down", "-v"]);
+    assert!(
+        docker(&["volume", "ls", "-q", "--filter", &volume_label]).is_empty(),
+        "down -v removes the volumes"
+    );
     assert!(services(&project).is_empty());
     assert!(
         docker(&[

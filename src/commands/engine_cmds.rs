@@ -177,7 +177,8 @@ pub fn down(global: &Global, args: DownArgs) -> Result<()> {
     runtime()?.block_on(async {
         let engine = connect(global).await?;
         if global.target == Target::Swarm {
-            return interruptible(&engine, swarm::down(&engine, &plan, &report)).await;
+            return interruptible(&engine, swarm::down(&engine, &plan, opts.volumes, &report))
+                .await;
         }
         interruptible(&engine, down::down(&engine, &plan, &opts, &report)).await
     })

@@ -122,7 +122,20 @@ fn spec_for(
         .iter()
         .filter(|m| !m.target.starts_with("/run/secrets/"))
         // Swarm delivers secrets itself; the local bind mounts of secret files are not wanted.
-        .map(super::containers::to_mount)
+        .map(|m| {
+            let mut mount = super::containers::to_mount(m);
+            // Labelled like `docker stack deploy` does, so that `down -v` finds the volumes.
+            if m.kind == crate::manifest::MountKind::Volume {
+                mount.volume_options = Some(bollard::models::MountVolumeOptions {
+                    labels: Some(HashMap::from([(
+                        NAMESPACE.to_owned(),
+                        plan.project.clone(),
+                    )])),
+                    ..Default::default()
+                });
+            }
+            mount
+        })
         .collect();
     let secret_refs = svc
         .swarm
@@ -676,7 +689,7 @@ pub async fn services(engine: &Engine, project: &str) -> Result<Vec<(String, Str
         .collect())
 }
 
-pub async fn down(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<()> {
+pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter) -> Result<()> {
     for (id, name) in services(engine, &plan.project).await? {
         engine
             .docker
@@ -733,6 +746,40 @@ pub async fn down(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<()>
     for s in secrets {
         if let Some(id) = s.id {
             let _ = engine.docker.delete_secret(&id).await;
+        }
+    }
+    if volumes {
+        // On this node only: a volume lives where its task ran. Its containers may still be going.
+        let t = Instant::now();
+        let list = engine
+            .docker
+            .list_volumes(Some(bollard::query_parameters::ListVolumesOptions {
+                filters: Some(ns_filter(&plan.project)),
+            }))
+            .await
+            .api(|| "listing volumes".into())?;
+        for v in list.volumes.unwrap_or_default() {
+            loop {
+                match engine
+                    .docker
+                    .remove_volume(
+                        &v.name,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
+                    .await
+                {
+                    Ok(()) => break,
+                    Err(e) if super::is_not_found(&e) => break,
+                    Err(_) if t.elapsed() < Duration::from_secs(60) => {
+                        tokio::time::sleep(Duration::from_millis(300)).await
+                    }
+                    Err(e) => {
+                        return Err(super::api_error(e))
+                            .context(format!("removing volume {}", v.name));
+                    }
+                }
+            }
+            step(report, format!("Volume {}", v.name), "Removed", true);
         }
     }
     Ok(())
