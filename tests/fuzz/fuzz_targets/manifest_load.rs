@@ -1,5 +1,6 @@
 //! Any bytes given as a manifest end in a project or a diagnostic: never a panic, a hang or a huge
-//! allocation. Run: `cargo +nightly fuzz run --fuzz-dir tests/fuzz manifest_load -- -max_total_time=600`
+//! allocation. Run from tests/fuzz: `cargo +nightly fuzz run --fuzz-dir . manifest_load corpus seeds --
+//! -max_total_time=600` (new inputs go to the ignored corpus/, seeds/ is read only).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
