@@ -27,15 +27,20 @@ def sh(cmd, **kw):
 
 
 def timed(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (wall seconds, peak RSS MB, CPU seconds)."""
+    """Runs cmd; returns (wall seconds, peak RSS MB, CPU seconds).
+
+    Peak RSS comes from GNU time: the rusage Python gets for its own child would count the forked
+    Python interpreter (~16 MB) before the exec.
+    """
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    p = subprocess.Popen(["/usr/bin/time", "-f", "@@RSS %M", *cmd], stdout=stdout, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     err = p.stderr.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
-    return wall, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
+    rss_kb = next((int(l.split()[1]) for l in reversed(err.splitlines()) if l.startswith("@@RSS ")), 0)
+    return wall, rss_kb / 1024, ru.ru_utime + ru.ru_stime
 
 
 def setup_tools():

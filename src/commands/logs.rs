@@ -91,7 +91,7 @@ type FrameStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<(Channel, Bytes), String>> + Send>>;
 
 /// Reads one stream of frames, rebuilds its lines, and sends them in batches to the writer.
-fn spawn_stream_reader(mut s: FrameStream, idx: usize, stamps: Stamps, tx: mpsc::Sender<Msg>) {
+fn spawn_stream_reader(s: FrameStream, idx: usize, stamps: Stamps, tx: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
         let mut out = LineBuffer::default();
         let mut err = LineBuffer::default();
@@ -105,16 +105,30 @@ fn spawn_stream_reader(mut s: FrameStream, idx: usize, stamps: Stamps, tx: mpsc:
             }
             Some((ts, if stamps.show { l } else { rest }))
         };
-        while let Some(Ok((channel, frame))) = s.next().await {
-            let mut batch = Vec::new();
-            let buf = if channel == Channel::Stdout {
-                &mut out
-            } else {
-                &mut err
-            };
-            buf.push(frame, |l| batch.extend(convert(l)));
-            if !batch.is_empty() && tx.send(Msg::Lines(idx, channel, batch)).await.is_err() {
-                return;
+        // The daemon sends one frame per line: take every frame already received at once, so the
+        // writer is woken once per chunk rather than once per line.
+        let mut chunks = s.ready_chunks(1024);
+        'read: while let Some(chunk) = chunks.next().await {
+            let (mut out_batch, mut err_batch) = (Vec::new(), Vec::new());
+            let mut broken = false;
+            for item in chunk {
+                let Ok((channel, frame)) = item else {
+                    broken = true;
+                    break;
+                };
+                if channel == Channel::Stdout {
+                    out.push(frame, |l| out_batch.extend(convert(l)));
+                } else {
+                    err.push(frame, |l| err_batch.extend(convert(l)));
+                }
+            }
+            for (batch, ch) in [(out_batch, Channel::Stdout), (err_batch, Channel::Stderr)] {
+                if !batch.is_empty() && tx.send(Msg::Lines(idx, ch, batch)).await.is_err() {
+                    return;
+                }
+            }
+            if broken {
+                break 'read;
             }
         }
         for (buf, ch) in [(&mut out, Channel::Stdout), (&mut err, Channel::Stderr)] {
