@@ -215,7 +215,23 @@ services:
     ]));
     assert_eq!(since, "late\n");
 
-    // The merge puts both services' lines in the daemon's time order.
+    // The merge puts both services' lines in the daemon's time order: the expected order comes
+    // from the daemon's own timestamps (the two containers need not start at the same moment).
     let merged = stdout(&p.ok(&["logs", "--merge-time", "--no-log-prefix", "a", "b"]));
-    assert_eq!(merged, "a1\nb1\na2\nb2\n");
+    let mut stamped: Vec<(String, String)> = Vec::new();
+    for c in [format!("{n}-a-1"), format!("{n}-b-1")] {
+        for l in docker(&["logs", "-t", &c]).lines() {
+            let (ts, text) = l.split_once(' ').unwrap();
+            // RFC 3339 with the fraction padded to nine digits sorts as text.
+            let (secs, frac) = ts
+                .trim_end_matches('Z')
+                .split_once('.')
+                .unwrap_or((ts.trim_end_matches('Z'), "0"));
+            stamped.push((format!("{secs}.{frac:0<9}"), text.to_owned()));
+        }
+    }
+    stamped.sort();
+    let expected: String = stamped.iter().map(|(_, t)| format!("{t}\n")).collect();
+    assert_eq!(merged, expected);
+    assert_eq!(merged.lines().count(), 4);
 }
