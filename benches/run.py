@@ -121,8 +121,8 @@ def main():
                 up20, down1 = t(p, stack, "up", "-d", "--no-recreate", "--scale", "db=20", "db"), t(p, stack, "up", "-d", "--no-recreate", "--scale", "db=1", "db")
             else:
                 up20, down1 = t(p, stack, "scale", "db=20"), t(p, stack, "scale", "db=1")
-            a, b = timed(up20), timed(down1)
-            record("5. scale 1→20→1", name, (a[0] + b[0], max(a[1], b[1]), a[2] + b[2]) if a and b else None)
+            up_s, down_s = timed(up20), timed(down1)
+            record("5. scale 1→20→1", name, (up_s[0] + down_s[0], max(up_s[1], down_s[1]), up_s[2] + down_s[2]) if up_s and down_s else None)
             timed(t(p, stack, "down"))
             # 3. up --wait (compose 1.29 has no --wait)
             if name != "compose-1.29":
@@ -136,8 +136,8 @@ def main():
         subprocess.run(["docker", "network", "create", "bench-floor_default"], stdout=subprocess.DEVNULL)
         timed([floor, "scale-up", "bench-floor", "1"])  # nothing: db-1 is created below
         subprocess.run(["docker", "run", "-d", "--init", "--name", "bench-floor-db-1", "--network", "bench-floor_default", "debian:bookworm-slim", "sleep", "infinity"], stdout=subprocess.DEVNULL)
-        a, b = timed([floor, "scale-up", "bench-floor", "20"]), timed([floor, "scale-down", "bench-floor", "20"])
-        record("5. scale 1→20→1", "floor", (a[0] + b[0], max(a[1], b[1]), a[2] + b[2]) if a and b else None)
+        up_s, down_s = timed([floor, "scale-up", "bench-floor", "20"]), timed([floor, "scale-down", "bench-floor", "20"])
+        record("5. scale 1→20→1", "floor", (up_s[0] + down_s[0], max(up_s[1], down_s[1]), up_s[2] + down_s[2]) if up_s and down_s else None)
         subprocess.run(["docker", "rm", "-f", "bench-floor-db-1"], stdout=subprocess.DEVNULL)
         subprocess.run(["docker", "network", "rm", "bench-floor_default"], stdout=subprocess.DEVNULL)
 
