@@ -518,7 +518,7 @@ pub fn ls(_global: &Global, args: LsArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn version(global: &Global) -> Result<()> {
+pub fn version() -> Result<()> {
     println!("stackctl {}", env!("CARGO_PKG_VERSION"));
     let engine = runtime()?.block_on(engine::connect())?;
     println!(
@@ -527,7 +527,6 @@ pub fn version(global: &Global) -> Result<()> {
         engine::daemon_address(),
         engine.api_version
     );
-    let _ = global;
     Ok(())
 }
 

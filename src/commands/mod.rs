@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Events(args) => everyday::events(&cli.global, args),
         Command::Images(args) => everyday::images(&cli.global, args),
         Command::Ls(args) => everyday::ls(&cli.global, args),
-        Command::Version => everyday::version(&cli.global),
+        Command::Version => everyday::version(),
         Command::Completion(args) => everyday::completion(args),
         Command::Check(args) => check::run(&cli.global, args),
     }

@@ -191,12 +191,28 @@ pub async fn create(
 ) -> Result<String> {
     engine.check_cancelled()?;
     let name = svc.container_name(&plan.project, number);
-    let body = create_body(plan, svc, number, config_hash);
+    create_named(
+        engine,
+        svc,
+        &name,
+        create_body(plan, svc, number, config_hash),
+    )
+    .await
+}
+
+/// Creates a container of `svc` named `name` from `body`, connected to all the service's networks
+/// (API 1.41 takes one at create; the others are connected before start).
+pub async fn create_named(
+    engine: &Engine,
+    svc: &ServicePlan,
+    name: &str,
+    body: ContainerCreateBody,
+) -> Result<String> {
     let created = engine
         .docker
         .create_container(
             Some(CreateContainerOptions {
-                name: Some(name.clone()),
+                name: Some(name.to_owned()),
                 ..Default::default()
             }),
             body,

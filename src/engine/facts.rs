@@ -217,9 +217,7 @@ pub async fn gather(
         .as_deref()
         .and_then(unix_nanos)
         .unwrap_or(0);
-    let since = (started / 1_000_000_000) as i32;
     // Over the container's whole log: a quiet proxy restarted a moment ago has still logged before.
-    let _ = since;
     let mut logs = engine.docker.logs(
         &first.id,
         Some(LogsOptions {

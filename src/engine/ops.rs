@@ -7,8 +7,7 @@ use anyhow::{Result, bail};
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
 use bollard::query_parameters::{
-    AttachContainerOptions, CreateContainerOptions, ListContainersOptions, TopOptions,
-    WaitContainerOptions,
+    AttachContainerOptions, ListContainersOptions, TopOptions, WaitContainerOptions,
 };
 use futures::{Stream, StreamExt};
 use tokio::io::AsyncWrite;
@@ -139,18 +138,8 @@ pub async fn create_oneoff(
         hc.port_bindings = None;
         hc.restart_policy = None;
     }
-    let created = engine
-        .docker
-        .create_container(
-            Some(CreateContainerOptions {
-                name: Some(name.clone()),
-                ..Default::default()
-            }),
-            body,
-        )
-        .await
-        .api(|| format!("creating one-off container {name}"))?;
-    Ok((created.id, name))
+    let id = containers::create_named(engine, svc, &name, body).await?;
+    Ok((id, name))
 }
 
 fn rand_u64() -> u64 {

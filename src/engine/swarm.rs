@@ -488,17 +488,12 @@ pub async fn up(
     }
     let network = ensure_network(engine, plan).await?;
     let secrets = ensure_secrets(engine, plan).await?;
-    let existing: HashMap<String, bollard::models::Service> = engine
-        .docker
-        .list_services(Some(ListServicesOptions {
-            filters: Some(ns_filter(&plan.project)),
-            status: None,
-        }))
-        .await
-        .api(|| "listing services".into())?
-        .into_iter()
-        .filter_map(|s| Some((s.spec.as_ref()?.name.clone()?, s)))
-        .collect();
+    let existing: HashMap<String, bollard::models::Service> =
+        project_services(engine, &plan.project)
+            .await?
+            .into_iter()
+            .filter_map(|s| Some((s.spec.as_ref()?.name.clone()?, s)))
+            .collect();
     for level in &plan.levels {
         for name in level {
             let svc = &plan.services[name];
@@ -617,17 +612,22 @@ pub async fn scale(
     Ok(())
 }
 
-/// Tasks of the project: (service, slot, node, state, desired state, error); with `all`, also the
-/// tasks Swarm has shut down or replaced.
-pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<Vec<String>>> {
-    let services = engine
+/// The project's services, found by the stack namespace label.
+async fn project_services(engine: &Engine, project: &str) -> Result<Vec<bollard::models::Service>> {
+    engine
         .docker
         .list_services(Some(ListServicesOptions {
             filters: Some(ns_filter(project)),
             status: None,
         }))
         .await
-        .api(|| "listing services".into())?;
+        .api(|| "listing services".into())
+}
+
+/// Tasks of the project: (service, slot, node, state, desired state, error); with `all`, also the
+/// tasks Swarm has shut down or replaced.
+pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<Vec<String>>> {
+    let services = project_services(engine, project).await?;
     let mut rows = Vec::new();
     for s in services {
         let (Some(id), Some(name)) = (s.id.clone(), s.spec.and_then(|sp| sp.name)) else {
@@ -675,14 +675,7 @@ pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<Vec<
 
 /// Service IDs and names of the project, for logs.
 pub async fn services(engine: &Engine, project: &str) -> Result<Vec<(String, String)>> {
-    let list = engine
-        .docker
-        .list_services(Some(ListServicesOptions {
-            filters: Some(ns_filter(project)),
-            status: None,
-        }))
-        .await
-        .api(|| "listing services".into())?;
+    let list = project_services(engine, project).await?;
     Ok(list
         .into_iter()
         .filter_map(|s| Some((s.id?, s.spec?.name?)))
