@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Result, bail};
 use bytes::Bytes;
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, mpsc};
 
 use crate::cli::{Global, LogsArgs};
 use crate::engine::converge::Running;
@@ -27,8 +29,10 @@ type Line = (i128, Bytes);
 type ReorderWindow = BinaryHeap<Reverse<(i128, u64, usize, u8, Bytes)>>;
 
 enum Msg {
+    /// Lines for a writer that orders them (only readers in `Sink::Queue` mode send these).
     Lines(usize, Channel, Vec<Line>),
-    Ended(usize),
+    /// A stream ended; with the daemon's time of the last line it delivered, when known.
+    Ended(usize, Option<i128>),
 }
 
 fn now_unix() -> i64 {
@@ -72,71 +76,160 @@ struct Stamps {
     min: Option<i128>,
 }
 
+/// The view shared by the readers that write into it directly. Lines are buffered and flushed a
+/// moment after the last write, so a burst costs a few large writes instead of one per line.
+#[derive(Clone)]
+struct SharedView {
+    view: Arc<Mutex<LogView>>,
+    dirty: Arc<Notify>,
+}
+
+/// How long written lines may wait for more before they are flushed to the terminal.
+const FLUSH_DELAY: Duration = Duration::from_millis(2);
+
+impl SharedView {
+    fn new(view: LogView) -> Self {
+        SharedView {
+            view: Arc::new(Mutex::new(view)),
+            dirty: Arc::new(Notify::new()),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut LogView) -> R) -> R {
+        // A panic elsewhere cannot leave a LogView half-updated in a way that matters for output.
+        let mut view = self.view.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut view)
+    }
+
+    /// Flushes `FLUSH_DELAY` after lines were written; returns only when flushing fails (e.g. the
+    /// reading end of a pipe closed).
+    async fn flush_when_dirty(&self) -> std::io::Error {
+        loop {
+            self.dirty.notified().await;
+            tokio::time::sleep(FLUSH_DELAY).await;
+            if let Err(e) = self.with(|v| v.flush()) {
+                return e;
+            }
+        }
+    }
+}
+
+/// Where a reader's lines go.
+#[derive(Clone)]
+enum Sink {
+    /// Straight into the view: the hot path, no hand-off per line.
+    View(SharedView),
+    /// To the writer as `Msg::Lines`, for a writer that orders lines by time.
+    Queue,
+}
+
 fn spawn_reader(
     engine: &Engine,
     idx: usize,
     id: &str,
     q: &LogQuery,
     stamps: Stamps,
+    sink: Sink,
     tx: mpsc::Sender<Msg>,
 ) {
     let q = LogQuery {
         timestamps: stamps.show || stamps.parse,
         ..q.clone()
     };
-    spawn_stream_reader(Box::pin(logs::stream(engine, id, &q)), idx, stamps, tx);
+    spawn_stream_reader(
+        Box::pin(logs::stream(engine, id, &q)),
+        idx,
+        stamps,
+        sink,
+        tx,
+    );
 }
 
 type FrameStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<(Channel, Bytes), String>> + Send>>;
 
-/// Reads one stream of frames, rebuilds its lines, and sends them in batches to the writer.
-fn spawn_stream_reader(s: FrameStream, idx: usize, stamps: Stamps, tx: mpsc::Sender<Msg>) {
+/// The receiving end of one stream's lines: timestamps handled per `stamps`, lines handed to `sink`.
+struct LineOutput {
+    idx: usize,
+    stamps: Stamps,
+    sink: Sink,
+    tx: mpsc::Sender<Msg>,
+    /// The daemon's time of the newest line delivered.
+    last_ts: Option<i128>,
+}
+
+impl LineOutput {
+    fn convert(&mut self, l: Bytes) -> Option<Line> {
+        let stamps = self.stamps;
+        if !(stamps.show || stamps.parse) {
+            return Some((0, l));
+        }
+        let (ts, rest) = split_timestamp(&l).unwrap_or((0, l.clone()));
+        if stamps.min.is_some_and(|m| ts < m) {
+            return None;
+        }
+        self.last_ts = Some(self.last_ts.map_or(ts, |t| t.max(ts)));
+        Some((ts, if stamps.show { l } else { rest }))
+    }
+
+    /// Delivers the lines `feed` produces; false when nobody listens any more.
+    async fn emit(&mut self, ch: Channel, feed: impl FnOnce(&mut dyn FnMut(Bytes))) -> bool {
+        match self.sink.clone() {
+            Sink::View(shared) => {
+                let mut wrote = false;
+                shared.with(|v| {
+                    feed(&mut |l| {
+                        if let Some((_, l)) = self.convert(l) {
+                            v.line(self.idx, ch, &l);
+                            wrote = true;
+                        }
+                    })
+                });
+                if wrote {
+                    shared.dirty.notify_one();
+                }
+                true
+            }
+            Sink::Queue => {
+                let mut batch = Vec::new();
+                feed(&mut |l| batch.extend(self.convert(l)));
+                batch.is_empty() || self.tx.send(Msg::Lines(self.idx, ch, batch)).await.is_ok()
+            }
+        }
+    }
+}
+
+/// Reads one stream of frames, rebuilds its lines and hands them to `sink`; says `Ended` on `tx`.
+fn spawn_stream_reader(
+    mut s: FrameStream,
+    idx: usize,
+    stamps: Stamps,
+    sink: Sink,
+    tx: mpsc::Sender<Msg>,
+) {
     tokio::spawn(async move {
-        let mut out = LineBuffer::default();
-        let mut err = LineBuffer::default();
-        let convert = |l: Bytes| -> Option<Line> {
-            if !(stamps.show || stamps.parse) {
-                return Some((0, l));
-            }
-            let (ts, rest) = split_timestamp(&l).unwrap_or((0, l.clone()));
-            if stamps.min.is_some_and(|m| ts < m) {
-                return None;
-            }
-            Some((ts, if stamps.show { l } else { rest }))
+        let mut o = LineOutput {
+            idx,
+            stamps,
+            sink,
+            tx,
+            last_ts: None,
         };
-        // The daemon sends one frame per line: take every frame already received at once, so the
-        // writer is woken once per chunk rather than once per line.
-        let mut chunks = s.ready_chunks(1024);
-        'read: while let Some(chunk) = chunks.next().await {
-            let (mut out_batch, mut err_batch) = (Vec::new(), Vec::new());
-            let mut broken = false;
-            for item in chunk {
-                let Ok((channel, frame)) = item else {
-                    broken = true;
-                    break;
-                };
-                if channel == Channel::Stdout {
-                    out.push(frame, |l| out_batch.extend(convert(l)));
-                } else {
-                    err.push(frame, |l| err_batch.extend(convert(l)));
-                }
-            }
-            for (batch, ch) in [(out_batch, Channel::Stdout), (err_batch, Channel::Stderr)] {
-                if !batch.is_empty() && tx.send(Msg::Lines(idx, ch, batch)).await.is_err() {
-                    return;
-                }
-            }
-            if broken {
-                break 'read;
+        let (mut out, mut err) = (LineBuffer::default(), LineBuffer::default());
+        while let Some(Ok((ch, frame))) = s.next().await {
+            let buf = if ch == Channel::Stdout {
+                &mut out
+            } else {
+                &mut err
+            };
+            if !o.emit(ch, |e| buf.push(frame, e)).await {
+                return;
             }
         }
-        for (buf, ch) in [(&mut out, Channel::Stdout), (&mut err, Channel::Stderr)] {
-            if let Some(l) = buf.finish().and_then(convert) {
-                let _ = tx.send(Msg::Lines(idx, ch, vec![l])).await;
-            }
+        for (ch, buf) in [(Channel::Stdout, &mut out), (Channel::Stderr, &mut err)] {
+            o.emit(ch, |e| buf.finish().into_iter().for_each(e)).await;
         }
-        let _ = tx.send(Msg::Ended(idx)).await;
+        let _ = o.tx.send(Msg::Ended(idx, o.last_ts)).await;
     });
 }
 
@@ -175,8 +268,11 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         parse: args.merge_time,
         min: None,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the readers hand lines to one view, and threads would only wake each other (with
+    // two workers, futex wake-ups cost more CPU than the reading itself). The daemon polls its I/O
+    // after every `event_interval` task runs; a burst of frames is many short runs, so poll less often.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .event_interval(1024)
         .enable_all()
         .build()?;
     if global.target == crate::cli::Target::Swarm {
@@ -232,11 +328,11 @@ async fn swarm_logs(project: &str, args: &LogsArgs, q: LogQuery, stamps: Stamps)
                     .any(|s| crate::engine::swarm::service_name(project, s) == *name)
         })
         .collect();
-    let mut view = LogView::new(
+    let view = SharedView::new(LogView::new(
         &services.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
         args.no_color,
         !args.no_log_prefix,
-    );
+    ));
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
     let q = LogQuery {
         timestamps: stamps.show,
@@ -247,26 +343,20 @@ async fn swarm_logs(project: &str, args: &LogsArgs, q: LogQuery, stamps: Stamps)
             Box::pin(logs::service_stream(&engine, id, &q)),
             idx,
             stamps,
+            Sink::View(view.clone()),
             tx.clone(),
         );
     }
     drop(tx);
+    // Every reader writes into the view; the channel only tells when all streams have ended.
     let work = async {
-        while let Some(msg) = rx.recv().await {
-            if let Msg::Lines(idx, ch, lines) = msg {
-                for (_, l) in &lines {
-                    view.line(idx, ch, l);
-                }
-                if rx.is_empty() {
-                    view.flush()?;
-                }
-            }
-        }
-        view.flush()?;
+        while rx.recv().await.is_some() {}
+        view.with(|v| v.flush())?;
         Ok(())
     };
     tokio::select! {
         r = work => r,
+        e = view.flush_when_dirty() => Err(e.into()),
         _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
     }
 }
@@ -287,7 +377,7 @@ async fn merged(
     let mut rxs = Vec::new();
     for (idx, (id, _)) in targets.iter().enumerate() {
         let (tx, rx) = mpsc::channel::<Msg>(64);
-        spawn_reader(engine, idx, id, &q, stamps, tx);
+        spawn_reader(engine, idx, id, &q, stamps, Sink::Queue, tx);
         rxs.push(rx);
     }
     // Per container: lines received but not printed yet, and whether its stream ended.
@@ -301,7 +391,7 @@ async fn merged(
                     Some(Msg::Lines(_, ch, lines)) => {
                         pending[i].extend(lines.into_iter().map(|l| (ch, l)))
                     }
-                    Some(Msg::Ended(_)) | None => ended[i] = true,
+                    Some(Msg::Ended(..)) | None => ended[i] = true,
                 }
             }
         }
@@ -324,7 +414,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     targets: Vec<(String, String)>,
     q: LogQuery,
     stamps: Stamps,
-    mut view: LogView,
+    view: LogView,
     follow: Option<(String, F)>,
     window: Option<Duration>,
 ) -> Result<()> {
@@ -333,6 +423,13 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     let stamps = Stamps {
         parse: stamps.parse || window.is_some() || follow.is_some(),
         ..stamps
+    };
+    let view = SharedView::new(view);
+    // Without reordering, readers write straight into the view; with it, lines come here first.
+    let sink = if window.is_some() {
+        Sink::Queue
+    } else {
+        Sink::View(view.clone())
     };
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
     let mut ids: Vec<String> = Vec::new();
@@ -344,7 +441,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
         ids.push(id.clone());
         streaming.insert(id.clone(), idx);
         active.insert(idx);
-        spawn_reader(engine, idx, id, &q, stamps, tx.clone());
+        spawn_reader(engine, idx, id, &q, stamps, sink.clone(), tx.clone());
     }
     let mut events = follow
         .as_ref()
@@ -352,53 +449,45 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     if active.is_empty() && events.is_none() {
         return Ok(());
     }
+    let flusher = view.flush_when_dirty();
+    tokio::pin!(flusher);
     // The reordering window: lines wait here until they are older than `window`.
     let mut held: ReorderWindow = BinaryHeap::new();
     let mut seq = 0u64;
     let mut tick = tokio::time::interval(window.unwrap_or(Duration::from_secs(3600)) / 2);
-    let release = |held: &mut ReorderWindow, view: &mut LogView, upto: i128| {
-        while held.peek().is_some_and(|Reverse((ts, ..))| *ts <= upto) {
-            if let Some(Reverse((_, _, idx, ch, line))) = held.pop() {
-                view.line(
-                    idx,
-                    if ch == 0 {
+    let release = |held: &mut ReorderWindow, upto: i128| {
+        view.with(|v| {
+            while held.peek().is_some_and(|Reverse((ts, ..))| *ts <= upto) {
+                if let Some(Reverse((_, _, idx, ch, line))) = held.pop() {
+                    let ch = if ch == 0 {
                         Channel::Stdout
                     } else {
                         Channel::Stderr
-                    },
-                    &line,
-                );
+                    };
+                    v.line(idx, ch, &line);
+                }
             }
-        }
+        })
     };
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(Msg::Lines(idx, ch, lines)) => {
-                    if let Some(max) = lines.iter().map(|(ts, _)| *ts).max() {
-                        let e = last_ts.entry(ids[idx].clone()).or_default();
-                        *e = (*e).max(max);
-                    }
-                    if window.is_some() {
-                        for (ts, l) in lines {
-                            seq += 1;
-                            held.push(Reverse((ts, seq, idx, u8::from(ch == Channel::Stderr), l)));
-                        }
-                    } else {
-                        for (_, l) in &lines {
-                            view.line(idx, ch, l);
-                        }
-                    }
-                    if rx.is_empty() {
-                        view.flush()?;
+                    for (ts, l) in lines {
+                        seq += 1;
+                        held.push(Reverse((ts, seq, idx, u8::from(ch == Channel::Stderr), l)));
                     }
                 }
-                Some(Msg::Ended(idx)) => {
+                Some(Msg::Ended(idx, ts)) => {
+                    if let Some(ts) = ts {
+                        let e = last_ts.entry(ids[idx].clone()).or_default();
+                        *e = (*e).max(ts);
+                    }
                     active.remove(&idx);
                     streaming.retain(|_, v| *v != idx);
                     if active.is_empty() {
-                        release(&mut held, &mut view, i128::MAX);
-                        view.flush()?;
+                        release(&mut held, i128::MAX);
+                        view.with(|v| v.flush())?;
                         let Some((project, _)) = &follow else { return Ok(()) };
                         if !any_running_or_restarting(engine, project).await? {
                             return Ok(());
@@ -407,9 +496,10 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 }
                 None => return Ok(()),
             },
+            e = &mut flusher => return Err(e.into()),
             _ = tick.tick(), if window.is_some() => {
-                release(&mut held, &mut view, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
-                view.flush()?;
+                release(&mut held, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
+                view.with(|v| v.flush())?;
             }
             Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
                 let Some((_, wanted)) = &follow else { continue };
@@ -419,7 +509,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 }
                 match ev.action.as_str() {
                     "start" if !streaming.contains_key(&ev.id) => {
-                        let idx = view.add(&ev.name);
+                        let idx = view.with(|v| v.add(&ev.name));
                         ids.push(ev.id.clone());
                         streaming.insert(ev.id.clone(), idx);
                         active.insert(idx);
@@ -427,14 +517,14 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                         let min = last_ts.get(&ev.id).map(|t| t + 1);
                         let since_secs = min.map_or(0, |m| (m / 1_000_000_000) as i64);
                         let from = LogQuery { follow: true, tail: None, since: since_secs.clamp(0, i32::MAX as i64) as i32, ..q.clone() };
-                        spawn_reader(engine, idx, &ev.id, &from, Stamps { parse: true, min, ..stamps }, tx.clone());
+                        spawn_reader(engine, idx, &ev.id, &from, Stamps { parse: true, min, ..stamps }, sink.clone(), tx.clone());
                     }
                     "die" | "destroy" => {
                         let idx = match ids.iter().rposition(|i| *i == ev.id) {
                             Some(i) => i,
                             None => {
                                 ids.push(ev.id.clone());
-                                view.add(&ev.name)
+                                view.with(|v| v.add(&ev.name))
                             }
                         };
                         let text = if ev.action == "destroy" {
@@ -443,7 +533,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                             let restarting = if ev.restart_policy_applies { ", restarting" } else { "" };
                             format!("exited with code {}{restarting}", ev.exit_code.unwrap_or(-1))
                         };
-                        view.status(idx, &text);
+                        view.with(|v| v.status(idx, &text));
                     }
                     _ => {}
                 }
