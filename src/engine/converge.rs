@@ -1,5 +1,5 @@
 //! Convergence: compare the plan with what the daemon holds and make them equal with as little work
-//! and waiting as possible. Fresh containers of every level are created at once (creation needs no
+//! and waiting as possible. Every service creates its fresh containers at once (creation needs no
 //! running dependency); each service then starts as soon as its own dependencies meet their condition.
 
 use std::collections::{BTreeMap, HashMap};
@@ -191,19 +191,10 @@ pub async fn up(
             .map(move |c| stop_and_remove(engine, c, timeout, sem, report))
     });
     try_join_all(removals).await?;
-    let creations = actions.iter().flat_map(|(name, (a, h))| {
-        let svc = &plan.services[name];
-        a.create.iter().map(move |n| async move {
-            let _permit = sem.acquire().await?;
-            let cname = svc.container_name(&plan.project, *n);
-            let id = containers::create(engine, plan, svc, *n, h).await?;
-            step(report, format!("Container {cname}"), "Created", false);
-            Ok::<_, anyhow::Error>((svc.name.clone(), *n, id, cname))
-        })
-    });
-    let created = try_join_all(creations).await?;
 
-    // Phase 2: per service, wait for its dependencies, recreate what changed, start.
+    // Phase 2, every service at once: create its fresh containers (creation needs no running
+    // dependency, so a later level's containers are ready when its turn comes), wait for its
+    // dependencies, recreate what changed, start.
     let mut started_tx: HashMap<&str, watch::Sender<Option<bool>>> = HashMap::new();
     let mut started_rx: HashMap<&str, watch::Receiver<Option<bool>>> = HashMap::new();
     for s in &services {
@@ -213,17 +204,12 @@ pub async fn up(
     }
     let all_running: Vec<Result<Vec<Running>>> = join_all(services.iter().map(|svc| {
         let (a, h) = &actions[&svc.name];
-        let fresh: Vec<(u32, String, String)> = created
-            .iter()
-            .filter(|(s, ..)| *s == svc.name)
-            .map(|(_, n, id, name)| (*n, id.clone(), name.clone()))
-            .collect();
         let tx = started_tx.remove(svc.name.as_str());
         let deps_rx = started_rx.clone();
         let watcher = &watcher;
         async move {
             let result = run_service(
-                engine, plan, svc, a, h, fresh, &deps_rx, watcher, sem, opts, report,
+                engine, plan, svc, a, h, &deps_rx, watcher, sem, opts, report,
             )
             .await;
             if let Some(tx) = tx {
@@ -286,13 +272,20 @@ async fn run_service(
     svc: &ServicePlan,
     actions: &ServiceActions,
     hash: &str,
-    fresh: Vec<(u32, String, String)>,
     deps: &HashMap<&str, watch::Receiver<Option<bool>>>,
     watcher: &Watcher,
     sem: &Semaphore,
     opts: &UpOptions,
     report: &Reporter,
 ) -> Result<Vec<Running>> {
+    let fresh = try_join_all(actions.create.iter().map(|n| async move {
+        let _permit = sem.acquire().await?;
+        let name = svc.container_name(&plan.project, *n);
+        let id = containers::create(engine, plan, svc, *n, hash).await?;
+        step(report, format!("Container {name}"), "Created", false);
+        Ok::<_, anyhow::Error>((id, name))
+    }))
+    .await?;
     let needs_start = !fresh.is_empty()
         || !actions.recreate.is_empty()
         || actions.keep.iter().any(|c| !c.running());
@@ -358,8 +351,7 @@ async fn run_service(
         }
     }
 
-    let mut to_start: Vec<(String, String)> =
-        fresh.into_iter().map(|(_, id, name)| (id, name)).collect();
+    let mut to_start = fresh;
     let recreated = try_join_all(actions.recreate.iter().map(|old| async move {
         stop_and_remove(engine, old, svc.stop_timeout(), sem, report).await?;
         let _permit = sem.acquire().await?;

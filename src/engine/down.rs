@@ -26,7 +26,10 @@ pub async fn down(
     opts: &DownOptions,
     report: &Reporter,
 ) -> Result<()> {
-    let observed = observe::containers(engine, &plan.project, true).await?;
+    let (observed, networks) = tokio::try_join!(
+        observe::containers(engine, &plan.project, true),
+        observe::networks(engine, &plan.project)
+    )?;
     let sem = Semaphore::new(32);
     let orphans: Vec<_> = observed
         .iter()
@@ -84,10 +87,19 @@ pub async fn down(
             }));
         }
     }
-    for r in removals {
-        r.await??;
-    }
-    resources::remove_networks(engine, &plan.project, report).await?;
+    // Every container has stopped, so none holds an endpoint any more: the networks go while the
+    // last removals finish (a network takes longer to remove than a stopped container).
+    let removed = async {
+        for r in removals {
+            r.await??;
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    let (removed, ()) = tokio::join!(
+        removed,
+        resources::remove_networks(engine, networks.into_keys(), report)
+    );
+    removed?;
     if opts.volumes {
         resources::remove_volumes(engine, &plan.project, report).await?;
     }

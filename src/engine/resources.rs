@@ -127,8 +127,13 @@ pub async fn ensure_volumes(engine: &Engine, plan: &Plan, report: &Reporter) -> 
     Ok(())
 }
 
-pub async fn remove_networks(engine: &Engine, project: &str, report: &Reporter) -> Result<()> {
-    for (name, _) in observe::networks(engine, project).await? {
+/// Removes the given networks of the project, all at once; a network still in use is reported, not fatal.
+pub async fn remove_networks(
+    engine: &Engine,
+    names: impl IntoIterator<Item = String>,
+    report: &Reporter,
+) {
+    futures::future::join_all(names.into_iter().map(|name| async move {
         match engine.docker.remove_network(&name).await {
             Ok(()) => step(report, format!("Network {name}"), "Removed", true),
             Err(e) if is_not_found(&e) => {}
@@ -137,8 +142,8 @@ pub async fn remove_networks(engine: &Engine, project: &str, report: &Reporter) 
                 super::api_error(e)
             ))),
         }
-    }
-    Ok(())
+    }))
+    .await;
 }
 
 pub async fn remove_volumes(engine: &Engine, project: &str, report: &Reporter) -> Result<()> {
