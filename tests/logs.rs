@@ -18,6 +18,15 @@ fn stop(child: Child) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Starts a following `stackctl logs`, its output captured for `stop`.
+fn follow(p: &TestProject, args: &[&str]) -> Child {
+    p.cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Polls `stackctl logs` output of `p` until `pred` holds (containers print asynchronously).
 fn logs_until(p: &TestProject, args: &[&str], pred: impl Fn(&str) -> bool) -> String {
     let t = Instant::now();
@@ -81,12 +90,7 @@ fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
     let p = TestProject::new("logfollow", &manifest);
     p.ok(&["up", "-d"]);
     let n = &p.name;
-    let follower = p
-        .cmd(&["logs", "-f", "--no-color"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let follower = follow(&p, &["logs", "-f", "--no-color"]);
     std::thread::sleep(Duration::from_millis(1500));
     docker(&["restart", "-t", "1", &format!("{n}-app-1")]);
     std::thread::sleep(Duration::from_millis(1500));
@@ -135,6 +139,26 @@ fn long_and_multibyte_lines_come_out_whole() {
     assert_eq!(lines[0].len(), 102400);
     assert!(lines[0].bytes().all(|b| b == b'x'));
     assert_eq!(lines[1], "héllo ✓ end");
+
+    // The daemon keeps the long line as 16 KiB pieces, each with its own timestamp: with -t the line
+    // shows one timestamp, its first; following (which reads timestamps to resume) shows none.
+    let out = logs_until(&p, &["logs", "--no-log-prefix", "-t"], |o| {
+        o.contains("end")
+    });
+    let (stamp, text) = out
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_once(' ')
+        .unwrap_or_default();
+    assert!(stamp.ends_with('Z') && stamp.contains('T'), "{stamp}");
+    assert_eq!(text.len(), 102400, "{}", &text[..text.len().min(200)]);
+    assert!(text.bytes().all(|b| b == b'x'));
+    let follower = follow(&p, &["logs", "--no-log-prefix", "-f"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = stop(follower);
+    let first = out.lines().next().unwrap_or("");
+    assert_eq!(first.len(), 102400, "{}", &first[..first.len().min(200)]);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use crate::engine::converge::Running;
 use crate::engine::logs::{self, Channel, LogQuery};
 use crate::engine::{Engine, Reporter, containers, observe};
 use crate::exit::{Interrupted, UsageError};
-use crate::logs::{LineBuffer, split_timestamp};
+use crate::logs::{Stamped, StampedLines};
 use crate::plan::Plan;
 use crate::ui::logview::LogView;
 
@@ -159,21 +159,27 @@ struct LineOutput {
 }
 
 impl LineOutput {
-    fn convert(&mut self, l: Bytes) -> Option<Line> {
+    fn convert(&mut self, s: Stamped) -> Option<Line> {
         let stamps = self.stamps;
         if !(stamps.show || stamps.parse) {
-            return Some((0, l));
+            return Some((0, s.line));
         }
-        let (ts, rest) = split_timestamp(&l).unwrap_or((0, l.clone()));
-        if stamps.min.is_some_and(|m| ts < m) {
+        if stamps.min.is_some_and(|m| s.nanos < m) {
             return None;
         }
-        self.last_ts = Some(self.last_ts.map_or(ts, |t| t.max(ts)));
-        Some((ts, if stamps.show { l } else { rest }))
+        self.last_ts = Some(self.last_ts.map_or(s.nanos, |t| t.max(s.nanos)));
+        if !stamps.show || s.text.is_empty() {
+            return Some((s.nanos, s.line));
+        }
+        let mut shown = Vec::with_capacity(s.text.len() + 1 + s.line.len());
+        shown.extend_from_slice(&s.text);
+        shown.push(b' ');
+        shown.extend_from_slice(&s.line);
+        Some((s.nanos, shown.into()))
     }
 
     /// Delivers the lines `feed` produces; false when nobody listens any more.
-    async fn emit(&mut self, ch: Channel, feed: impl FnOnce(&mut dyn FnMut(Bytes))) -> bool {
+    async fn emit(&mut self, ch: Channel, feed: impl FnOnce(&mut dyn FnMut(Stamped))) -> bool {
         match self.sink.clone() {
             Sink::View(shared) => {
                 let mut wrote = false;
@@ -215,7 +221,9 @@ fn spawn_stream_reader(
             tx,
             last_ts: None,
         };
-        let (mut out, mut err) = (LineBuffer::default(), LineBuffer::default());
+        let with_timestamps = stamps.show || stamps.parse;
+        let mut out = StampedLines::new(with_timestamps);
+        let mut err = StampedLines::new(with_timestamps);
         while let Some(Ok((ch, frame))) = s.next().await {
             let buf = if ch == Channel::Stdout {
                 &mut out
@@ -334,6 +342,11 @@ async fn swarm_logs(project: &str, args: &LogsArgs, q: LogQuery, stamps: Stamps)
         !args.no_log_prefix,
     ));
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
+    // Service logs are shown as they come: no ordering, so timestamps only when asked for.
+    let stamps = Stamps {
+        parse: false,
+        ..stamps
+    };
     let q = LogQuery {
         timestamps: stamps.show,
         ..q

@@ -28,6 +28,11 @@ impl LineBuffer {
         }
     }
 
+    /// Whether a line has begun and not ended yet.
+    pub fn has_partial(&self) -> bool {
+        !self.partial.is_empty()
+    }
+
     /// The final line when the stream ends without a newline.
     pub fn finish(&mut self) -> Option<Bytes> {
         if self.partial.is_empty() {
@@ -45,14 +50,73 @@ fn strip_cr(mut line: Bytes) -> Bytes {
     line
 }
 
-/// Splits the daemon's `2026-01-02T03:04:05.123456789Z ` prefix off a line (logs asked with
-/// timestamps): the time in nanoseconds since the epoch, and the rest of the line.
-pub fn split_timestamp(line: &Bytes) -> Option<(i128, Bytes)> {
-    let space = line.iter().take(40).position(|b| *b == b' ')?;
-    let text = std::str::from_utf8(&line[..space]).ok()?;
+/// Splits the daemon's `2026-01-02T03:04:05.123456789Z ` prefix off a frame (logs asked with
+/// timestamps): the time in nanoseconds since the epoch, the time as written, and the rest.
+pub fn split_timestamp(frame: &Bytes) -> Option<(i128, Bytes, Bytes)> {
+    let space = frame.iter().take(40).position(|b| *b == b' ')?;
+    let text = std::str::from_utf8(&frame[..space]).ok()?;
     let t = humantime::parse_rfc3339_weak(text).ok()?;
     let nanos = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128;
-    Some((nanos, line.slice(space + 1..)))
+    Some((nanos, frame.slice(..space), frame.slice(space + 1..)))
+}
+
+/// A line and the daemon's time for it (zero and empty when timestamps were not asked for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamped {
+    pub nanos: i128,
+    /// The time as the daemon wrote it, for `-t`.
+    pub text: Bytes,
+    pub line: Bytes,
+}
+
+/// Lines of one stream of one container, from frames that each begin with the daemon's timestamp
+/// when timestamps were asked for. The daemon keeps a line over 16 KiB as several pieces, each sent
+/// with its own timestamp: the line carries the time of its first piece, and the others' are dropped
+/// instead of showing up inside the line.
+#[derive(Default)]
+pub struct StampedLines {
+    lines: LineBuffer,
+    with_timestamps: bool,
+    /// The time of the frame the line being assembled began in.
+    current: Option<(i128, Bytes)>,
+}
+
+impl StampedLines {
+    pub fn new(with_timestamps: bool) -> Self {
+        StampedLines {
+            with_timestamps,
+            ..Default::default()
+        }
+    }
+
+    /// Feeds a frame; calls `emit` for each complete line.
+    pub fn push(&mut self, frame: Bytes, mut emit: impl FnMut(Stamped)) {
+        let stamp = self
+            .with_timestamps
+            .then(|| split_timestamp(&frame))
+            .flatten();
+        let (here, rest) = match stamp {
+            Some((nanos, text, rest)) => ((nanos, text), rest),
+            // A frame without a timestamp (none asked for, or a malformed one) is kept whole.
+            None => ((0, Bytes::new()), frame),
+        };
+        let mut began = self.current.take().unwrap_or_else(|| here.clone());
+        self.lines.push(rest, |line| {
+            // The next line, if any, begins in this frame.
+            let (nanos, text) = std::mem::replace(&mut began, here.clone());
+            emit(Stamped { nanos, text, line });
+        });
+        if self.lines.has_partial() {
+            self.current = Some(began);
+        }
+    }
+
+    /// The final line when the stream ends without a newline.
+    pub fn finish(&mut self) -> Option<Stamped> {
+        let line = self.lines.finish()?;
+        let (nanos, text) = self.current.take().unwrap_or_default();
+        Some(Stamped { nanos, text, line })
+    }
 }
 
 /// ANSI colours for prefixes, chosen to read on dark and light backgrounds.
@@ -135,11 +199,64 @@ mod tests {
     fn timestamps_split_off_and_order() {
         let a = Bytes::from_static(b"2026-01-02T03:04:05.5Z hello world");
         let b = Bytes::from_static(b"2026-01-02T03:04:05.123456789Z earlier");
-        let (ta, rest) = split_timestamp(&a).unwrap();
+        let (ta, text, rest) = split_timestamp(&a).unwrap();
         assert_eq!(&rest[..], b"hello world");
-        let (tb, _) = split_timestamp(&b).unwrap();
+        assert_eq!(&text[..], b"2026-01-02T03:04:05.5Z");
+        let (tb, ..) = split_timestamp(&b).unwrap();
         assert!(tb < ta, "trimmed zeros must not break ordering");
         assert!(split_timestamp(&Bytes::from_static(b"no timestamp here")).is_none());
+    }
+
+    fn stamped(with_timestamps: bool, frames: &[&str]) -> Vec<(String, String)> {
+        let mut buf = StampedLines::new(with_timestamps);
+        let mut out = Vec::new();
+        let mut keep = |s: Stamped| {
+            out.push((
+                String::from_utf8(s.text.to_vec()).unwrap(),
+                String::from_utf8(s.line.to_vec()).unwrap(),
+            ))
+        };
+        for f in frames {
+            buf.push(Bytes::copy_from_slice(f.as_bytes()), &mut keep);
+        }
+        buf.finish().into_iter().for_each(keep);
+        out
+    }
+
+    #[test]
+    fn a_line_in_pieces_keeps_the_first_pieces_time_and_loses_the_others() {
+        let t1 = "2026-01-02T03:04:05.1Z";
+        let t2 = "2026-01-02T03:04:05.2Z";
+        let t3 = "2026-01-02T03:04:05.3Z";
+        let out = stamped(
+            true,
+            &[
+                &format!("{t1} aaa"),
+                &format!("{t2} bbb\nccc"),
+                &format!("{t3} ddd\n"),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                (t1.to_owned(), "aaabbb".to_owned()),
+                (t2.to_owned(), "cccddd".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn stamped_lines_without_timestamps_keep_text_that_looks_like_one() {
+        let out = stamped(false, &["2026-01-02T03:04:05Z is part of the message\n"]);
+        assert_eq!(
+            out,
+            vec![(
+                "".to_owned(),
+                "2026-01-02T03:04:05Z is part of the message".to_owned()
+            )]
+        );
+        let out = stamped(true, &["2026-01-02T03:04:05Z tail without newline"]);
+        assert_eq!(out[0].1, "tail without newline");
     }
 
     #[test]
