@@ -95,6 +95,7 @@ def main():
     ap.add_argument("--logs-rounds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
+    began = time.time()
     stackctl, v2, v1, floor = setup_tools()
     tools = {
         "stackctl": lambda p, m, *x: [stackctl, "-p", p, "-f", m, *x],
@@ -121,7 +122,7 @@ def main():
         subprocess.run(["docker", "network", "rm", f"{project}_default"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     for r in range(a.rounds):
-        print(f"round {r + 1}/{a.rounds}", file=sys.stderr)
+        print(f"round {r + 1}/{a.rounds} ({time.time() - began:.0f} s in)", file=sys.stderr)
         for name, t in tools.items():
             p = f"bench-{name.replace('.', '')}"
             clean(p)
@@ -172,7 +173,7 @@ def main():
         time.sleep(1)
     floor_logs = ["sh", "-c", " & ".join(f"docker logs {i} >/dev/null 2>&1" for i in ids) + " & wait"]
     for r in range(a.logs_rounds):
-        print(f"logs round {r + 1}/{a.logs_rounds}", file=sys.stderr)
+        print(f"logs round {r + 1}/{a.logs_rounds} ({time.time() - began:.0f} s in)", file=sys.stderr)
         record("7. logs 10×200k lines", "stackctl", timed([stackctl, "-p", lp, "-f", lm, "logs", "--no-color"]))
         record("7. logs 10×200k lines", "compose-v2", timed([v2, "-p", lp, "-f", lm, "logs", "--no-color"]))
         record("7. logs 10×200k lines", "floor", timed(floor_logs))
@@ -184,7 +185,8 @@ def main():
     lines = [
         f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} × {cpu}, {mem:.0f} GiB, "
         f"Docker Engine {docker_version}, storage driver {sh(['docker', 'info', '--format', '{{.Driver}}'])}; "
-        f"{a.rounds} rounds ({a.logs_rounds} for logs), tools alternating within each round.",
+        f"{a.rounds} rounds ({a.logs_rounds} for logs), tools alternating within each round; "
+        f"the whole run took {(time.time() - began) / 60:.1f} minutes.",
         "",
         "Wall seconds: median [min–max]. Ratio = stackctl median / peer median. RSS = peak resident MB.",
         "",
