@@ -69,6 +69,25 @@ fn exec_returns_output_exit_code_and_passes_stdin() {
             .code(),
         Some(2)
     );
+    // Under a terminal (here `script`'s pseudo-terminal) exec gives the command one, in raw mode.
+    let line = format!(
+        "{} -f {} -p {} exec app sh -c 'tty; exit 3'",
+        stackctl_path().display(),
+        p.file.display(),
+        p.name
+    );
+    // `timeout`: a session that does not end when its command exits fails here instead of hanging.
+    let out = Command::new("timeout")
+        .args(["30", "script", "-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("/dev/pts/"),
+        "no terminal in the container: {text}"
+    );
+    assert_eq!(out.status.code(), Some(3), "{text}");
 }
 
 #[test]

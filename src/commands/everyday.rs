@@ -40,10 +40,15 @@ fn with_project<T>(
     let loaded = load_project(global)?;
     check_services(&loaded.project, services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
-    runtime()?.block_on(async {
+    let rt = runtime()?;
+    let result = rt.block_on(async {
         let engine = engine::connect().await?;
         f(&engine, &plan).await
-    })
+    });
+    // A session's stdin copy blocks in a thread reading the terminal, which may never send another
+    // byte once the command has exited: do not wait for it (dropping the runtime would).
+    rt.shutdown_background();
+    result
 }
 
 async fn service_containers(
