@@ -276,4 +276,16 @@ fn bash_completion_offers_subcommands_and_service_names() {
     let svcs = complete("stackctl logs al");
     assert!(svcs.lines().any(|l| l == "alpha"), "{svcs}");
     assert!(!svcs.lines().any(|l| l == "beta"));
+    // Names come from the manifest chosen on the command line, not the one in the directory.
+    std::fs::create_dir(dir.path().join("other")).unwrap();
+    std::fs::write(
+        dir.path().join("other/stack.yml"),
+        "services:\n  gamma:\n    image: x\n",
+    )
+    .unwrap();
+    let svcs = complete("stackctl -f other/stack.yml logs ''");
+    assert!(svcs.lines().any(|l| l == "gamma"), "{svcs}");
+    assert!(!svcs.lines().any(|l| l == "alpha"), "{svcs}");
+    let svcs = complete("stackctl --progress plain -f other/stack.yml logs g");
+    assert_eq!(svcs.trim(), "gamma", "{svcs}");
 }

@@ -551,16 +551,22 @@ pub fn completion(args: CompletionArgs) -> Result<()> {
             r#"
 _stackctl_services() {{
     _stackctl "$@"
-    local sub="" w i
+    # The options that choose the manifest are passed on, so the names come from the same one.
+    local sub="" w i manifest=()
     for ((i = 1; i < COMP_CWORD; i++)); do
         w="${{COMP_WORDS[i]}}"
-        case "$w" in -f|-p|--file|--project-name|--env-file|--project-directory|--progress) ((i++)) ;; -*) ;; *) sub="$w"; break ;; esac
+        case "$w" in
+            -f|--file|--env-file|--project-directory) manifest+=("$w" "${{COMP_WORDS[i+1]}}"); ((i++)) ;;
+            -p|--project-name|--progress|--target|--registry) ((i++)) ;;
+            -*) ;;
+            *) sub="$w"; break ;;
+        esac
     done
     local cur="${{COMP_WORDS[COMP_CWORD]}}"
     case "$sub" in
         {TAKES_SERVICES})
             if [[ "$cur" != -* ]]; then
-                COMPREPLY+=( $(compgen -W "$(stackctl config --services 2>/dev/null)" -- "$cur") )
+                COMPREPLY+=( $(compgen -W "$(stackctl "${{manifest[@]}}" config --services 2>/dev/null)" -- "$cur") )
             fi ;;
     esac
 }}
