@@ -524,20 +524,7 @@ pub async fn up(
                     cur.id.clone().unwrap_or_default()
                 }
                 Some(cur) => {
-                    let version = cur.version.as_ref().and_then(|v| v.index).unwrap_or(0) as i32;
-                    engine
-                        .docker
-                        .update_service(
-                            &sname,
-                            spec,
-                            UpdateServiceOptions {
-                                version,
-                                ..Default::default()
-                            },
-                            None,
-                        )
-                        .await
-                        .api(|| format!("updating {sname}"))?;
+                    update_service(engine, &sname, cur, spec, "updating").await?;
                     step(report, &object, "Updated", false);
                     cur.id.clone().unwrap_or_default()
                 }
@@ -556,6 +543,31 @@ pub async fn up(
             step(report, &object, "Running", true);
         }
     }
+    Ok(())
+}
+
+/// Replaces a service's spec; the version read with it guards against a concurrent update.
+async fn update_service(
+    engine: &Engine,
+    name: &str,
+    current: &bollard::models::Service,
+    spec: ServiceSpec,
+    doing: &str,
+) -> Result<()> {
+    let version = current.version.as_ref().and_then(|v| v.index).unwrap_or(0) as i32;
+    engine
+        .docker
+        .update_service(
+            name,
+            spec,
+            UpdateServiceOptions {
+                version,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .api(|| format!("{doing} {name}"))?;
     Ok(())
 }
 
@@ -580,20 +592,7 @@ pub async fn scale(
             }),
             ..Default::default()
         });
-        let version = cur.version.as_ref().and_then(|v| v.index).unwrap_or(0) as i32;
-        engine
-            .docker
-            .update_service(
-                &sname,
-                spec,
-                UpdateServiceOptions {
-                    version,
-                    ..Default::default()
-                },
-                None,
-            )
-            .await
-            .api(|| format!("scaling {sname}"))?;
+        update_service(engine, &sname, &cur, spec, "scaling").await?;
         wait_running(
             engine,
             cur.id.as_deref().unwrap_or(&sname),
@@ -702,18 +701,12 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
         .api(|| "listing networks".into())?;
     for n in nets {
         let Some(name) = n.name else { continue };
-        loop {
-            match engine.docker.remove_network(&name).await {
-                Ok(()) => break,
-                Err(e) if t.elapsed() < Duration::from_secs(60) && !super::is_not_found(&e) => {
-                    tokio::time::sleep(Duration::from_millis(500)).await
-                }
-                Err(e) if super::is_not_found(&e) => break,
-                Err(e) => {
-                    return Err(super::api_error(e)).context(format!("removing network {name}"));
-                }
-            }
-        }
+        remove_when_free(t, Duration::from_millis(500), || {
+            engine.docker.remove_network(&name)
+        })
+        .await
+        .map_err(super::api_error)
+        .with_context(|| format!("removing network {name}"))?;
         // Swarm deletes an overlay network asynchronously: wait until the daemon no longer knows it.
         while t.elapsed() < Duration::from_secs(60)
             && engine
@@ -752,28 +745,40 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
             .await
             .api(|| "listing volumes".into())?;
         for v in list.volumes.unwrap_or_default() {
-            loop {
-                match engine
-                    .docker
-                    .remove_volume(
-                        &v.name,
-                        None::<bollard::query_parameters::RemoveVolumeOptions>,
-                    )
-                    .await
-                {
-                    Ok(()) => break,
-                    Err(e) if super::is_not_found(&e) => break,
-                    Err(_) if t.elapsed() < Duration::from_secs(60) => {
-                        tokio::time::sleep(Duration::from_millis(300)).await
-                    }
-                    Err(e) => {
-                        return Err(super::api_error(e))
-                            .context(format!("removing volume {}", v.name));
-                    }
-                }
-            }
+            remove_when_free(t, Duration::from_millis(300), || {
+                engine.docker.remove_volume(
+                    &v.name,
+                    None::<bollard::query_parameters::RemoveVolumeOptions>,
+                )
+            })
+            .await
+            .map_err(super::api_error)
+            .with_context(|| format!("removing volume {}", v.name))?;
             step(report, format!("Volume {}", v.name), "Removed", true);
         }
     }
     Ok(())
+}
+
+/// Removes something the tasks of removed services may still hold (Swarm winds them down
+/// asynchronously): retried every `pause` for up to a minute from `started`; "not found" is done.
+async fn remove_when_free<F, Fut>(
+    started: Instant,
+    pause: Duration,
+    mut remove: F,
+) -> Result<(), bollard::errors::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), bollard::errors::Error>>,
+{
+    loop {
+        match remove().await {
+            Ok(()) => return Ok(()),
+            Err(e) if super::is_not_found(&e) => return Ok(()),
+            Err(_) if started.elapsed() < Duration::from_secs(60) => {
+                tokio::time::sleep(pause).await
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
