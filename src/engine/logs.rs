@@ -54,12 +54,23 @@ fn frames(
     })
 }
 
+/// A client for log streams that asks in HTTP/1.0. Over HTTP/1.1 the daemon sends each line as a
+/// chunk of its own, and the HTTP client hands chunks over one at a time: two task wake-ups per line.
+/// An HTTP/1.0 answer cannot be chunked, so the daemon sends the same frames as a plain body up to
+/// the end of the connection, and one read carries every frame that has arrived.
+fn unchunked(engine: &Engine) -> bollard::Docker {
+    engine.docker.clone().with_request_modifier(|mut req| {
+        *req.version_mut() = http::Version::HTTP_10;
+        req
+    })
+}
+
 pub fn stream(
     engine: &Engine,
     id: &str,
     q: &LogQuery,
 ) -> impl Stream<Item = Result<(Channel, Bytes), String>> + Send + 'static {
-    frames(engine.docker.logs(id, Some(q.options())))
+    frames(unchunked(engine).logs(id, Some(q.options())))
 }
 
 /// The logs of a Swarm service: every task's output, including tasks that start later when following.
@@ -68,7 +79,7 @@ pub fn service_stream(
     service_id: &str,
     q: &LogQuery,
 ) -> impl Stream<Item = Result<(Channel, Bytes), String>> + Send + 'static {
-    frames(engine.docker.service_logs(service_id, Some(q.options())))
+    frames(unchunked(engine).service_logs(service_id, Some(q.options())))
 }
 
 /// A container event of the project: (action, container id, container name, exit code).
