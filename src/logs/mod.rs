@@ -91,10 +91,17 @@ impl StampedLines {
 
     /// Feeds a frame; calls `emit` for each complete line.
     pub fn push(&mut self, frame: Bytes, mut emit: impl FnMut(Stamped)) {
-        let stamp = self
-            .with_timestamps
-            .then(|| split_timestamp(&frame))
-            .flatten();
+        if !self.with_timestamps {
+            // The hot path of a plain `logs`: no time to carry.
+            return self.lines.push(frame, |line| {
+                emit(Stamped {
+                    nanos: 0,
+                    text: Bytes::new(),
+                    line,
+                })
+            });
+        }
+        let stamp = split_timestamp(&frame);
         let (here, rest) = match stamp {
             Some((nanos, text, rest)) => ((nanos, text), rest),
             // A frame without a timestamp (none asked for, or a malformed one) is kept whole.
