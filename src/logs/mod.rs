@@ -54,10 +54,71 @@ fn strip_cr(mut line: Bytes) -> Bytes {
 /// timestamps): the time in nanoseconds since the epoch, the time as written, and the rest.
 pub fn split_timestamp(frame: &Bytes) -> Option<(i128, Bytes, Bytes)> {
     let space = frame.iter().take(40).position(|b| *b == b' ')?;
-    let text = std::str::from_utf8(&frame[..space]).ok()?;
-    let t = humantime::parse_rfc3339_weak(text).ok()?;
-    let nanos = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128;
+    let nanos = match daemon_time(&frame[..space]) {
+        Some(n) => n,
+        None => {
+            let text = std::str::from_utf8(&frame[..space]).ok()?;
+            let t = humantime::parse_rfc3339_weak(text).ok()?;
+            t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128
+        }
+    };
     Some((nanos, frame.slice(..space), frame.slice(space + 1..)))
+}
+
+/// The daemon's own form, Go's RFC3339Nano in UTC (`2026-01-02T03:04:05.123456789Z`, the fraction
+/// 0–9 digits with trailing zeros cut), read without a general parser: `logs -f` reads one per line.
+/// Anything else is left to humantime.
+fn daemon_time(text: &[u8]) -> Option<i128> {
+    let shape_ok = text.len() >= 20
+        && text.last() == Some(&b'Z')
+        && text[4] == b'-'
+        && text[7] == b'-'
+        && text[10] == b'T'
+        && text[13] == b':'
+        && text[16] == b':';
+    if !shape_ok {
+        return None;
+    }
+    let number = |digits: &[u8]| -> Option<i64> {
+        digits.iter().try_fold(0i64, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
+        })
+    };
+    let (year, month, day) = (
+        number(&text[0..4])?,
+        number(&text[5..7])?,
+        number(&text[8..10])?,
+    );
+    let (hour, minute, second) = (
+        number(&text[11..13])?,
+        number(&text[14..16])?,
+        number(&text[17..19])?,
+    );
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let fraction = match &text[19..text.len() - 1] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            number(digits)? * 10i64.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    // Days since 1970-01-01 in the proleptic Gregorian calendar (years counted from March, so the
+    // leap day ends a year).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    Some(i128::from(seconds) * 1_000_000_000 + i128::from(fraction))
 }
 
 /// A line and the daemon's time for it (zero and empty when timestamps were not asked for).
@@ -212,6 +273,52 @@ mod tests {
         let (tb, ..) = split_timestamp(&b).unwrap();
         assert!(tb < ta, "trimmed zeros must not break ordering");
         assert!(split_timestamp(&Bytes::from_static(b"no timestamp here")).is_none());
+    }
+
+    #[test]
+    fn the_daemons_times_read_as_humantime_reads_them() {
+        let general = |t: &str| {
+            humantime::parse_rfc3339_weak(t)
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as i128
+        };
+        // Times spread over 1970–2100, with every fraction length the daemon writes.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for i in 0..2000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let nanos = x % (4_102_444_800 * 1_000_000_000);
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos);
+            let full = humantime::format_rfc3339_nanos(t).to_string();
+            // Cut the fraction to `i % 10` digits, then trailing zeros, as Go does.
+            let (head, frac) = full.trim_end_matches('Z').split_once('.').unwrap();
+            let frac = frac[..(i % 10) as usize].trim_end_matches('0');
+            let text = if frac.is_empty() {
+                format!("{head}Z")
+            } else {
+                format!("{head}.{frac}Z")
+            };
+            assert_eq!(daemon_time(text.as_bytes()), Some(general(&text)), "{text}");
+        }
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59.999999999Z",
+            "2000-03-01T00:00:00.5Z",
+        ] {
+            assert_eq!(daemon_time(text.as_bytes()), Some(general(text)), "{text}");
+        }
+        // Other forms are not guessed at: humantime takes them.
+        for text in [
+            "2026-01-02T03:04:05+01:00",
+            "2026-01-02 03:04:05Z",
+            "2026-13-02T03:04:05Z",
+            "2026-01-02T03:04:05.Z",
+        ] {
+            assert_eq!(daemon_time(text.as_bytes()), None, "{text}");
+        }
     }
 
     fn stamped(with_timestamps: bool, frames: &[&str]) -> Vec<(String, String)> {
