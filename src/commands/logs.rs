@@ -1,6 +1,7 @@
-//! `stackctl logs` and the log view of an attached `up`: a reader task per container feeding one
-//! writer through bounded channels (a slow terminal slows the readers instead of growing memory),
-//! the project's events to attach containers that start later, and an optional time-ordered merge.
+//! `stackctl logs` and the log view of an attached `up`: a reader task per container writing its
+//! lines into one shared view (a slow terminal blocks the writes, so the readers stop reading and
+//! memory does not grow), the project's events to attach containers that start later, and an
+//! optional time-ordered merge, for which lines go through bounded channels instead.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
