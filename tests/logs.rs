@@ -259,3 +259,65 @@ services:
     assert_eq!(merged, expected);
     assert_eq!(merged.lines().count(), 4);
 }
+
+/// Peak resident memory of a process, in KiB (Linux).
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_reader_that_does_not_keep_up_slows_logs_down_without_growing_its_memory() {
+    if !daemon_available() {
+        return;
+    }
+    // About 40 MB of output; nobody reads stackctl's stdout while the container writes it. The log
+    // is given room for all of it (a daemon set to rotate at 10 MB would drop lines a slow reader
+    // has not reached yet, for every client alike).
+    let manifest = format!(
+        "services:\n  flood:\n    image: {IMG}\n    command: [sh, -c, \"seq -f 'flood line %.0f of the back-pressure test' 1 1000000; exec sleep infinity\"]\n    init: true\n    logging:\n      driver: json-file\n      options: {{max-size: 200m, max-file: 1}}\n"
+    );
+    let p = TestProject::new("logflood", &manifest);
+    p.ok(&["up", "-d"]);
+    let container = format!("{}-flood-1", p.name);
+    assert_eq!(
+        inspect(
+            &container,
+            "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}}"
+        ),
+        "json-file 200m"
+    );
+    let mut follower = follow(&p, &["logs", "-f", "--no-log-prefix"]);
+    let t = Instant::now();
+    while !docker(&["logs", "--tail", "1", &container]).contains("line 1000000 ")
+        && t.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let peak = peak_rss_kib(follower.id());
+    // Then every line still arrives, in order, once the reader catches up.
+    use std::io::BufRead;
+    let reader = std::io::BufReader::new(follower.stdout.take().unwrap());
+    let mut last = 0u64;
+    for (expected, line) in (1u64..).zip(reader.lines()) {
+        assert_eq!(
+            line.unwrap(),
+            format!("flood line {expected} of the back-pressure test")
+        );
+        last = expected;
+        if expected == 1_000_000 {
+            break;
+        }
+    }
+    assert_eq!(last, 1_000_000);
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert!(
+        peak > 0 && peak < 32 * 1024,
+        "peak RSS {peak} KiB while the output was not read"
+    );
+}

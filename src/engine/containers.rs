@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount, MountType,
-    NetworkConnectRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
+    MountType, NetworkConnectRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
@@ -167,6 +168,14 @@ pub fn create_body(
             mounts: Some(mounts),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
             init: svc.init,
+            log_config: svc
+                .logging
+                .as_ref()
+                .map(|(driver, options)| HostConfigLogConfig {
+                    // Options without a driver apply to the daemon's default driver, as in compose.
+                    typ: driver.clone(),
+                    config: (!options.is_empty()).then(|| options.clone().into_iter().collect()),
+                }),
             readonly_rootfs: Some(svc.read_only),
             cap_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
             cap_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),

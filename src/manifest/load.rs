@@ -354,7 +354,6 @@ const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "ipc",
     "isolation",
     "label_file",
-    "logging",
     "mac_address",
     "mem_limit",
     "mem_reservation",

@@ -28,6 +28,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         labels,
         stop_signal,
         stop_grace_period,
+        logging,
         user,
         working_dir,
         hostname,
@@ -69,6 +70,14 @@ pub fn merge_service(base: &mut Service, over: Service) {
     base.labels.extend(labels);
     replace(&mut base.stop_signal, stop_signal);
     replace(&mut base.stop_grace_period, stop_grace_period);
+    // Compose: options merge while the driver stays the same; another driver starts afresh.
+    base.logging = match (base.logging.take(), logging) {
+        (Some(mut b), Some(o)) if o.driver.is_none() || o.driver == b.driver => {
+            b.options.extend(o.options);
+            Some(b)
+        }
+        (b, o) => o.or(b),
+    };
     replace(&mut base.user, user);
     replace(&mut base.working_dir, working_dir);
     replace(&mut base.hostname, hostname);
@@ -171,6 +180,21 @@ mod tests {
             .collect();
         assert_eq!(env, ["A=1", "B=3", "C=4"]);
         assert_eq!(base.labels.len(), 2);
+    }
+
+    #[test]
+    fn logging_options_merge_unless_the_driver_changes() {
+        let mut base = svc("logging: {driver: json-file, options: {max-size: 10m, max-file: 3}}\n");
+        merge_service(&mut base, svc("logging: {options: {max-size: 50m}}\n"));
+        let l = base.logging.clone().unwrap();
+        assert_eq!(l.driver.as_deref(), Some("json-file"));
+        // Numbers are written as YAML numbers; the daemon takes strings.
+        assert_eq!(l.options["max-file"], "3");
+        assert_eq!(l.options["max-size"], "50m");
+        merge_service(&mut base, svc("logging: {driver: local}\n"));
+        let l = base.logging.unwrap();
+        assert_eq!(l.driver.as_deref(), Some("local"));
+        assert!(l.options.is_empty());
     }
 
     #[test]

@@ -154,6 +154,8 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_grace_period: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
     #[serde(
         default,
         deserialize_with = "string_opt",
@@ -466,6 +468,20 @@ pub struct UpdateConfig {
     pub max_failure_ratio: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
+}
+
+/// `logging:` — the container's log driver and its options (`max-size: 10m`, `max-file: 3`...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -147,6 +147,8 @@ pub struct ServicePlan {
     pub healthcheck_disabled: bool,
     pub stop_signal: Option<String>,
     pub stop_grace_period: Option<Duration>,
+    /// Log driver (the daemon's default when absent) and its options.
+    pub logging: Option<(Option<String>, BTreeMap<String, String>)>,
     pub user: Option<String>,
     pub working_dir: Option<String>,
     pub hostname: Option<String>,
@@ -434,6 +436,10 @@ fn service_plan(
         healthcheck_disabled,
         stop_signal: svc.stop_signal.clone(),
         stop_grace_period: svc.stop_grace_period,
+        logging: svc
+            .logging
+            .as_ref()
+            .map(|l| (l.driver.clone(), l.options.clone())),
         user: svc.user.clone(),
         working_dir: svc.working_dir.clone(),
         hostname: svc.hostname.clone(),
