@@ -5,13 +5,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, bail};
 use bytes::Bytes;
 use futures::StreamExt;
-use std::sync::{Arc, Mutex};
-
 use tokio::sync::{Notify, mpsc};
 
 use crate::cli::{Global, LogsArgs};
@@ -77,6 +76,13 @@ struct Stamps {
     min: Option<i128>,
 }
 
+impl Stamps {
+    /// Whether the daemon is asked for its timestamps.
+    fn wanted(&self) -> bool {
+        self.show || self.parse
+    }
+}
+
 /// The view shared by the readers that write into it directly. Lines are buffered and flushed a
 /// moment after the last write, so a burst costs a few large writes instead of one per line.
 #[derive(Clone)]
@@ -134,7 +140,7 @@ fn spawn_reader(
     tx: mpsc::Sender<Msg>,
 ) {
     let q = LogQuery {
-        timestamps: stamps.show || stamps.parse,
+        timestamps: stamps.wanted(),
         ..q.clone()
     };
     spawn_stream_reader(
@@ -162,7 +168,7 @@ struct LineOutput {
 impl LineOutput {
     fn convert(&mut self, s: Stamped) -> Option<Line> {
         let stamps = self.stamps;
-        if !(stamps.show || stamps.parse) {
+        if !stamps.wanted() {
             return Some((0, s.line));
         }
         if stamps.min.is_some_and(|m| s.nanos < m) {
@@ -222,9 +228,8 @@ fn spawn_stream_reader(
             tx,
             last_ts: None,
         };
-        let with_timestamps = stamps.show || stamps.parse;
-        let mut out = StampedLines::new(with_timestamps);
-        let mut err = StampedLines::new(with_timestamps);
+        let mut out = StampedLines::new(stamps.wanted());
+        let mut err = StampedLines::new(stamps.wanted());
         while let Some(Ok((ch, frame))) = s.next().await {
             let buf = if ch == Channel::Stdout {
                 &mut out
@@ -278,8 +283,8 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         min: None,
     };
     // One thread: the readers hand lines to one view, and threads would only wake each other (with
-    // two workers, futex wake-ups cost more CPU than the reading itself). The daemon polls its I/O
-    // after every `event_interval` task runs; a burst of frames is many short runs, so poll less often.
+    // two workers, futex wake-ups cost more CPU than the reading itself). The runtime polls its I/O
+    // driver after every `event_interval` task runs; a burst of frames is many short runs, so poll less often.
     let rt = tokio::runtime::Builder::new_current_thread()
         .event_interval(1024)
         .enable_all()
@@ -349,7 +354,7 @@ async fn swarm_logs(project: &str, args: &LogsArgs, q: LogQuery, stamps: Stamps)
         ..stamps
     };
     let q = LogQuery {
-        timestamps: stamps.show,
+        timestamps: stamps.wanted(),
         ..q
     };
     for (idx, (id, _)) in services.iter().enumerate() {

@@ -168,14 +168,11 @@ pub fn create_body(
             mounts: Some(mounts),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
             init: svc.init,
-            log_config: svc
-                .logging
-                .as_ref()
-                .map(|(driver, options)| HostConfigLogConfig {
-                    // Options without a driver apply to the daemon's default driver, as in compose.
-                    typ: driver.clone(),
-                    config: (!options.is_empty()).then(|| options.clone().into_iter().collect()),
-                }),
+            log_config: svc.logging.as_ref().map(|l| HostConfigLogConfig {
+                // Options without a driver apply to the daemon's default driver, as in compose.
+                typ: l.driver.clone(),
+                config: (!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()),
+            }),
             readonly_rootfs: Some(svc.read_only),
             cap_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
             cap_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),

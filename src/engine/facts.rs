@@ -211,7 +211,7 @@ pub async fn gather(
         }
     }
 
-    // Output since start, and start-up time from the events the daemon still holds.
+    // Whether it wrote output, and start-up time from the events the daemon still holds.
     let started = state
         .started_at
         .as_deref()

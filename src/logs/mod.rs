@@ -165,7 +165,7 @@ impl StampedLines {
         let stamp = split_timestamp(&frame);
         let (here, rest) = match stamp {
             Some((nanos, text, rest)) => ((nanos, text), rest),
-            // A frame without a timestamp (none asked for, or a malformed one) is kept whole.
+            // A frame whose timestamp cannot be read is kept whole.
             None => ((0, Bytes::new()), frame),
         };
         let mut began = self.current.take().unwrap_or_else(|| here.clone());

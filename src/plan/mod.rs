@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::manifest::{Condition, Dependency, MountKind, Project, Restart, Service};
+use crate::manifest::{Condition, Dependency, Logging, MountKind, Project, Restart, Service};
 
 pub use hash::config_hash;
 pub use levels::dependency_levels;
@@ -148,7 +148,7 @@ pub struct ServicePlan {
     pub stop_signal: Option<String>,
     pub stop_grace_period: Option<Duration>,
     /// Log driver (the daemon's default when absent) and its options.
-    pub logging: Option<(Option<String>, BTreeMap<String, String>)>,
+    pub logging: Option<Logging>,
     pub user: Option<String>,
     pub working_dir: Option<String>,
     pub hostname: Option<String>,
@@ -436,10 +436,7 @@ fn service_plan(
         healthcheck_disabled,
         stop_signal: svc.stop_signal.clone(),
         stop_grace_period: svc.stop_grace_period,
-        logging: svc
-            .logging
-            .as_ref()
-            .map(|l| (l.driver.clone(), l.options.clone())),
+        logging: svc.logging.clone(),
         user: svc.user.clone(),
         working_dir: svc.working_dir.clone(),
         hostname: svc.hostname.clone(),
