@@ -22,6 +22,8 @@ use crate::logs::{Stamped, StampedLines};
 use crate::plan::Plan;
 use crate::ui::logview::LogView;
 
+mod pause;
+
 /// A line with the daemon's time when it was asked for (0 otherwise).
 type Line = (i128, Bytes);
 
@@ -231,6 +233,7 @@ fn spawn_stream_reader(
         let mut out = StampedLines::new(stamps.wanted());
         let mut err = StampedLines::new(stamps.wanted());
         while let Some(Ok((ch, frame))) = s.next().await {
+            pause::READING.frame_read();
             let buf = if ch == Channel::Stdout {
                 &mut out
             } else {
@@ -287,6 +290,7 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
     // driver after every `event_interval` task runs; a burst of frames is many short runs, so poll less often.
     let rt = tokio::runtime::Builder::new_current_thread()
         .event_interval(1024)
+        .on_thread_park(pause::on_park)
         .enable_all()
         .build()?;
     if global.target == crate::cli::Target::Swarm {
