@@ -227,7 +227,7 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     let _swarm = SwarmGuard::ensure();
     let manifest = |mode: &str| {
         format!(
-            "services:\n  one:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    environment: {{MODE: {mode}}}\n    deploy: {{endpoint_mode: dnsrr}}\n  two:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n"
+            "services:\n  one:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    environment: {{MODE: {mode}}}\n    deploy: {{endpoint_mode: dnsrr}}\n  two:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    logging: {{driver: json-file, options: {{max-size: 1m, max-file: \"2\"}}}}\n"
         )
     };
     let p = TestProject::new("swedit", &manifest("a"));
@@ -260,6 +260,17 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
             &format!("{project}_one")
         ])
         .contains("MODE=b")
+    );
+    assert_eq!(
+        docker(&[
+            "service",
+            "inspect",
+            "-f",
+            "{{json .Spec.TaskTemplate.LogDriver}}",
+            &format!("{project}_two")
+        ]),
+        r#"{"Name":"json-file","Options":{"max-file":"2","max-size":"1m"}}"#,
+        "logging reaches the task template"
     );
     assert!(run(&["down"]).status.success());
 

@@ -14,7 +14,7 @@ use bollard::models::{
     EndpointSpec, EndpointSpecModeEnum, HealthConfig, Limit, NetworkAttachmentConfig,
     NetworkCreateRequest, SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
     ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile,
-    TaskSpecContainerSpecSecrets, TaskSpecResources, TaskSpecRestartPolicy,
+    TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
     TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
@@ -256,6 +256,11 @@ fn spec_for(
                 ..Default::default()
             }),
             restart_policy,
+            // As on one engine: options without a driver apply to the swarm's default driver.
+            log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
+                name: l.driver.clone(),
+                options: (!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()),
+            }),
             networks: Some(vec![NetworkAttachmentConfig {
                 target: Some(network_id.to_owned()),
                 aliases: Some(vec![svc.name.clone()]),
@@ -466,8 +471,12 @@ async fn wait_running(
     }
 }
 
+/// The hash of a spec, the same for the same spec in every process: the spec's maps (labels, log
+/// options) are `HashMap`s whose order changes from one run to the next, so they are serialised
+/// through `serde_json::Value`, whose maps keep their keys sorted.
 pub fn config_hash(spec: &ServiceSpec) -> String {
-    hex::encode(Sha256::digest(serde_json::to_vec(spec).unwrap_or_default()))
+    let canonical = serde_json::to_value(spec).and_then(|v| serde_json::to_vec(&v));
+    hex::encode(Sha256::digest(canonical.unwrap_or_default()))
 }
 
 /// `up` on Swarm: network, secrets, then services level by level.
@@ -780,5 +789,33 @@ where
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_hash_does_not_depend_on_the_order_of_a_map() {
+        let spec = || {
+            let labels: HashMap<String, String> = (0..16)
+                .map(|i| (format!("label-{i}"), i.to_string()))
+                .collect();
+            ServiceSpec {
+                labels: Some(labels),
+                ..Default::default()
+            }
+        };
+        let first = config_hash(&spec());
+        // Each HashMap gets its own random order; twenty of them would not all agree by chance.
+        for _ in 0..20 {
+            assert_eq!(config_hash(&spec()), first);
+        }
+        let other = ServiceSpec {
+            labels: Some(HashMap::from([("label-0".to_owned(), "1".to_owned())])),
+            ..Default::default()
+        };
+        assert_ne!(config_hash(&other), first);
     }
 }
