@@ -206,8 +206,11 @@ def main():
             lines.append(f"| {scenario} | {tool} | {fmt(walls)} | {ratio} | {rss:.1f} | {cpu_s:.2f} |")
     if "7. logs 10×200k lines" in results:
         lines.append("")
-        for tool, xs in results["7. logs 10×200k lines"].items():
-            lines.append(f"- logs, {tool}: {2_000_000 / statistics.median(x[0] for x in xs):,.0f} lines/s")
+        logs = results["7. logs 10×200k lines"]
+        cpu = {tool: statistics.median(x[2] for x in xs) for tool, xs in logs.items()}
+        for tool, xs in logs.items():
+            share = f", client CPU {cpu['stackctl'] / cpu[tool]:.2f}× of this tool's" if tool != "stackctl" and "stackctl" in cpu and cpu[tool] else ""
+            lines.append(f"- logs, {tool}: {2_000_000 / statistics.median(x[0] for x in xs):,.0f} lines/s, {cpu[tool]:.2f} CPU-s{share}")
     if wait_lag:
         lines.append("")
         for tool, ms in wait_lag.items():
