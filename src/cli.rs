@@ -74,7 +74,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  stackctl config --format json | jq .services")]
     Config(ConfigArgs),
     /// Create and start the stack, then follow its logs (or return with -d)
-    #[command(after_help = "Examples:\n  stackctl up -d --wait\n  stackctl up --build flaskapp")]
+    #[command(
+        after_help = "Examples:\n  stackctl up -d --wait\n  stackctl up --build flaskapp\n  stackctl up --exit-code-from tests   # run a test service against the stack, exit with its code"
+    )]
     Up(UpArgs),
     /// Stop and remove the stack's containers and networks
     #[command(
@@ -323,6 +325,30 @@ pub struct UpArgs {
     /// Seconds to wait for containers to stop when interrupted
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Start only the named services, not what they depend on
+    #[arg(long, requires = "services")]
+    pub no_deps: bool,
+    /// Stop the stack when any of its containers stops, and exit with that container's code
+    #[arg(long, conflicts_with_all = ["detach", "wait"])]
+    pub abort_on_container_exit: bool,
+    /// Exit with the code of this service's container (implies --abort-on-container-exit)
+    #[arg(long, value_name = "SERVICE", conflicts_with_all = ["detach", "wait"])]
+    pub exit_code_from: Option<String>,
+    /// Show only these services' output [default: every started service]
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub attach: Vec<String>,
+    /// Hide these services' output (they still run, and still count for --abort-on-container-exit)
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub no_attach: Vec<String>,
+    /// Plain prefixes, without colour
+    #[arg(long)]
+    pub no_color: bool,
+    /// Lines without the `container | ` prefix
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    /// Show the daemon's timestamp before each line
+    #[arg(long)]
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Args)]

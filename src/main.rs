@@ -11,7 +11,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit::code_for(&err);
-            if let Some(d) = err.downcast_ref::<manifest::Diagnostics>() {
+            if err.is::<exit::ContainerExitCode>() {
+                // The log view has said which container stopped and how.
+            } else if let Some(d) = err.downcast_ref::<manifest::Diagnostics>() {
                 eprint!("{d}");
             } else if code == 130 {
                 eprintln!("stackctl: interrupted");

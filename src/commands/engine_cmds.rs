@@ -18,6 +18,7 @@ use crate::plan::{self, Plan};
 use crate::ui;
 
 use super::load_project;
+use super::logs::AttachOptions;
 
 /// Refuses service names that the manifest does not define, with the nearest one suggested.
 pub fn check_services(project: &Project, names: &[String]) -> Result<(), UsageError> {
@@ -108,8 +109,30 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
     let loaded = load_project(global)?;
     let project = &loaded.project;
     check_services(project, &args.services)?;
+    check_services(project, &args.attach)?;
+    check_services(project, &args.no_attach)?;
+    check_services(project, args.exit_code_from.as_slice())?;
     let scale = parse_scale(project, &args.scale)?;
     let plan = plan::build(project, &scale);
+    if let Some(svc) = &args.exit_code_from
+        && !args.services.is_empty()
+    {
+        let started = if args.no_deps {
+            args.services.clone()
+        } else {
+            converge::with_dependencies(&plan, &args.services)
+        };
+        if !started.contains(svc) {
+            return Err(UsageError::new(format!(
+                "--exit-code-from {svc}: this `up` does not start {svc}"
+            ))
+            .hint(format!(
+                "name it with the others: stackctl up {} {svc}",
+                args.services.join(" ")
+            ))
+            .into());
+        }
+    }
     let opts = UpOptions {
         force_recreate: args.force_recreate,
         no_recreate: args.no_recreate,
@@ -128,9 +151,19 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
             no_cache: false,
             build_pull: false,
         },
-        with_deps: true,
+        with_deps: !args.no_deps,
     };
     let detach = args.detach || args.wait;
+    let attach = AttachOptions {
+        show: (!args.attach.is_empty()).then(|| args.attach.iter().cloned().collect()),
+        hide: args.no_attach.iter().cloned().collect(),
+        no_color: args.no_color,
+        log_prefix: !args.no_log_prefix,
+        timestamps: args.timestamps,
+        abort_on_exit: args.abort_on_container_exit || args.exit_code_from.is_some(),
+        exit_code_from: args.exit_code_from.clone(),
+        timeout: args.timeout.map(Duration::from_secs),
+    };
     let report = ui::reporter(global.progress);
     if global.target == Target::Swarm {
         return runtime()?.block_on(async {
@@ -153,14 +186,7 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
         if detach {
             return Ok(());
         }
-        super::logs::attached(
-            &engine,
-            &plan,
-            running,
-            args.timeout.map(Duration::from_secs),
-            &report,
-        )
-        .await
+        super::logs::attached(&engine, &plan, running, &attach).await
     })
 }
 

@@ -272,6 +272,35 @@ pub async fn stop(engine: &Engine, id: &str, name: &str, timeout: Duration) -> R
     }
 }
 
+/// Kills at once (the second Ctrl-C). Gone or stopped already is fine.
+pub async fn kill(engine: &Engine, id: &str) {
+    let _ = engine
+        .docker
+        .kill_container(id, None::<bollard::query_parameters::KillContainerOptions>)
+        .await;
+}
+
+async fn state_of(engine: &Engine, id: &str) -> Option<bollard::models::ContainerState> {
+    engine.docker.inspect_container(id, None).await.ok()?.state
+}
+
+/// The exit code of a container that has stopped for good: not running, and no restart policy
+/// bringing it back. `None` while it runs or restarts, or when it is gone.
+pub async fn stopped_for_good(engine: &Engine, id: &str) -> Option<i64> {
+    let state = state_of(engine, id).await?;
+    let up = state.running.unwrap_or(false) || state.restarting.unwrap_or(false);
+    (!up).then(|| state.exit_code.unwrap_or(-1))
+}
+
+/// When the container's previous run ended (the daemon's clock, nanoseconds since the epoch), so that
+/// its log can be shown from the current run on; `None` for a first run. Not `StartedAt`: a process
+/// can print before the daemon records that it started.
+pub async fn previous_run_ended(engine: &Engine, id: &str) -> Option<i128> {
+    let state = state_of(engine, id).await?;
+    // A container that never stopped has Go's zero time, year 1.
+    crate::logs::daemon_nanos(state.finished_at?.as_bytes()).filter(|t| *t > 0)
+}
+
 pub async fn remove(engine: &Engine, id: &str, name: &str, volumes: bool) -> Result<()> {
     let opts = RemoveContainerOptions {
         force: true,

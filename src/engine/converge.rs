@@ -25,7 +25,7 @@ pub struct UpOptions {
     pub wait: bool,
     pub wait_timeout: Option<Duration>,
     pub images: ImageOptions,
-    /// Wait for dependencies outside the selection (false for `scale --no-deps`).
+    /// Start the selection's dependencies too and wait for them (false for `--no-deps`).
     pub with_deps: bool,
 }
 
@@ -136,7 +136,11 @@ pub async fn up(
     opts: &UpOptions,
     report: &Reporter,
 ) -> Result<Vec<Running>> {
-    let selection = with_dependencies(plan, selected);
+    let selection = if opts.with_deps || selected.is_empty() {
+        with_dependencies(plan, selected)
+    } else {
+        selected.to_vec()
+    };
     let services: Vec<&ServicePlan> = selection
         .iter()
         .filter_map(|s| plan.services.get(s))

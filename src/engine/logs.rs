@@ -83,12 +83,14 @@ pub fn service_stream(
 }
 
 /// A container event of the project: (action, container id, container name, exit code).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ContainerEvent {
     pub action: String,
     pub id: String,
     pub name: String,
     pub service: String,
+    /// A container of `run`, not of the stack's services.
+    pub oneoff: bool,
     pub exit_code: Option<i64>,
     pub time: i64,
     pub time_nano: i64,
@@ -136,6 +138,9 @@ pub fn events(
                 id,
                 name: attrs.get("name").cloned().unwrap_or_default(),
                 service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
+                oneoff: attrs
+                    .get(labels::ONEOFF)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true")),
                 exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
                 time: ev.time.unwrap_or(0),
                 time_nano: ev.time_nano.unwrap_or(0),

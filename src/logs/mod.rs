@@ -54,15 +54,18 @@ fn strip_cr(mut line: Bytes) -> Bytes {
 /// timestamps): the time in nanoseconds since the epoch, the time as written, and the rest.
 pub fn split_timestamp(frame: &Bytes) -> Option<(i128, Bytes, Bytes)> {
     let space = frame.iter().take(40).position(|b| *b == b' ')?;
-    let nanos = match daemon_time(&frame[..space]) {
-        Some(n) => n,
-        None => {
-            let text = std::str::from_utf8(&frame[..space]).ok()?;
-            let t = humantime::parse_rfc3339_weak(text).ok()?;
-            t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128
-        }
-    };
+    let nanos = daemon_nanos(&frame[..space])?;
     Some((nanos, frame.slice(..space), frame.slice(space + 1..)))
+}
+
+/// A time as the daemon writes it (RFC 3339, UTC), in nanoseconds since the epoch.
+pub fn daemon_nanos(text: &[u8]) -> Option<i128> {
+    if let Some(n) = daemon_time(text) {
+        return Some(n);
+    }
+    let text = std::str::from_utf8(text).ok()?;
+    let t = humantime::parse_rfc3339_weak(text).ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128)
 }
 
 /// The daemon's own form, Go's RFC3339Nano in UTC (`2026-01-02T03:04:05.123456789Z`, the fraction

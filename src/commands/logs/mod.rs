@@ -8,21 +8,22 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
 
 use crate::cli::{Global, LogsArgs};
-use crate::engine::converge::Running;
-use crate::engine::logs::{self, Channel, LogQuery};
-use crate::engine::{Engine, Reporter, containers, observe};
+use crate::engine::logs::{self, Channel, ContainerEvent, LogQuery};
+use crate::engine::{Engine, observe};
 use crate::exit::{Interrupted, UsageError};
 use crate::logs::{Stamped, StampedLines};
-use crate::plan::Plan;
 use crate::ui::logview::LogView;
 
+mod attached;
 mod pause;
+
+pub use attached::{AttachOptions, attached};
 
 /// A line with the daemon's time when it was asked for (0 otherwise).
 type Line = (i128, Bytes);
@@ -319,10 +320,17 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
             if args.merge_time && !args.follow {
                 return merged(&engine, targets, q, stamps, view).await;
             }
-            let follow = args
-                .follow
-                .then(|| (project.clone(), move |svc: &str, n: u32| wanted(svc, n)));
+            let follow = args.follow.then(|| Follow {
+                project: project.clone(),
+                since: now_unix(),
+                wanted: move |svc: &str, n: u32| wanted(svc, n),
+                stops: None,
+            });
             let window = args.merge_time.then_some(Duration::from_millis(250));
+            let targets = targets
+                .into_iter()
+                .map(|(id, _)| Target { id, from: None })
+                .collect();
             pump(&engine, targets, q, stamps, view, follow, window).await
         };
         tokio::select! {
@@ -430,15 +438,46 @@ async fn merged(
     Ok(())
 }
 
+/// What a follow watches besides the first containers: the project's events from `since` (seconds),
+/// so that the containers `wanted` shows join in when they start; and, for attached `up` with
+/// `--abort-on-container-exit`, which containers' stops to report.
+struct Follow<F> {
+    project: String,
+    since: i64,
+    wanted: F,
+    stops: Option<StopWatch>,
+}
+
+/// Where to report that a container of `services` stopped for good (no restart policy brings it back).
+struct StopWatch {
+    services: HashSet<String>,
+    tx: mpsc::Sender<ContainerEvent>,
+}
+
+/// How long a follow that has nothing left to read waits for the events saying how its containers
+/// stopped (they come on another connection, usually within milliseconds).
+const EXIT_EVENT_GRACE: Duration = Duration::from_secs(2);
+
+/// A container whose lines to show: all of them, or those from a time on (the daemon's clock, ns).
+struct Target {
+    id: String,
+    from: Option<i128>,
+}
+
+/// The whole seconds for the logs API's `since`, at or before `nanos`.
+fn secs_for_query(nanos: i128) -> i32 {
+    (nanos.div_euclid(1_000_000_000)).clamp(0, i32::MAX as i128) as i32
+}
+
 /// Streams `targets` into `view`; with `follow`, containers of the project that start later join in
 /// from their start time; with `window`, lines are reordered by time within that window.
 async fn pump<F: Fn(&str, u32) -> bool>(
     engine: &Engine,
-    targets: Vec<(String, String)>,
+    targets: Vec<Target>,
     q: LogQuery,
     stamps: Stamps,
     view: LogView,
-    follow: Option<(String, F)>,
+    follow: Option<Follow<F>>,
     window: Option<Duration>,
 ) -> Result<()> {
     // Following needs each line's time: a container that restarts is re-attached just after the last
@@ -459,16 +498,33 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     let mut last_ts: HashMap<String, i128> = HashMap::new();
     let mut streaming: HashMap<String, usize> = HashMap::new();
     let mut active: HashSet<usize> = HashSet::new();
-    for (id, _) in &targets {
+    // Containers whose stream ended before their stop's event came, and the other way round.
+    let mut exit_unseen: HashSet<String> = HashSet::new();
+    let mut died: HashSet<String> = HashSet::new();
+    let mut settle_by: Option<tokio::time::Instant> = None;
+    for t in &targets {
         let idx = ids.len();
-        ids.push(id.clone());
-        streaming.insert(id.clone(), idx);
+        ids.push(t.id.clone());
+        streaming.insert(t.id.clone(), idx);
         active.insert(idx);
-        spawn_reader(engine, idx, id, &q, stamps, sink.clone(), tx.clone());
+        let (q, stamps) = match t.from {
+            Some(from) => (
+                LogQuery {
+                    since: secs_for_query(from),
+                    ..q.clone()
+                },
+                Stamps {
+                    min: Some(from),
+                    ..stamps
+                },
+            ),
+            None => (q.clone(), stamps),
+        };
+        spawn_reader(engine, idx, &t.id, &q, stamps, sink.clone(), tx.clone());
     }
     let mut events = follow
         .as_ref()
-        .map(|(project, _)| Box::pin(logs::events(engine, project, now_unix())));
+        .map(|f| Box::pin(logs::events(engine, &f.project, f.since)));
     if active.is_empty() && events.is_none() {
         return Ok(());
     }
@@ -508,11 +564,18 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                     }
                     active.remove(&idx);
                     streaming.retain(|_, v| *v != idx);
+                    // A followed stream ends when its container stops; the stop's event may still
+                    // be on its way, and its status line is worth waiting for.
+                    if follow.is_some() && !died.remove(&ids[idx]) {
+                        exit_unseen.insert(ids[idx].clone());
+                    }
                     if active.is_empty() {
                         release(&mut held, i128::MAX);
                         view.with(|v| v.flush())?;
-                        let Some((project, _)) = &follow else { return Ok(()) };
-                        if !any_running_or_restarting(engine, project).await? {
+                        let Some(f) = &follow else { return Ok(()) };
+                        if !exit_unseen.is_empty() {
+                            settle_by = Some(tokio::time::Instant::now() + EXIT_EVENT_GRACE);
+                        } else if !any_running_or_restarting(engine, &f.project).await? {
                             return Ok(());
                         }
                     }
@@ -520,29 +583,33 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 None => return Ok(()),
             },
             e = &mut flusher => return Err(e.into()),
+            _ = tokio::time::sleep_until(settle_by.unwrap_or_else(tokio::time::Instant::now)), if settle_by.is_some() => {
+                settle_by = None;
+                exit_unseen.clear();
+                if let Some(f) = &follow && active.is_empty() && !any_running_or_restarting(engine, &f.project).await? {
+                    return Ok(());
+                }
+            }
             _ = tick.tick(), if window.is_some() => {
                 release(&mut held, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
                 view.with(|v| v.flush())?;
             }
             Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
-                let Some((_, wanted)) = &follow else { continue };
+                let Some(f) = &follow else { continue };
                 let number = ev.name.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-                if !wanted(&ev.service, number) {
-                    continue;
-                }
+                let shown = !ev.oneoff && (f.wanted)(&ev.service, number);
                 match ev.action.as_str() {
-                    "start" if !streaming.contains_key(&ev.id) => {
+                    "start" if shown && !streaming.contains_key(&ev.id) => {
                         let idx = view.with(|v| v.add(&ev.name));
                         ids.push(ev.id.clone());
                         streaming.insert(ev.id.clone(), idx);
                         active.insert(idx);
                         // A container seen before continues after its last shown line; a new one from its start.
                         let min = last_ts.get(&ev.id).map(|t| t + 1);
-                        let since_secs = min.map_or(0, |m| (m / 1_000_000_000) as i64);
-                        let from = LogQuery { follow: true, tail: None, since: since_secs.clamp(0, i32::MAX as i64) as i32, ..q.clone() };
+                        let from = LogQuery { follow: true, tail: None, since: min.map_or(0, secs_for_query), ..q.clone() };
                         spawn_reader(engine, idx, &ev.id, &from, Stamps { parse: true, min, ..stamps }, sink.clone(), tx.clone());
                     }
-                    "die" | "destroy" => {
+                    "die" | "destroy" if shown => {
                         let idx = match ids.iter().rposition(|i| *i == ev.id) {
                             Some(i) => i,
                             None => {
@@ -560,6 +627,29 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                     }
                     _ => {}
                 }
+                if let Some(w) = &f.stops
+                    && ev.action == "die"
+                    && !ev.restart_policy_applies
+                    && !ev.oneoff
+                    && w.services.contains(&ev.service)
+                {
+                    // Reported once the view has said it, so the exit line comes first.
+                    view.with(|v| v.flush())?;
+                    let _ = w.tx.try_send(ev.clone());
+                }
+                if ev.action == "die" {
+                    if exit_unseen.remove(&ev.id) {
+                        if active.is_empty() && exit_unseen.is_empty() {
+                            settle_by = None;
+                            view.with(|v| v.flush())?;
+                            if !any_running_or_restarting(engine, &f.project).await? {
+                                return Ok(());
+                            }
+                        }
+                    } else if streaming.contains_key(&ev.id) {
+                        died.insert(ev.id.clone());
+                    }
+                }
             }
         }
     }
@@ -576,57 +666,4 @@ async fn any_running_or_restarting(engine: &Engine, project: &str) -> Result<boo
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     Ok(false)
-}
-
-/// Attached `up`: show the stack's output until Ctrl-C, then stop it gracefully; a second Ctrl-C kills.
-pub async fn attached(
-    engine: &Engine,
-    plan: &Plan,
-    running: Vec<Running>,
-    timeout: Option<Duration>,
-    _report: &Reporter,
-) -> Result<()> {
-    let targets: Vec<(String, String)> = running
-        .iter()
-        .map(|r| (r.id.clone(), r.name.clone()))
-        .collect();
-    let q = LogQuery {
-        follow: true,
-        tail: Some("all".into()),
-        ..LogQuery::default()
-    };
-    let view = LogView::new(
-        &targets.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
-        false,
-        true,
-    );
-    let services: HashSet<String> = running.iter().map(|r| r.service.clone()).collect();
-    let follow = Some((plan.project.clone(), move |svc: &str, _: u32| {
-        services.contains(svc)
-    }));
-    tokio::select! {
-        r = pump(engine, targets, q, Stamps::default(), view, follow, None) => return r,
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
-    let stop_all = async {
-        for level in plan.levels.iter().rev() {
-            let wave: Vec<_> = running
-                .iter()
-                .filter(|r| level.contains(&r.service))
-                .collect();
-            futures::future::join_all(wave.iter().map(|r| {
-                let t = timeout.unwrap_or_else(|| plan.services[&r.service].stop_timeout());
-                containers::stop(engine, &r.id, &r.name, t)
-            }))
-            .await;
-        }
-    };
-    tokio::select! {
-        _ = stop_all => {}
-        _ = tokio::signal::ctrl_c() => {
-            futures::future::join_all(running.iter().map(|r| engine.docker.kill_container(&r.id, None::<bollard::query_parameters::KillContainerOptions>))).await;
-        }
-    }
-    bail!(Interrupted)
 }

@@ -1,0 +1,235 @@
+//! Attached `up`: the stack's output in the log view until Ctrl-C, or until a container stops when
+//! asked to abort then (`--abort-on-container-exit`, `--exit-code-from`, for running tests against
+//! a stack). Either way the stack is stopped level by level while the view goes on showing its last
+//! lines and exit codes; a second Ctrl-C kills.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use tokio::sync::mpsc;
+
+use super::{Follow, Stamps, StopWatch, Target, now_unix, pump};
+use crate::engine::converge::Running;
+use crate::engine::logs::{ContainerEvent, LogQuery};
+use crate::engine::{Engine, containers};
+use crate::exit::{ContainerExitCode, Interrupted};
+use crate::plan::Plan;
+use crate::ui::logview::LogView;
+
+/// How attached `up` shows the stack and when it ends.
+#[derive(Debug, Default)]
+pub struct AttachOptions {
+    /// The services whose output is shown (`--attach`); all when `None`.
+    pub show: Option<HashSet<String>>,
+    /// Services whose output is not shown (`--no-attach`).
+    pub hide: HashSet<String>,
+    pub no_color: bool,
+    pub log_prefix: bool,
+    pub timestamps: bool,
+    /// Stop the stack when any of its containers stops for good.
+    pub abort_on_exit: bool,
+    /// Exit with this service's container's code instead of the code of the one that stopped first.
+    pub exit_code_from: Option<String>,
+    /// Stop timeout instead of each service's own.
+    pub timeout: Option<Duration>,
+}
+
+impl AttachOptions {
+    fn shows(&self, service: &str) -> bool {
+        self.show.as_ref().is_none_or(|s| s.contains(service)) && !self.hide.contains(service)
+    }
+}
+
+pub async fn attached(
+    engine: &Engine,
+    plan: &Plan,
+    running: Vec<Running>,
+    opts: &AttachOptions,
+) -> Result<()> {
+    // Events are asked from here on; a container that stopped before is found by looking below.
+    let since = now_unix();
+    let shown: Vec<&Running> = running.iter().filter(|r| opts.shows(&r.service)).collect();
+    // A container's log holds its earlier runs too: show the current run's lines.
+    let targets: Vec<Target> = futures::future::join_all(shown.iter().map(|r| async {
+        Target {
+            id: r.id.clone(),
+            from: containers::previous_run_ended(engine, &r.id)
+                .await
+                .map(|t| t + 1),
+        }
+    }))
+    .await;
+    let q = LogQuery {
+        follow: true,
+        tail: Some("all".into()),
+        ..LogQuery::default()
+    };
+    let names: Vec<String> = shown.iter().map(|r| r.name.clone()).collect();
+    let view = LogView::new(&names, opts.no_color, opts.log_prefix);
+    let started: HashSet<String> = running.iter().map(|r| r.service.clone()).collect();
+    let (stop_tx, mut stop_rx) = mpsc::channel::<ContainerEvent>(16);
+    let follow = Follow {
+        project: plan.project.clone(),
+        since,
+        wanted: {
+            let started = started.clone();
+            move |svc: &str, _: u32| started.contains(svc) && opts.shows(svc)
+        },
+        stops: opts.abort_on_exit.then(|| StopWatch {
+            services: started,
+            tx: stop_tx.clone(),
+        }),
+    };
+    let stamps = Stamps {
+        show: opts.timestamps,
+        ..Stamps::default()
+    };
+    if opts.abort_on_exit {
+        report_stopped_already(engine, &running, &stop_tx).await;
+    }
+    let pumping = pump(engine, targets, q, stamps, view, Some(follow), None);
+    tokio::pin!(pumping);
+    let trigger = tokio::select! {
+        r = &mut pumping => {
+            // Every container stopped on its own. When aborting, the first stop still decides the code.
+            r?;
+            match stop_rx.try_recv() {
+                Ok(ev) if opts.abort_on_exit => return exit_code(engine, &running, opts, &ev).await,
+                _ => return Ok(()),
+            }
+        }
+        Some(ev) = stop_rx.recv() => Some(ev),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    match &trigger {
+        Some(ev) => eprintln!(
+            "Aborting on container exit ({} exited with code {}): stopping the stack...",
+            ev.name,
+            ev.exit_code.unwrap_or(-1)
+        ),
+        None => eprintln!("Gracefully stopping... (press Ctrl+C again to force)"),
+    }
+    // The view goes on while the stack stops, so its last lines and exit codes are shown.
+    let stopping = async {
+        tokio::select! {
+            _ = stop_levels(engine, plan, &running, opts.timeout) => {}
+            _ = tokio::signal::ctrl_c() => {
+                futures::future::join_all(running.iter().map(|r| containers::kill(engine, &r.id))).await;
+            }
+        }
+    };
+    tokio::pin!(stopping);
+    let mut pump_done = false;
+    tokio::select! {
+        _ = &mut stopping => {}
+        _ = &mut pumping => {
+            pump_done = true;
+            stopping.await;
+        }
+    }
+    if !pump_done {
+        // Streams end as their containers stop; the last lines are at most a moment behind.
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut pumping).await;
+    }
+    match trigger {
+        Some(ev) => exit_code(engine, &running, opts, &ev).await,
+        None => bail!(Interrupted),
+    }
+}
+
+/// Stops the stack in reverse dependency order, each level at once.
+async fn stop_levels(engine: &Engine, plan: &Plan, running: &[Running], timeout: Option<Duration>) {
+    for level in plan.levels.iter().rev() {
+        let wave = running.iter().filter(|r| level.contains(&r.service));
+        futures::future::join_all(wave.map(|r| {
+            let t = timeout.unwrap_or_else(|| plan.services[&r.service].stop_timeout());
+            containers::stop(engine, &r.id, &r.name, t)
+        }))
+        .await;
+    }
+}
+
+/// A container that stopped between its start and the events being asked for sends no event.
+async fn report_stopped_already(
+    engine: &Engine,
+    running: &[Running],
+    stops: &mpsc::Sender<ContainerEvent>,
+) {
+    for r in running {
+        if let Some(code) = containers::stopped_for_good(engine, &r.id).await {
+            let _ = stops.try_send(ContainerEvent {
+                action: "die".into(),
+                id: r.id.clone(),
+                name: r.name.clone(),
+                service: r.service.clone(),
+                exit_code: Some(code),
+                ..ContainerEvent::default()
+            });
+        }
+    }
+}
+
+/// `up`'s result after an abort: the code of `--exit-code-from`'s container (its first replica), else
+/// the code of the container whose stop ended the run.
+async fn exit_code(
+    engine: &Engine,
+    running: &[Running],
+    opts: &AttachOptions,
+    first_stop: &ContainerEvent,
+) -> Result<()> {
+    let code = match &opts.exit_code_from {
+        Some(service) => {
+            let chosen = running
+                .iter()
+                .filter(|r| r.service == *service)
+                .min_by_key(|r| replica_number(&r.name));
+            match chosen {
+                Some(r) => containers::stopped_for_good(engine, &r.id)
+                    .await
+                    .unwrap_or(-1),
+                None => -1,
+            }
+        }
+        None => first_stop.exit_code.unwrap_or(-1),
+    };
+    if code == 0 {
+        return Ok(());
+    }
+    Err(ContainerExitCode(code).into())
+}
+
+fn replica_number(name: &str) -> u32 {
+    name.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attach_and_no_attach_choose_the_services_shown() {
+        let all = AttachOptions::default();
+        assert!(all.shows("web") && all.shows("db"));
+        let only_web = AttachOptions {
+            show: Some(HashSet::from(["web".to_owned()])),
+            ..AttachOptions::default()
+        };
+        assert!(only_web.shows("web") && !only_web.shows("db"));
+        let not_db = AttachOptions {
+            hide: HashSet::from(["db".to_owned()]),
+            ..AttachOptions::default()
+        };
+        assert!(not_db.shows("web") && !not_db.shows("db"));
+    }
+
+    #[test]
+    fn the_first_replica_is_the_lowest_number() {
+        assert_eq!(replica_number("proj-web-12"), 12);
+        assert_eq!(replica_number("proj-web-2"), 2);
+        assert_eq!(replica_number("custom_name"), 0);
+    }
+}

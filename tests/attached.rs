@@ -1,0 +1,146 @@
+//! Attached `up` against the real daemon: ending on a container's exit with its code (the way a
+//! test service is run against a stack in CI), choosing whose output is shown, showing only the
+//! current run of a container, and `--no-deps`.
+
+mod common;
+
+use common::*;
+
+const IMG: &str = "debian:bookworm-slim";
+
+/// `checker` prints, waits and fails with 3; `server` runs until stopped (143 under init's SIGTERM);
+/// `chatty` says one line and runs on.
+fn manifest() -> String {
+    format!(
+        r#"
+services:
+  checker:
+    image: {IMG}
+    command: [sh, -c, "echo checking; sleep 1; echo done checking; exit 3"]
+  server:
+    image: {IMG}
+    command: [sh, -c, "echo serving; exec sleep infinity"]
+    init: true
+  chatty:
+    image: {IMG}
+    command: [sh, -c, "echo chatter; exec sleep infinity"]
+    init: true
+"#
+    )
+}
+
+/// The lines of one container, with the prefix's padding taken out.
+fn lines_of(out: &str, container: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.split_once(" | "))
+        .filter(|(name, _)| name.trim_end() == container)
+        .map(|(name, rest)| format!("{} | {rest}", name.trim_end()))
+        .collect()
+}
+
+#[test]
+fn abort_on_container_exit_stops_the_stack_and_exits_with_the_first_code() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("abort", &manifest());
+    let out = p.run(&["up", "--abort-on-container-exit", "-t", "2"]);
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "stdout:\n{so}\nstderr:\n{se}");
+    let checker = format!("{}-checker-1", p.name);
+    assert_eq!(
+        lines_of(&so, &checker),
+        [
+            format!("{checker} | checking"),
+            format!("{checker} | done checking")
+        ],
+        "{so}"
+    );
+    assert!(so.contains("| serving") && so.contains("| chatter"), "{so}");
+    assert_eq!(
+        lines_of(&se, &checker),
+        [format!("{checker} | exited with code 3")],
+        "{se}"
+    );
+    assert!(se.contains("Aborting on container exit"), "{se}");
+    // The whole stack was stopped, and each stop was shown.
+    for svc in ["server", "chatty"] {
+        let name = format!("{}-{svc}-1", p.name);
+        assert_eq!(inspect(&name, "{{.State.Running}}"), "false", "{name}");
+        assert_eq!(
+            lines_of(&se, &name),
+            [format!("{name} | exited with code 143")],
+            "{se}"
+        );
+    }
+
+    // --exit-code-from takes the named service's code, and a second run of the same containers
+    // shows their current run only, not the lines of the first.
+    let out = p.run(&["up", "--exit-code-from", "server", "--no-attach", "chatty"]);
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(143), "stdout:\n{so}\nstderr:\n{se}");
+    assert_eq!(lines_of(&so, &checker).len(), 2, "one run's lines:\n{so}");
+    assert!(!so.contains("chatter"), "--no-attach hides chatty:\n{so}");
+    assert!(!se.contains("chatty-1 |"), "nor its exit:\n{se}");
+
+    // --attach shows only the named services; the exit code is 0 when the chosen service's is.
+    let ok = TestProject::new(
+        "abort0",
+        &format!(
+            "services:\n  job:\n    image: {IMG}\n    command: [sh, -c, \"echo job ran; sleep 1\"]\n  side:\n    image: {IMG}\n    command: [sh, -c, \"echo side; exec sleep infinity\"]\n    init: true\n"
+        ),
+    );
+    let out = ok.run(&[
+        "up",
+        "--exit-code-from",
+        "job",
+        "--attach",
+        "job",
+        "--no-color",
+        "--no-log-prefix",
+    ]);
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert_eq!(so.lines().collect::<Vec<_>>(), ["job ran"], "{so}");
+}
+
+#[test]
+fn attached_flags_are_checked_before_anything_is_created() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("abortargs", &manifest());
+    let out = p.run(&["up", "--exit-code-from", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no such service: `nosuch`"));
+    let out = p.run(&["up", "server", "--exit-code-from", "checker"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("does not start checker") && err.contains("stackctl up server checker"),
+        "{err}"
+    );
+    let out = p.run(&["up", "-d", "--abort-on-container-exit"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(p.containers().is_empty(), "nothing was created");
+}
+
+#[test]
+fn no_deps_starts_only_the_named_service() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "nodeps",
+        &format!(
+            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on: [db]\n"
+        ),
+    );
+    p.ok(&["up", "-d", "--no-deps", "app"]);
+    assert_eq!(p.containers(), [format!("{}-app-1", p.name)]);
+    p.ok(&["up", "-d", "app"]);
+    assert_eq!(
+        p.containers(),
+        [format!("{}-app-1", p.name), format!("{}-db-1", p.name)]
+    );
+}
