@@ -115,6 +115,12 @@ pub enum Command {
     /// Start stopped containers of services
     #[command(after_help = "Example:\n  stackctl start nginx")]
     Start(Services),
+    /// Freeze the processes of services' running containers (cgroup freezer); they keep their state
+    #[command(after_help = "Example:\n  stackctl pause flaskapp")]
+    Pause(Services),
+    /// Resume paused containers of services
+    #[command(after_help = "Example:\n  stackctl unpause flaskapp")]
+    Unpause(Services),
     /// Send a signal to every replica of services. The engine treats a kill as a manual stop: the
     /// restart policy does not bring the containers back.
     #[command(after_help = "Example:\n  stackctl kill -s SIGHUP nginx")]

@@ -136,7 +136,7 @@ fn run_makes_one_off_containers_that_are_not_replicas() {
 }
 
 #[test]
-fn stop_start_restart_and_kill_act_on_the_named_services() {
+fn stop_start_restart_pause_and_kill_act_on_the_named_services() {
     if !daemon_available() {
         return;
     }
@@ -176,6 +176,21 @@ fn stop_start_restart_and_kill_act_on_the_named_services() {
         web_started,
         "restart touches only the named service"
     );
+
+    // pause freezes only the named service; a second pause has nothing to do; unpause thaws.
+    p.ok(&["pause", "app"]);
+    p.ok(&["pause", "app"]);
+    let status = |c: &str| inspect(&format!("{n}-{c}"), "{{.State.Status}}");
+    assert_eq!([status("app-1"), status("app-2")], ["paused", "paused"]);
+    assert_eq!(status("web-1"), "running");
+    let ps = stdout(&p.ok(&["ps"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.contains(&format!("{n}-app-1")) && l.contains("paused")),
+        "{ps}"
+    );
+    p.ok(&["unpause", "app"]);
+    assert_eq!([status("app-1"), status("app-2")], ["running", "running"]);
 
     p.ok(&["kill", "-s", "SIGKILL", "app"]);
     std::thread::sleep(Duration::from_millis(1500));

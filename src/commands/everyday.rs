@@ -323,6 +323,39 @@ pub fn start(global: &Global, args: Services) -> Result<()> {
     })
 }
 
+/// `pause` (freeze) or `unpause` (thaw) every replica of the services that is running or paused.
+pub fn pause(global: &Global, args: Services, freeze: bool) -> Result<()> {
+    let report = ui::reporter(global.progress);
+    let (doing, done) = if freeze {
+        ("Pausing", "Paused")
+    } else {
+        ("Unpausing", "Unpaused")
+    };
+    with_project(global, &args.services, async |engine, plan| {
+        let list = service_containers(engine, plan, &args.services, false).await?;
+        // Already in the state asked for: nothing to do, as with compose.
+        let wanted_from = if freeze { "running" } else { "paused" };
+        let todo: Vec<_> = list.iter().filter(|c| c.state == wanted_from).collect();
+        if list.is_empty() {
+            let verb = if freeze { "pause" } else { "unpause" };
+            return Err(UsageError::new(format!("no running containers to {verb}"))
+                .hint("start them with `stackctl up -d`")
+                .into());
+        }
+        futures::future::try_join_all(todo.iter().map(|c| {
+            let report = report.clone();
+            async move {
+                engine::step(&report, format!("Container {}", c.name), doing, false);
+                containers::set_paused(engine, &c.id, &c.name, freeze).await?;
+                engine::step(&report, format!("Container {}", c.name), done, true);
+                Ok::<_, anyhow::Error>(())
+            }
+        }))
+        .await?;
+        Ok(())
+    })
+}
+
 pub fn kill(global: &Global, args: KillArgs) -> Result<()> {
     let report = ui::reporter(global.progress);
     with_project(global, &args.services, async |engine, plan| {

@@ -30,6 +30,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Restart(args) => everyday::restart(&cli.global, args),
         Command::Stop(args) => everyday::stop(&cli.global, args),
         Command::Start(args) => everyday::start(&cli.global, args),
+        Command::Pause(args) => everyday::pause(&cli.global, args, true),
+        Command::Unpause(args) => everyday::pause(&cli.global, args, false),
         Command::Kill(args) => everyday::kill(&cli.global, args),
         Command::Rm(args) => everyday::rm(&cli.global, args),
         Command::Top(args) => everyday::top(&cli.global, args),

@@ -272,6 +272,21 @@ pub async fn stop(engine: &Engine, id: &str, name: &str, timeout: Duration) -> R
     }
 }
 
+/// Freezes (`pause`) or thaws (`unpause`) a container's processes.
+pub async fn set_paused(engine: &Engine, id: &str, name: &str, paused: bool) -> Result<()> {
+    if paused {
+        engine.docker.pause_container(id).await
+    } else {
+        engine.docker.unpause_container(id).await
+    }
+    .api(|| {
+        format!(
+            "{} container {name}",
+            if paused { "pausing" } else { "unpausing" }
+        )
+    })
+}
+
 /// Kills at once (the second Ctrl-C). Gone or stopped already is fine.
 pub async fn kill(engine: &Engine, id: &str) {
     let _ = engine
