@@ -334,6 +334,9 @@ pub struct UpArgs {
     /// Start only the named services, not what they depend on
     #[arg(long, requires = "services")]
     pub no_deps: bool,
+    /// Create the containers (and networks, volumes, images) without starting them
+    #[arg(long, conflicts_with_all = ["wait", "abort_on_container_exit", "exit_code_from"])]
+    pub no_start: bool,
     /// Stop the stack when any of its containers stops, and exit with that container's code
     #[arg(long, conflicts_with_all = ["detach", "wait"])]
     pub abort_on_container_exit: bool,

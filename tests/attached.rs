@@ -1,6 +1,6 @@
 //! Attached `up` against the real daemon: ending on a container's exit with its code (the way a
 //! test service is run against a stack in CI), choosing whose output is shown, showing only the
-//! current run of a container, and `--no-deps`.
+//! current run of a container, `--no-deps` and `--no-start`.
 
 mod common;
 
@@ -126,7 +126,7 @@ fn attached_flags_are_checked_before_anything_is_created() {
 }
 
 #[test]
-fn no_deps_starts_only_the_named_service() {
+fn no_deps_and_no_start_create_only_what_is_asked() {
     if !daemon_available() {
         return;
     }
@@ -136,11 +136,16 @@ fn no_deps_starts_only_the_named_service() {
             "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on: [db]\n"
         ),
     );
+    let (app, db) = (format!("{}-app-1", p.name), format!("{}-db-1", p.name));
+    p.ok(&["up", "--no-start", "--no-deps", "app"]);
+    assert_eq!(p.containers(), std::slice::from_ref(&app));
+    assert_eq!(inspect(&app, "{{.State.Status}}"), "created", "--no-start");
     p.ok(&["up", "-d", "--no-deps", "app"]);
-    assert_eq!(p.containers(), [format!("{}-app-1", p.name)]);
+    assert_eq!(p.containers(), std::slice::from_ref(&app));
+    assert_eq!(inspect(&app, "{{.State.Status}}"), "running");
     p.ok(&["up", "-d", "app"]);
-    assert_eq!(
-        p.containers(),
-        [format!("{}-app-1", p.name), format!("{}-db-1", p.name)]
-    );
+    assert_eq!(p.containers(), [app, db]);
+    let out = p.run(&["--target", "swarm", "up", "--no-start"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--no-start works on one engine"));
 }

@@ -152,9 +152,10 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
             build_pull: false,
         },
         with_deps: !args.no_deps,
+        start: !args.no_start,
     };
-    let detach = args.detach || args.wait;
-    let attach = AttachOptions {
+    let detach = args.detach || args.wait || args.no_start;
+    let mut attach = AttachOptions {
         show: (!args.attach.is_empty()).then(|| args.attach.iter().cloned().collect()),
         hide: args.no_attach.iter().cloned().collect(),
         no_color: args.no_color,
@@ -163,9 +164,25 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
         abort_on_exit: args.abort_on_container_exit || args.exit_code_from.is_some(),
         exit_code_from: args.exit_code_from.clone(),
         timeout: args.timeout.map(Duration::from_secs),
+        since: None,
     };
     let report = ui::reporter(global.progress);
     if global.target == Target::Swarm {
+        let local_only = [
+            (args.no_start, "--no-start"),
+            (args.abort_on_container_exit, "--abort-on-container-exit"),
+            (args.exit_code_from.is_some(), "--exit-code-from"),
+            (args.no_deps, "--no-deps"),
+        ];
+        if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
+            return Err(
+                UsageError::new(format!("{flag} works on one engine, not on Swarm"))
+                    .hint(
+                        "Swarm runs services, not containers; drop the flag or use --target local",
+                    )
+                    .into(),
+            );
+        }
         return runtime()?.block_on(async {
             let engine = connect(global).await?;
             let probe = probe_image(&engine, &plan, &report).await?;
@@ -178,6 +195,9 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
     }
     runtime()?.block_on(async {
         let engine = connect(global).await?;
+        if !detach {
+            attach.since = engine::logs::daemon_clock(&engine).await;
+        }
         let running = interruptible(
             &engine,
             converge::up(&engine, &plan, &args.services, &opts, &report),

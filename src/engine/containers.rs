@@ -307,15 +307,6 @@ pub async fn stopped_for_good(engine: &Engine, id: &str) -> Option<i64> {
     (!up).then(|| state.exit_code.unwrap_or(-1))
 }
 
-/// When the container's previous run ended (the daemon's clock, nanoseconds since the epoch), so that
-/// its log can be shown from the current run on; `None` for a first run. Not `StartedAt`: a process
-/// can print before the daemon records that it started.
-pub async fn previous_run_ended(engine: &Engine, id: &str) -> Option<i128> {
-    let state = state_of(engine, id).await?;
-    // A container that never stopped has Go's zero time, year 1.
-    crate::logs::daemon_nanos(state.finished_at?.as_bytes()).filter(|t| *t > 0)
-}
-
 pub async fn remove(engine: &Engine, id: &str, name: &str, volumes: bool) -> Result<()> {
     let opts = RemoveContainerOptions {
         force: true,

@@ -27,6 +27,8 @@ pub struct UpOptions {
     pub images: ImageOptions,
     /// Start the selection's dependencies too and wait for them (false for `--no-deps`).
     pub with_deps: bool,
+    /// Start the containers (false for `--no-start`: create them only).
+    pub start: bool,
 }
 
 impl UpOptions {
@@ -41,6 +43,7 @@ impl UpOptions {
             wait_timeout: None,
             images: ImageOptions::default(),
             with_deps,
+            start: true,
         }
     }
 }
@@ -290,9 +293,10 @@ async fn run_service(
         Ok::<_, anyhow::Error>((id, name))
     }))
     .await?;
-    let needs_start = !fresh.is_empty()
-        || !actions.recreate.is_empty()
-        || actions.keep.iter().any(|c| !c.running());
+    let needs_start = opts.start
+        && (!fresh.is_empty()
+            || !actions.recreate.is_empty()
+            || actions.keep.iter().any(|c| !c.running()));
     for (dep, d) in &svc.depends_on {
         let Some(rx) = deps.get(dep.as_str()) else {
             if opts.with_deps && d.required {
@@ -383,7 +387,8 @@ async fn run_service(
             service: svc.name.clone(),
         });
     }
-    try_join_all(to_start.iter().map(|(id, name)| async move {
+    let starting = to_start.iter().filter(|_| opts.start);
+    try_join_all(starting.map(|(id, name)| async move {
         let _permit = sem.acquire().await?;
         step(report, format!("Container {name}"), "Starting", false);
         containers::start(engine, id, name).await?;

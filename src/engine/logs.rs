@@ -73,6 +73,13 @@ pub fn stream(
     frames(unchunked(engine).logs(id, Some(q.options())))
 }
 
+/// The daemon's clock now, in nanoseconds since the epoch: the time to show logs from that is right
+/// even when this machine's clock is not the daemon's.
+pub async fn daemon_clock(engine: &Engine) -> Option<i128> {
+    let info = engine.docker.info().await.ok()?;
+    crate::logs::daemon_nanos(info.system_time?.as_bytes())
+}
+
 /// The logs of a Swarm service: every task's output, including tasks that start later when following.
 pub fn service_stream(
     engine: &Engine,

@@ -33,6 +33,9 @@ pub struct AttachOptions {
     pub exit_code_from: Option<String>,
     /// Stop timeout instead of each service's own.
     pub timeout: Option<Duration>,
+    /// The daemon's time when `up` began: a container's log also holds its earlier runs, and like
+    /// compose only what the containers print from now on is shown. All of it when `None`.
+    pub since: Option<i128>,
 }
 
 impl AttachOptions {
@@ -50,16 +53,13 @@ pub async fn attached(
     // Events are asked from here on; a container that stopped before is found by looking below.
     let since = now_unix();
     let shown: Vec<&Running> = running.iter().filter(|r| opts.shows(&r.service)).collect();
-    // A container's log holds its earlier runs too: show the current run's lines.
-    let targets: Vec<Target> = futures::future::join_all(shown.iter().map(|r| async {
-        Target {
+    let targets: Vec<Target> = shown
+        .iter()
+        .map(|r| Target {
             id: r.id.clone(),
-            from: containers::previous_run_ended(engine, &r.id)
-                .await
-                .map(|t| t + 1),
-        }
-    }))
-    .await;
+            from: opts.since,
+        })
+        .collect();
     let q = LogQuery {
         follow: true,
         tail: Some("all".into()),
@@ -156,8 +156,14 @@ async fn report_stopped_already(
     running: &[Running],
     stops: &mpsc::Sender<ContainerEvent>,
 ) {
-    for r in running {
-        if let Some(code) = containers::stopped_for_good(engine, &r.id).await {
+    let codes = futures::future::join_all(
+        running
+            .iter()
+            .map(|r| containers::stopped_for_good(engine, &r.id)),
+    )
+    .await;
+    for (r, code) in running.iter().zip(codes) {
+        if let Some(code) = code {
             let _ = stops.try_send(ContainerEvent {
                 action: "die".into(),
                 id: r.id.clone(),
