@@ -68,6 +68,8 @@ pub fn parse_scale(
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Attached `up` reads logs like `logs -f`: the same pause after reading halves its CPU.
+        .on_thread_park(super::logs::on_park)
         .enable_all()
         .build()?)
 }

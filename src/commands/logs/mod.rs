@@ -24,6 +24,7 @@ mod attached;
 mod pause;
 
 pub use attached::{AttachOptions, attached};
+pub use pause::on_park;
 
 /// A line with the daemon's time when it was asked for (0 otherwise).
 type Line = (i128, Bytes);

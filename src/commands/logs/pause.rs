@@ -7,7 +7,9 @@
 //! pause the lines pile up and one `recv` takes hundreds (2,600 wake-ups, 8,000 reads, 1.4
 //! CPU-seconds), and the reading is no slower: a daemon socket's send buffer (~200 KiB, about 300
 //! short lines) takes ~10 ms to fill at full speed, 20 times the pause, so the daemon never waits.
-//! A quiet stream sees its lines half a millisecond later; an idle one never pauses.
+//! A quiet stream sees its lines half a millisecond later; an idle one never pauses. Attached `up`
+//! (25 s of the same 10 containers): 3.2 CPU-seconds without the pause, 1.5 with it, and more lines
+//! read in the time.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -40,7 +42,8 @@ impl PauseAfterReading {
     }
 }
 
-/// The one flag of the `logs` runtime (it has a single thread, so one round at a time).
+/// The one flag of the process: set by every log reader, taken by whichever runtime thread goes idle
+/// next (`logs` has one thread; `up`'s two share it, and only attached `up` reads logs).
 pub static READING: PauseAfterReading = PauseAfterReading::new();
 
 /// For the runtime's `on_thread_park`: sleeps the pause when the round read frames.
