@@ -118,6 +118,11 @@ pub enum Command {
     /// Freeze the processes of services' running containers (cgroup freezer); they keep their state
     #[command(after_help = "Example:\n  stackctl pause flaskapp")]
     Pause(Services),
+    /// Wait until the containers of services stop; exit with the first non-zero code (0 if none)
+    #[command(
+        after_help = "Examples:\n  stackctl up -d && stackctl wait tests\n  stackctl wait --down-project migrate"
+    )]
+    Wait(WaitArgs),
     /// Resume paused containers of services
     #[command(after_help = "Example:\n  stackctl unpause flaskapp")]
     Unpause(Services),
@@ -169,6 +174,15 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct Services {
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Services whose containers to wait for [default: all]
+    pub services: Vec<String>,
+    /// Take the whole project down (as `down`) as soon as the first container stops
+    #[arg(long)]
+    pub down_project: bool,
 }
 
 #[derive(Debug, Args)]

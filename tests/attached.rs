@@ -1,6 +1,6 @@
 //! Attached `up` against the real daemon: ending on a container's exit with its code (the way a
 //! test service is run against a stack in CI), choosing whose output is shown, showing only the
-//! current run of a container, `--no-deps` and `--no-start`.
+//! current run of a container, `--no-deps` and `--no-start`; and `wait`, the detached way to the same.
 
 mod common;
 
@@ -148,4 +148,28 @@ fn no_deps_and_no_start_create_only_what_is_asked() {
     let out = p.run(&["--target", "swarm", "up", "--no-start"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--no-start works on one engine"));
+}
+
+#[test]
+fn wait_exits_with_the_first_failure_and_down_project_takes_the_stack_down() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("wait", &manifest());
+    p.ok(&["up", "-d"]);
+    let out = p.run(&["wait", "checker"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let checker = format!("{}-checker-1", p.name);
+    assert_eq!(stdout(&out).trim(), format!("{checker} exited with code 3"));
+    // Already stopped: the code comes at once.
+    let out = p.run(&["wait", "checker"]);
+    assert_eq!(out.status.code(), Some(3));
+
+    p.ok(&["up", "-d"]);
+    let out = p.run(&["wait", "--down-project"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+    let out = p.run(&["wait"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no containers to wait for"));
 }

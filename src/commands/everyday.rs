@@ -12,9 +12,10 @@ use tokio::io::AsyncWriteExt;
 
 use crate::cli::{
     CompletionArgs, EventsArgs, ExecArgs, Format, Global, KillArgs, LsArgs, PortArgs, RmArgs,
-    RunArgs, Services, ServicesTimeout,
+    RunArgs, Services, ServicesTimeout, WaitArgs,
 };
 use crate::engine::converge::{self, UpOptions};
+use crate::engine::down::{self, DownOptions};
 use crate::engine::images::ImageOptions;
 use crate::engine::observe::{self, ObservedContainer};
 use crate::engine::{self, Engine, containers, logs, ops};
@@ -321,6 +322,46 @@ pub fn start(global: &Global, args: Services) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Waits for the services' containers to stop, saying how each ended; with `--down-project`, the
+/// first stop takes the project down (which stops the others). Exits with the first non-zero code,
+/// so `up -d && wait tests` fails when the tests do.
+pub fn wait(global: &Global, args: WaitArgs) -> Result<()> {
+    let report = ui::reporter(global.progress);
+    let code = with_project(global, &args.services, async |engine, plan| {
+        // Stopped ones too: waiting for a container that has already exited gives its code at once.
+        let list = service_containers(engine, plan, &args.services, true).await?;
+        if list.is_empty() {
+            return Err(UsageError::new("no containers to wait for")
+                .hint("start them with `stackctl up -d`")
+                .into());
+        }
+        let mut exits: futures::stream::FuturesUnordered<_> = list
+            .iter()
+            .map(|c| async move { (c, ops::wait_exit(engine, &c.id).await) })
+            .collect();
+        let mut first_failure = 0;
+        while let Some((c, code)) = exits.next().await {
+            let code = code?;
+            println!("{} exited with code {code}", c.name);
+            if first_failure == 0 {
+                first_failure = code;
+            }
+            if args.down_project {
+                let opts = DownOptions {
+                    volumes: false,
+                    rmi: None,
+                    remove_orphans: false,
+                    timeout: None,
+                };
+                down::down(engine, plan, &opts, &report).await?;
+                break;
+            }
+        }
+        Ok(first_failure)
+    })?;
+    exit_with(code)
 }
 
 /// `pause` (freeze) or `unpause` (thaw) every replica of the services that is running or paused.
