@@ -118,6 +118,11 @@ pub enum Command {
     /// Freeze the processes of services' running containers (cgroup freezer); they keep their state
     #[command(after_help = "Example:\n  stackctl pause flaskapp")]
     Pause(Services),
+    /// Copy files or folders between a service's container and this machine
+    #[command(
+        after_help = "Examples:\n  stackctl cp flaskapp:/app/app.py ./app.py\n  stackctl cp ./nginx.conf nginx:/etc/nginx/conf.d/default.conf --all\n  stackctl cp db:/var/lib/postgresql/data - > data.tar   # a tar stream\n\nSERVICE:PATH names a path in the container (absolute); `-` is a tar stream on stdin or stdout."
+    )]
+    Cp(CpArgs),
     /// Wait until the containers of services stop; exit with the first non-zero code (0 if none)
     #[command(
         after_help = "Examples:\n  stackctl up -d && stackctl wait tests\n  stackctl wait --down-project migrate"
@@ -174,6 +179,20 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct Services {
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// SERVICE:PATH, a local path, or - (a tar stream on stdin)
+    pub source: String,
+    /// SERVICE:PATH, a local path, or - (a tar stream on stdout)
+    pub destination: String,
+    /// The replica to copy from or to
+    #[arg(long, default_value_t = 1, conflicts_with = "all")]
+    pub index: u32,
+    /// Copy into every replica of the service
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -304,3 +304,81 @@ fn bash_completion_offers_subcommands_and_service_names() {
     let svcs = complete("stackctl --progress plain -f other/stack.yml logs g");
     assert_eq!(svcs.trim(), "gamma", "{svcs}");
 }
+
+#[test]
+fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "cp",
+        &format!(
+            "services:\n  box:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{ replicas: 2 }}\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let local = p.path().join("src");
+    std::fs::create_dir_all(local.join("sub")).unwrap();
+    std::fs::write(local.join("a.txt"), "hello\n").unwrap();
+    std::fs::write(local.join("sub/b.txt"), "deep\n").unwrap();
+    std::os::unix::fs::symlink("a.txt", local.join("link")).unwrap();
+    let exec = |index: &str, cmd: &str| {
+        stdout(&p.ok(&["exec", "-T", "--index", index, "box", "sh", "-c", cmd]))
+    };
+
+    // Into an existing folder the source keeps its name; symlinks stay links.
+    p.ok(&["cp", "src", "box:/tmp"]);
+    assert_eq!(
+        exec("1", "cat /tmp/src/a.txt /tmp/src/sub/b.txt"),
+        "hello\ndeep\n"
+    );
+    assert_eq!(exec("1", "readlink /tmp/src/link").trim(), "a.txt");
+    // Elsewhere it takes the destination's name; --all reaches every replica.
+    p.ok(&["cp", "--all", "src/a.txt", "box:/tmp/renamed.txt"]);
+    assert_eq!(exec("2", "cat /tmp/renamed.txt"), "hello\n");
+
+    // Out: into a new path (renamed) and into an existing folder (kept).
+    p.ok(&["cp", "box:/tmp/src", "out"]);
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("out/sub/b.txt")).unwrap(),
+        "deep\n"
+    );
+    std::fs::create_dir(p.path().join("existing")).unwrap();
+    p.ok(&["cp", "box:/tmp/src/a.txt", "existing"]);
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("existing/a.txt")).unwrap(),
+        "hello\n"
+    );
+    // `-` is a tar stream.
+    let tar = p.ok(&["cp", "box:/tmp/renamed.txt", "-"]).stdout;
+    let names: Vec<String> = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names, ["renamed.txt"]);
+
+    // Mistakes are refused with the fix, before anything is written.
+    for (args, says) in [
+        (vec!["cp", "box:/nope", "x"], "box-1:/nope does not exist"),
+        (vec!["cp", "box:tmp", "x"], "is not an absolute path"),
+        (
+            vec!["cp", "src", "box:/no/such/dir/x"],
+            "the folder /no/such/dir does not exist",
+        ),
+        (
+            vec!["cp", "src", "box:/tmp/renamed.txt"],
+            "cannot copy a folder onto the file",
+        ),
+        (
+            vec!["cp", "--all", "box:/tmp", "x"],
+            "--all copies into every replica",
+        ),
+        (vec!["cp", "a", "b"], "neither side names a container"),
+    ] {
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    assert!(!p.path().join("x").exists());
+}

@@ -33,7 +33,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Loads the manifest, checks the service names, plans, connects, and hands all of it to `f`.
-fn with_project<T>(
+pub(super) fn with_project<T>(
     global: &Global,
     services: &[String],
     f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
@@ -52,7 +52,7 @@ fn with_project<T>(
     result
 }
 
-async fn service_containers(
+pub(super) async fn service_containers(
     engine: &Engine,
     plan: &Plan,
     services: &[String],

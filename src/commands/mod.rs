@@ -2,6 +2,7 @@
 
 mod check;
 mod config;
+mod cp;
 mod engine_cmds;
 mod everyday;
 mod logs;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Restart(args) => everyday::restart(&cli.global, args),
         Command::Stop(args) => everyday::stop(&cli.global, args),
         Command::Start(args) => everyday::start(&cli.global, args),
+        Command::Cp(args) => cp::run(&cli.global, args),
         Command::Wait(args) => everyday::wait(&cli.global, args),
         Command::Pause(args) => everyday::pause(&cli.global, args, true),
         Command::Unpause(args) => everyday::pause(&cli.global, args, false),

@@ -1,6 +1,7 @@
 //! The engine: the only module that speaks to the Docker daemon (through bollard). It applies a Plan,
 //! reports typed progress events, and never prints.
 
+pub mod archive;
 mod build;
 pub mod containers;
 pub mod converge;

@@ -1,0 +1,365 @@
+//! `stackctl cp`: files and folders between a service's container and this machine, with docker
+//! cp's naming rules: into an existing folder a source keeps its name; otherwise it takes the
+//! destination's. The engine moves tar streams; building and unpacking them happens here, streamed,
+//! so a large copy does not sit in memory.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio_util::io::{ReaderStream, StreamReader, SyncIoBridge};
+
+use super::everyday::{service_containers, with_project};
+use crate::cli::{CpArgs, Global};
+use crate::engine::Engine;
+use crate::engine::archive::{self, PathKind};
+use crate::engine::observe::ObservedContainer;
+use crate::exit::UsageError;
+
+/// One side of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Operand {
+    /// `-`: a tar stream on stdin or stdout.
+    Stdio,
+    Local(PathBuf),
+    Container {
+        service: String,
+        path: String,
+    },
+}
+
+/// `SERVICE:PATH` is a container's path; anything else is local (write `./a:b` for a local name
+/// with a colon).
+fn parse_operand(text: &str) -> Operand {
+    if text == "-" {
+        return Operand::Stdio;
+    }
+    match text.split_once(':') {
+        Some((service, path)) if !service.is_empty() && !service.contains('/') => {
+            Operand::Container {
+                service: service.to_owned(),
+                path: path.to_owned(),
+            }
+        }
+        _ => Operand::Local(PathBuf::from(text)),
+    }
+}
+
+/// Where a copy into a container goes: the folder to unpack into, and the name the source takes
+/// there.
+fn upload_plan(
+    dest: &str,
+    dest_kind: Option<PathKind>,
+    source_name: &str,
+    source_is_dir: bool,
+) -> Result<(String, String), UsageError> {
+    match dest_kind {
+        Some(PathKind::Dir) => Ok((dest.to_owned(), source_name.to_owned())),
+        Some(PathKind::File) if source_is_dir => Err(UsageError::new(format!(
+            "cannot copy a folder onto the file {dest}"
+        ))
+        .hint("name a folder (it is created if missing) or a path that does not exist yet")),
+        _ => {
+            let trimmed = dest.trim_end_matches('/');
+            let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+            if name.is_empty() || name == "." || name == ".." {
+                return Err(UsageError::new(format!(
+                    "`{dest}` does not name a file or folder"
+                )));
+            }
+            let parent = if parent.is_empty() { "/" } else { parent };
+            Ok((parent.to_owned(), name.to_owned()))
+        }
+    }
+}
+
+/// Where an entry of an archive from the container goes on this machine: inside `dest` when it is
+/// an existing folder, else at `dest` itself in place of the archive's top entry. `None` for a name
+/// that would leave `dest` (`..`, absolute).
+fn local_target(dest: &Path, dest_is_dir: bool, entry: &Path) -> Option<PathBuf> {
+    if !entry
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return None;
+    }
+    if dest_is_dir {
+        return Some(dest.join(entry));
+    }
+    let mut parts = entry
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir));
+    parts.next()?;
+    Some(parts.fold(dest.to_path_buf(), |p, c| p.join(c)))
+}
+
+pub fn run(global: &Global, args: CpArgs) -> Result<()> {
+    let (from, to) = (
+        parse_operand(&args.source),
+        parse_operand(&args.destination),
+    );
+    let service = match (&from, &to) {
+        (Operand::Container { .. }, Operand::Container { .. }) => {
+            return Err(UsageError::new(format!(
+                "both sides name a container ({} and {})",
+                args.source, args.destination
+            ))
+            .hint("copy through this machine: cp one:/path ./tmp, then cp ./tmp two:/path")
+            .into());
+        }
+        (Operand::Container { service, .. }, _) | (_, Operand::Container { service, .. }) => {
+            service.clone()
+        }
+        _ => {
+            return Err(UsageError::new("neither side names a container")
+                .hint("write SERVICE:PATH for the container's side, e.g. flaskapp:/app")
+                .into());
+        }
+    };
+    if args.all && matches!(from, Operand::Container { .. }) {
+        return Err(
+            UsageError::new("--all copies into every replica, not out of them")
+                .hint("copy out of one replica with --index N")
+                .into(),
+        );
+    }
+    for side in [&from, &to] {
+        if let Operand::Container { path, .. } = side
+            && !path.starts_with('/')
+        {
+            return Err(UsageError::new(format!("`{path}` is not an absolute path"))
+                .hint(format!(
+                    "write the full path in the container, e.g. {service}:/{path}"
+                ))
+                .into());
+        }
+    }
+    let services = vec![service.clone()];
+    with_project(global, &services, async |engine, plan| {
+        let list = service_containers(engine, plan, &services, true).await?;
+        let targets: Vec<&ObservedContainer> = list
+            .iter()
+            .filter(|c| args.all || c.number == args.index)
+            .collect();
+        if targets.is_empty() {
+            return Err(UsageError::new(format!(
+                "service `{service}` has no replica {}",
+                args.index
+            ))
+            .hint("`stackctl ps -a` lists the replicas; create them with `stackctl up -d`")
+            .into());
+        }
+        match (&from, &to) {
+            (Operand::Container { path, .. }, dest) => {
+                copy_out(engine, targets[0], path, dest).await
+            }
+            (source, Operand::Container { path, .. }) => {
+                for c in targets {
+                    copy_in(engine, c, source, path).await?;
+                }
+                Ok(())
+            }
+            _ => unreachable!("one side is a container"),
+        }
+    })
+}
+
+async fn copy_out(
+    engine: &Engine,
+    c: &ObservedContainer,
+    path: &str,
+    dest: &Operand,
+) -> Result<()> {
+    if archive::stat(engine, &c.id, path).await?.is_none() {
+        bail!(
+            UsageError::new(format!("{}:{path} does not exist", c.name)).hint(format!(
+                "look with `stackctl exec --index {} {} ls {}`",
+                c.number,
+                c.service,
+                parent_of(path)
+            ))
+        );
+    }
+    let stream = archive::download(engine, &c.id, path);
+    let dest = match dest {
+        Operand::Stdio => {
+            let mut reader = StreamReader::new(stream);
+            tokio::io::copy(&mut reader, &mut tokio::io::stdout()).await?;
+            return Ok(());
+        }
+        Operand::Local(p) => p.clone(),
+        Operand::Container { .. } => unreachable!("checked by run"),
+    };
+    let dest_is_dir = dest.is_dir();
+    if !dest_is_dir {
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            bail!(
+                UsageError::new(format!("the folder {} does not exist", parent.display()))
+                    .hint("create it first, or copy into an existing folder")
+            );
+        }
+    }
+    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut tar = tar::Archive::new(reader);
+        for entry in tar.entries()? {
+            let mut entry = entry?;
+            let name = entry.path()?.into_owned();
+            let target = local_target(&dest, dest_is_dir, &name).with_context(|| {
+                format!(
+                    "the archive names {}, outside the destination",
+                    name.display()
+                )
+            })?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            entry
+                .unpack(&target)
+                .with_context(|| format!("writing {}", target.display()))?;
+        }
+        Ok(())
+    })
+    .await?
+}
+
+async fn copy_in(
+    engine: &Engine,
+    c: &ObservedContainer,
+    source: &Operand,
+    dest: &str,
+) -> Result<()> {
+    let dest_kind = archive::stat(engine, &c.id, dest).await?;
+    let local = match source {
+        Operand::Stdio => {
+            if dest_kind != Some(PathKind::Dir) {
+                bail!(
+                    UsageError::new(format!("{}:{dest} is not a folder", c.name))
+                        .hint("a tar stream is unpacked into an existing folder")
+                );
+            }
+            let stdin = ReaderStream::new(tokio::io::stdin());
+            let body = stdin
+                .take_while(|r| std::future::ready(r.is_ok()))
+                .filter_map(|r| async { r.ok() });
+            return archive::upload(engine, &c.id, dest, body).await;
+        }
+        Operand::Local(p) => p.clone(),
+        Operand::Container { .. } => unreachable!("checked by run"),
+    };
+    let meta = std::fs::symlink_metadata(&local)
+        .map_err(|e| UsageError::new(format!("{}: {e}", local.display())))?;
+    let source_name = local
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "copy".into());
+    let (dir, name) = upload_plan(dest, dest_kind, &source_name, meta.is_dir())?;
+    if archive::stat(engine, &c.id, &dir).await? != Some(PathKind::Dir) {
+        bail!(
+            UsageError::new(format!("the folder {dir} does not exist in {}", c.name)).hint(
+                format!(
+                    "create it first: stackctl exec --index {} {} mkdir -p {dir}",
+                    c.number, c.service
+                )
+            )
+        );
+    }
+    // The tar is written by a blocking thread into a pipe that the upload reads from.
+    let (writer, reader) = tokio::io::duplex(256 * 1024);
+    let packing = tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut tar = tar::Builder::new(SyncIoBridge::new(writer));
+        tar.follow_symlinks(false);
+        if meta.is_dir() {
+            tar.append_dir_all(&name, &local)?;
+        } else {
+            tar.append_path_with_name(&local, &name)?;
+        }
+        tar.into_inner()?;
+        Ok(())
+    });
+    let body = ReaderStream::new(reader).filter_map(|r: std::io::Result<Bytes>| async { r.ok() });
+    let uploaded = archive::upload(engine, &c.id, &dir, body).await;
+    packing.await?.context("reading the files to copy")?;
+    uploaded
+}
+
+fn parent_of(path: &str) -> &str {
+    match path.trim_end_matches('/').rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((parent, _)) => parent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operands_are_a_service_path_a_local_path_or_a_stream() {
+        assert_eq!(
+            parse_operand("web:/etc/nginx"),
+            Operand::Container {
+                service: "web".into(),
+                path: "/etc/nginx".into()
+            }
+        );
+        assert_eq!(parse_operand("./a:b"), Operand::Local("./a:b".into()));
+        assert_eq!(parse_operand("/tmp/x"), Operand::Local("/tmp/x".into()));
+        assert_eq!(parse_operand(":x"), Operand::Local(":x".into()));
+        assert_eq!(parse_operand("-"), Operand::Stdio);
+    }
+
+    #[test]
+    fn into_a_folder_the_source_keeps_its_name_elsewhere_it_takes_the_destinations() {
+        assert_eq!(
+            upload_plan("/app", Some(PathKind::Dir), "conf", true).unwrap(),
+            ("/app".into(), "conf".into())
+        );
+        assert_eq!(
+            upload_plan("/app/new.conf", None, "nginx.conf", false).unwrap(),
+            ("/app".into(), "new.conf".into())
+        );
+        assert_eq!(
+            upload_plan("/app/old.conf", Some(PathKind::File), "x.conf", false).unwrap(),
+            ("/app".into(), "old.conf".into())
+        );
+        assert_eq!(
+            upload_plan("/newdir/", None, "src", true).unwrap(),
+            ("/".into(), "newdir".into())
+        );
+        assert!(upload_plan("/app/file", Some(PathKind::File), "dir", true).is_err());
+        assert!(upload_plan("/", None, "x", false).is_err());
+    }
+
+    #[test]
+    fn entries_land_inside_an_existing_folder_or_in_place_of_the_destination() {
+        let dest = Path::new("/tmp/out");
+        assert_eq!(
+            local_target(dest, true, Path::new("app/main.py")),
+            Some("/tmp/out/app/main.py".into())
+        );
+        assert_eq!(
+            local_target(dest, false, Path::new("app/main.py")),
+            Some("/tmp/out/main.py".into())
+        );
+        assert_eq!(
+            local_target(dest, false, Path::new("app")),
+            Some("/tmp/out".into())
+        );
+        assert_eq!(local_target(dest, true, Path::new("../etc/passwd")), None);
+        assert_eq!(local_target(dest, true, Path::new("/etc/passwd")), None);
+    }
+
+    #[test]
+    fn the_folder_to_look_in_is_the_paths_parent() {
+        assert_eq!(parent_of("/app/main.py"), "/app");
+        assert_eq!(parent_of("/main.py"), "/");
+        assert_eq!(parent_of("/app/"), "/");
+    }
+}

@@ -1,0 +1,72 @@
+//! Files in and out of a container, as the engine's archive endpoint has them: a path's kind, a tar
+//! stream of a path, and a tar stream unpacked into a folder.
+
+use anyhow::Result;
+use bollard::query_parameters::{
+    ContainerArchiveInfoOptions, DownloadFromContainerOptions, UploadToContainerOptions,
+};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+
+use super::{ApiContext, Engine, is_not_found};
+
+/// What a path in a container is, when it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    Dir,
+    /// A file, or anything else that is not a folder (a link, a device).
+    File,
+}
+
+/// Go's `os.ModeDir`, as the daemon reports a path's mode.
+const GO_MODE_DIR: u32 = 1 << 31;
+
+/// The kind of `path` in the container, `None` when nothing is there.
+pub async fn stat(engine: &Engine, id: &str, path: &str) -> Result<Option<PathKind>> {
+    let opts = ContainerArchiveInfoOptions {
+        path: path.to_owned(),
+    };
+    match engine
+        .docker
+        .get_container_archive_info(id, Some(opts))
+        .await
+    {
+        Ok(s) if s.file_mode & GO_MODE_DIR != 0 => Ok(Some(PathKind::Dir)),
+        Ok(_) => Ok(Some(PathKind::File)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e).api(|| format!("looking at {path} in the container")),
+    }
+}
+
+/// A tar stream of `path`: its entries are named from the path's last component down.
+pub fn download(
+    engine: &Engine,
+    id: &str,
+    path: &str,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let opts = DownloadFromContainerOptions {
+        path: path.to_owned(),
+    };
+    engine
+        .docker
+        .download_from_container(id, Some(opts))
+        .map(|r| r.map_err(std::io::Error::other))
+}
+
+/// Unpacks a tar stream into the folder `dir` of the container.
+pub async fn upload(
+    engine: &Engine,
+    id: &str,
+    dir: &str,
+    tar: impl Stream<Item = Bytes> + Send + 'static,
+) -> Result<()> {
+    let opts = UploadToContainerOptions {
+        path: dir.to_owned(),
+        ..Default::default()
+    };
+    engine
+        .docker
+        .upload_to_container(id, Some(opts), bollard::body_stream(tar))
+        .await
+        .api(|| format!("copying into {dir} in the container"))
+}
