@@ -95,6 +95,9 @@ pub enum Command {
     /// Pull the images of services
     #[command(after_help = "Example:\n  stackctl pull redis")]
     Pull(PullArgs),
+    /// Push the images of services that are built and name an `image:` (their registry's)
+    #[command(after_help = "Example:\n  stackctl build && stackctl push flaskapp")]
+    Push(PushArgs),
     /// Show the output of the stack's containers
     #[command(after_help = "Examples:\n  stackctl logs -f\n  stackctl logs --tail 20 flaskapp")]
     Logs(LogsArgs),
@@ -441,6 +444,14 @@ pub struct BuildArgs {
     /// Pull newer versions of base images
     #[arg(long)]
     pub pull: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    pub services: Vec<String>,
+    /// Go on with the other images when one fails to push (exit 1 at the end all the same)
+    #[arg(long)]
+    pub ignore_push_failures: bool,
 }
 
 #[derive(Debug, Args)]

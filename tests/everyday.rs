@@ -382,3 +382,57 @@ fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
     }
     assert!(!p.path().join("x").exists());
 }
+
+#[test]
+fn push_sends_built_images_that_name_a_repository() {
+    if !daemon_available() {
+        return;
+    }
+    const REGISTRY: &str = "127.0.0.1:5000";
+    if std::net::TcpStream::connect(REGISTRY).is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true needs the registry at {REGISTRY} (images/offline/seed.sh)"
+        );
+        eprintln!("skipping: no registry at {REGISTRY}");
+        return;
+    }
+    let repo = format!("sct-push-{}", std::process::id());
+    let image = format!("{REGISTRY}/{repo}:v1");
+    let p = TestProject::new(
+        "push",
+        &format!(
+            "services:\n  app:\n    build: .\n    image: {image}\n  plain:\n    image: {IMG}\n"
+        ),
+    );
+    std::fs::write(
+        p.path().join("Dockerfile"),
+        format!("FROM {IMG}\nLABEL pushed-by=stackctl-test\n"),
+    )
+    .unwrap();
+    let out = p.run(&["push"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has not been built"),
+        "{}",
+        stderr(&out)
+    );
+
+    p.ok(&["build"]);
+    let out = p.ok(&["push"]);
+    assert!(
+        stderr(&out).contains(&format!("Image {image}")),
+        "{}",
+        stderr(&out)
+    );
+    let tags = http_get(5000, &format!("/v2/{repo}/tags/list")).expect("registry answers");
+    assert_eq!(tags.status, 200);
+    assert!(tags.body.contains("\"v1\""), "{}", tags.body);
+    docker(&["rmi", &image]);
+
+    let only_pulled =
+        TestProject::new("push2", &format!("services:\n  plain:\n    image: {IMG}\n"));
+    let out = only_pulled.run(&["push"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("both `build:` and `image:`"));
+}

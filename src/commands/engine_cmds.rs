@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::{
-    BuildArgs, DownArgs, Format, Global, PsArgs, PullArgs, ScaleArgs, Target, UpArgs,
+    BuildArgs, DownArgs, Format, Global, PsArgs, PullArgs, PushArgs, ScaleArgs, Target, UpArgs,
 };
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::{self, DownOptions};
@@ -402,6 +402,57 @@ pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
             Ok(())
         })
         .await
+    })
+}
+
+/// Pushes what `build` made, for services that name their image (compose's rule: a service without
+/// `build:` pulls its image, and one without `image:` has no repository to push to).
+pub fn push(global: &Global, args: PushArgs) -> Result<()> {
+    let loaded = load_project(global)?;
+    let project = &loaded.project;
+    check_services(project, &args.services)?;
+    let named: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(name, s)| {
+            s.build.is_some()
+                && s.image.is_some()
+                && (args.services.is_empty() || args.services.contains(name))
+        })
+        .map(|(_, s)| s.image.clone().unwrap_or_default())
+        .collect();
+    if named.is_empty() {
+        return Err(UsageError::new("no service here has both `build:` and `image:`")
+            .hint("give the built service an `image:` naming its repository, e.g. image: registry.example.com/team/app:1.0")
+            .into());
+    }
+    let report = ui::reporter(global.progress);
+    runtime()?.block_on(async {
+        let engine = connect(global).await?;
+        let mut failed = Vec::new();
+        for image in &named {
+            if images::image_id(&engine, image).await?.is_none() {
+                return Err(UsageError::new(format!("image {image} has not been built"))
+                    .hint("run `stackctl build` first")
+                    .into());
+            }
+            match images::push_image(&engine, image, &report).await {
+                Ok(_) => {}
+                Err(e) if args.ignore_push_failures => {
+                    eprintln!("warning: {e:#}");
+                    failed.push(image.clone());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !failed.is_empty() {
+            anyhow::bail!(
+                "{} image(s) not pushed: {}",
+                failed.len(),
+                failed.join(", ")
+            );
+        }
+        Ok(())
     })
 }
 

@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Scale(args) => engine_cmds::scale(&cli.global, args),
         Command::Build(args) => engine_cmds::build(&cli.global, args),
         Command::Pull(args) => engine_cmds::pull(&cli.global, args),
+        Command::Push(args) => engine_cmds::push(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => everyday::exec(&cli.global, args),
         Command::Run(args) => everyday::run(&cli.global, args),

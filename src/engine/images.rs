@@ -50,6 +50,43 @@ pub fn split_reference(reference: &str) -> (String, String) {
     }
 }
 
+/// Pushes `reference` (`repo[:tag]`) to its registry and returns the digest the registry gave it.
+pub async fn push_image(engine: &Engine, reference: &str, report: &Reporter) -> Result<String> {
+    let object = format!("Image {reference}");
+    step(report, &object, "Pushing", false);
+    let (repo, tag) = split_reference(reference);
+    let mut push = engine.docker.push_image(
+        &repo,
+        Some(bollard::query_parameters::PushImageOptions {
+            tag: Some(tag.clone()),
+            ..Default::default()
+        }),
+        None,
+    );
+    while let Some(item) = push.next().await {
+        let info = item
+            .map_err(super::api_error)
+            .with_context(|| format!("pushing {reference}"))?;
+        if let Some(e) = info.error_detail.and_then(|d| d.message) {
+            bail!("pushing {reference} failed: {e}");
+        }
+    }
+    let inspected = engine
+        .docker
+        .inspect_image(&format!("{repo}:{tag}"))
+        .await
+        .map_err(super::api_error)
+        .with_context(|| format!("inspecting {reference}"))?;
+    let digest = inspected
+        .repo_digests
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| d.starts_with(&format!("{repo}@")))
+        .with_context(|| format!("the registry gave no digest for {reference}"))?;
+    step(report, &object, "Pushed", true);
+    Ok(digest)
+}
+
 pub async fn pull_image(engine: &Engine, reference: &str, report: &Reporter) -> Result<()> {
     let object = format!("Image {reference}");
     step(report, &object, "Pulling", false);

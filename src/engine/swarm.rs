@@ -19,9 +19,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     ListNetworksOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions,
-    PushImageOptions, TagImageOptions, UpdateServiceOptions,
+    TagImageOptions, UpdateServiceOptions,
 };
-use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::images::{self, ImageOptions};
@@ -326,36 +325,7 @@ async fn push_built(
         )
         .await
         .api(|| format!("tagging {repo}"))?;
-    step(report, format!("Image {repo}"), "Pushing", false);
-    let mut push = engine.docker.push_image(
-        &repo,
-        Some(PushImageOptions {
-            tag: Some("latest".into()),
-            ..Default::default()
-        }),
-        None,
-    );
-    while let Some(item) = push.next().await {
-        let info = item
-            .map_err(super::api_error)
-            .with_context(|| format!("pushing {repo}"))?;
-        if let Some(e) = info.error_detail.and_then(|d| d.message) {
-            bail!("pushing {repo} failed: {e}");
-        }
-    }
-    let inspected = engine
-        .docker
-        .inspect_image(&format!("{repo}:latest"))
-        .await
-        .api(|| format!("inspecting {repo}"))?;
-    let digest = inspected
-        .repo_digests
-        .unwrap_or_default()
-        .into_iter()
-        .find(|d| d.starts_with(&format!("{repo}@")))
-        .with_context(|| format!("the registry gave no digest for {repo}"))?;
-    step(report, format!("Image {repo}"), "Pushed", true);
-    Ok(digest)
+    images::push_image(engine, &format!("{repo}:latest"), report).await
 }
 
 async fn ensure_network(engine: &Engine, plan: &Plan) -> Result<String> {
