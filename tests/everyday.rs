@@ -436,3 +436,106 @@ fn push_sends_built_images_that_name_a_repository() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("both `build:` and `image:`"));
 }
+
+/// A registry that wants a login: user `stackctl`, password `not-a-secret` (bcrypt, test data).
+const HTPASSWD: &str = "stackctl:$2b$05$7nyG9xq1wwTrZozzwQWsD.lCoIuEAe4p0RTkGNv7PXImJ6KQN7I1G\n";
+
+#[test]
+fn private_registries_use_the_credentials_docker_login_stores() {
+    if !daemon_available() {
+        return;
+    }
+    let Ok(registry_bin) = which_registry() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true needs docker-registry (images/offline/seed.sh installs it)"
+        );
+        eprintln!("skipping: no docker-registry binary");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("htpasswd"), HTPASSWD).unwrap();
+    std::fs::write(
+        dir.path().join("registry.yml"),
+        format!(
+            "version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {root} }} }}\nhttp: {{ addr: 127.0.0.1:{port} }}\nauth: {{ htpasswd: {{ realm: stackctl-test, path: {root}/htpasswd }} }}\n",
+            root = dir.path().display()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _registry = Kill(
+        Command::new(registry_bin)
+            .args([
+                "serve",
+                &dir.path().join("registry.yml").display().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the registry did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let image = format!("127.0.0.1:{port}/private:1");
+    let p = TestProject::new(
+        "auth",
+        &format!("services:\n  app:\n    build: .\n    image: {image}\n"),
+    );
+    std::fs::write(p.path().join("Dockerfile"), format!("FROM {IMG}\n")).unwrap();
+    p.ok(&["build"]);
+    let logged_out = dir.path().join("logged-out");
+    let logged_in = dir.path().join("logged-in");
+    std::fs::create_dir_all(&logged_out).unwrap();
+    std::fs::create_dir_all(&logged_in).unwrap();
+    std::fs::write(
+        logged_in.join("config.json"),
+        format!(
+            r#"{{"auths": {{"127.0.0.1:{port}": {{"auth": "c3RhY2tjdGw6bm90LWEtc2VjcmV0"}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let with_config = |config: &std::path::Path, args: &[&str]| {
+        p.cmd(args).env("DOCKER_CONFIG", config).output().unwrap()
+    };
+
+    let out = with_config(&logged_out, &["push"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("docker login 127.0.0.1:{port}")),
+        "{}",
+        stderr(&out)
+    );
+    let out = with_config(&logged_in, &["push"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // And back: the image is gone here and comes from the registry with the same login.
+    docker(&["rmi", &image]);
+    p.write(&format!("services:\n  app:\n    image: {image}\n"));
+    let out = with_config(&logged_in, &["pull"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(docker_ok(&["image", "inspect", &image]));
+    docker(&["rmi", &image]);
+}
+
+fn which_registry() -> Result<String, ()> {
+    ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_owned)
+        .ok_or(())
+}

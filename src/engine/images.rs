@@ -50,6 +50,32 @@ pub fn split_reference(reference: &str) -> (String, String) {
     }
 }
 
+/// A registry's refusal, with the way out when it is about logging in.
+fn registry_failure(action: &str, reference: &str, message: &str) -> anyhow::Error {
+    let lower = message.to_lowercase();
+    let about_login = [
+        "unauthorized",
+        "authentication required",
+        "no basic auth",
+        "denied",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    if about_login {
+        let registry = super::auth::registry_of(reference);
+        let login = if registry.starts_with("https://") {
+            "docker login".to_owned()
+        } else {
+            format!("docker login {registry}")
+        };
+        anyhow::anyhow!(
+            "{action} {reference} failed: {message}\n  = help: log in with `{login}`: stackctl uses the credentials it stores"
+        )
+    } else {
+        anyhow::anyhow!("{action} {reference} failed: {message}")
+    }
+}
+
 /// Pushes `reference` (`repo[:tag]`) to its registry and returns the digest the registry gave it.
 pub async fn push_image(engine: &Engine, reference: &str, report: &Reporter) -> Result<String> {
     let object = format!("Image {reference}");
@@ -61,14 +87,12 @@ pub async fn push_image(engine: &Engine, reference: &str, report: &Reporter) -> 
             tag: Some(tag.clone()),
             ..Default::default()
         }),
-        None,
+        super::auth::credentials_for(reference),
     );
     while let Some(item) = push.next().await {
-        let info = item
-            .map_err(super::api_error)
-            .with_context(|| format!("pushing {reference}"))?;
-        if let Some(e) = info.error_detail.and_then(|d| d.message) {
-            bail!("pushing {reference} failed: {e}");
+        let info = item.map_err(|e| registry_failure("pushing", reference, &e.to_string()))?;
+        if let Some(msg) = info.error_detail.and_then(|d| d.message) {
+            return Err(registry_failure("pushing", reference, &msg));
         }
     }
     let inspected = engine
@@ -96,14 +120,13 @@ pub async fn pull_image(engine: &Engine, reference: &str, report: &Reporter) -> 
         tag: Some(tag),
         ..Default::default()
     };
-    let mut stream = engine.docker.create_image(Some(options), None, None);
+    let creds = super::auth::credentials_for(reference);
+    let mut stream = engine.docker.create_image(Some(options), None, creds);
     let mut layers: BTreeMap<String, (i64, i64, String)> = BTreeMap::new();
     while let Some(item) = stream.next().await {
-        let info = item
-            .map_err(super::api_error)
-            .with_context(|| format!("pulling {reference}"))?;
+        let info = item.map_err(|e| registry_failure("pulling", reference, &e.to_string()))?;
         if let Some(msg) = info.error_detail.and_then(|d| d.message) {
-            bail!("pulling {reference} failed: {msg}");
+            return Err(registry_failure("pulling", reference, &msg));
         }
         let status = info.status.unwrap_or_default();
         if let Some(id) = info.id.filter(|id| id.len() == 12) {

@@ -2,6 +2,7 @@
 //! reports typed progress events, and never prints.
 
 pub mod archive;
+mod auth;
 mod build;
 pub mod containers;
 pub mod converge;
