@@ -530,6 +530,17 @@ fn private_registries_use_the_credentials_docker_login_stores() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(docker_ok(&["image", "inspect", &image]));
     docker(&["rmi", &image]);
+
+    // A build whose FROM is the private image gets the login too.
+    p.write(&format!(
+        "services:\n  app:\n    build: .\n    image: sct-auth-built-{port}\n"
+    ));
+    std::fs::write(p.path().join("Dockerfile"), format!("FROM {image}\n")).unwrap();
+    let out = with_config(&logged_out, &["build"]);
+    assert!(!out.status.success(), "no login, no base image");
+    let out = with_config(&logged_in, &["build"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    docker(&["rmi", &format!("sct-auth-built-{port}"), &image]);
 }
 
 fn which_registry() -> Result<String, ()> {

@@ -75,6 +75,39 @@ pub fn credentials_for(reference: &str) -> Option<DockerCredentials> {
     lookup(&text, &registry_of(reference), &run_helper)
 }
 
+/// Credentials for every registry the config names, for a build: the daemon picks the ones its
+/// `FROM` lines need. `None` when there are none.
+pub fn all_credentials() -> Option<HashMap<String, DockerCredentials>> {
+    let text = std::fs::read_to_string(config_path()?).ok()?;
+    let all = every_registry(&text, &run_helper);
+    (!all.is_empty()).then_some(all)
+}
+
+fn every_registry(
+    config_json: &str,
+    helper: &dyn Fn(&str, &str) -> Option<HelperAnswer>,
+) -> HashMap<String, DockerCredentials> {
+    let Ok(config) = serde_json::from_str::<ConfigFile>(config_json) else {
+        return HashMap::new();
+    };
+    config
+        .auths
+        .keys()
+        .chain(config.cred_helpers.keys())
+        .filter_map(|key| {
+            let registry = normalise(key).to_owned();
+            // The daemon looks Docker Hub up under its historical key.
+            let registry = if registry == "index.docker.io" {
+                DOCKER_HUB.to_owned()
+            } else {
+                registry
+            };
+            let creds = lookup(config_json, &registry, helper)?;
+            Some((registry, creds))
+        })
+        .collect()
+}
+
 fn lookup(
     config_json: &str,
     registry: &str,
@@ -179,6 +212,24 @@ mod tests {
         assert_eq!(hub.username.as_deref(), Some("hub"));
         assert!(lookup(config, "quay.io", &no_helper).is_none());
         assert!(lookup("not json", "ghcr.io", &no_helper).is_none());
+    }
+
+    #[test]
+    fn a_build_gets_every_registry_the_config_names() {
+        let config = r#"{"credHelpers": {"gcr.io": "gcloud"},
+            "auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}, "127.0.0.1:5001": {"auth": "dTpw"}}}"#;
+        let helper = |_: &str, _: &str| {
+            Some(HelperAnswer {
+                username: "h".into(),
+                secret: "s".into(),
+            })
+        };
+        let all = every_registry(config, &helper);
+        let mut keys: Vec<&str> = all.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["127.0.0.1:5001", "gcr.io", DOCKER_HUB]);
+        assert_eq!(all["gcr.io"].username.as_deref(), Some("h"));
+        assert_eq!(all["127.0.0.1:5001"].username.as_deref(), Some("u"));
     }
 
     #[test]

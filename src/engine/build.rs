@@ -97,9 +97,11 @@ pub async fn build_image(
         pull: pull.then(|| "1".to_owned()),
         ..Default::default()
     };
-    let mut stream = engine
-        .docker
-        .build_image(options, None, Some(bollard::body_full(tar.into())));
+    let mut stream = engine.docker.build_image(
+        options,
+        super::auth::all_credentials(),
+        Some(bollard::body_full(tar.into())),
+    );
     let mut last_lines: Vec<String> = Vec::new();
     while let Some(item) = stream.next().await {
         let info = item
