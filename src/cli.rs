@@ -121,6 +121,11 @@ pub enum Command {
     /// Freeze the processes of services' running containers (cgroup freezer); they keep their state
     #[command(after_help = "Example:\n  stackctl pause flaskapp")]
     Pause(Services),
+    /// CPU, memory, network and block I/O of running containers, refreshed every second
+    #[command(
+        after_help = "Examples:\n  stackctl stats\n  stackctl stats --no-stream --format json flaskapp"
+    )]
+    Stats(StatsArgs),
     /// Copy files or folders between a service's container and this machine
     #[command(
         after_help = "Examples:\n  stackctl cp flaskapp:/app/app.py ./app.py\n  stackctl cp ./nginx.conf nginx:/etc/nginx/conf.d/default.conf --all\n  stackctl cp db:/var/lib/postgresql/data - > data.tar   # a tar stream\n\nSERVICE:PATH names a path in the container (absolute); `-` is a tar stream on stdin or stdout."
@@ -182,6 +187,17 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct Services {
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    pub services: Vec<String>,
+    /// One sample, then exit
+    #[arg(long)]
+    pub no_stream: bool,
+    /// `json`: one object per container and line
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -550,3 +550,43 @@ fn which_registry() -> Result<String, ()> {
         .map(str::to_owned)
         .ok_or(())
 }
+
+#[test]
+fn stats_measures_each_running_container() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "stats",
+        &format!(
+            "services:\n  burner:\n    image: {IMG}\n    command: [sh, -c, \"while :; do :; done\"]\n    init: true\n    deploy: {{ resources: {{ limits: {{ memory: 64m }} }} }}\n  idle:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = p.ok(&["stats", "--no-stream", "--format", "json"]);
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |svc: &str| {
+        let name = format!("{}-{svc}-1", p.name);
+        rows.iter()
+            .find(|r| r["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("no row for {name}: {rows:?}"))
+            .clone()
+    };
+    let (burner, idle) = (row("burner"), row("idle"));
+    assert!(burner["cpu_percent"].as_f64().unwrap() > 50.0, "{burner}");
+    assert!(idle["cpu_percent"].as_f64().unwrap() < 20.0, "{idle}");
+    assert_eq!(burner["memory_limit"], 64 * 1024 * 1024, "{burner}");
+    assert!(
+        burner["pids"].as_u64().unwrap() >= 2,
+        "init and the loop: {burner}"
+    );
+    // The table names both, with the limit in binary units.
+    let table = stdout(&p.ok(&["stats", "--no-stream", "burner"]));
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.contains("/ 64.00MiB"), "{table}");
+    assert!(!table.contains("idle-1"), "{table}");
+}

@@ -6,6 +6,7 @@ mod cp;
 mod engine_cmds;
 mod everyday;
 mod logs;
+mod stats;
 
 pub use engine_cmds::{check_services, parse_scale};
 
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stop(args) => everyday::stop(&cli.global, args),
         Command::Start(args) => everyday::start(&cli.global, args),
         Command::Cp(args) => cp::run(&cli.global, args),
+        Command::Stats(args) => stats::run(&cli.global, args),
         Command::Wait(args) => everyday::wait(&cli.global, args),
         Command::Pause(args) => everyday::pause(&cli.global, args, true),
         Command::Unpause(args) => everyday::pause(&cli.global, args, false),

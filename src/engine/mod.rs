@@ -15,6 +15,7 @@ pub mod logs;
 pub mod observe;
 pub mod ops;
 mod resources;
+pub mod stats;
 pub mod swarm;
 
 use std::sync::Arc;

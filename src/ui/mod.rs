@@ -3,6 +3,7 @@
 
 pub mod logview;
 pub mod table;
+pub mod units;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
