@@ -121,6 +121,9 @@ pub enum Command {
     /// Freeze the processes of services' running containers (cgroup freezer); they keep their state
     #[command(after_help = "Example:\n  stackctl pause flaskapp")]
     Pause(Services),
+    /// Attach this terminal to a service's running container (its output from now on)
+    #[command(after_help = "Example:\n  stackctl attach --index 2 flaskapp")]
+    Attach(AttachArgs),
     /// CPU, memory, network and block I/O of running containers, refreshed every second
     #[command(
         after_help = "Examples:\n  stackctl stats\n  stackctl stats --no-stream --format json flaskapp"
@@ -187,6 +190,20 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct Services {
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    pub service: String,
+    /// The replica to attach to
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Do not pass this terminal's input on (it is passed only to services with `stdin_open: true`)
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Pass Ctrl-C on to the container as SIGINT; with `--sig-proxy=false` Ctrl-C detaches
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
 }
 
 #[derive(Debug, Args)]

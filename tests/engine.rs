@@ -596,3 +596,91 @@ fn attached_up_shows_output_and_stops_the_stack_on_ctrl_c() {
     );
     assert_eq!(p.containers(), vec![c], "stopped, not removed");
 }
+
+/// The keys compose passes straight to the container (HostConfig and Config).
+fn host_settings(port_start: u32) -> String {
+    format!(
+        r#"
+services:
+  box:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    tty: true
+    stdin_open: true
+    extra_hosts: ["db.internal:10.1.2.3", "other=10.9.9.9"]
+    dns: 10.0.0.53
+    dns_search: [example.internal]
+    dns_opt: ["ndots:2"]
+    mem_limit: 64m
+    mem_reservation: 32m
+    shm_size: 128m
+    pids_limit: 100
+    sysctls: {{ net.ipv4.ip_unprivileged_port_start: {port_start} }}
+    ulimits: {{ nofile: {{ soft: 1024, hard: 2048 }}, nproc: 512 }}
+    security_opt: ["no-new-privileges:true"]
+    group_add: ["1234"]
+    domainname: example.internal
+    ipc: shareable
+    oom_score_adj: 100
+    devices: ["/dev/null:/dev/nulldev"]
+"#
+    )
+}
+
+#[test]
+fn container_settings_written_in_the_manifest_reach_the_container() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("hostcfg", &host_settings(0));
+    p.ok(&["up", "-d"]);
+    let c = format!("{}-box-1", p.name);
+    let json = |path: &str| inspect(&c, &format!("{{{{json {path}}}}}"));
+    assert_eq!(json(".Config.Tty"), "true");
+    assert_eq!(json(".Config.OpenStdin"), "true");
+    assert_eq!(json(".Config.Domainname"), "\"example.internal\"");
+    assert_eq!(
+        json(".HostConfig.ExtraHosts"),
+        r#"["db.internal:10.1.2.3","other:10.9.9.9"]"#
+    );
+    assert_eq!(json(".HostConfig.Dns"), r#"["10.0.0.53"]"#);
+    assert_eq!(json(".HostConfig.DnsSearch"), r#"["example.internal"]"#);
+    assert_eq!(json(".HostConfig.DnsOptions"), r#"["ndots:2"]"#);
+    assert_eq!(json(".HostConfig.Memory"), (64 * 1024 * 1024).to_string());
+    assert_eq!(
+        json(".HostConfig.MemoryReservation"),
+        (32 * 1024 * 1024).to_string()
+    );
+    assert_eq!(json(".HostConfig.ShmSize"), (128 * 1024 * 1024).to_string());
+    assert_eq!(json(".HostConfig.PidsLimit"), "100");
+    assert_eq!(
+        json(".HostConfig.SecurityOpt"),
+        r#"["no-new-privileges:true"]"#
+    );
+    assert_eq!(json(".HostConfig.GroupAdd"), r#"["1234"]"#);
+    assert_eq!(json(".HostConfig.IpcMode"), "\"shareable\"");
+    assert_eq!(json(".HostConfig.OomScoreAdj"), "100");
+    // And inside: what the kernel and the files say.
+    let sh = |cmd: &str| stdout(&p.ok(&["exec", "-T", "box", "sh", "-c", cmd]));
+    assert!(sh("cat /etc/hosts").contains("10.1.2.3\tdb.internal"));
+    assert_eq!(
+        sh("bash -c 'ulimit -n; ulimit -Hn; ulimit -u'"),
+        "1024\n2048\n512\n"
+    );
+    assert_eq!(
+        sh("cat /proc/sys/net/ipv4/ip_unprivileged_port_start"),
+        "0\n"
+    );
+    assert!(sh("test -c /dev/nulldev && echo device").contains("device"));
+    assert_eq!(sh("id -G").split_whitespace().last(), Some("1234"));
+
+    // A changed setting recreates the container; config prints the normalised form.
+    let before = p.id(&c);
+    p.write(&host_settings(80));
+    p.ok(&["up", "-d"]);
+    assert_ne!(p.id(&c), before, "a changed sysctl recreates");
+    let config = stdout(&p.ok(&["config"]));
+    assert!(config.contains("- other:10.9.9.9"), "{config}");
+    assert!(config.contains("soft: 1024"), "{config}");
+}

@@ -590,3 +590,43 @@ fn stats_measures_each_running_container() {
     assert!(table.contains("/ 64.00MiB"), "{table}");
     assert!(!table.contains("idle-1"), "{table}");
 }
+
+#[test]
+fn attach_shows_new_output_and_passes_ctrl_c_on() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "attach",
+        &format!(
+            "services:\n  box:\n    image: {IMG}\n    command: [sh, -c, \"trap 'echo got INT; exit 3' INT; echo ready; i=0; while :; do i=$$((i+1)); echo tick $$i; sleep 0.2; done\"]\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let child = p
+        .cmd(&["attach", "box"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}\n{}", stderr(&out));
+    assert!(text.contains("tick") && text.contains("got INT"), "{text}");
+    assert!(
+        !text.contains("ready"),
+        "what came before attaching is not replayed: {text}"
+    );
+    assert!(!text.contains("tick 1\n"), "{text}");
+    assert_eq!(
+        inspect(&format!("{}-box-1", p.name), "{{.State.ExitCode}}"),
+        "3"
+    );
+}

@@ -11,8 +11,8 @@ use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use crate::cli::{
-    CompletionArgs, EventsArgs, ExecArgs, Format, Global, KillArgs, LsArgs, PortArgs, RmArgs,
-    RunArgs, Services, ServicesTimeout, WaitArgs,
+    AttachArgs, CompletionArgs, EventsArgs, ExecArgs, Format, Global, KillArgs, LsArgs, PortArgs,
+    RmArgs, RunArgs, Services, ServicesTimeout, WaitArgs,
 };
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::{self, DownOptions};
@@ -63,6 +63,23 @@ pub(super) async fn service_containers(
         .into_iter()
         .filter(|c| !c.oneoff && (services.is_empty() || services.contains(&c.service)))
         .collect())
+}
+
+/// Replica `index` of `service`, which must be running.
+async fn running_replica(
+    engine: &Engine,
+    plan: &Plan,
+    service: &str,
+    index: u32,
+) -> Result<ObservedContainer> {
+    let list = service_containers(engine, plan, &[service.to_owned()], false).await?;
+    list.into_iter().find(|c| c.number == index).ok_or_else(|| {
+        UsageError::new(format!(
+            "service `{service}` has no running replica {index}"
+        ))
+        .hint("`stackctl ps` lists the replicas; start the service with `stackctl up -d`")
+        .into()
+    })
 }
 
 /// Copies a session's output to our stdout/stderr and stdin into it; returns when output ends.
@@ -124,15 +141,7 @@ pub fn exec(global: &Global, args: ExecArgs) -> Result<()> {
     let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let services = vec![args.service.clone()];
     let code = with_project(global, &services, async |engine, plan| {
-        let list = service_containers(engine, plan, &services, false).await?;
-        let Some(c) = list.iter().find(|c| c.number == args.index) else {
-            return Err(UsageError::new(format!(
-                "service `{}` has no running replica {}",
-                args.service, args.index
-            ))
-            .hint("`stackctl ps` lists the replicas; start the service with `stackctl up -d`")
-            .into());
-        };
+        let c = &running_replica(engine, plan, &args.service, args.index).await?;
         let spec = ops::ExecSpec {
             cmd: args.command.clone(),
             env: args.env.clone(),
@@ -212,7 +221,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<()> {
             stdin,
         };
         let (id, _name) = ops::create_oneoff(engine, plan, svc, run).await?;
-        let session = ops::attach(engine, &id, stdin).await?;
+        let session = ops::attach(engine, &id, stdin, true).await?;
         containers::start(engine, &id, "one-off").await?;
         let _raw = RawMode::enable(tty);
         pump_session(session, tty, stdin).await?;
@@ -322,6 +331,38 @@ pub fn start(global: &Global, args: Services) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Attaches this terminal to a running replica: its output from now on, stdin when the service
+/// keeps it open (`stdin_open: true`). Ctrl-C is passed on to the container as SIGINT (unless
+/// `--sig-proxy=false`, when it detaches); exits with the container's code once it stops.
+pub fn attach(global: &Global, args: AttachArgs) -> Result<()> {
+    let services = vec![args.service.clone()];
+    let code = with_project(global, &services, async |engine, plan| {
+        let c = &running_replica(engine, plan, &args.service, args.index).await?;
+        let (tty, stdin_open) = containers::tty_and_stdin(engine, &c.id).await?;
+        let forward = stdin_open && !args.no_stdin;
+        let session = ops::attach(engine, &c.id, forward, false).await?;
+        let _raw = RawMode::enable(tty && forward && std::io::stdin().is_terminal());
+        let pumping = pump_session(session, tty, forward);
+        tokio::pin!(pumping);
+        loop {
+            tokio::select! {
+                r = &mut pumping => {
+                    r?;
+                    break;
+                }
+                _ = tokio::signal::ctrl_c(), if args.sig_proxy => {
+                    containers::signal(engine, &c.id, "SIGINT").await?;
+                }
+            }
+        }
+        // The output ends when the container stops, or when the daemon lets go of the stream.
+        Ok(containers::stopped_for_good(engine, &c.id)
+            .await
+            .unwrap_or(0))
+    })?;
+    exit_with(code)
 }
 
 /// Waits for the services' containers to stop, saying how each ended; with `--down-project`, the

@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Start(args) => everyday::start(&cli.global, args),
         Command::Cp(args) => cp::run(&cli.global, args),
         Command::Stats(args) => stats::run(&cli.global, args),
+        Command::Attach(args) => everyday::attach(&cli.global, args),
         Command::Wait(args) => everyday::wait(&cli.global, args),
         Command::Pause(args) => everyday::pause(&cli.global, args, true),
         Command::Unpause(args) => everyday::pause(&cli.global, args, false),

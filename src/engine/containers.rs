@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
-    MountType, NetworkConnectRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    HostConfigLogConfig, Mount, MountType, NetworkConnectRequest, NetworkingConfig, PortBinding,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
@@ -138,6 +138,7 @@ pub fn create_body(
             start_interval: nanos(h.start_interval),
         })
     };
+    let h = &svc.host;
     // API 1.41 accepts one endpoint at create; further networks are connected before start.
     let first_net = svc.networks.iter().next();
     let networking_config = first_net.map(|(name, aliases)| NetworkingConfig {
@@ -162,6 +163,9 @@ pub fn create_body(
         stop_signal: svc.stop_signal.clone(),
         stop_timeout: svc.stop_grace_period.map(|d| d.as_secs() as i64),
         healthcheck,
+        tty: Some(h.tty),
+        open_stdin: Some(h.stdin_open),
+        domainname: h.domainname.clone(),
         host_config: Some(HostConfig {
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             restart_policy,
@@ -180,10 +184,60 @@ pub fn create_body(
             memory: svc.memory,
             pids_limit: svc.pids_limit,
             network_mode: first_net.map(|(n, _)| n.clone()),
+            privileged: Some(h.privileged),
+            oom_kill_disable: h.oom_kill_disable,
+            extra_hosts: list(&h.extra_hosts),
+            dns: list(&h.dns),
+            dns_search: list(&h.dns_search),
+            dns_options: list(&h.dns_opt),
+            security_opt: list(&h.security_opt),
+            group_add: list(&h.group_add),
+            devices: (!h.devices.is_empty())
+                .then(|| h.devices.iter().map(|d| device_mapping(d)).collect()),
+            memory_reservation: h.mem_reservation,
+            shm_size: h.shm_size,
+            oom_score_adj: h.oom_score_adj,
+            sysctls: (!h.sysctls.is_empty()).then(|| h.sysctls.clone().into_iter().collect()),
+            ulimits: (!h.ulimits.is_empty()).then(|| {
+                h.ulimits
+                    .iter()
+                    .map(|(name, u)| ResourcesUlimits {
+                        name: Some(name.clone()),
+                        soft: Some(u.soft),
+                        hard: Some(u.hard),
+                    })
+                    .collect()
+            }),
+            ipc_mode: h.ipc.clone(),
+            pid_mode: h.pid.clone(),
+            uts_mode: h.uts.clone(),
+            userns_mode: h.userns_mode.clone(),
+            runtime: h.runtime.clone(),
             ..Default::default()
         }),
         networking_config,
         ..Default::default()
+    }
+}
+
+fn list(items: &[String]) -> Option<Vec<String>> {
+    (!items.is_empty()).then(|| items.to_vec())
+}
+
+/// `HOST[:CONTAINER[:PERMISSIONS]]` as the engine's device mapping (the same path inside, `rwm`).
+fn device_mapping(spec: &str) -> DeviceMapping {
+    let mut parts = spec.splitn(3, ':');
+    let host = parts.next().unwrap_or_default().to_owned();
+    let inside = parts
+        .next()
+        .filter(|p| !p.is_empty())
+        .unwrap_or(&host)
+        .to_owned();
+    let perms = parts.next().unwrap_or("rwm").to_owned();
+    DeviceMapping {
+        path_on_host: Some(host),
+        path_in_container: Some(inside),
+        cgroup_permissions: Some(perms),
     }
 }
 
@@ -285,6 +339,34 @@ pub async fn set_paused(engine: &Engine, id: &str, name: &str, paused: bool) -> 
             if paused { "pausing" } else { "unpausing" }
         )
     })
+}
+
+/// Whether the container has a TTY, and whether it keeps stdin open for attaching.
+pub async fn tty_and_stdin(engine: &Engine, id: &str) -> Result<(bool, bool)> {
+    let c = engine
+        .docker
+        .inspect_container(id, None)
+        .await
+        .api(|| "inspecting the container".into())?;
+    let config = c.config.unwrap_or_default();
+    Ok((
+        config.tty.unwrap_or(false),
+        config.open_stdin.unwrap_or(false),
+    ))
+}
+
+/// Sends `signal` (a name like SIGINT, or a number) to the container's main process.
+pub async fn signal(engine: &Engine, id: &str, signal: &str) -> Result<()> {
+    engine
+        .docker
+        .kill_container(
+            id,
+            Some(bollard::query_parameters::KillContainerOptions {
+                signal: signal.to_owned(),
+            }),
+        )
+        .await
+        .api(|| format!("sending {signal} to the container"))
 }
 
 /// Kills at once (the second Ctrl-C). Gone or stopped already is fine.

@@ -154,7 +154,9 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
-pub async fn attach(engine: &Engine, id: &str, stdin: bool) -> Result<Session> {
+/// Attaches to a container's streams; `replay` sends what it printed before too (for a one-off
+/// attached before it starts, so that nothing is missed).
+pub async fn attach(engine: &Engine, id: &str, stdin: bool, replay: bool) -> Result<Session> {
     let res = engine
         .docker
         .attach_container(
@@ -164,7 +166,7 @@ pub async fn attach(engine: &Engine, id: &str, stdin: bool) -> Result<Session> {
                 stdin,
                 stdout: true,
                 stderr: true,
-                logs: true,
+                logs: replay,
                 detach_keys: None,
             }),
         )

@@ -40,6 +40,30 @@ pub fn merge_service(base: &mut Service, over: Service) {
         profiles,
         pull_policy,
         secrets,
+        tty,
+        stdin_open,
+        privileged,
+        oom_kill_disable,
+        extra_hosts,
+        dns,
+        dns_search,
+        dns_opt,
+        security_opt,
+        group_add,
+        devices,
+        mem_limit,
+        mem_reservation,
+        shm_size,
+        pids_limit,
+        oom_score_adj,
+        sysctls,
+        ulimits,
+        domainname,
+        ipc,
+        pid,
+        uts,
+        userns_mode,
+        runtime,
     } = over;
     replace(&mut base.image, image);
     base.build = match (base.build.take(), build) {
@@ -89,6 +113,30 @@ pub fn merge_service(base: &mut Service, over: Service) {
     union(&mut base.profiles, profiles);
     replace(&mut base.pull_policy, pull_policy);
     by_key(&mut base.secrets, secrets, |s| s.target.clone());
+    replace(&mut base.tty, tty);
+    replace(&mut base.stdin_open, stdin_open);
+    replace(&mut base.privileged, privileged);
+    replace(&mut base.oom_kill_disable, oom_kill_disable);
+    replace(&mut base.mem_limit, mem_limit);
+    replace(&mut base.mem_reservation, mem_reservation);
+    replace(&mut base.shm_size, shm_size);
+    replace(&mut base.pids_limit, pids_limit);
+    replace(&mut base.oom_score_adj, oom_score_adj);
+    replace(&mut base.domainname, domainname);
+    replace(&mut base.ipc, ipc);
+    replace(&mut base.pid, pid);
+    replace(&mut base.uts, uts);
+    replace(&mut base.userns_mode, userns_mode);
+    replace(&mut base.runtime, runtime);
+    union(&mut base.extra_hosts, extra_hosts);
+    union(&mut base.dns, dns);
+    union(&mut base.dns_search, dns_search);
+    union(&mut base.dns_opt, dns_opt);
+    union(&mut base.security_opt, security_opt);
+    union(&mut base.group_add, group_add);
+    union(&mut base.devices, devices);
+    base.sysctls.extend(sysctls);
+    base.ulimits.extend(ulimits);
 }
 
 fn replace<T>(base: &mut Option<T>, over: Option<T>) {
@@ -195,6 +243,28 @@ mod tests {
         let l = base.logging.unwrap();
         assert_eq!(l.driver.as_deref(), Some("local"));
         assert!(l.options.is_empty());
+    }
+
+    #[test]
+    fn container_settings_merge_like_compose() {
+        let mut base = svc(
+            "tty: true\nmem_limit: 64m\nsysctls: {a: '1', b: '2'}\nulimits: {nofile: 10}\ndns: [1.1.1.1]\nextra_hosts: ['x:1.2.3.4']\n",
+        );
+        merge_service(
+            &mut base,
+            svc(
+                "mem_limit: 128m\nsysctls: {b: '3'}\nulimits: {nproc: 5}\ndns: [1.1.1.1, 8.8.8.8]\nextra_hosts: ['y:5.6.7.8']\n",
+            ),
+        );
+        assert_eq!(base.tty, Some(true), "kept when the override is silent");
+        assert_eq!(base.mem_limit, Some(128 * 1024 * 1024));
+        assert_eq!(
+            base.sysctls.into_iter().collect::<Vec<_>>(),
+            [("a".into(), "1".into()), ("b".into(), "3".into())]
+        );
+        assert_eq!(base.ulimits.keys().collect::<Vec<_>>(), ["nofile", "nproc"]);
+        assert_eq!(base.dns, ["1.1.1.1", "8.8.8.8"]);
+        assert_eq!(base.extra_hosts, ["x:1.2.3.4", "y:5.6.7.8"]);
     }
 
     #[test]

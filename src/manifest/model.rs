@@ -210,6 +210,158 @@ pub struct Service {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub secrets: Vec<ServiceSecret>,
+    // Settings handed to the container as written: the engine's HostConfig and Config.
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tty: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stdin_open: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub privileged: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "extra_hosts",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub extra_hosts: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_or_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub dns: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_or_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub dns_search: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub dns_opt: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub security_opt: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub group_add: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "devices",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub devices: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "bytes_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mem_limit: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "bytes_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mem_reservation: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "bytes_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub shm_size: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pids_limit: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oom_score_adj: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(
+        default,
+        deserialize_with = "ulimits",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub domainname: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipc: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pid: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub uts: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub userns_mode: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime: Option<String>,
+}
+
+/// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -712,30 +864,34 @@ fn string_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
     }
 }
 
-fn u32_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    let v = Value::deserialize(d)?;
-    match &v {
+/// A whole number written as a number or as a string; `None` for null.
+fn whole_number(v: &Value) -> Result<Option<i64>, String> {
+    match v {
         Value::Null => Ok(None),
         Value::Number(n) => n
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
+            .as_i64()
             .map(Some)
-            .ok_or_else(|| {
-                fail(format!(
-                    "expected a whole number from 0 to {}, found {n}",
-                    u32::MAX
-                ))
-            }),
+            .ok_or_else(|| format!("expected a whole number, found {n}")),
         Value::String(s) => s
             .trim()
             .parse()
             .map(Some)
-            .map_err(|_| fail(format!("expected a whole number, found `{s}`"))),
-        other => Err(fail(format!(
-            "expected a whole number, found {}",
-            kind_of(other)
-        ))),
+            .map_err(|_| format!("expected a whole number, found `{s}`")),
+        other => Err(format!("expected a whole number, found {}", kind_of(other))),
     }
+}
+
+fn u32_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let n = whole_number(&Value::deserialize(d)?).map_err(fail)?;
+    n.map(|n| {
+        u32::try_from(n).map_err(|_| {
+            fail(format!(
+                "expected a whole number from 0 to {}, found {n}",
+                u32::MAX
+            ))
+        })
+    })
+    .transpose()
 }
 
 fn bool_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -783,6 +939,131 @@ fn bytes_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
             kind_of(other)
         ))),
     }
+}
+
+fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    whole_number(&Value::deserialize(d)?).map_err(fail)
+}
+
+/// `extra_hosts`: `host:ip` or `host=ip` items, or a mapping of host to address (or addresses); the
+/// engine wants `host:ip`.
+fn extra_hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let mut out = Vec::new();
+    match Value::deserialize(d)? {
+        Value::Null => {}
+        Value::Sequence(items) => {
+            for s in string_items::<D::Error>(&items)? {
+                // `=` first: an IPv6 address is full of colons.
+                let (host, ip) = s
+                    .split_once('=')
+                    .or_else(|| s.split_once(':'))
+                    .ok_or_else(|| fail(format!("`{s}` should be HOST:IP or HOST=IP")))?;
+                out.push(format!("{host}:{ip}"));
+            }
+        }
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let host = scalar_text(&k).ok_or_else(|| fail("host names must be strings"))?;
+                let ips = match &v {
+                    Value::Sequence(items) => string_items::<D::Error>(items)?,
+                    other => vec![scalar_text(other).ok_or_else(|| {
+                        fail(format!("the address of `{host}` should be a string"))
+                    })?],
+                };
+                out.extend(ips.into_iter().map(|ip| format!("{host}:{ip}")));
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "expected a list of HOST:IP or a mapping, found {}",
+                kind_of(&other)
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// `devices`: `HOST[:CONTAINER[:PERMISSIONS]]` items, or `{source, target, permissions}`.
+fn devices<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Mapping(m) => {
+                    let get = |k: &str| m.get(k).and_then(scalar_text);
+                    let source = get("source")
+                        .ok_or_else(|| fail(format!("device {i}: `source` is missing")))?;
+                    let target = get("target").unwrap_or_else(|| source.clone());
+                    let perms = get("permissions").unwrap_or_else(|| "rwm".into());
+                    Ok(format!("{source}:{target}:{perms}"))
+                }
+                other => scalar_text(other).ok_or_else(|| {
+                    fail(format!(
+                        "device {i} should be HOST:CONTAINER, found {}",
+                        kind_of(other)
+                    ))
+                }),
+            })
+            .collect(),
+        other => Err(fail(format!("expected a list, found {}", kind_of(&other)))),
+    }
+}
+
+/// `ulimits`: `nofile: 1024` or `nofile: {soft: 1024, hard: 4096}`.
+fn ulimits<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Ulimit>, D::Error> {
+    let number = |name: &str, v: &Value| -> Result<i64, D::Error> {
+        match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| fail(format!("ulimit `{name}` should be a whole number")))
+    };
+    let mut out = BTreeMap::new();
+    match Value::deserialize(d)? {
+        Value::Null => {}
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let name = scalar_text(&k).ok_or_else(|| fail("ulimit names must be strings"))?;
+                let limit = match &v {
+                    Value::Mapping(m) => {
+                        if let Some(bad) = m
+                            .keys()
+                            .filter_map(scalar_text)
+                            .find(|k| k != "soft" && k != "hard")
+                        {
+                            return Err(fail(format!(
+                                "ulimit `{name}`: unknown key `{bad}`; expected soft and hard"
+                            )));
+                        }
+                        let part = |key: &str| {
+                            m.get(key)
+                                .ok_or_else(|| fail(format!("ulimit `{name}` needs `{key}`")))
+                                .and_then(|v| number(&name, v))
+                        };
+                        Ulimit {
+                            soft: part("soft")?,
+                            hard: part("hard")?,
+                        }
+                    }
+                    other => {
+                        let n = number(&name, other)?;
+                        Ulimit { soft: n, hard: n }
+                    }
+                };
+                out.insert(name, limit);
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "expected a mapping of limits, found {}",
+                kind_of(&other)
+            )));
+        }
+    }
+    Ok(out)
 }
 
 fn duration_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -1448,6 +1729,77 @@ mod tests {
     fn service(yaml: &str) -> Result<Service, String> {
         let v: Value = serde_yaml::from_str(yaml).unwrap();
         Service::deserialize(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn extra_hosts_come_as_a_list_or_a_mapping_and_leave_as_host_colon_ip() {
+        let s = service("extra_hosts: [\"a:1.2.3.4\", \"v6=::1\"]").unwrap();
+        assert_eq!(s.extra_hosts, ["a:1.2.3.4", "v6:::1"]);
+        let s = service("extra_hosts: {a: 1.2.3.4, b: [10.0.0.1, 10.0.0.2]}").unwrap();
+        assert_eq!(s.extra_hosts, ["a:1.2.3.4", "b:10.0.0.1", "b:10.0.0.2"]);
+        assert!(
+            service("extra_hosts: [justahost]")
+                .unwrap_err()
+                .contains("HOST:IP")
+        );
+    }
+
+    #[test]
+    fn ulimits_are_one_number_or_soft_and_hard() {
+        let s = service("ulimits: {nproc: 512, nofile: {soft: 10, hard: \"20\"}}").unwrap();
+        assert_eq!(
+            s.ulimits["nproc"],
+            Ulimit {
+                soft: 512,
+                hard: 512
+            }
+        );
+        assert_eq!(s.ulimits["nofile"], Ulimit { soft: 10, hard: 20 });
+        assert!(
+            service("ulimits: {nofile: {soft: 10}}")
+                .unwrap_err()
+                .contains("needs `hard`")
+        );
+        assert!(
+            service("ulimits: {nofile: lots}")
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            service("ulimits: [nofile]")
+                .unwrap_err()
+                .contains("mapping")
+        );
+    }
+
+    #[test]
+    fn devices_short_and_long_forms_agree() {
+        let s = service(
+            "devices: [\"/dev/a\", \"/dev/b:/dev/c:r\", {source: /dev/d, target: /dev/e, permissions: rw}]",
+        )
+        .unwrap();
+        assert_eq!(s.devices, ["/dev/a", "/dev/b:/dev/c:r", "/dev/d:/dev/e:rw"]);
+        assert!(
+            service("devices: [{target: /dev/x}]")
+                .unwrap_err()
+                .contains("source")
+        );
+    }
+
+    #[test]
+    fn sizes_and_numbers_of_container_settings() {
+        let s = service(
+            "mem_limit: 64m\nshm_size: 1073741824\npids_limit: \"100\"\noom_score_adj: -500",
+        )
+        .unwrap();
+        assert_eq!(s.mem_limit, Some(64 * 1024 * 1024));
+        assert_eq!(s.shm_size, Some(1 << 30));
+        assert_eq!((s.pids_limit, s.oom_score_adj), (Some(100), Some(-500)));
+        assert!(
+            service("pids_limit: many")
+                .unwrap_err()
+                .contains("whole number")
+        );
     }
 
     #[test]

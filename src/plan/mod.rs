@@ -160,9 +160,70 @@ pub struct ServicePlan {
     pub nano_cpus: Option<i64>,
     pub memory: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// Settings passed through to the container as the manifest writes them.
+    pub host: HostOptions,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
     pub config_hash: String,
     pub swarm: SwarmPlan,
+}
+
+/// Container settings that need no planning: the manifest's values, handed to the engine.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostOptions {
+    pub tty: bool,
+    pub stdin_open: bool,
+    pub privileged: bool,
+    pub oom_kill_disable: Option<bool>,
+    /// `host:ip` items.
+    pub extra_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_opt: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub group_add: Vec<String>,
+    /// `HOST[:CONTAINER[:PERMISSIONS]]` items.
+    pub devices: Vec<String>,
+    pub mem_reservation: Option<i64>,
+    pub shm_size: Option<i64>,
+    pub oom_score_adj: Option<i64>,
+    pub sysctls: BTreeMap<String, String>,
+    pub ulimits: BTreeMap<String, crate::manifest::Ulimit>,
+    pub domainname: Option<String>,
+    pub ipc: Option<String>,
+    pub pid: Option<String>,
+    pub uts: Option<String>,
+    pub userns_mode: Option<String>,
+    pub runtime: Option<String>,
+}
+
+impl HostOptions {
+    fn of(svc: &Service) -> Self {
+        let bytes = |b: Option<u64>| b.map(|b| b.min(i64::MAX as u64) as i64);
+        HostOptions {
+            tty: svc.tty.unwrap_or(false),
+            stdin_open: svc.stdin_open.unwrap_or(false),
+            privileged: svc.privileged.unwrap_or(false),
+            oom_kill_disable: svc.oom_kill_disable,
+            extra_hosts: svc.extra_hosts.clone(),
+            dns: svc.dns.clone(),
+            dns_search: svc.dns_search.clone(),
+            dns_opt: svc.dns_opt.clone(),
+            security_opt: svc.security_opt.clone(),
+            group_add: svc.group_add.clone(),
+            devices: svc.devices.clone(),
+            mem_reservation: bytes(svc.mem_reservation),
+            shm_size: bytes(svc.shm_size),
+            oom_score_adj: svc.oom_score_adj,
+            sysctls: svc.sysctls.clone(),
+            ulimits: svc.ulimits.clone(),
+            domainname: svc.domainname.clone(),
+            ipc: svc.ipc.clone(),
+            pid: svc.pid.clone(),
+            uts: svc.uts.clone(),
+            userns_mode: svc.userns_mode.clone(),
+            runtime: svc.runtime.clone(),
+        }
+    }
 }
 
 impl ServicePlan {
@@ -446,10 +507,16 @@ fn service_plan(
         cap_drop: svc.cap_drop.clone(),
         container_name: svc.container_name.clone(),
         nano_cpus: limits.and_then(|l| l.cpus).map(|c| (c * 1e9) as i64),
+        // deploy.resources.limits wins over the older top-level keys, as in compose.
         memory: limits
             .and_then(|l| l.memory)
+            .or(svc.mem_limit)
             .map(|m| m.min(i64::MAX as u64) as i64),
-        pids_limit: limits.and_then(|l| l.pids).map(i64::from),
+        pids_limit: limits
+            .and_then(|l| l.pids)
+            .map(i64::from)
+            .or(svc.pids_limit),
+        host: HostOptions::of(svc),
         config_hash: config_hash(svc, project),
         swarm: SwarmPlan {
             global: svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global"),
