@@ -83,11 +83,12 @@ fn abort_on_container_exit_stops_the_stack_and_exits_with_the_first_code() {
     assert!(!so.contains("chatter"), "--no-attach hides chatty:\n{so}");
     assert!(!se.contains("chatty-1 |"), "nor its exit:\n{se}");
 
-    // --attach shows only the named services; the exit code is 0 when the chosen service's is.
+    // --attach shows only the named services (and `attach: false` hides one unless named); the
+    // exit code is 0 when the chosen service's is.
     let ok = TestProject::new(
         "abort0",
         &format!(
-            "services:\n  job:\n    image: {IMG}\n    command: [sh, -c, \"echo job ran; sleep 1\"]\n  side:\n    image: {IMG}\n    command: [sh, -c, \"echo side; exec sleep infinity\"]\n    init: true\n"
+            "services:\n  job:\n    image: {IMG}\n    command: [sh, -c, \"echo job ran; sleep 1\"]\n  side:\n    image: {IMG}\n    command: [sh, -c, \"echo side; exec sleep infinity\"]\n    init: true\n  quiet:\n    image: {IMG}\n    command: [sh, -c, \"echo quiet; exec sleep infinity\"]\n    init: true\n    attach: false\n"
         ),
     );
     let out = ok.run(&[
@@ -102,6 +103,10 @@ fn abort_on_container_exit_stops_the_stack_and_exits_with_the_first_code() {
     let so = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
     assert_eq!(so.lines().collect::<Vec<_>>(), ["job ran"], "{so}");
+    let out = ok.run(&["up", "--exit-code-from", "job", "--no-color"]);
+    let so = stdout(&out);
+    assert!(so.contains("job ran") && so.contains("side"), "{so}");
+    assert!(!so.contains("quiet"), "attach: false hides it:\n{so}");
 }
 
 #[test]

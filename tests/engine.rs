@@ -624,6 +624,12 @@ services:
     ipc: shareable
     oom_score_adj: 100
     devices: ["/dev/null:/dev/nulldev"]
+    cpus: 0.5
+    cpu_shares: 512
+    cpuset: "0"
+    memswap_limit: 128m
+    cgroup: private
+    device_cgroup_rules: ["c 1:3 rmw"]
 "#
     )
 }
@@ -661,6 +667,15 @@ fn container_settings_written_in_the_manifest_reach_the_container() {
     assert_eq!(json(".HostConfig.GroupAdd"), r#"["1234"]"#);
     assert_eq!(json(".HostConfig.IpcMode"), "\"shareable\"");
     assert_eq!(json(".HostConfig.OomScoreAdj"), "100");
+    assert_eq!(json(".HostConfig.NanoCpus"), "500000000");
+    assert_eq!(json(".HostConfig.CpuShares"), "512");
+    assert_eq!(json(".HostConfig.CpusetCpus"), "\"0\"");
+    assert_eq!(
+        json(".HostConfig.MemorySwap"),
+        (128 * 1024 * 1024).to_string()
+    );
+    assert_eq!(json(".HostConfig.CgroupnsMode"), "\"private\"");
+    assert_eq!(json(".HostConfig.DeviceCgroupRules"), r#"["c 1:3 rmw"]"#);
     // And inside: what the kernel and the files say.
     let sh = |cmd: &str| stdout(&p.ok(&["exec", "-T", "box", "sh", "-c", cmd]));
     assert!(sh("cat /etc/hosts").contains("10.1.2.3\tdb.internal"));

@@ -159,7 +159,18 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
     let detach = args.detach || args.wait || args.no_start;
     let mut attach = AttachOptions {
         show: (!args.attach.is_empty()).then(|| args.attach.iter().cloned().collect()),
-        hide: args.no_attach.iter().cloned().collect(),
+        // `attach: false` in the manifest hides a service unless --attach names it.
+        hide: args
+            .no_attach
+            .iter()
+            .cloned()
+            .chain(
+                plan.services
+                    .values()
+                    .filter(|s| !s.attach && !args.attach.contains(&s.name))
+                    .map(|s| s.name.clone()),
+            )
+            .collect(),
         no_color: args.no_color,
         log_prefix: !args.no_log_prefix,
         timestamps: args.timestamps,

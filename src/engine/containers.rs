@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
-    HostConfigLogConfig, Mount, MountType, NetworkConnectRequest, NetworkingConfig, PortBinding,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount, MountType, NetworkConnectRequest,
+    NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
@@ -213,6 +213,22 @@ pub fn create_body(
             uts_mode: h.uts.clone(),
             userns_mode: h.userns_mode.clone(),
             runtime: h.runtime.clone(),
+            cpu_shares: h.cpu_shares,
+            cpu_period: h.cpu_period,
+            cpu_quota: h.cpu_quota,
+            cpu_realtime_period: h.cpu_rt_period,
+            cpu_realtime_runtime: h.cpu_rt_runtime,
+            cpuset_cpus: h.cpuset.clone(),
+            memory_swap: h.memswap_limit,
+            memory_swappiness: h.mem_swappiness,
+            cgroup_parent: h.cgroup_parent.clone(),
+            cgroupns_mode: h.cgroup.as_deref().map(|c| match c {
+                "host" => HostConfigCgroupnsModeEnum::HOST,
+                _ => HostConfigCgroupnsModeEnum::PRIVATE,
+            }),
+            storage_opt: (!h.storage_opt.is_empty())
+                .then(|| h.storage_opt.clone().into_iter().collect()),
+            device_cgroup_rules: list(&h.device_cgroup_rules),
             ..Default::default()
         }),
         networking_config,

@@ -64,6 +64,20 @@ pub fn merge_service(base: &mut Service, over: Service) {
         uts,
         userns_mode,
         runtime,
+        cpus,
+        cpu_shares,
+        cpu_period,
+        cpu_quota,
+        cpu_rt_period,
+        cpu_rt_runtime,
+        mem_swappiness,
+        memswap_limit,
+        cpuset,
+        cgroup_parent,
+        cgroup,
+        storage_opt,
+        device_cgroup_rules,
+        attach,
     } = over;
     replace(&mut base.image, image);
     base.build = match (base.build.take(), build) {
@@ -128,6 +142,20 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.uts, uts);
     replace(&mut base.userns_mode, userns_mode);
     replace(&mut base.runtime, runtime);
+    replace(&mut base.cpus, cpus);
+    replace(&mut base.cpu_shares, cpu_shares);
+    replace(&mut base.cpu_period, cpu_period);
+    replace(&mut base.cpu_quota, cpu_quota);
+    replace(&mut base.cpu_rt_period, cpu_rt_period);
+    replace(&mut base.cpu_rt_runtime, cpu_rt_runtime);
+    replace(&mut base.mem_swappiness, mem_swappiness);
+    replace(&mut base.memswap_limit, memswap_limit);
+    replace(&mut base.cpuset, cpuset);
+    replace(&mut base.cgroup_parent, cgroup_parent);
+    replace(&mut base.cgroup, cgroup);
+    replace(&mut base.attach, attach);
+    base.storage_opt.extend(storage_opt);
+    union(&mut base.device_cgroup_rules, device_cgroup_rules);
     union(&mut base.extra_hosts, extra_hosts);
     union(&mut base.dns, dns);
     union(&mut base.dns_search, dns_search);

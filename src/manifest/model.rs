@@ -355,6 +355,90 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub runtime: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "cpus_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpus: Option<f64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_shares: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_period: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_quota: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_rt_period: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_rt_runtime: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mem_swappiness: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "swap_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub memswap_limit: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpuset: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cgroup_parent: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "cgroup_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cgroup: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub storage_opt: BTreeMap<String, String>,
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attach: Option<bool>,
 }
 
 /// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.
@@ -943,6 +1027,37 @@ fn bytes_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     whole_number(&Value::deserialize(d)?).map_err(fail)
+}
+
+/// `cgroup`: the container's cgroup namespace, `host` or `private`.
+fn cgroup_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        Some(c) if c != "host" && c != "private" => {
+            Err(fail(format!("expected host or private, found `{c}`")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// `memswap_limit`: a size, or -1 for unlimited swap.
+fn swap_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = Value::deserialize(d)?;
+    match &v {
+        Value::Null => Ok(None),
+        Value::Number(n) if n.as_i64() == Some(-1) => Ok(Some(-1)),
+        Value::String(s) if s.trim() == "-1" => Ok(Some(-1)),
+        Value::Number(n) => n
+            .as_u64()
+            .map(|b| Some(b.min(i64::MAX as u64) as i64))
+            .ok_or_else(|| fail("expected a size such as 1g, or -1 for unlimited")),
+        Value::String(s) => units::parse_bytes(s)
+            .map(|b| Some(b.min(i64::MAX as u64) as i64))
+            .map_err(fail),
+        other => Err(fail(format!(
+            "expected a size such as 1g, or -1, found {}",
+            kind_of(other)
+        ))),
+    }
 }
 
 /// `extra_hosts`: `host:ip` or `host=ip` items, or a mapping of host to address (or addresses); the
@@ -1784,6 +1899,31 @@ mod tests {
                 .unwrap_err()
                 .contains("source")
         );
+    }
+
+    #[test]
+    fn swap_is_a_size_or_minus_one_and_cgroup_is_host_or_private() {
+        assert_eq!(
+            service("memswap_limit: -1").unwrap().memswap_limit,
+            Some(-1)
+        );
+        assert_eq!(
+            service("memswap_limit: 1g").unwrap().memswap_limit,
+            Some(1 << 30)
+        );
+        assert!(service("memswap_limit: -2").is_err());
+        assert_eq!(
+            service("cgroup: host").unwrap().cgroup.as_deref(),
+            Some("host")
+        );
+        assert!(
+            service("cgroup: hots")
+                .unwrap_err()
+                .contains("host or private")
+        );
+        let s = service("storage_opt: {size: 1G}\nattach: false\ncpus: '1.5'").unwrap();
+        assert_eq!(s.storage_opt["size"], "1G");
+        assert_eq!((s.attach, s.cpus), (Some(false), Some(1.5)));
     }
 
     #[test]

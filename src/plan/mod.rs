@@ -162,6 +162,8 @@ pub struct ServicePlan {
     pub pids_limit: Option<i64>,
     /// Settings passed through to the container as the manifest writes them.
     pub host: HostOptions,
+    /// Whether attached `up` shows this service's output (`attach: false` hides it).
+    pub attach: bool,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
     pub config_hash: String,
     pub swarm: SwarmPlan,
@@ -194,6 +196,19 @@ pub struct HostOptions {
     pub uts: Option<String>,
     pub userns_mode: Option<String>,
     pub runtime: Option<String>,
+    pub cpu_shares: Option<i64>,
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_rt_period: Option<i64>,
+    pub cpu_rt_runtime: Option<i64>,
+    pub cpuset: Option<String>,
+    pub memswap_limit: Option<i64>,
+    pub mem_swappiness: Option<i64>,
+    pub cgroup_parent: Option<String>,
+    /// `host` or `private` cgroup namespace.
+    pub cgroup: Option<String>,
+    pub storage_opt: BTreeMap<String, String>,
+    pub device_cgroup_rules: Vec<String>,
 }
 
 impl HostOptions {
@@ -222,6 +237,18 @@ impl HostOptions {
             uts: svc.uts.clone(),
             userns_mode: svc.userns_mode.clone(),
             runtime: svc.runtime.clone(),
+            cpu_shares: svc.cpu_shares,
+            cpu_period: svc.cpu_period,
+            cpu_quota: svc.cpu_quota,
+            cpu_rt_period: svc.cpu_rt_period,
+            cpu_rt_runtime: svc.cpu_rt_runtime,
+            cpuset: svc.cpuset.clone(),
+            memswap_limit: svc.memswap_limit,
+            mem_swappiness: svc.mem_swappiness,
+            cgroup_parent: svc.cgroup_parent.clone(),
+            cgroup: svc.cgroup.clone(),
+            storage_opt: svc.storage_opt.clone(),
+            device_cgroup_rules: svc.device_cgroup_rules.clone(),
         }
     }
 }
@@ -506,7 +533,10 @@ fn service_plan(
         cap_add: svc.cap_add.clone(),
         cap_drop: svc.cap_drop.clone(),
         container_name: svc.container_name.clone(),
-        nano_cpus: limits.and_then(|l| l.cpus).map(|c| (c * 1e9) as i64),
+        nano_cpus: limits
+            .and_then(|l| l.cpus)
+            .or(svc.cpus)
+            .map(|c| (c * 1e9) as i64),
         // deploy.resources.limits wins over the older top-level keys, as in compose.
         memory: limits
             .and_then(|l| l.memory)
@@ -517,6 +547,7 @@ fn service_plan(
             .map(i64::from)
             .or(svc.pids_limit),
         host: HostOptions::of(svc),
+        attach: svc.attach.unwrap_or(true),
         config_hash: config_hash(svc, project),
         swarm: SwarmPlan {
             global: svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global"),
