@@ -699,3 +699,38 @@ fn container_settings_written_in_the_manifest_reach_the_container() {
     assert!(config.contains("- other:10.9.9.9"), "{config}");
     assert!(config.contains("soft: 1024"), "{config}");
 }
+
+#[test]
+fn network_mode_host_and_none_join_no_project_network() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "netmode",
+        &format!(
+            "services:\n  onhost:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: host\n  isolated:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: none\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    for (svc, mode) in [("onhost", "host"), ("isolated", "none")] {
+        let c = format!("{}-{svc}-1", p.name);
+        assert_eq!(inspect(&c, "{{.HostConfig.NetworkMode}}"), mode);
+        assert_eq!(
+            inspect(
+                &c,
+                "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}"
+            )
+            .trim(),
+            mode
+        );
+    }
+    let label = format!("label=com.docker.compose.project={}", p.name);
+    assert_eq!(
+        docker(&["network", "ls", "-q", "--filter", &label]),
+        "",
+        "no service uses the default network, so none is made"
+    );
+    // The host's interfaces are visible from the host-networked container only.
+    let ifaces = |svc: &str| stdout(&p.ok(&["exec", "-T", svc, "cat", "/proc/net/dev"]));
+    assert!(ifaces("onhost").lines().count() > ifaces("isolated").lines().count());
+}

@@ -187,6 +187,14 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
             (args.exit_code_from.is_some(), "--exit-code-from"),
             (args.no_deps, "--no-deps"),
         ];
+        if let Some(svc) = plan.services.values().find(|s| s.network_mode.is_some()) {
+            return Err(UsageError::new(format!(
+                "service {} sets network_mode, which Swarm services do not have",
+                svc.name
+            ))
+            .hint("leave network_mode out of the Swarm override (Swarm attaches services to the stack's overlay network)")
+            .into());
+        }
         if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
             return Err(
                 UsageError::new(format!("{flag} works on one engine, not on Swarm"))

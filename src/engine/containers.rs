@@ -183,7 +183,10 @@ pub fn create_body(
             nano_cpus: svc.nano_cpus,
             memory: svc.memory,
             pids_limit: svc.pids_limit,
-            network_mode: first_net.map(|(n, _)| n.clone()),
+            network_mode: svc
+                .network_mode
+                .clone()
+                .or_else(|| first_net.map(|(n, _)| n.clone())),
             privileged: Some(h.privileged),
             oom_kill_disable: h.oom_kill_disable,
             extra_hosts: list(&h.extra_hosts),

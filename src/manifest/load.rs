@@ -336,7 +336,6 @@ const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "isolation",
     "label_file",
     "mac_address",
-    "network_mode",
     "models",
     "platform",
     "post_start",

@@ -78,6 +78,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         storage_opt,
         device_cgroup_rules,
         attach,
+        network_mode,
     } = over;
     replace(&mut base.image, image);
     base.build = match (base.build.take(), build) {
@@ -154,6 +155,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.cgroup_parent, cgroup_parent);
     replace(&mut base.cgroup, cgroup);
     replace(&mut base.attach, attach);
+    replace(&mut base.network_mode, network_mode);
     base.storage_opt.extend(storage_opt);
     union(&mut base.device_cgroup_rules, device_cgroup_rules);
     union(&mut base.extra_hosts, extra_hosts);

@@ -439,6 +439,12 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub attach: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "network_mode_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_mode: Option<String>,
 }
 
 /// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.
@@ -1027,6 +1033,25 @@ fn bytes_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     whole_number(&Value::deserialize(d)?).map_err(fail)
+}
+
+/// `network_mode`: `host`, `none`, `bridge` or `container:NAME`. `service:NAME` needs the other
+/// service's container before this one is created, which `up` does not order yet.
+fn network_mode_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        Some(m) if m.starts_with("service:") => Err(fail(format!(
+            "`{m}` is not supported yet; name the container instead (container:PROJECT-SERVICE-1)"
+        ))),
+        Some(m)
+            if !["host", "none", "bridge"].contains(&m.as_str())
+                && m.strip_prefix("container:").is_none_or(|c| c.is_empty()) =>
+        {
+            Err(fail(format!(
+                "expected host, none, bridge or container:NAME, found `{m}`"
+            )))
+        }
+        other => Ok(other),
+    }
 }
 
 /// `cgroup`: the container's cgroup namespace, `host` or `private`.
@@ -1924,6 +1949,30 @@ mod tests {
         let s = service("storage_opt: {size: 1G}\nattach: false\ncpus: '1.5'").unwrap();
         assert_eq!(s.storage_opt["size"], "1G");
         assert_eq!((s.attach, s.cpus), (Some(false), Some(1.5)));
+    }
+
+    #[test]
+    fn network_mode_is_host_none_bridge_or_a_container() {
+        for ok in ["host", "none", "bridge", "container:abc"] {
+            assert_eq!(
+                service(&format!("network_mode: \"{ok}\""))
+                    .unwrap()
+                    .network_mode
+                    .as_deref(),
+                Some(ok)
+            );
+        }
+        assert!(
+            service("network_mode: hots")
+                .unwrap_err()
+                .contains("expected host")
+        );
+        assert!(service("network_mode: \"container:\"").is_err());
+        assert!(
+            service("network_mode: \"service:db\"")
+                .unwrap_err()
+                .contains("not supported yet")
+        );
     }
 
     #[test]

@@ -212,6 +212,18 @@ pub fn validate(
                 );
             }
         }
+        if svc.network_mode.is_some() && !svc.networks.is_empty() {
+            diags.push(
+                loc.diag(
+                    &sp.key("network_mode"),
+                    true,
+                    format!("service `{name}` sets both `network_mode` and `networks`"),
+                )
+                .hint(
+                    "a container with its own network mode joins no network: remove one of the two",
+                ),
+            );
+        }
         for (dep, d) in &svc.depends_on {
             if d.condition == Condition::ServiceHealthy
                 && let Some(target) = p.services.get(dep)

@@ -162,6 +162,8 @@ pub struct ServicePlan {
     pub pids_limit: Option<i64>,
     /// Settings passed through to the container as the manifest writes them.
     pub host: HostOptions,
+    /// `host`, `none`, `bridge` or `container:NAME` instead of the project's networks.
+    pub network_mode: Option<String>,
     /// Whether attached `up` shows this service's output (`attach: false` hides it).
     pub attach: bool,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
@@ -293,10 +295,9 @@ pub fn network_name(project: &str, key: &str) -> String {
 pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
     let p = &project.name;
     let mut networks: Vec<NetworkPlan> = Vec::new();
-    let uses_default = project
-        .services
-        .values()
-        .any(|s| s.networks.is_empty() || s.networks.contains_key("default"));
+    let uses_default = project.services.values().any(|s| {
+        s.network_mode.is_none() && (s.networks.is_empty() || s.networks.contains_key("default"))
+    });
     if uses_default && !project.networks.contains_key("default") {
         networks.push(NetworkPlan {
             key: "default".into(),
@@ -468,7 +469,7 @@ fn service_plan(
         }
     }
     let mut networks = BTreeMap::new();
-    if svc.networks.is_empty() {
+    if svc.networks.is_empty() && svc.network_mode.is_none() {
         networks.insert(net_name("default"), vec![name.to_owned()]);
     }
     for (key, n) in &svc.networks {
@@ -548,6 +549,7 @@ fn service_plan(
             .or(svc.pids_limit),
         host: HostOptions::of(svc),
         attach: svc.attach.unwrap_or(true),
+        network_mode: svc.network_mode.clone(),
         config_hash: config_hash(svc, project),
         swarm: SwarmPlan {
             global: svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global"),
