@@ -158,19 +158,19 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         if let Some(n) = top.name {
             declared_name = Some(n);
         }
-        let services_path = FieldPath::root().key("services");
-        for (name, raw) in top.services.unwrap_or_default() {
-            let spath = services_path.key(&name);
-            let raw = if raw.is_null() {
-                Value::Mapping(Mapping::new())
-            } else {
-                raw
+        let raws = top.services.unwrap_or_default();
+        for name in raws.keys() {
+            let file = ExtendsFile {
+                path,
+                raws: &raws,
+                loc: &loc,
             };
-            match decode::<Service>(raw, &spath, &loc, SERVICE_KEYS_UNSUPPORTED) {
-                Ok(svc) => match project.services.get_mut(&name) {
+            let resolved = resolve_extends(name, &file, &project_dir, &lookup, &mut Vec::new());
+            match resolved {
+                Ok(svc) => match project.services.get_mut(name) {
                     Some(base) => merge::merge_service(base, svc),
                     None => {
-                        project.services.insert(name, svc);
+                        project.services.insert(name.clone(), svc);
                     }
                 },
                 Err(d) => diags.push(d),
@@ -320,6 +320,170 @@ fn resolve_environment(
     Ok(())
 }
 
+/// One file's services as written, for `extends` to find a base in.
+struct ExtendsFile<'a> {
+    path: &'a Path,
+    raws: &'a BTreeMap<String, Value>,
+    loc: &'a Locator<'a>,
+}
+
+/// Decodes service `name` of `file`, first building the service it `extends` (in the same file or
+/// in `extends.file`, whose relative paths are made to point where that file meant them) and then
+/// merging this one onto it with the override rules.
+fn resolve_extends(
+    name: &str,
+    file: &ExtendsFile,
+    project_dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    chain: &mut Vec<(PathBuf, String)>,
+) -> Result<Service, Diagnostic> {
+    let spath = FieldPath::root().key("services").key(name);
+    let raw = file.raws.get(name).cloned().unwrap_or(Value::Null);
+    let key = (file.path.to_path_buf(), name.to_owned());
+    if chain.contains(&key) {
+        let names: Vec<&str> = chain.iter().map(|(_, n)| n.as_str()).collect();
+        return Err(file
+            .loc
+            .diag(
+                &spath.key("extends"),
+                true,
+                format!(
+                    "`extends` goes round in a circle: {} → {name}",
+                    names.join(" → ")
+                ),
+            )
+            .hint("one of these services must stand on its own"));
+    }
+    chain.push(key);
+    let mut raw = match raw {
+        Value::Null => Value::Mapping(Mapping::new()),
+        other => other,
+    };
+    let extends = raw.as_mapping_mut().and_then(|m| m.remove("extends"));
+    let local = decode::<Service>(raw, &spath, file.loc, SERVICE_KEYS_UNSUPPORTED)?;
+    let Some(extends) = extends else {
+        chain.pop();
+        return Ok(local);
+    };
+    let epath = spath.key("extends");
+    let (base_name, base_file) = match &extends {
+        Value::String(s) => (s.clone(), None),
+        Value::Mapping(m) => {
+            let get = |k: &str| m.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            if let Some(bad) = m
+                .keys()
+                .filter_map(|k| k.as_str())
+                .find(|k| *k != "service" && *k != "file")
+            {
+                return Err(file
+                    .loc
+                    .diag(
+                        &epath.key(bad),
+                        true,
+                        format!("unknown key `{bad}` in extends"),
+                    )
+                    .hint("extends takes `service` and `file`"));
+            }
+            let service = get("service").ok_or_else(|| {
+                file.loc
+                    .diag(&epath, true, "`extends` needs `service`")
+                    .hint("extends: {service: NAME, file: OTHER.yml}")
+            })?;
+            (service, get("file"))
+        }
+        _ => {
+            return Err(file
+                .loc
+                .diag(
+                    &epath,
+                    false,
+                    "`extends` should be a service name or {service, file}",
+                )
+                .hint("extends: {service: NAME, file: OTHER.yml}"));
+        }
+    };
+    let missing = |raws: &BTreeMap<String, Value>, in_file: &Path| {
+        let known: Vec<&str> = raws.keys().map(String::as_str).collect();
+        let d = file.loc.diag(
+            &epath,
+            false,
+            format!(
+                "`extends` names service `{base_name}`, which {} does not define",
+                in_file.display()
+            ),
+        );
+        match nearest(&base_name, known.iter().copied()) {
+            Some(n) => d.hint(format!("did you mean `{n}`?")),
+            None => d.hint(format!("services there: {}", known.join(", "))),
+        }
+    };
+    let mut base = match base_file {
+        None if !file.raws.contains_key(&base_name) => return Err(missing(file.raws, file.path)),
+        None => resolve_extends(&base_name, file, project_dir, lookup, chain)?,
+        Some(other) => {
+            let other_path = file.path.parent().unwrap_or(Path::new(".")).join(&other);
+            let (source, top) = read_file(&other_path, lookup).map_err(|mut d| {
+                d.0.remove(0).hint(format!(
+                    "`extends.file` of service `{name}` is read from {}",
+                    other_path.display()
+                ))
+            })?;
+            let other_loc = Locator {
+                files: std::slice::from_ref(&source),
+            };
+            let top = decode_top(top, &other_loc)?;
+            let raws = top.services.unwrap_or_default();
+            if !raws.contains_key(&base_name) {
+                return Err(missing(&raws, &other_path));
+            }
+            let other_file = ExtendsFile {
+                path: &other_path,
+                raws: &raws,
+                loc: &other_loc,
+            };
+            let mut base = resolve_extends(&base_name, &other_file, project_dir, lookup, chain)?;
+            rebase_paths(
+                &mut base,
+                other_path.parent().unwrap_or(Path::new(".")),
+                project_dir,
+            );
+            base
+        }
+    };
+    chain.pop();
+    merge::merge_service(&mut base, local);
+    Ok(base)
+}
+
+/// Relative paths of a service written in another folder's file point from that folder.
+fn rebase_paths(svc: &mut Service, from: &Path, project_dir: &Path) {
+    let from = if from.is_absolute() {
+        from.to_path_buf()
+    } else {
+        project_dir.join(from)
+    };
+    let rebase = |p: &str| -> String {
+        if Path::new(p).is_absolute() || p.starts_with('~') {
+            p.to_owned()
+        } else {
+            from.join(p).to_string_lossy().into_owned()
+        }
+    };
+    if let Some(b) = &mut svc.build {
+        b.context = rebase(&b.context);
+    }
+    for f in &mut svc.env_file {
+        f.path = rebase(&f.path);
+    }
+    for m in &mut svc.volumes {
+        if m.kind == crate::manifest::MountKind::Bind
+            && let Some(src) = &mut m.source
+        {
+            *src = rebase(src);
+        }
+    }
+}
+
 /// Keys that the Compose specification defines for a service but stackctl does not implement yet.
 const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "annotations",
@@ -331,7 +495,6 @@ const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "develop",
     "driver_opts",
     "external_links",
-    "extends",
     "gpus",
     "isolation",
     "label_file",
@@ -759,6 +922,60 @@ mod tests {
                 .collect(),
             ..LoadOptions::default()
         })
+    }
+
+    #[test]
+    fn extends_builds_on_a_service_of_the_same_file_or_another() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("common/app")).unwrap();
+        std::fs::write(dir.path().join("common/app/Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(
+            dir.path().join("common/base.yml"),
+            "services:\n  web:\n    build: ./app\n    environment: {A: base, B: base}\n    volumes: ['./data:/data']\n",
+        )
+        .unwrap();
+        let l = load_text(
+            "services:\n  base:\n    image: x\n    environment: {LEVEL: base}\n    labels: [tier=1]\n  mid:\n    extends: base\n    environment: {LEVEL: mid}\n  top:\n    extends: {service: mid}\n    command: run\n  remote:\n    extends: {file: common/base.yml, service: web}\n    environment: {B: local}\n",
+            &[],
+            dir.path(),
+        )
+        .unwrap();
+        let s = &l.project.services;
+        assert_eq!(s["top"].image.as_deref(), Some("x"));
+        assert_eq!(s["top"].environment["LEVEL"].as_deref(), Some("mid"));
+        assert_eq!(s["top"].labels["tier"], "1");
+        assert_eq!(s["top"].command.as_deref(), Some(&["run".to_owned()][..]));
+        let remote = &s["remote"];
+        assert_eq!(remote.environment["A"].as_deref(), Some("base"));
+        assert_eq!(remote.environment["B"].as_deref(), Some("local"));
+        // Paths of the other file point from its folder.
+        let common = dir.path().join("common");
+        assert_eq!(
+            Path::new(&remote.build.as_ref().unwrap().context),
+            common.join("./app")
+        );
+        assert_eq!(
+            remote.volumes[0].source.as_deref().map(Path::new),
+            Some(common.join("./data").as_path())
+        );
+    }
+
+    #[test]
+    fn extends_mistakes_are_named_at_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |text: &str| load_text(text, &[], dir.path()).unwrap_err().to_string();
+        let e = err("services:\n  a:\n    extends: b\n  b:\n    extends: a\n");
+        assert!(e.contains("goes round in a circle"), "{e}");
+        let e = err("services:\n  web:\n    image: x\n  a:\n    extends: wbe\n");
+        assert!(
+            e.contains("`wbe`") && e.contains("did you mean `web`"),
+            "{e}"
+        );
+        assert!(e.contains(":5:"), "points at the line: {e}");
+        let e = err("services:\n  a:\n    extends: {service: x, file: nope.yml}\n");
+        assert!(e.contains("nope.yml"), "{e}");
+        let e = err("services:\n  a:\n    extends: {servce: x}\n");
+        assert!(e.contains("unknown key `servce`"), "{e}");
     }
 
     #[test]
