@@ -734,3 +734,45 @@ fn network_mode_host_and_none_join_no_project_network() {
     let ifaces = |svc: &str| stdout(&p.ok(&["exec", "-T", svc, "cat", "/proc/net/dev"]));
     assert!(ifaces("onhost").lines().count() > ifaces("isolated").lines().count());
 }
+
+#[test]
+fn platform_reaches_the_engine_and_develop_is_kept_with_a_warning() {
+    if !daemon_available() {
+        return;
+    }
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let other = if arch == "amd64" { "arm64" } else { "amd64" };
+    let manifest = |platform: &str| {
+        format!(
+            "services:\n  box:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    platform: linux/{platform}\n    develop:\n      watch:\n        - {{action: sync, path: ./src, target: /src}}\n"
+        )
+    };
+    let p = TestProject::new("platform", &manifest(other));
+    let out = p.run(&["up", "-d", "--pull", "never"]);
+    assert!(
+        !out.status.success(),
+        "an image of another platform is refused"
+    );
+    assert!(stderr(&out).contains("platform"), "{}", stderr(&out));
+
+    p.write(&manifest(arch));
+    let out = p.ok(&["up", "-d"]);
+    assert!(
+        stderr(&out).contains("services.box.develop: stackctl has no `watch` yet"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        inspect(&format!("{}-box-1", p.name), "{{.State.Status}}"),
+        "running"
+    );
+    let config = stdout(&p.ok(&["config"]));
+    assert!(
+        config.contains("develop:") && config.contains("action: sync"),
+        "{config}"
+    );
+}

@@ -401,6 +401,12 @@ pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
     let report = ui::reporter(global.progress);
     runtime()?.block_on(async {
         let engine = connect(global).await?;
+        let platform_of = |r: &str| {
+            plan.services
+                .values()
+                .find(|s| s.image == r)
+                .and_then(|s| s.platform.as_deref())
+        };
         let mut refs: Vec<&str> = plan
             .services
             .values()
@@ -416,7 +422,7 @@ pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
                 if args.missing && images::image_id(&engine, r).await?.is_some() {
                     continue;
                 }
-                images::pull_image(&engine, r, &report).await?;
+                images::pull_image(&engine, r, platform_of(r), &report).await?;
             }
             Ok(())
         })

@@ -95,6 +95,7 @@ pub async fn build_image(
         forcerm: true,
         nocache: no_cache,
         pull: pull.then(|| "1".to_owned()),
+        platform: build.platform.clone().unwrap_or_default(),
         ..Default::default()
     };
     let mut stream = engine.docker.build_image(

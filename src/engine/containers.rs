@@ -292,7 +292,7 @@ pub async fn create_named(
         .create_container(
             Some(CreateContainerOptions {
                 name: Some(name.to_owned()),
-                ..Default::default()
+                platform: svc.platform.clone().unwrap_or_default(),
             }),
             body,
         )

@@ -111,13 +111,20 @@ pub async fn push_image(engine: &Engine, reference: &str, report: &Reporter) -> 
     Ok(digest)
 }
 
-pub async fn pull_image(engine: &Engine, reference: &str, report: &Reporter) -> Result<()> {
+/// Pulls `reference`, for `platform` (`os/arch[/variant]`) when the service names one.
+pub async fn pull_image(
+    engine: &Engine,
+    reference: &str,
+    platform: Option<&str>,
+    report: &Reporter,
+) -> Result<()> {
     let object = format!("Image {reference}");
     step(report, &object, "Pulling", false);
     let (repo, tag) = split_reference(reference);
     let options = CreateImageOptions {
         from_image: Some(repo),
         tag: Some(tag),
+        platform: platform.unwrap_or_default().to_owned(),
         ..Default::default()
     };
     let creds = super::auth::credentials_for(reference);
@@ -205,7 +212,7 @@ pub async fn ensure(
             build::build_image(engine, project, &svc.name, &svc.image, b, opts.no_cache, opts.build_pull, report).await?;
         } else if svc.build.is_none() {
             match (policy, &present) {
-                (PullPolicy::Always, _) | (PullPolicy::Missing, None) => pull_image(engine, &svc.image, report).await?,
+                (PullPolicy::Always, _) | (PullPolicy::Missing, None) => pull_image(engine, &svc.image, svc.platform.as_deref(), report).await?,
                 (PullPolicy::Never, None) => {
                     bail!("image {} for service {} is not present and the pull policy is `never`", svc.image, svc.name)
                 }

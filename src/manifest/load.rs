@@ -227,6 +227,13 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         )
     })?;
 
+    for (name, svc) in &project.services {
+        if svc.develop.is_some() {
+            warnings.push(format!(
+                "services.{name}.develop: stackctl has no `watch` yet; the section is kept in `config` and otherwise ignored"
+            ));
+        }
+    }
     let loc = Locator { files: &sources };
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
@@ -492,7 +499,6 @@ const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "cpu_count",
     "cpu_percent",
     "credential_spec",
-    "develop",
     "driver_opts",
     "external_links",
     "gpus",
@@ -500,7 +506,6 @@ const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "label_file",
     "mac_address",
     "models",
-    "platform",
     "post_start",
     "pre_stop",
     "provider",

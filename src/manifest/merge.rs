@@ -79,6 +79,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
         device_cgroup_rules,
         attach,
         network_mode,
+        develop,
+        platform,
     } = over;
     replace(&mut base.image, image);
     base.build = match (base.build.take(), build) {
@@ -156,6 +158,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.cgroup, cgroup);
     replace(&mut base.attach, attach);
     replace(&mut base.network_mode, network_mode);
+    replace(&mut base.develop, develop);
+    replace(&mut base.platform, platform);
     base.storage_opt.extend(storage_opt);
     union(&mut base.device_cgroup_rules, device_cgroup_rules);
     union(&mut base.extra_hosts, extra_hosts);

@@ -445,6 +445,15 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub network_mode: Option<String>,
+    /// `develop` (for `watch`): kept for `config`, not acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub develop: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub platform: Option<String>,
 }
 
 /// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.

@@ -13,6 +13,8 @@ pub fn config_hash(svc: &Service, project: &Project) -> String {
     s.scale = None;
     s.pull_policy = None;
     s.profiles.clear();
+    // Only `watch` reads `develop`; the container does not change with it.
+    s.develop = None;
     if let Some(d) = &mut s.deploy {
         d.replicas = None;
         d.update_config = None;

@@ -91,6 +91,8 @@ pub struct BuildPlan {
     pub args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// The service's `platform`, built for.
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +166,8 @@ pub struct ServicePlan {
     pub host: HostOptions,
     /// `host`, `none`, `bridge` or `container:NAME` instead of the project's networks.
     pub network_mode: Option<String>,
+    /// `os/arch[/variant]` to pull, build and run, when not the daemon's own.
+    pub platform: Option<String>,
     /// Whether attached `up` shows this service's output (`attach: false` hides it).
     pub attach: bool,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
@@ -413,6 +417,7 @@ fn service_plan(
         args: b.args.clone(),
         target: b.target.clone(),
         labels: b.labels.clone(),
+        platform: svc.platform.clone(),
     });
     let env = svc
         .environment
@@ -550,6 +555,7 @@ fn service_plan(
         host: HostOptions::of(svc),
         attach: svc.attach.unwrap_or(true),
         network_mode: svc.network_mode.clone(),
+        platform: svc.platform.clone(),
         config_hash: config_hash(svc, project),
         swarm: SwarmPlan {
             global: svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global"),
