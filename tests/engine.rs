@@ -776,3 +776,27 @@ fn platform_reaches_the_engine_and_develop_is_kept_with_a_warning() {
         "{config}"
     );
 }
+
+#[test]
+fn configs_are_mounted_read_only_where_the_service_wants_them() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "configs",
+        &format!(
+            "services:\n  box:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    configs:\n      - app_conf\n      - source: app_conf\n        target: /etc/app/app.conf\nconfigs:\n  app_conf:\n    file: ./app.conf\n"
+        ),
+    );
+    std::fs::write(p.path().join("app.conf"), "level = debug\n").unwrap();
+    p.ok(&["up", "-d"]);
+    let sh = |cmd: &str| p.run(&["exec", "-T", "box", "sh", "-c", cmd]);
+    assert_eq!(
+        stdout(&sh("cat /app_conf /etc/app/app.conf")),
+        "level = debug\nlevel = debug\n"
+    );
+    assert!(
+        !sh("echo x > /etc/app/app.conf").status.success(),
+        "read-only"
+    );
+}

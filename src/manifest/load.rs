@@ -197,6 +197,13 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
             &mut project.secrets,
             &mut diags,
         );
+        decode_defs(
+            top.configs,
+            "configs",
+            &loc,
+            &mut project.configs,
+            &mut diags,
+        );
         sources.push(source);
     }
     if !diags.is_empty() {
@@ -495,7 +502,6 @@ fn rebase_paths(svc: &mut Service, from: &Path, project_dir: &Path) {
 const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "annotations",
     "blkio_config",
-    "configs",
     "cpu_count",
     "cpu_percent",
     "credential_spec",

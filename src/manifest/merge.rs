@@ -81,6 +81,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         network_mode,
         develop,
         platform,
+        configs,
     } = over;
     replace(&mut base.image, image);
     base.build = match (base.build.take(), build) {
@@ -160,6 +161,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.network_mode, network_mode);
     replace(&mut base.develop, develop);
     replace(&mut base.platform, platform);
+    by_key(&mut base.configs, configs, |c| c.target.clone());
     base.storage_opt.extend(storage_opt);
     union(&mut base.device_cgroup_rules, device_cgroup_rules);
     union(&mut base.extra_hosts, extra_hosts);

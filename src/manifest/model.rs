@@ -26,6 +26,8 @@ pub struct Project {
     pub volumes: BTreeMap<String, VolumeDef>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, SecretDef>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, ConfigDef>,
 }
 
 /// What one file holds at top level, before merging.
@@ -44,6 +46,8 @@ pub struct FileTop {
     pub volumes: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     pub secrets: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub configs: Option<BTreeMap<String, Value>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -210,6 +214,12 @@ pub struct Service {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub secrets: Vec<ServiceSecret>,
+    #[serde(
+        default,
+        deserialize_with = "service_configs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub configs: Vec<ServiceSecret>,
     // Settings handed to the container as written: the engine's HostConfig and Config.
     #[serde(
         default,
@@ -865,11 +875,18 @@ pub struct VolumeDef {
     pub driver_opts: BTreeMap<String, String>,
 }
 
+/// A top-level config has a secret's shape (plus `content`): a file mounted read-only into the
+/// services that name it.
+pub type ConfigDef = SecretDef;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// Configs only: the file's text written inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     #[serde(
@@ -1567,12 +1584,22 @@ fn depends_on<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Depend
 }
 
 fn service_secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ServiceSecret>, D::Error> {
-    let items = match Value::deserialize(d)? {
+    service_refs(Value::deserialize(d)?, "secret")
+}
+
+/// `configs` of a service: as `secrets`; a config's default target is `/<name>`.
+fn service_configs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ServiceSecret>, D::Error> {
+    service_refs(Value::deserialize(d)?, "config")
+}
+
+/// A service's list of secrets or configs: names, or `{source, target}`.
+fn service_refs<E: de::Error>(v: Value, noun: &str) -> Result<Vec<ServiceSecret>, E> {
+    let items = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Sequence(items) => items,
         other => {
             return Err(fail(format!(
-                "expected a list of secrets, found {}",
+                "expected a list of {noun}s, found {}",
                 kind_of(&other)
             )));
         }
@@ -1584,7 +1611,7 @@ fn service_secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ServiceSecret>
                 let source = m
                     .get("source")
                     .and_then(scalar_text)
-                    .ok_or_else(|| fail("a secret in long form needs `source`"))?;
+                    .ok_or_else(|| fail(format!("a {noun} in long form needs `source`")))?;
                 let target = m
                     .get("target")
                     .and_then(scalar_text)
@@ -1596,7 +1623,7 @@ fn service_secrets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ServiceSecret>
                     target: s.clone(),
                     source: s,
                 })
-                .ok_or_else(|| fail(format!("expected a secret name, found {}", kind_of(&other)))),
+                .ok_or_else(|| fail(format!("expected a {noun} name, found {}", kind_of(&other)))),
         })
         .collect()
 }

@@ -162,6 +162,18 @@ pub fn validate(
                 ));
             }
         }
+        for (i, c) in svc.configs.iter().enumerate() {
+            if !p.configs.contains_key(&c.source) {
+                diags.push(
+                    loc.diag(
+                        &sp.key("configs").index(i),
+                        false,
+                        format!("config `{}` is not declared", c.source),
+                    )
+                    .hint("declare it under the top-level `configs:` with `file:`"),
+                );
+            }
+        }
         for (i, s) in svc.secrets.iter().enumerate() {
             if !p.secrets.contains_key(&s.source) {
                 diags.push(
@@ -312,8 +324,34 @@ pub fn validate(
         }
     }
 
+    for (name, c) in &p.configs {
+        let path = root.key("configs").key(name);
+        match (&c.file, c.external) {
+            (Some(f), _) if !resolve(&p.working_dir, f).is_file() => diags.push(
+                loc.diag(&path.key("file"), false, format!("config file `{f}` does not exist"))
+                    .hint("create it or fix the path"),
+            ),
+            (Some(_), _) => {}
+            (None, Some(true)) => {}
+            (None, _) => diags.push(
+                loc.diag(&path, true, format!("config `{name}` has no file"))
+                    .hint("give it `file: PATH` (`content:` and `environment:` are not supported yet)"),
+            ),
+        }
+    }
+
     for (name, s) in &p.secrets {
         let path = root.key("secrets").key(name);
+        if s.content.is_some() {
+            diags.push(
+                loc.diag(
+                    &path.key("content"),
+                    true,
+                    format!("secret `{name}` has `content`, which only configs have"),
+                )
+                .hint("write the value to a file and use `file: PATH`"),
+            );
+        }
         if s.external != Some(true) && s.file.is_none() && s.environment.is_none() {
             diags.push(
                 loc.diag(&path, true, format!("secret `{name}` has no source"))

@@ -454,6 +454,21 @@ fn service_plan(
         .collect();
     // File secrets are bind-mounted read-only under /run/secrets, as compose does locally.
     let mut mounts: Vec<MountPlan> = mounts;
+    // Configs likewise, at their target (`/<name>` unless the service says otherwise).
+    for cfg in &svc.configs {
+        if let Some(file) = project
+            .configs
+            .get(&cfg.source)
+            .and_then(|d| d.file.as_ref())
+        {
+            mounts.push(MountPlan {
+                kind: MountKind::Bind,
+                source: Some(absolute(&project.working_dir, file).display().to_string()),
+                target: format!("/{}", cfg.target.trim_start_matches('/')),
+                read_only: true,
+            });
+        }
+    }
     for sec in &svc.secrets {
         if let Some(file) = project
             .secrets
