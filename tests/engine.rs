@@ -800,3 +800,54 @@ fn configs_are_mounted_read_only_where_the_service_wants_them() {
         "read-only"
     );
 }
+
+#[test]
+fn external_links_name_a_container_outside_the_project() {
+    if !daemon_available() {
+        return;
+    }
+    let plain = format!(
+        "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
+    );
+    let p = TestProject::new("extlinks", &plain);
+    p.ok(&["up", "-d"]);
+    // A container of nobody's project on the project's network.
+    let outsider = format!("{}-outsider", p.name);
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            docker(&["rm", "-f", &self.0]);
+        }
+    }
+    let _gone = Remove(outsider.clone());
+    assert!(docker_ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        &outsider,
+        "--network",
+        &format!("{}_default", p.name),
+        IMG,
+        "sleep",
+        "infinity",
+    ]));
+    p.write(&format!(
+        "{plain}    external_links: [\"{outsider}:legacydb\"]\n"
+    ));
+    p.ok(&["up", "-d"]);
+    let c = format!("{}-app-1", p.name);
+    let endpoint_links = format!(
+        "{{{{json (index .NetworkSettings.Networks \"{}_default\").Links}}}}",
+        p.name
+    );
+    assert!(inspect(&c, &endpoint_links).contains("legacydb"));
+    let out = p.ok(&["exec", "-T", "app", "getent", "hosts", "legacydb"]);
+    assert!(!stdout(&out).trim().is_empty(), "the alias resolves");
+    // Not ours, so down leaves it alone.
+    p.ok(&["down"]);
+    assert!(
+        docker_ok(&["inspect", &outsider]),
+        "down does not touch a container without the project's labels"
+    );
+}

@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::Result;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
-    HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount, MountType, NetworkConnectRequest,
-    NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    HostConfigCgroupnsModeEnum, HostConfigIsolationEnum, HostConfigLogConfig, Mount, MountType,
+    NetworkConnectRequest, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
@@ -146,6 +147,8 @@ pub fn create_body(
             name.clone(),
             EndpointSettings {
                 aliases: Some(aliases.clone()),
+                // On a user-defined network, links belong to the endpoint.
+                links: external_links(&h.external_links),
                 ..Default::default()
             },
         )])),
@@ -232,11 +235,25 @@ pub fn create_body(
             storage_opt: (!h.storage_opt.is_empty())
                 .then(|| h.storage_opt.clone().into_iter().collect()),
             device_cgroup_rules: list(&h.device_cgroup_rules),
+            isolation: h.isolation.as_deref().map(|i| match i {
+                "process" => HostConfigIsolationEnum::PROCESS,
+                "hyperv" => HostConfigIsolationEnum::HYPERV,
+                _ => HostConfigIsolationEnum::DEFAULT,
+            }),
             ..Default::default()
         }),
         networking_config,
         ..Default::default()
     }
+}
+
+/// `CONTAINER[:ALIAS]` as the engine wants it, `CONTAINER:ALIAS` (a bare name is its own alias).
+fn external_links(links: &[String]) -> Option<Vec<String>> {
+    let full = links.iter().map(|l| match l.split_once(':') {
+        Some(_) => l.clone(),
+        None => format!("{l}:{l}"),
+    });
+    (!links.is_empty()).then(|| full.collect())
 }
 
 fn list(items: &[String]) -> Option<Vec<String>> {

@@ -245,6 +245,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
     resolve_environment(&mut project, &variables)?;
+    resolve_label_files(&mut project)?;
     Ok(Loaded {
         project,
         warnings,
@@ -303,6 +304,25 @@ fn apply_profiles(
     let remaining: Vec<String> = project.services.keys().cloned().collect();
     for svc in project.services.values_mut() {
         svc.depends_on.retain(|dep, _| remaining.contains(dep));
+    }
+    Ok(())
+}
+
+/// Folds `label_file` contents under `labels`, which win, as compose does.
+fn resolve_label_files(project: &mut Project) -> Result<(), Diagnostics> {
+    for svc in project.services.values_mut() {
+        let mut labels = BTreeMap::new();
+        for f in std::mem::take(&mut svc.label_file) {
+            let path = project.working_dir.join(&f);
+            let pairs = read_env_file(&path).map_err(|_| {
+                Diagnostic::new(format!("cannot read label file {}", path.display()))
+                    .in_file(&path)
+                    .hint("check the path in `label_file`: it is relative to the project directory")
+            })?;
+            labels.extend(pairs);
+        }
+        labels.extend(std::mem::take(&mut svc.labels));
+        svc.labels = labels;
     }
     Ok(())
 }
@@ -506,10 +526,7 @@ const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "cpu_percent",
     "credential_spec",
     "driver_opts",
-    "external_links",
     "gpus",
-    "isolation",
-    "label_file",
     "mac_address",
     "models",
     "post_start",
@@ -969,6 +986,42 @@ mod tests {
             remote.volumes[0].source.as_deref().map(Path::new),
             Some(common.join("./data").as_path())
         );
+    }
+
+    #[test]
+    fn label_files_fold_under_labels_which_win() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.labels"), "team=core\ntier=1\n").unwrap();
+        let l = load_text(
+            "services:\n  s:\n    image: x\n    label_file: a.labels\n    labels: {tier: '2'}\n    external_links: [db]\n    isolation: process\n",
+            &[],
+            dir.path(),
+        )
+        .unwrap();
+        let s = &l.project.services["s"];
+        assert_eq!(s.labels["team"], "core");
+        assert_eq!(s.labels["tier"], "2");
+        assert!(s.label_file.is_empty(), "folded in");
+        assert_eq!(s.external_links, ["db"]);
+        let e = load_text(
+            "services:\n  s:\n    image: x\n    label_file: nope.labels\n",
+            &[],
+            dir.path(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("cannot read label file") && e.contains("nope.labels"),
+            "{e}"
+        );
+        let e = load_text(
+            "services:\n  s:\n    image: x\n    isolation: vm\n",
+            &[],
+            dir.path(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("expected default, process or hyperv"), "{e}");
     }
 
     #[test]

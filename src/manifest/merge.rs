@@ -82,6 +82,9 @@ pub fn merge_service(base: &mut Service, over: Service) {
         develop,
         platform,
         configs,
+        label_file,
+        external_links,
+        isolation,
     } = over;
     replace(&mut base.image, image);
     base.build = match (base.build.take(), build) {
@@ -162,6 +165,9 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.develop, develop);
     replace(&mut base.platform, platform);
     by_key(&mut base.configs, configs, |c| c.target.clone());
+    union(&mut base.label_file, label_file);
+    union(&mut base.external_links, external_links);
+    replace(&mut base.isolation, isolation);
     base.storage_opt.extend(storage_opt);
     union(&mut base.device_cgroup_rules, device_cgroup_rules);
     union(&mut base.extra_hosts, extra_hosts);

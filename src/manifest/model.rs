@@ -464,6 +464,25 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub platform: Option<String>,
+    /// Files of `KEY=VALUE` labels; `labels:` wins over them. Folded into `labels` on load.
+    #[serde(
+        default,
+        deserialize_with = "string_or_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub label_file: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub external_links: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "isolation_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub isolation: Option<String>,
 }
 
 /// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.
@@ -1076,6 +1095,16 @@ fn network_mode_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
                 "expected host, none, bridge or container:NAME, found `{m}`"
             )))
         }
+        other => Ok(other),
+    }
+}
+
+/// `isolation` (Windows daemons): `default`, `process` or `hyperv`.
+fn isolation_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        Some(i) if !["default", "process", "hyperv"].contains(&i.as_str()) => Err(fail(format!(
+            "expected default, process or hyperv, found `{i}`"
+        ))),
         other => Ok(other),
     }
 }

@@ -215,6 +215,9 @@ pub struct HostOptions {
     pub cgroup: Option<String>,
     pub storage_opt: BTreeMap<String, String>,
     pub device_cgroup_rules: Vec<String>,
+    /// `CONTAINER[:ALIAS]` of containers outside the project.
+    pub external_links: Vec<String>,
+    pub isolation: Option<String>,
 }
 
 impl HostOptions {
@@ -255,6 +258,8 @@ impl HostOptions {
             cgroup: svc.cgroup.clone(),
             storage_opt: svc.storage_opt.clone(),
             device_cgroup_rules: svc.device_cgroup_rules.clone(),
+            external_links: svc.external_links.clone(),
+            isolation: svc.isolation.clone(),
         }
     }
 }
