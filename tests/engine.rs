@@ -851,3 +851,48 @@ fn external_links_name_a_container_outside_the_project() {
         "down does not touch a container without the project's labels"
     );
 }
+
+#[test]
+fn service_network_mode_and_volumes_from_share_another_services_container() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "sharing",
+        &format!(
+            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes: [data:/data]\n  sidecar:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: \"service:db\"\n  reader:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes_from: [\"db:ro\"]\nvolumes:\n  data: {{}}\n"
+        ),
+    );
+    // Naming only the sharers brings db up first: the references are dependencies.
+    p.ok(&["up", "-d", "sidecar", "reader"]);
+    let sh = |svc: &str, cmd: &str| p.run(&["exec", "-T", svc, "sh", "-c", cmd]);
+    let mac = |svc: &str| stdout(&sh(svc, "cat /sys/class/net/eth0/address"));
+    assert_eq!(mac("sidecar"), mac("db"), "one network namespace");
+    assert!(sh("db", "echo shared > /data/file").status.success());
+    assert_eq!(stdout(&sh("reader", "cat /data/file")), "shared\n");
+    assert!(
+        !sh("reader", "echo x > /data/other").status.success(),
+        "mounted read-only"
+    );
+    // A second up changes nothing, and the reference to an unknown service is refused.
+    let before = p.containers().iter().map(|c| p.id(c)).collect::<Vec<_>>();
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        p.containers().iter().map(|c| p.id(c)).collect::<Vec<_>>(),
+        before
+    );
+    let bad = TestProject::new(
+        "sharing-bad",
+        &format!(
+            "services:\n  a:\n    image: {IMG}\n    volumes_from: [dbb]\n  db:\n    image: {IMG}\n"
+        ),
+    );
+    let out = bad.run(&["config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("service `dbb` is not defined")
+            && stderr(&out).contains("did you mean `db`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -235,6 +235,7 @@ pub fn create_body(
             storage_opt: (!h.storage_opt.is_empty())
                 .then(|| h.storage_opt.clone().into_iter().collect()),
             device_cgroup_rules: list(&h.device_cgroup_rules),
+            volumes_from: list(&svc.volumes_from),
             isolation: h.isolation.as_deref().map(|i| match i {
                 "process" => HostConfigIsolationEnum::PROCESS,
                 "hyperv" => HostConfigIsolationEnum::HYPERV,

@@ -285,6 +285,13 @@ async fn run_service(
     opts: &UpOptions,
     report: &Reporter,
 ) -> Result<Vec<Running>> {
+    // A container that joins another service's network namespace or takes its volumes names that
+    // service's container at creation: it must exist (be up) first. A failed one is reported below.
+    for other in &svc.created_after {
+        if let Some(rx) = deps.get(other.as_str()) {
+            let _ = rx.clone().wait_for(|v| v.is_some()).await;
+        }
+    }
     let fresh = try_join_all(actions.create.iter().map(|n| async move {
         let _permit = sem.acquire().await?;
         let name = svc.container_name(&plan.project, *n);

@@ -242,6 +242,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         }
     }
     let loc = Locator { files: &sources };
+    add_implicit_dependencies(&mut project, &loc)?;
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
     resolve_environment(&mut project, &variables)?;
@@ -306,6 +307,65 @@ fn apply_profiles(
         svc.depends_on.retain(|dep, _| remaining.contains(dep));
     }
     Ok(())
+}
+
+/// The services a service's containers are made from (`network_mode: service:X`, `volumes_from: X`).
+pub fn container_sources(svc: &Service) -> Vec<String> {
+    let from_network = svc
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"));
+    let from_volumes = svc
+        .volumes_from
+        .iter()
+        .filter(|v| !v.starts_with("container:"))
+        .map(|v| v.split(':').next().unwrap_or(v));
+    from_network
+        .into_iter()
+        .chain(from_volumes)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A service that takes another's network namespace or volumes needs that service's container
+/// first: the reference becomes a `depends_on` (started), as in compose, after checking that the
+/// service exists — so ordering, cycles and `up SERVICE` all see it.
+fn add_implicit_dependencies(project: &mut Project, loc: &Locator) -> Result<(), Diagnostics> {
+    let names: Vec<String> = project.services.keys().cloned().collect();
+    let mut diags = Diagnostics::default();
+    for (name, svc) in project.services.iter_mut() {
+        for source in container_sources(svc) {
+            if !names.contains(&source) {
+                let field = if svc.network_mode.as_deref() == Some(&format!("service:{source}")) {
+                    FieldPath::root()
+                        .key("services")
+                        .key(name)
+                        .key("network_mode")
+                } else {
+                    FieldPath::root()
+                        .key("services")
+                        .key(name)
+                        .key("volumes_from")
+                };
+                let d = loc.diag(&field, false, format!("service `{source}` is not defined"));
+                diags.push(match nearest(&source, names.iter().map(String::as_str)) {
+                    Some(n) => d.hint(format!("did you mean `{n}`?")),
+                    None => d.hint(
+                        "name a service of this manifest, or container:NAME for another container",
+                    ),
+                });
+                continue;
+            }
+            svc.depends_on
+                .entry(source)
+                .or_insert(crate::manifest::Dependency {
+                    condition: crate::manifest::Condition::ServiceStarted,
+                    required: true,
+                    restart: false,
+                });
+        }
+    }
+    if diags.is_empty() { Ok(()) } else { Err(diags) }
 }
 
 /// Folds `label_file` contents under `labels`, which win, as compose does.
@@ -533,7 +593,6 @@ const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "pre_stop",
     "provider",
     "use_api_socket",
-    "volumes_from",
 ];
 
 fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostics> {

@@ -85,6 +85,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         label_file,
         external_links,
         isolation,
+        volumes_from,
     } = over;
     replace(&mut base.image, image);
     base.build = match (base.build.take(), build) {
@@ -168,6 +169,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     union(&mut base.label_file, label_file);
     union(&mut base.external_links, external_links);
     replace(&mut base.isolation, isolation);
+    union(&mut base.volumes_from, volumes_from);
     base.storage_opt.extend(storage_opt);
     union(&mut base.device_cgroup_rules, device_cgroup_rules);
     union(&mut base.extra_hosts, extra_hosts);

@@ -15,6 +15,9 @@ mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, nearest};
 pub use interpolate::{InterpolationError, interpolate};
-pub use load::{DEFAULT_FILES, LoadOptions, Loaded, load, normalize_project_name, read_env_file};
+pub use load::{
+    DEFAULT_FILES, LoadOptions, Loaded, container_sources, load, normalize_project_name,
+    read_env_file,
+};
 pub use model::*;
 pub use validate::find_cycle;

@@ -483,6 +483,13 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub isolation: Option<String>,
+    /// `SERVICE[:ro|rw]` or `container:NAME[:ro|rw]`: mount every volume of that container.
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub volumes_from: Vec<String>,
 }
 
 /// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.
@@ -1080,19 +1087,18 @@ fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     whole_number(&Value::deserialize(d)?).map_err(fail)
 }
 
-/// `network_mode`: `host`, `none`, `bridge` or `container:NAME`. `service:NAME` needs the other
-/// service's container before this one is created, which `up` does not order yet.
+/// `network_mode`: `host`, `none`, `bridge`, `service:NAME` (that service's first container) or
+/// `container:NAME`.
 fn network_mode_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match string_opt(d)? {
-        Some(m) if m.starts_with("service:") => Err(fail(format!(
-            "`{m}` is not supported yet; name the container instead (container:PROJECT-SERVICE-1)"
-        ))),
         Some(m)
             if !["host", "none", "bridge"].contains(&m.as_str())
-                && m.strip_prefix("container:").is_none_or(|c| c.is_empty()) =>
+                && m.strip_prefix("container:")
+                    .or_else(|| m.strip_prefix("service:"))
+                    .is_none_or(|c| c.is_empty()) =>
         {
             Err(fail(format!(
-                "expected host, none, bridge or container:NAME, found `{m}`"
+                "expected host, none, bridge, service:NAME or container:NAME, found `{m}`"
             )))
         }
         other => Ok(other),
@@ -2017,7 +2023,7 @@ mod tests {
     }
 
     #[test]
-    fn network_mode_is_host_none_bridge_or_a_container() {
+    fn network_mode_is_host_none_bridge_a_service_or_a_container() {
         for ok in ["host", "none", "bridge", "container:abc"] {
             assert_eq!(
                 service(&format!("network_mode: \"{ok}\""))
@@ -2033,11 +2039,14 @@ mod tests {
                 .contains("expected host")
         );
         assert!(service("network_mode: \"container:\"").is_err());
-        assert!(
+        assert_eq!(
             service("network_mode: \"service:db\"")
-                .unwrap_err()
-                .contains("not supported yet")
+                .unwrap()
+                .network_mode
+                .as_deref(),
+            Some("service:db")
         );
+        assert!(service("network_mode: \"service:\"").is_err());
     }
 
     #[test]

@@ -164,8 +164,14 @@ pub struct ServicePlan {
     pub pids_limit: Option<i64>,
     /// Settings passed through to the container as the manifest writes them.
     pub host: HostOptions,
-    /// `host`, `none`, `bridge` or `container:NAME` instead of the project's networks.
+    /// `host`, `none`, `bridge` or `container:NAME` instead of the project's networks
+    /// (`service:X` is resolved to X's first container).
     pub network_mode: Option<String>,
+    /// `CONTAINER[:ro|rw]` whose volumes this service mounts (services resolved to their first container).
+    pub volumes_from: Vec<String>,
+    /// Services whose containers must exist before this one's are created (they share a network
+    /// namespace or volumes).
+    pub created_after: Vec<String>,
     /// `os/arch[/variant]` to pull, build and run, when not the daemon's own.
     pub platform: Option<String>,
     /// Whether attached `up` shows this service's output (`attach: false` hides it).
@@ -406,6 +412,15 @@ fn absolute(base: &Path, p: &str) -> PathBuf {
     out
 }
 
+/// The name of a service's first container, as `network_mode: service:` and `volumes_from` mean it.
+fn first_container(project: &Project, service: &str) -> String {
+    project
+        .services
+        .get(service)
+        .and_then(|s| s.container_name.clone())
+        .unwrap_or_else(|| format!("{}-{service}-1", project.name))
+}
+
 fn service_plan(
     project: &Project,
     name: &str,
@@ -574,7 +589,25 @@ fn service_plan(
             .or(svc.pids_limit),
         host: HostOptions::of(svc),
         attach: svc.attach.unwrap_or(true),
-        network_mode: svc.network_mode.clone(),
+        network_mode: svc
+            .network_mode
+            .as_deref()
+            .map(|m| match m.strip_prefix("service:") {
+                Some(other) => format!("container:{}", first_container(project, other)),
+                None => m.to_owned(),
+            }),
+        volumes_from: svc
+            .volumes_from
+            .iter()
+            .map(|v| match v.strip_prefix("container:") {
+                Some(c) => c.to_owned(),
+                None => match v.split_once(':') {
+                    Some((other, mode)) => format!("{}:{mode}", first_container(project, other)),
+                    None => first_container(project, v),
+                },
+            })
+            .collect(),
+        created_after: crate::manifest::container_sources(svc),
         platform: svc.platform.clone(),
         config_hash: config_hash(svc, project),
         swarm: SwarmPlan {
