@@ -857,12 +857,12 @@ fn service_network_mode_and_volumes_from_share_another_services_container() {
     if !daemon_available() {
         return;
     }
-    let p = TestProject::new(
-        "sharing",
-        &format!(
-            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes: [data:/data]\n  sidecar:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: \"service:db\"\n  reader:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes_from: [\"db:ro\"]\nvolumes:\n  data: {{}}\n"
-        ),
-    );
+    let sharing = |db_env: &str| {
+        format!(
+            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    environment: {{ VERSION: {db_env} }}\n    volumes: [data:/data]\n  sidecar:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: \"service:db\"\n  reader:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes_from: [\"db:ro\"]\nvolumes:\n  data: {{}}\n"
+        )
+    };
+    let p = TestProject::new("sharing", &sharing("one"));
     // Naming only the sharers brings db up first: the references are dependencies.
     p.ok(&["up", "-d", "sidecar", "reader"]);
     let sh = |svc: &str, cmd: &str| p.run(&["exec", "-T", svc, "sh", "-c", cmd]);
@@ -881,6 +881,15 @@ fn service_network_mode_and_volumes_from_share_another_services_container() {
         p.containers().iter().map(|c| p.id(c)).collect::<Vec<_>>(),
         before
     );
+    // db made anew takes its sharers along: they would keep the old container's namespace.
+    p.write(&sharing("two"));
+    p.ok(&["up", "-d"]);
+    let after = p.containers().iter().map(|c| p.id(c)).collect::<Vec<_>>();
+    assert!(
+        before.iter().zip(&after).all(|(b, a)| b != a),
+        "all three recreated"
+    );
+    assert_eq!(mac("sidecar"), mac("db"), "the sidecar follows the new db");
     let bad = TestProject::new(
         "sharing-bad",
         &format!(

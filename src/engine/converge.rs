@@ -189,6 +189,23 @@ pub async fn up(
             observed.iter().filter(|c| c.service == svc.name).collect();
         actions.insert(svc.name.clone(), (decide(svc, &h, &mine, opts), h));
     }
+    // A service that shares another's network namespace or volumes is bound to that service's
+    // first container: when it is made anew, the sharers are too, or they keep the old one's.
+    let renewed: Vec<String> = actions
+        .iter()
+        .filter(|(_, (a, _))| !a.recreate.is_empty() || a.create.contains(&1))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if !opts.no_recreate {
+        for svc in &services {
+            if svc.created_after.iter().any(|o| renewed.contains(o))
+                && let Some((a, _)) = actions.get_mut(&svc.name)
+            {
+                let kept = std::mem::take(&mut a.keep);
+                a.recreate.extend(kept);
+            }
+        }
+    }
 
     // Phase 1: scale-downs and every fresh container, all levels at once.
     let removals = actions.iter().flat_map(|(name, (a, _))| {
