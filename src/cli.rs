@@ -121,6 +121,9 @@ pub enum Command {
     /// Freeze the processes of services' running containers (cgroup freezer); they keep their state
     #[command(after_help = "Example:\n  stackctl pause flaskapp")]
     Pause(Services),
+    /// Resume paused containers of services
+    #[command(after_help = "Example:\n  stackctl unpause flaskapp")]
+    Unpause(Services),
     /// Attach this terminal to a service's running container (its output from now on)
     #[command(after_help = "Example:\n  stackctl attach --index 2 flaskapp")]
     Attach(AttachArgs),
@@ -139,9 +142,6 @@ pub enum Command {
         after_help = "Examples:\n  stackctl up -d && stackctl wait tests\n  stackctl wait --down-project migrate"
     )]
     Wait(WaitArgs),
-    /// Resume paused containers of services
-    #[command(after_help = "Example:\n  stackctl unpause flaskapp")]
-    Unpause(Services),
     /// Send a signal to every replica of services. The engine treats a kill as a manual stop: the
     /// restart policy does not bring the containers back.
     #[command(after_help = "Example:\n  stackctl kill -s SIGHUP nginx")]

@@ -117,23 +117,16 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
     let scale = parse_scale(project, &args.scale)?;
     let plan = plan::build(project, &scale);
     if let Some(svc) = &args.exit_code_from
-        && !args.services.is_empty()
+        && !converge::selection(&plan, &args.services, !args.no_deps).contains(svc)
     {
-        let started = if args.no_deps {
-            args.services.clone()
-        } else {
-            converge::with_dependencies(&plan, &args.services)
-        };
-        if !started.contains(svc) {
-            return Err(UsageError::new(format!(
-                "--exit-code-from {svc}: this `up` does not start {svc}"
-            ))
-            .hint(format!(
-                "name it with the others: stackctl up {} {svc}",
-                args.services.join(" ")
-            ))
-            .into());
-        }
+        return Err(UsageError::new(format!(
+            "--exit-code-from {svc}: this `up` does not start {svc}"
+        ))
+        .hint(format!(
+            "name it with the others: stackctl up {} {svc}",
+            args.services.join(" ")
+        ))
+        .into());
     }
     let opts = UpOptions {
         force_recreate: args.force_recreate,

@@ -56,6 +56,16 @@ pub struct Running {
     pub service: String,
 }
 
+/// The services an `up` of `selected` runs: all when none are named, else the named ones and,
+/// unless `--no-deps`, what they depend on.
+pub fn selection(plan: &Plan, selected: &[String], with_deps: bool) -> Vec<String> {
+    if with_deps || selected.is_empty() {
+        with_dependencies(plan, selected)
+    } else {
+        selected.to_vec()
+    }
+}
+
 /// The selected services plus everything they depend on, transitively.
 pub fn with_dependencies(plan: &Plan, selected: &[String]) -> Vec<String> {
     if selected.is_empty() {
@@ -139,11 +149,7 @@ pub async fn up(
     opts: &UpOptions,
     report: &Reporter,
 ) -> Result<Vec<Running>> {
-    let selection = if opts.with_deps || selected.is_empty() {
-        with_dependencies(plan, selected)
-    } else {
-        selected.to_vec()
-    };
+    let selection = selection(plan, selected, opts.with_deps);
     let services: Vec<&ServicePlan> = selection
         .iter()
         .filter_map(|s| plan.services.get(s))
@@ -411,15 +417,16 @@ async fn run_service(
             service: svc.name.clone(),
         });
     }
-    let starting = to_start.iter().filter(|_| opts.start);
-    try_join_all(starting.map(|(id, name)| async move {
-        let _permit = sem.acquire().await?;
-        step(report, format!("Container {name}"), "Starting", false);
-        containers::start(engine, id, name).await?;
-        step(report, format!("Container {name}"), "Started", true);
-        Ok::<_, anyhow::Error>(())
-    }))
-    .await?;
+    if opts.start {
+        try_join_all(to_start.iter().map(|(id, name)| async move {
+            let _permit = sem.acquire().await?;
+            step(report, format!("Container {name}"), "Starting", false);
+            containers::start(engine, id, name).await?;
+            step(report, format!("Container {name}"), "Started", true);
+            Ok::<_, anyhow::Error>(())
+        }))
+        .await?;
+    }
     let known: Vec<String> = running.iter().map(|r| r.id.clone()).collect();
     running.extend(
         to_start

@@ -1067,20 +1067,24 @@ fn cpus_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     }
 }
 
-fn bytes_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let v = Value::deserialize(d)?;
-    match &v {
+/// A size written as bytes or as `512m`; `None` for null.
+fn size(v: &Value) -> Result<Option<u64>, String> {
+    match v {
         Value::Null => Ok(None),
         Value::Number(n) => n
             .as_u64()
             .map(Some)
-            .ok_or_else(|| fail("expected a size such as 512m")),
-        Value::String(s) => units::parse_bytes(s).map(Some).map_err(fail),
-        other => Err(fail(format!(
+            .ok_or_else(|| "expected a size such as 512m".to_owned()),
+        Value::String(s) => units::parse_bytes(s).map(Some),
+        other => Err(format!(
             "expected a size such as 512m, found {}",
             kind_of(other)
-        ))),
+        )),
     }
+}
+
+fn bytes_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    size(&Value::deserialize(d)?).map_err(fail)
 }
 
 fn i64_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -1128,22 +1132,17 @@ fn cgroup_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
 /// `memswap_limit`: a size, or -1 for unlimited swap.
 fn swap_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let v = Value::deserialize(d)?;
-    match &v {
-        Value::Null => Ok(None),
-        Value::Number(n) if n.as_i64() == Some(-1) => Ok(Some(-1)),
-        Value::String(s) if s.trim() == "-1" => Ok(Some(-1)),
-        Value::Number(n) => n
-            .as_u64()
-            .map(|b| Some(b.min(i64::MAX as u64) as i64))
-            .ok_or_else(|| fail("expected a size such as 1g, or -1 for unlimited")),
-        Value::String(s) => units::parse_bytes(s)
-            .map(|b| Some(b.min(i64::MAX as u64) as i64))
-            .map_err(fail),
-        other => Err(fail(format!(
-            "expected a size such as 1g, or -1, found {}",
-            kind_of(other)
-        ))),
+    let unlimited = match &v {
+        Value::Number(n) => n.as_i64() == Some(-1),
+        Value::String(s) => s.trim() == "-1",
+        _ => false,
+    };
+    if unlimited {
+        return Ok(Some(-1));
     }
+    size(&v)
+        .map(|b| b.map(|b| b.min(i64::MAX as u64) as i64))
+        .map_err(|e| fail(format!("{e}, or -1 for unlimited")))
 }
 
 /// `extra_hosts`: `host:ip` or `host=ip` items, or a mapping of host to address (or addresses); the

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
-use super::{Follow, Stamps, StopWatch, Target, now_unix, pump};
+use super::{Follow, Stamps, StopWatch, Target, now_unix, pump, replica_number};
 use crate::engine::converge::Running;
 use crate::engine::logs::{ContainerEvent, LogQuery};
 use crate::engine::{Engine, containers};
@@ -203,13 +203,6 @@ async fn exit_code(
         return Ok(());
     }
     Err(ContainerExitCode(code).into())
-}
-
-fn replica_number(name: &str) -> u32 {
-    name.rsplit('-')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

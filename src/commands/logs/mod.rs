@@ -503,6 +503,8 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     let mut exit_unseen: HashSet<String> = HashSet::new();
     let mut died: HashSet<String> = HashSet::new();
     let mut settle_by: Option<tokio::time::Instant> = None;
+    // Set when a stream ends, a stop is seen or the grace runs out: time to ask whether we are done.
+    let mut maybe_done = false;
     for t in &targets {
         let idx = ids.len();
         ids.push(t.id.clone());
@@ -573,23 +575,21 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                     if active.is_empty() {
                         release(&mut held, i128::MAX);
                         view.with(|v| v.flush())?;
-                        let Some(f) = &follow else { return Ok(()) };
-                        if !exit_unseen.is_empty() {
-                            settle_by = Some(tokio::time::Instant::now() + EXIT_EVENT_GRACE);
-                        } else if !any_running_or_restarting(engine, &f.project).await? {
+                        if follow.is_none() {
                             return Ok(());
                         }
+                        if !exit_unseen.is_empty() {
+                            settle_by = Some(tokio::time::Instant::now() + EXIT_EVENT_GRACE);
+                        }
+                        maybe_done = true;
                     }
                 }
                 None => return Ok(()),
             },
             e = &mut flusher => return Err(e.into()),
             _ = tokio::time::sleep_until(settle_by.unwrap_or_else(tokio::time::Instant::now)), if settle_by.is_some() => {
-                settle_by = None;
                 exit_unseen.clear();
-                if let Some(f) = &follow && active.is_empty() && !any_running_or_restarting(engine, &f.project).await? {
-                    return Ok(());
-                }
+                maybe_done = true;
             }
             _ = tick.tick(), if window.is_some() => {
                 release(&mut held, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
@@ -597,8 +597,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
             }
             Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
                 let Some(f) = &follow else { continue };
-                let number = ev.name.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-                let shown = !ev.oneoff && (f.wanted)(&ev.service, number);
+                let shown = !ev.oneoff && (f.wanted)(&ev.service, replica_number(&ev.name));
                 match ev.action.as_str() {
                     "start" if shown && !streaming.contains_key(&ev.id) => {
                         let idx = view.with(|v| v.add(&ev.name));
@@ -640,20 +639,33 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 }
                 if ev.action == "die" {
                     if exit_unseen.remove(&ev.id) {
-                        if active.is_empty() && exit_unseen.is_empty() {
-                            settle_by = None;
-                            view.with(|v| v.flush())?;
-                            if !any_running_or_restarting(engine, &f.project).await? {
-                                return Ok(());
-                            }
-                        }
+                        maybe_done = true;
                     } else if streaming.contains_key(&ev.id) {
                         died.insert(ev.id.clone());
                     }
                 }
             }
         }
+        // Every stream has ended and every stop has been said: done, unless something of the
+        // project still runs or is about to restart (then its start event brings it back).
+        if std::mem::take(&mut maybe_done) && active.is_empty() && exit_unseen.is_empty() {
+            settle_by = None;
+            view.with(|v| v.flush())?;
+            if let Some(f) = &follow
+                && !any_running_or_restarting(engine, &f.project).await?
+            {
+                return Ok(());
+            }
+        }
     }
+}
+
+/// The replica number a container's name ends with (`proj-web-2` → 2; 0 for other names).
+fn replica_number(name: &str) -> u32 {
+    name.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 async fn any_running_or_restarting(engine: &Engine, project: &str) -> Result<bool> {
