@@ -236,6 +236,46 @@ volumes:
 }
 
 #[test]
+fn wait_counts_a_one_shot_dependency_that_exited_0_as_done() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        r#"
+services:
+  migrate:
+    image: {IMG}
+    command: ["true"]
+  app:
+    image: {IMG}
+    command: ["sleep", "infinity"]
+    init: true
+    depends_on: {{ migrate: {{ condition: service_completed_successfully }} }}
+"#
+    );
+    let p = TestProject::new("oneshot", &manifest);
+    let out = p.run(&["up", "-d", "--wait"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        inspect(&format!("{}-migrate-1", p.name), "{{.State.ExitCode}}"),
+        "0"
+    );
+    assert_eq!(
+        inspect(&format!("{}-app-1", p.name), "{{.State.Status}}"),
+        "running"
+    );
+    // A one-shot that fails still fails --wait, naming it.
+    p.write(&manifest.replace(r#"["true"]"#, r#"["sh", "-c", "exit 4"]"#));
+    let out = p.run(&["up", "-d", "--wait"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("migrate-1 exited with code 4"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn an_unhealthy_dependency_fails_up_and_names_it() {
     if !daemon_available() {
         return;
@@ -679,10 +719,27 @@ fn container_settings_written_in_the_manifest_reach_the_container() {
     // And inside: what the kernel and the files say.
     let sh = |cmd: &str| stdout(&p.ok(&["exec", "-T", "box", "sh", "-c", cmd]));
     assert!(sh("cat /etc/hosts").contains("10.1.2.3\tdb.internal"));
+    // What an exec'd process gets is the daemon's choice; the container's own limits are ours.
     assert_eq!(
-        sh("bash -c 'ulimit -n; ulimit -Hn; ulimit -u'"),
-        "1024\n2048\n512\n"
+        json(".HostConfig.Ulimits"),
+        r#"[{"Name":"nofile","Hard":2048,"Soft":1024},{"Name":"nproc","Hard":512,"Soft":512}]"#
     );
+    let limits = sh("cat /proc/1/limits");
+    let limit = |name: &str| {
+        limits
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| {
+                l.split_whitespace()
+                    .rev()
+                    .skip(1)
+                    .take(2)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(limit("Max open files"), ["2048", "1024"], "{limits}");
+    assert_eq!(limit("Max processes"), ["512", "512"], "{limits}");
     assert_eq!(
         sh("cat /proc/sys/net/ipv4/ip_unprivileged_port_start"),
         "0\n"

@@ -54,6 +54,7 @@ pub struct Running {
     pub id: String,
     pub name: String,
     pub service: String,
+    pub number: u32,
 }
 
 /// The services an `up` of `selected` runs: all when none are named, else the named ones and,
@@ -267,7 +268,9 @@ pub async fn up(
     }
 
     if opts.wait {
-        let targets: Vec<(String, String, bool)> = running
+        // A one-shot service that others wait on with `service_completed_successfully` is done
+        // when it exits 0: waiting for it to be running would fail on its success.
+        let (one_shots, long_running): (Vec<_>, Vec<_>) = running
             .iter()
             .map(|r| {
                 (
@@ -276,14 +279,21 @@ pub async fn up(
                     plan.services[&r.service].has_healthcheck(),
                 )
             })
-            .collect();
-        for (_, name, _) in &targets {
+            .zip(running.iter())
+            .partition(|(_, r)| plan.is_awaited_to_complete(&r.service));
+        let one_shots: Vec<_> = one_shots.into_iter().map(|(t, _)| t).collect();
+        let long_running: Vec<_> = long_running.into_iter().map(|(t, _)| t).collect();
+        for (_, name, _) in one_shots.iter().chain(&long_running) {
             step(report, format!("Container {name}"), "Waiting", false);
         }
-        watcher
-            .wait(engine, &targets, Want::Healthy, opts.wait_timeout)
-            .await?;
-        for (_, name, hc) in &targets {
+        tokio::try_join!(
+            watcher.wait(engine, &long_running, Want::Healthy, opts.wait_timeout),
+            watcher.wait(engine, &one_shots, Want::Completed, opts.wait_timeout),
+        )?;
+        for (_, name, _) in &one_shots {
+            step(report, format!("Container {name}"), "Exited", true);
+        }
+        for (_, name, hc) in &long_running {
             step(
                 report,
                 format!("Container {name}"),
@@ -320,7 +330,7 @@ async fn run_service(
         let name = svc.container_name(&plan.project, *n);
         let id = containers::create(engine, plan, svc, *n, hash).await?;
         step(report, format!("Container {name}"), "Created", false);
-        Ok::<_, anyhow::Error>((id, name))
+        Ok::<_, anyhow::Error>((id, name, *n))
     }))
     .await?;
     let needs_start = opts.start
@@ -400,7 +410,11 @@ async fn run_service(
             "Recreated",
             false,
         );
-        Ok::<_, anyhow::Error>((id, svc.container_name(&plan.project, old.number)))
+        Ok::<_, anyhow::Error>((
+            id,
+            svc.container_name(&plan.project, old.number),
+            old.number,
+        ))
     }))
     .await?;
     to_start.extend(recreated);
@@ -409,16 +423,17 @@ async fn run_service(
         if c.running() {
             step(report, format!("Container {}", c.name), "Running", true);
         } else {
-            to_start.push((c.id.clone(), c.name.clone()));
+            to_start.push((c.id.clone(), c.name.clone(), c.number));
         }
         running.push(Running {
             id: c.id.clone(),
             name: c.name.clone(),
             service: svc.name.clone(),
+            number: c.number,
         });
     }
     if opts.start {
-        try_join_all(to_start.iter().map(|(id, name)| async move {
+        try_join_all(to_start.iter().map(|(id, name, _)| async move {
             let _permit = sem.acquire().await?;
             step(report, format!("Container {name}"), "Starting", false);
             containers::start(engine, id, name).await?;
@@ -431,11 +446,12 @@ async fn run_service(
     running.extend(
         to_start
             .into_iter()
-            .filter(|(id, _)| !known.contains(id))
-            .map(|(id, name)| Running {
+            .filter(|(id, _, _)| !known.contains(id))
+            .map(|(id, name, number)| Running {
                 id,
                 name,
                 service: svc.name.clone(),
+                number,
             }),
     );
     running.sort_by(|a, b| a.name.cmp(&b.name));

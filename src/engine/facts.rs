@@ -11,7 +11,7 @@ use futures::StreamExt;
 use super::health::{Want, Watcher};
 use super::{ApiContext, Engine, containers, observe, ops};
 use crate::check::ServiceFacts;
-use crate::manifest::{Condition, MountKind};
+use crate::manifest::MountKind;
 use crate::plan::{Plan, ServicePlan};
 
 fn unix_nanos(rfc3339: &str) -> Option<i128> {
@@ -66,10 +66,7 @@ pub async fn gather(
             .mounts
             .iter()
             .any(|m| m.kind == MountKind::Volume && m.source.is_some()),
-        one_shot: plan
-            .services
-            .values()
-            .any(|o| o.waits_for(&svc.name) == Some(Condition::ServiceCompletedSuccessfully)),
+        one_shot: plan.is_awaited_to_complete(&svc.name),
         restart: host
             .restart_policy
             .as_ref()

@@ -96,6 +96,8 @@ pub struct ContainerEvent {
     pub id: String,
     pub name: String,
     pub service: String,
+    /// The replica number, from the container-number label (0 when absent).
+    pub number: u32,
     /// A container of `run`, not of the stack's services.
     pub oneoff: bool,
     pub exit_code: Option<i64>,
@@ -145,6 +147,10 @@ pub fn events(
                 id,
                 name: attrs.get("name").cloned().unwrap_or_default(),
                 service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
+                number: attrs
+                    .get(labels::NUMBER)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
                 oneoff: attrs
                     .get(labels::ONEOFF)
                     .is_some_and(|v| v.eq_ignore_ascii_case("true")),

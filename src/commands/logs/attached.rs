@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
-use super::{Follow, Stamps, StopWatch, Target, now_unix, pump, replica_number};
+use super::{Follow, Stamps, StopWatch, Target, now_unix, pump};
 use crate::engine::converge::Running;
 use crate::engine::logs::{ContainerEvent, LogQuery};
 use crate::engine::{Engine, containers};
@@ -189,7 +189,7 @@ async fn exit_code(
             let chosen = running
                 .iter()
                 .filter(|r| r.service == *service)
-                .min_by_key(|r| replica_number(&r.name));
+                .min_by_key(|r| r.number);
             match chosen {
                 Some(r) => containers::stopped_for_good(engine, &r.id)
                     .await
@@ -223,12 +223,5 @@ mod tests {
             ..AttachOptions::default()
         };
         assert!(not_db.shows("web") && !not_db.shows("db"));
-    }
-
-    #[test]
-    fn the_first_replica_is_the_lowest_number() {
-        assert_eq!(replica_number("proj-web-12"), 12);
-        assert_eq!(replica_number("proj-web-2"), 2);
-        assert_eq!(replica_number("custom_name"), 0);
     }
 }

@@ -597,7 +597,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
             }
             Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
                 let Some(f) = &follow else { continue };
-                let shown = !ev.oneoff && (f.wanted)(&ev.service, replica_number(&ev.name));
+                let shown = !ev.oneoff && (f.wanted)(&ev.service, ev.number);
                 match ev.action.as_str() {
                     "start" if shown && !streaming.contains_key(&ev.id) => {
                         let idx = view.with(|v| v.add(&ev.name));
@@ -658,14 +658,6 @@ async fn pump<F: Fn(&str, u32) -> bool>(
             }
         }
     }
-}
-
-/// The replica number a container's name ends with (`proj-web-2` → 2; 0 for other names).
-fn replica_number(name: &str) -> u32 {
-    name.rsplit('-')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 async fn any_running_or_restarting(engine: &Engine, project: &str) -> Result<bool> {
