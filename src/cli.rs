@@ -177,6 +177,44 @@ pub enum Command {
     Completion(CompletionArgs),
 }
 
+impl Command {
+    /// The subcommand as typed (`up`, `logs`, ...), for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Config(_) => "config",
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Ps(_) => "ps",
+            Command::Scale(_) => "scale",
+            Command::Build(_) => "build",
+            Command::Pull(_) => "pull",
+            Command::Push(_) => "push",
+            Command::Logs(_) => "logs",
+            Command::Exec(_) => "exec",
+            Command::Run(_) => "run",
+            Command::Restart(_) => "restart",
+            Command::Stop(_) => "stop",
+            Command::Start(_) => "start",
+            Command::Pause(_) => "pause",
+            Command::Unpause(_) => "unpause",
+            Command::Attach(_) => "attach",
+            Command::Stats(_) => "stats",
+            Command::Cp(_) => "cp",
+            Command::Wait(_) => "wait",
+            Command::Kill(_) => "kill",
+            Command::Rm(_) => "rm",
+            Command::Top(_) => "top",
+            Command::Port(_) => "port",
+            Command::Events(_) => "events",
+            Command::Images(_) => "images",
+            Command::Ls(_) => "ls",
+            Command::Version => "version",
+            Command::Check(_) => "check",
+            Command::Completion(_) => "completion",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     pub services: Vec<String>,

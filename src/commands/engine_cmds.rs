@@ -13,7 +13,7 @@ use crate::engine::down::{self, DownOptions};
 use crate::engine::images::{self, ImageOptions, PullPolicy};
 use crate::engine::{self, Engine, observe, swarm};
 use crate::exit::{Interrupted, UsageError};
-use crate::manifest::Project;
+use crate::manifest::{Diagnostics, Loaded, Project};
 use crate::plan::{self, Plan};
 use crate::ui;
 
@@ -63,6 +63,22 @@ pub fn parse_scale(
         out.insert(svc.to_owned(), n);
     }
     Ok(out)
+}
+
+/// Refuses, before any API call, services among `started` whose replicas cannot all bind their host
+/// ports on one engine. A `--scale` count was already checked against the same limit by `parse_scale`.
+pub fn refuse_single_host_conflicts(
+    loaded: &Loaded,
+    started: &[String],
+    scale: &BTreeMap<String, u32>,
+) -> Result<(), Diagnostics> {
+    let mut all = Diagnostics::default();
+    for svc in started.iter().filter(|s| !scale.contains_key(*s)) {
+        if let Some(d) = loaded.single_host_conflicts.get(svc) {
+            all.0.extend(d.0.iter().cloned());
+        }
+    }
+    all.into_result(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -172,6 +188,10 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
         timeout: args.timeout.map(Duration::from_secs),
         since: None,
     };
+    if global.target == Target::Local {
+        let started = converge::selection(&plan, &args.services, !args.no_deps);
+        refuse_single_host_conflicts(&loaded, &started, &scale)?;
+    }
     let report = ui::reporter(global.progress);
     if global.target == Target::Swarm {
         let local_only = [
@@ -283,13 +303,17 @@ pub fn ps(global: &Global, args: PsArgs) -> Result<()> {
     check_services(&loaded.project, &args.services)?;
     let name = loaded.project.name.clone();
     if global.target == Target::Swarm {
-        let rows = runtime()?.block_on(async {
-            let engine = connect(global).await?;
-            swarm::tasks(&engine, &name, args.all).await
-        })?;
+        let tasks: Vec<_> = runtime()?
+            .block_on(async {
+                let engine = connect(global).await?;
+                swarm::tasks(&engine, &name, args.all).await
+            })?
+            .into_iter()
+            .filter(|t| args.services.is_empty() || args.services.contains(&t.service))
+            .collect();
         print!(
             "{}",
-            ui::table::render(&["TASK", "NODE", "STATE", "DESIRED", "ERROR"], &rows)
+            ui::ps::swarm_tasks(&tasks, args.quiet, args.format == Format::Json)?
         );
         return Ok(());
     }

@@ -14,10 +14,36 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, Global};
+use crate::cli::{Cli, Command, Global, Target};
+use crate::exit::UsageError;
 use crate::manifest::{self, LoadOptions, Loaded};
 
+/// The subcommands that have work to do on a swarm; the rest act on one engine's containers.
+pub const ON_SWARM: &[&str] = &[
+    "config",
+    "up",
+    "down",
+    "ps",
+    "scale",
+    "logs",
+    "build",
+    "push",
+    "version",
+    "completion",
+];
+
 pub fn run(cli: Cli) -> Result<()> {
+    let verb = cli.command.name();
+    if cli.global.target == Target::Swarm && !ON_SWARM.contains(&verb) {
+        return Err(UsageError::new(format!(
+            "`stackctl {verb}` works on the containers of one engine, not on --target swarm"
+        ))
+        .hint(format!(
+            "on Swarm these work: {}; drop --target swarm (or STACKCTL_TARGET) for `{verb}`",
+            ON_SWARM.join(", ")
+        ))
+        .into());
+    }
     match cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Up(args) => engine_cmds::up(&cli.global, args),

@@ -53,6 +53,9 @@ pub struct Loaded {
     pub warnings: Vec<String>,
     /// The resolved variables (env files overlaid by the process environment).
     pub variables: HashMap<String, String>,
+    /// Per service, why its replicas cannot all run on one engine (fixed host ports). Raised by the
+    /// commands that start containers on one engine; `config` and Swarm have no such limit.
+    pub single_host_conflicts: BTreeMap<String, Diagnostics>,
 }
 
 /// Finds source positions for field paths across all files, the last file that mentions a path first.
@@ -245,12 +248,14 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     add_implicit_dependencies(&mut project, &loc)?;
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
+    let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
     resolve_environment(&mut project, &variables)?;
     resolve_label_files(&mut project)?;
     Ok(Loaded {
         project,
         warnings,
         variables,
+        single_host_conflicts,
     })
 }
 

@@ -667,11 +667,20 @@ pub struct Deploy {
     pub update_config: Option<UpdateConfig>,
 }
 
+/// When Swarm restarts a task (`deploy.restart_policy.condition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartCondition {
+    None,
+    OnFailure,
+    Any,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestartPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub condition: Option<String>,
+    pub condition: Option<RestartCondition>,
     #[serde(
         default,
         deserialize_with = "duration_opt",

@@ -43,6 +43,48 @@ const SIGNALS: &[&str] = &[
     "SIGXFSZ",
 ];
 
+/// Replicas that cannot share one host: a fixed host port (or too small a range) bound by more
+/// containers than it has ports. Right for one engine, wrong for `config` and for Swarm (whose routing
+/// mesh lets replicas share a port), so it is kept per service and raised where the target is known.
+pub fn single_host_port_conflicts(p: &Project, loc: &Locator) -> BTreeMap<String, Diagnostics> {
+    let mut out = BTreeMap::new();
+    for (name, svc) in &p.services {
+        let replicas = svc.replicas();
+        let global = svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global");
+        if replicas <= 1 || global {
+            continue;
+        }
+        let sp = FieldPath::root().key("services").key(name);
+        let mut diags = Diagnostics::default();
+        for (i, port) in svc.ports.iter().enumerate() {
+            let Some((a, b)) = port.published_range() else {
+                continue;
+            };
+            let available = u32::from(b - a) + 1;
+            if available >= replicas {
+                continue;
+            }
+            let what = if a == b {
+                format!("fixed host port {a}")
+            } else {
+                format!("host range {a}-{b} ({available} ports)")
+            };
+            diags.push(
+                loc.diag(&sp.key("ports").index(i), false, format!("service `{name}` has {replicas} replicas but publishes {what}"))
+                    .hint(format!(
+                        "only one container can bind a host port: publish a range (\"{a}-{}:{}\"), drop the host port, or use 1 replica",
+                        u32::from(a) + replicas - 1,
+                        port.target
+                    )),
+            );
+        }
+        if !diags.is_empty() {
+            out.insert(name.clone(), diags);
+        }
+    }
+    out
+}
+
 pub fn validate(
     p: &Project,
     loc: &Locator,
@@ -190,39 +232,17 @@ pub fn validate(
         }
         let replicas = svc.replicas();
         let global = svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global");
-        if replicas > 1 && !global {
-            for (i, port) in svc.ports.iter().enumerate() {
-                if let Some((a, b)) = port.published_range() {
-                    let available = u32::from(b - a) + 1;
-                    if available < replicas {
-                        let what = if a == b {
-                            format!("fixed host port {a}")
-                        } else {
-                            format!("host range {a}-{b} ({available} ports)")
-                        };
-                        diags.push(
-                            loc.diag(&sp.key("ports").index(i), false, format!("service `{name}` has {replicas} replicas but publishes {what}"))
-                                .hint(format!(
-                                    "only one container can bind a host port: publish a range (\"{a}-{}:{}\"), drop the host port, or use 1 replica",
-                                    u32::from(a) + replicas - 1,
-                                    port.target
-                                )),
-                        );
-                    }
-                }
-            }
-            if svc.container_name.is_some() {
-                diags.push(
-                    loc.diag(
-                        &sp.key("container_name"),
-                        true,
-                        format!(
-                            "service `{name}` has {replicas} replicas but a fixed `container_name`"
-                        ),
-                    )
-                    .hint("container names are unique: remove `container_name` or use 1 replica"),
-                );
-            }
+        if replicas > 1 && !global && svc.container_name.is_some() {
+            diags.push(
+                loc.diag(
+                    &sp.key("container_name"),
+                    true,
+                    format!(
+                        "service `{name}` has {replicas} replicas but a fixed `container_name`"
+                    ),
+                )
+                .hint("container names are unique: remove `container_name` or use 1 replica"),
+            );
         }
         if svc.network_mode.is_some() && !svc.networks.is_empty() {
             diags.push(

@@ -1,0 +1,110 @@
+//! The command line without a daemon: which commands work on which target, and the rules that
+//! depend on the target. Every daemon address here is one that cannot answer, so a command that
+//! got past its checks shows it by failing to connect (exit 1), and a refusal is exit 2.
+
+use std::process::{Command, Output};
+
+use clap::CommandFactory;
+
+const NO_DAEMON: &str = "unix:///nonexistent/stackctl-test.sock";
+
+fn stackctl(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(dir)
+        .args(args)
+        .env("DOCKER_HOST", NO_DAEMON)
+        .env_remove("STACKCTL_TARGET")
+        .output()
+        .expect("run stackctl")
+}
+
+fn project(manifest: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("compose.yaml"), manifest).expect("write manifest");
+    std::fs::create_dir(dir.path().join("app")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("app/Dockerfile"),
+        "FROM debian:bookworm-slim\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Arguments that make each subcommand valid, so that only the target decides what happens.
+fn args_for(verb: &str) -> Vec<&'static str> {
+    match verb {
+        "up" => vec!["-d"],
+        "scale" => vec!["web=2"],
+        "exec" | "run" => vec!["web", "true"],
+        "restart" | "stop" | "start" | "pause" | "unpause" | "attach" | "wait" | "kill" => {
+            vec!["web"]
+        }
+        "rm" => vec!["-f", "web"],
+        "stats" => vec!["--no-stream"],
+        "cp" => vec!["web:/etc/hostname", "-"],
+        "port" => vec!["web", "80"],
+        "completion" => vec!["bash"],
+        _ => vec![],
+    }
+}
+
+#[test]
+fn every_command_works_on_swarm_or_refuses_it_with_exit_2() {
+    let dir = project("services:\n  web:\n    build: ./app\n    image: example/web:1\n");
+    let on_swarm = stackctl::commands::ON_SWARM;
+    let cli = stackctl::cli::Cli::command();
+    let verbs: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|n| n != "help")
+        .collect();
+    assert!(verbs.len() > 25, "{verbs:?}");
+    for verb in &verbs {
+        let mut args = vec!["--target", "swarm", verb.as_str()];
+        args.extend(args_for(verb));
+        let out = stackctl(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let refused = err.contains("not on --target swarm");
+        if on_swarm.contains(&verb.as_str()) {
+            assert!(!refused, "{verb} works on swarm but was refused:\n{err}");
+            assert_ne!(out.status.code(), Some(2), "{verb}: {err}");
+        } else {
+            assert!(refused, "{verb} on swarm was not refused:\n{err}");
+            assert_eq!(out.status.code(), Some(2), "{verb}: {err}");
+            assert!(err.contains("on Swarm these work: config, up"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn replicas_sharing_a_fixed_host_port_are_refused_by_local_up_only() {
+    // The tutorial's own file: three nginx replicas publishing 80:80.
+    let dir = project(
+        "services:\n  nginx:\n    image: nginx\n    ports: [\"80:80\"]\n    deploy:\n      replicas: 3\n",
+    );
+    let config = stackctl(dir.path(), &["config"]);
+    assert!(
+        config.status.success(),
+        "{}",
+        String::from_utf8_lossy(&config.stderr)
+    );
+    let up = stackctl(dir.path(), &["up", "-d"]);
+    let err = String::from_utf8_lossy(&up.stderr);
+    assert_eq!(up.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("has 3 replicas but publishes fixed host port 80")
+            && err.contains("compose.yaml:4:")
+            && err.contains("publish a range"),
+        "{err}"
+    );
+    // A --scale that fits is not refused for the manifest's count.
+    let scaled = stackctl(dir.path(), &["up", "-d", "--scale", "nginx=1"]);
+    let err = String::from_utf8_lossy(&scaled.stderr);
+    assert_eq!(scaled.status.code(), Some(1), "{err}");
+    assert!(err.contains("nonexistent"), "{err}");
+    // Swarm's routing mesh lets replicas share the port: past the checks, to the (absent) daemon.
+    let swarm = stackctl(dir.path(), &["--target", "swarm", "up", "-d"]);
+    let err = String::from_utf8_lossy(&swarm.stderr);
+    assert_eq!(swarm.status.code(), Some(1), "{err}");
+    assert!(err.contains("nonexistent"), "{err}");
+}
