@@ -17,7 +17,7 @@ use bollard::query_parameters::{
 
 use super::{ApiContext, Engine, is_not_found};
 use crate::manifest::{MountKind, Restart};
-use crate::plan::{Plan, ServicePlan, labels};
+use crate::plan::{Health, Plan, ServicePlan, labels};
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
@@ -124,21 +124,7 @@ pub fn create_body(
             maximum_retry_count: n.map(i64::from),
         },
     });
-    let healthcheck = if svc.healthcheck_disabled {
-        Some(HealthConfig {
-            test: Some(vec!["NONE".into()]),
-            ..Default::default()
-        })
-    } else {
-        svc.healthcheck.as_ref().map(|h| HealthConfig {
-            test: Some(h.test.clone()),
-            interval: nanos(h.interval),
-            timeout: nanos(h.timeout),
-            retries: h.retries.map(i64::from),
-            start_period: nanos(h.start_period),
-            start_interval: nanos(h.start_interval),
-        })
-    };
+    let healthcheck = health_config(&svc.health);
     let h = &svc.host;
     // API 1.41 accepts one endpoint at create; further networks are connected before start.
     let first_net = svc.networks.iter().next();
@@ -437,5 +423,24 @@ pub async fn remove(engine: &Engine, id: &str, name: &str, volumes: bool) -> Res
         // "removal already in progress" is the same outcome.
         Err(e) if super::is_conflict(&e) => Ok(()),
         other => other.api(|| format!("removing container {name}")),
+    }
+}
+
+/// The API's healthcheck for a service: none to keep the image's, `NONE` to switch it off.
+pub fn health_config(health: &Health) -> Option<HealthConfig> {
+    match health {
+        Health::Inherit => None,
+        Health::Disabled => Some(HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        }),
+        Health::Check(h) => Some(HealthConfig {
+            test: Some(h.test.clone()),
+            interval: nanos(h.interval),
+            timeout: nanos(h.timeout),
+            retries: h.retries.map(i64::from),
+            start_period: nanos(h.start_period),
+            start_interval: nanos(h.start_interval),
+        }),
     }
 }

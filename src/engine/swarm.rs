@@ -11,10 +11,10 @@ use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, HealthConfig, Limit, NetworkAttachmentConfig,
-    NetworkCreateRequest, SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
-    ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile,
-    TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
+    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, NetworkCreateRequest,
+    SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
+    TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
+    TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
     TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::images::{self, ImageOptions};
 use super::{ApiContext, Engine, Reporter, step};
-use crate::manifest::Restart;
+use crate::manifest::{Restart, RestartCondition};
 use crate::plan::{Plan, ServicePlan};
 
 pub const NAMESPACE: &str = "com.docker.stack.namespace";
@@ -157,12 +157,11 @@ fn spec_for(
     let restart_policy = svc
         .swarm
         .restart_condition
-        .clone()
         .map(|c| TaskSpecRestartPolicy {
-            condition: Some(match c.as_str() {
-                "none" => TaskSpecRestartPolicyConditionEnum::NONE,
-                "on-failure" => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
-                _ => TaskSpecRestartPolicyConditionEnum::ANY,
+            condition: Some(match c {
+                RestartCondition::None => TaskSpecRestartPolicyConditionEnum::NONE,
+                RestartCondition::OnFailure => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+                RestartCondition::Any => TaskSpecRestartPolicyConditionEnum::ANY,
             }),
             max_attempts: svc.swarm.restart_max_attempts.map(i64::from),
             ..Default::default()
@@ -192,14 +191,7 @@ fn spec_for(
         mounts: Some(mounts),
         stop_signal: svc.stop_signal.clone(),
         stop_grace_period: svc.stop_grace_period.map(|d| d.as_nanos() as i64),
-        health_check: svc.healthcheck.as_ref().map(|h| HealthConfig {
-            test: Some(h.test.clone()),
-            interval: nanos(h.interval),
-            timeout: nanos(h.timeout),
-            retries: h.retries.map(i64::from),
-            start_period: nanos(h.start_period),
-            start_interval: nanos(h.start_interval),
-        }),
+        health_check: super::containers::health_config(&svc.health),
         secrets: Some(secret_refs),
         init: svc.init,
         capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
@@ -296,14 +288,14 @@ async fn push_built(
     registry: &str,
     report: &Reporter,
 ) -> Result<String> {
-    let opts = ImageOptions {
-        force_build: false,
-        no_build: false,
-        pull: None,
-        no_cache: false,
-        build_pull: false,
-    };
-    images::ensure(engine, &plan.project, &[svc], opts, report).await?;
+    images::ensure(
+        engine,
+        &plan.project,
+        &[svc],
+        ImageOptions::default(),
+        report,
+    )
+    .await?;
     let repo = format!(
         "{registry}/{}",
         svc.image
@@ -465,6 +457,9 @@ pub async fn up(
             ipvs_users.join("\n  - ")
         );
     }
+    // Everything that can be refused is refused, and every image built, before the first object
+    // is created: a failure here leaves the swarm as it was.
+    let images = deployable_images(engine, plan, registry, report).await?;
     let network = ensure_network(engine, plan).await?;
     let secrets = ensure_secrets(engine, plan).await?;
     let existing: HashMap<String, bollard::models::Service> =
@@ -476,14 +471,8 @@ pub async fn up(
     for level in &plan.levels {
         for name in level {
             let svc = &plan.services[name];
-            let image = match (&svc.build, registry) {
-                (Some(_), Some(r)) => push_built(engine, plan, svc, r, report).await?,
-                (Some(_), None) => bail!(
-                    "service {name} is built here; Swarm nodes need it in a registry: pass --registry HOST:PORT (e.g. 127.0.0.1:5000)"
-                ),
-                (None, _) => svc.image.clone(),
-            };
-            let mut spec = spec_for(plan, svc, &image, &network, &secrets);
+            let image = images.get(name).unwrap_or(&svc.image);
+            let mut spec = spec_for(plan, svc, image, &network, &secrets);
             let hash = config_hash(&spec);
             spec.labels
                 .get_or_insert_with(HashMap::new)
@@ -523,6 +512,60 @@ pub async fn up(
         }
     }
     Ok(())
+}
+
+/// The image each built service deploys: pushed to `registry` and named by digest, or, on a swarm
+/// of one node (where the image built here is already on the only node, as `docker stack deploy`
+/// allows), named by its image ID, which no node tries to pull. Without a registry, a swarm of
+/// several nodes is refused: its other nodes could not get the image.
+async fn deployable_images(
+    engine: &Engine,
+    plan: &Plan,
+    registry: Option<&str>,
+    report: &Reporter,
+) -> Result<HashMap<String, String>> {
+    let built: Vec<&ServicePlan> = plan
+        .services
+        .values()
+        .filter(|s| s.build.is_some())
+        .collect();
+    if built.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let nodes = engine
+        .docker
+        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+        .await
+        .api(|| "listing the swarm's nodes".into())?
+        .len();
+    if registry.is_none() && nodes > 1 {
+        let names: Vec<&str> = built.iter().map(|s| s.name.as_str()).collect();
+        return Err(crate::exit::UsageError::new(format!(
+            "service(s) {} are built here, and this swarm's {nodes} nodes can only get them from a registry",
+            names.join(", ")
+        ))
+        .hint("pass --registry HOST:PORT (or set STACKCTL_REGISTRY) naming a registry every node can pull from")
+        .into());
+    }
+    let mut out = HashMap::new();
+    for svc in built {
+        let image = match registry {
+            Some(r) => push_built(engine, plan, svc, r, report).await?,
+            None => {
+                let opts = ImageOptions::default();
+                images::ensure(engine, &plan.project, &[svc], opts, report).await?;
+                report(super::Event::Warning(format!(
+                    "service {} runs the image built here: this swarm has one node, so no registry is needed (pass --registry before adding nodes)",
+                    svc.name
+                )));
+                images::image_id(engine, &svc.image)
+                    .await?
+                    .with_context(|| format!("image {} vanished after its build", svc.image))?
+            }
+        };
+        out.insert(svc.name.clone(), image);
+    }
+    Ok(out)
 }
 
 /// Replaces a service's spec; the version read with it guards against a concurrent update.
@@ -602,11 +645,34 @@ async fn project_services(engine: &Engine, project: &str) -> Result<Vec<bollard:
         .api(|| "listing services".into())
 }
 
-/// Tasks of the project: (service, slot, node, state, desired state, error); with `all`, also the
-/// tasks Swarm has shut down or replaced.
-pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<Vec<String>>> {
+/// One task of the project's services, as `ps` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SwarmTask {
+    /// The service's key in the manifest (`flaskapp`).
+    pub service: String,
+    /// `<project>_<service>.<slot>` (global services: the node's ID instead of a slot).
+    pub name: String,
+    pub id: String,
+    /// The node's hostname (its ID when the node is gone).
+    pub node: String,
+    pub state: String,
+    pub desired: String,
+    pub error: String,
+}
+
+/// Tasks of the project; with `all`, also those Swarm has shut down or replaced.
+pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<SwarmTask>> {
     let services = project_services(engine, project).await?;
-    let mut rows = Vec::new();
+    let hostnames: HashMap<String, String> = engine
+        .docker
+        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+        .await
+        .api(|| "listing the swarm's nodes".into())?
+        .into_iter()
+        .filter_map(|n| Some((n.id?, n.description?.hostname?)))
+        .collect();
+    let prefix = format!("{project}_");
+    let mut out = Vec::new();
     for s in services {
         let (Some(id), Some(name)) = (s.id.clone(), s.spec.and_then(|sp| sp.name)) else {
             continue;
@@ -624,31 +690,24 @@ pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<Vec<
             .api(|| "listing tasks".into())?;
         for t in tasks {
             let status = t.status.clone().unwrap_or_default();
-            rows.push(vec![
-                format!(
-                    "{name}.{}",
-                    t.slot.map(|s| s.to_string()).unwrap_or_else(|| t
-                        .node_id
-                        .clone()
-                        .unwrap_or_default()
-                        .chars()
-                        .take(8)
-                        .collect())
-                ),
-                t.node_id
-                    .clone()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(12)
-                    .collect(),
-                status.state.map(|s| s.to_string()).unwrap_or_default(),
-                t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
-                status.err.unwrap_or_default(),
-            ]);
+            let node_id = t.node_id.clone().unwrap_or_default();
+            let slot = t
+                .slot
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| node_id.chars().take(8).collect());
+            out.push(SwarmTask {
+                service: name.strip_prefix(&prefix).unwrap_or(&name).to_owned(),
+                name: format!("{name}.{slot}"),
+                id: t.id.clone().unwrap_or_default(),
+                node: hostnames.get(&node_id).cloned().unwrap_or(node_id),
+                state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+                desired: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
+                error: status.err.unwrap_or_default(),
+            });
         }
     }
-    rows.sort();
-    Ok(rows)
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(out)
 }
 
 /// Service IDs and names of the project, for logs.
@@ -708,10 +767,18 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
         }))
         .await
         .api(|| "listing secrets".into())?;
+    // A secret is in use until the tasks that mount it are gone: retried like the network.
     for s in secrets {
-        if let Some(id) = s.id {
-            let _ = engine.docker.delete_secret(&id).await;
-        }
+        let (Some(id), name) = (s.id, s.spec.and_then(|sp| sp.name).unwrap_or_default()) else {
+            continue;
+        };
+        remove_when_free(t, Duration::from_millis(300), || {
+            engine.docker.delete_secret(&id)
+        })
+        .await
+        .map_err(super::api_error)
+        .with_context(|| format!("removing secret {name}"))?;
+        step(report, format!("Secret {name}"), "Removed", true);
     }
     if volumes {
         // On this node only: a volume lives where its task ran. Its containers may still be going.

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::manifest::{Condition, Dependency, Logging, MountKind, Project, Restart, Service};
+use crate::manifest::{
+    Condition, Dependency, Logging, MountKind, Project, Restart, RestartCondition, Service,
+};
 
 pub use hash::config_hash;
 pub use levels::dependency_levels;
@@ -52,7 +54,7 @@ pub struct SwarmPlan {
     pub endpoint_mode: Option<String>,
     /// `mode` of each entry in `ports` (host or ingress), in the same order.
     pub port_modes: Vec<Option<String>>,
-    pub restart_condition: Option<String>,
+    pub restart_condition: Option<RestartCondition>,
     pub restart_max_attempts: Option<u32>,
     pub update_parallelism: Option<u32>,
     pub update_delay: Option<Duration>,
@@ -113,7 +115,17 @@ pub struct PortPlan {
     pub published: Option<(u16, u16)>,
 }
 
-#[derive(Debug, Clone)]
+/// A service's healthcheck: the image's own, none at all (`disable: true` turns off the image's), or
+/// the manifest's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Health {
+    #[default]
+    Inherit,
+    Disabled,
+    Check(HealthPlan),
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct HealthPlan {
     pub test: Vec<String>,
     pub interval: Option<Duration>,
@@ -144,9 +156,8 @@ pub struct ServicePlan {
     /// Daemon network name → aliases (the service name is always one).
     pub networks: BTreeMap<String, Vec<String>>,
     pub restart: Option<Restart>,
-    pub healthcheck: Option<HealthPlan>,
+    pub health: Health,
     /// True when the manifest switches an image's healthcheck off.
-    pub healthcheck_disabled: bool,
     pub stop_signal: Option<String>,
     pub stop_grace_period: Option<Duration>,
     /// Log driver (the daemon's default when absent) and its options.
@@ -289,7 +300,7 @@ impl ServicePlan {
     }
 
     pub fn has_healthcheck(&self) -> bool {
-        self.healthcheck.is_some()
+        matches!(self.health, Health::Check(_))
     }
 
     /// The grace period before a stop turns into a kill (compose's default is 10 s).
@@ -299,6 +310,16 @@ impl ServicePlan {
 
     pub fn waits_for(&self, dep: &str) -> Option<Condition> {
         self.depends_on.get(dep).map(|d| d.condition)
+    }
+}
+
+impl Plan {
+    /// True when some service waits for `service` with `service_completed_successfully`: it is a
+    /// one-shot job, done once it exits 0.
+    pub fn is_awaited_to_complete(&self, service: &str) -> bool {
+        self.services
+            .values()
+            .any(|o| o.waits_for(service) == Some(Condition::ServiceCompletedSuccessfully))
     }
 }
 
@@ -517,26 +538,25 @@ fn service_plan(
         aliases.extend(n.aliases.iter().cloned());
         networks.insert(net_name(key), aliases);
     }
-    let healthcheck_disabled = svc.healthcheck.as_ref().is_some_and(|h| h.is_disabled());
-    let healthcheck = svc
-        .healthcheck
-        .as_ref()
-        .filter(|h| !h.is_disabled() && !h.test.is_empty())
-        .map(|h| HealthPlan {
+    let health = match &svc.healthcheck {
+        Some(h) if h.is_disabled() => Health::Disabled,
+        Some(h) if !h.test.is_empty() => Health::Check(HealthPlan {
             test: h.test.clone(),
             interval: h.interval,
             timeout: h.timeout,
             retries: h.retries,
             start_period: h.start_period,
             start_interval: h.start_interval,
-        });
+        }),
+        _ => Health::Inherit,
+    };
     // `deploy.restart_policy` is Swarm's; locally compose maps it to a restart policy when `restart` is unset.
     let restart = svc.restart.clone().or_else(|| {
         let rp = svc.deploy.as_ref()?.restart_policy.as_ref()?;
-        Some(match rp.condition.as_deref() {
-            Some("none") => Restart::No,
-            Some("on-failure") => Restart::OnFailure(rp.max_attempts),
-            _ => Restart::Always,
+        Some(match rp.condition {
+            Some(RestartCondition::None) => Restart::No,
+            Some(RestartCondition::OnFailure) => Restart::OnFailure(rp.max_attempts),
+            Some(RestartCondition::Any) | None => Restart::Always,
         })
     });
     let limits = svc
@@ -561,8 +581,7 @@ fn service_plan(
         tmpfs: svc.tmpfs.clone(),
         networks,
         restart,
-        healthcheck,
-        healthcheck_disabled,
+        health,
         stop_signal: svc.stop_signal.clone(),
         stop_grace_period: svc.stop_grace_period,
         logging: svc.logging.clone(),
@@ -618,7 +637,7 @@ fn service_plan(
                 .deploy
                 .as_ref()
                 .and_then(|d| d.restart_policy.as_ref())
-                .and_then(|r| r.condition.clone()),
+                .and_then(|r| r.condition),
             restart_max_attempts: svc
                 .deploy
                 .as_ref()

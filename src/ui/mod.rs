@@ -2,6 +2,7 @@
 //! terminal; it knows nothing of HTTP or the daemon, only the engine's events.
 
 pub mod logview;
+pub mod ps;
 pub mod table;
 pub mod units;
 
