@@ -387,6 +387,9 @@ pub struct ConfigArgs {
     /// Print only the named volumes
     #[arg(long)]
     pub volumes: bool,
+    /// Print only the image of each service, one per line (built ones under their tag)
+    #[arg(long)]
+    pub images: bool,
     /// Only check the manifest; print nothing when it is valid
     #[arg(short, long)]
     pub quiet: bool,

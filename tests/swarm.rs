@@ -1,86 +1,66 @@
-//! The Swarm backend against a single-node swarm on the local daemon (initialised here when needed,
-//! and left again afterwards): the shipped stack with its swarm override, scale, logs, convergence,
-//! down, and the up-front refusal of VIP/mesh stacks on kernels without IPVS.
+//! The Swarm backend against swarms of Docker-in-Docker nodes that the tests start and remove
+//! (tests/common/dind.rs): the host daemon's swarm state is never touched. The shipped stack with
+//! its swarm override, scale, logs, convergence, down; built images on a one-node swarm without a
+//! registry; refusals before anything is created.
 
 mod common;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::dind::{Cluster, Node};
 use common::*;
 
-const REGISTRY: &str = "127.0.0.1:5000";
+const IMG: &str = "debian:bookworm-slim";
 
-/// The tests share the daemon's one swarm: they run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Leaves the swarm on drop if this test created it.
-struct SwarmGuard(bool, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
-
-impl SwarmGuard {
-    fn ensure() -> Self {
-        let lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let state = docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
-        if state == "active" {
-            return SwarmGuard(false, lock);
-        }
-        assert!(
-            docker_ok(&["swarm", "init", "--advertise-addr", "127.0.0.1"]),
-            "docker swarm init failed"
-        );
-        SwarmGuard(true, lock)
-    }
-}
-
-impl Drop for SwarmGuard {
-    fn drop(&mut self) {
-        if self.0 {
-            docker(&["swarm", "leave", "--force"]);
-        }
-    }
-}
-
-fn stackctl(files: &[PathBuf], project: &str, port: u16, args: &[&str]) -> std::process::Output {
+/// `stackctl --target swarm` against `node`'s daemon.
+fn on_swarm(node: &Node, files: &[PathBuf], project: &str, args: &[&str]) -> Command {
     let mut c = Command::new(stackctl_path());
     for f in files {
         c.arg("-f").arg(f);
     }
-    c.args([
-        "-p",
-        project,
-        "--target",
-        "swarm",
-        "--registry",
-        REGISTRY,
-        "--progress",
-        "plain",
-    ])
-    .args(args)
-    .env("HTTP_PORT", port.to_string());
-    c.output().expect("run stackctl")
+    c.args(["-p", project, "--target", "swarm", "--progress", "plain"])
+        .args(args)
+        .env("DOCKER_HOST", node.host())
+        .env_remove("STACKCTL_REGISTRY");
+    c
 }
 
-fn services(project: &str) -> Vec<String> {
-    let mut v: Vec<String> = docker(&[
-        "service",
-        "ls",
-        "--filter",
-        &format!("label=com.docker.stack.namespace={project}"),
-        "--format",
-        "{{.Name}}",
-    ])
-    .lines()
-    .map(str::to_owned)
-    .filter(|s| !s.is_empty())
-    .collect();
+fn run(node: &Node, files: &[PathBuf], project: &str, args: &[&str]) -> Output {
+    on_swarm(node, files, project, args)
+        .output()
+        .expect("run stackctl")
+}
+
+fn ok(node: &Node, files: &[PathBuf], project: &str, args: &[&str]) -> Output {
+    let out = run(node, files, project, args);
+    assert!(out.status.success(), "stackctl {args:?}:\n{}", stderr(&out));
+    out
+}
+
+fn services(node: &Node, project: &str) -> Vec<String> {
+    let mut v: Vec<String> = node
+        .docker(&[
+            "service",
+            "ls",
+            "--filter",
+            &format!("label=com.docker.stack.namespace={project}"),
+            "--format",
+            "{{.Name}}",
+        ])
+        .lines()
+        .map(str::to_owned)
+        .filter(|s| !s.is_empty())
+        .collect();
     v.sort();
     v
 }
 
-fn registry_up() -> bool {
-    std::net::TcpStream::connect(REGISTRY).is_ok()
+/// The host daemon's swarm state, which no test may change.
+fn host_swarm_state() -> String {
+    docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"])
 }
 
 #[test]
@@ -88,43 +68,74 @@ fn the_stack_runs_on_swarm_scales_streams_logs_converges_and_goes() {
     if !daemon_available() {
         return;
     }
-    if !registry_up() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true needs the registry at {REGISTRY} (images/offline/seed.sh)"
-        );
-        eprintln!("skipping: no registry at {REGISTRY}");
-        return;
-    }
-    let _swarm = SwarmGuard::ensure();
+    let host_state = host_swarm_state();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let files = vec![
         root.join("stack/stack.yml"),
         root.join("stack/stack.swarm.yml"),
     ];
     let project = format!("sctsw{}", std::process::id());
-    let port = free_port();
-    let run = |args: &[&str]| stackctl(&files, &project, port, args);
+    // The images the stack runs, made on the host (its build cache makes this quick) and copied
+    // into the node: the node reaches no registry. The built ones are the tests' own tags.
+    let host = Command::new(stackctl_path())
+        .args(["-f"])
+        .arg(&files[0])
+        .args(["-p", &project, "--progress", "plain", "pull"])
+        .output()
+        .expect("stackctl pull");
+    assert!(host.status.success(), "{}", stderr(&host));
+    let build = Command::new(stackctl_path())
+        .args(["-f"])
+        .arg(&files[0])
+        .args(["-p", &project, "--progress", "plain", "build"])
+        .output()
+        .expect("stackctl build");
+    assert!(build.status.success(), "{}", stderr(&build));
+    let config = Command::new(stackctl_path())
+        .args(["-f"])
+        .arg(&files[0])
+        .args(["-p", &project, "config", "--images"])
+        .output()
+        .expect("stackctl config");
+    let images: Vec<String> = stdout(&config).lines().map(str::to_owned).collect();
+    assert_eq!(images.len(), 4, "{images:?}");
+    // The stack bind-mounts files of stack/ (init.sql, the secret): the node sees them where the
+    // host does, as a one-node swarm on this machine would.
+    let cluster = Cluster::start_sharing("stack", 1, &[&root.join("stack")]);
+    let mut to_load: Vec<&str> = images.iter().map(String::as_str).collect();
+    to_load.push(IMG);
+    cluster.load(&to_load);
+    for built in [format!("{project}-nginx"), format!("{project}-flaskapp")] {
+        docker(&["rmi", &built]);
+    }
+    cluster.swarm();
+    let node = cluster.manager();
+    let port = 8080;
+    let run = |args: &[&str]| {
+        on_swarm(node, &files, &project, args)
+            .env("HTTP_PORT", port.to_string())
+            .output()
+            .expect("run stackctl")
+    };
     let ok = |args: &[&str]| {
         let out = run(args);
         assert!(out.status.success(), "stackctl {args:?}:\n{}", stderr(&out));
         out
     };
-    struct Down<'a>(&'a dyn Fn(&[&str]) -> std::process::Output);
-    impl Drop for Down<'_> {
-        fn drop(&mut self) {
-            let _ = (self.0)(&["down"]);
-        }
-    }
-    let _down = Down(&run);
 
-    ok(&["up"]);
-    assert_eq!(services(&project).len(), 4);
+    // No --registry: one node needs none, and says so.
+    let up = ok(&["up"]);
+    assert!(
+        stderr(&up).contains("no registry is needed"),
+        "{}",
+        stderr(&up)
+    );
+    assert_eq!(services(node, &project).len(), 4);
     let t = Instant::now();
     let first = loop {
-        match http_get(port, "/") {
+        match http_get_at(&node.ip, port, "/") {
             Ok(r) if r.status == 200 => break r,
-            _ if t.elapsed() < Duration::from_secs(30) => {
+            _ if t.elapsed() < Duration::from_secs(60) => {
                 std::thread::sleep(Duration::from_millis(300))
             }
             other => panic!(
@@ -143,18 +154,24 @@ fn the_stack_runs_on_swarm_scales_streams_logs_converges_and_goes() {
 
     // Scale: five running tasks, and nginx reaches all five.
     ok(&["scale", "flaskapp=5"]);
-    let ps = stdout(&ok(&["ps"]));
+    let ps = stdout(&ok(&["ps", "flaskapp"]));
     assert_eq!(
         ps.lines()
-            .filter(|l| l.contains("_flaskapp.") && l.contains("running"))
+            .filter(|l| l.contains("_flaskapp.") && l.contains("running") && l.contains("node1"))
             .count(),
         5,
         "{ps}"
     );
+    assert!(!ps.contains("_nginx"), "ps names a service: {ps}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(&["ps", "--format", "json"]))).expect("ps json");
+    assert_eq!(json.as_array().map(Vec::len), Some(8), "{json}");
+    let ids = stdout(&ok(&["ps", "-q", "redis"]));
+    assert_eq!(ids.lines().count(), 1, "{ids}");
     let mut seen = HashSet::new();
     let t = Instant::now();
     while seen.len() < 5 && t.elapsed() < Duration::from_secs(15) {
-        if let Ok(r) = http_get(port, "/")
+        if let Ok(r) = http_get_at(&node.ip, port, "/")
             && let Some(h) = r.header("x-served-by")
         {
             seen.insert(h.to_owned());
@@ -163,27 +180,18 @@ fn the_stack_runs_on_swarm_scales_streams_logs_converges_and_goes() {
     assert_eq!(seen.len(), 5, "{seen:?}");
 
     // logs -f shows the tasks' lines as they happen.
-    let mut c = Command::new(stackctl_path());
-    for f in &files {
-        c.arg("-f").arg(f);
-    }
-    let follower = c
-        .args([
-            "-p",
-            &project,
-            "--target",
-            "swarm",
-            "logs",
-            "-f",
-            "--no-color",
-            "nginx",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let follower = on_swarm(
+        node,
+        &files,
+        &project,
+        &["logs", "-f", "--no-color", "nginx"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    let _ = http_get(port, "/swarm-logs-probe");
+    let _ = http_get_at(&node.ip, port, "/swarm-logs-probe");
     std::thread::sleep(Duration::from_secs(2));
     let _ = Command::new("kill")
         .args(["-INT", &follower.id().to_string()])
@@ -195,27 +203,32 @@ fn the_stack_runs_on_swarm_scales_streams_logs_converges_and_goes() {
         "{out}"
     );
 
-    // down leaves no service or network of the stack; -v also the data volume on this node.
-    let volume_label = format!("label=com.docker.stack.namespace={project}");
+    // down leaves no service, network or secret of the stack; -v also the data volume.
+    let label = format!("label=com.docker.stack.namespace={project}");
     assert!(
-        !docker(&["volume", "ls", "-q", "--filter", &volume_label]).is_empty(),
+        !node
+            .docker(&["volume", "ls", "-q", "--filter", &label])
+            .is_empty(),
         "the postgres volume is labelled"
     );
     ok(&["down", "-v"]);
     assert!(
-        docker(&["volume", "ls", "-q", "--filter", &volume_label]).is_empty(),
-        "down -v removes the volumes"
+        node.docker(&["volume", "ls", "-q", "--filter", &label])
+            .is_empty()
     );
-    assert!(services(&project).is_empty());
+    assert!(services(node, &project).is_empty());
     assert!(
-        docker(&[
-            "network",
-            "ls",
-            "--filter",
-            &format!("label=com.docker.stack.namespace={project}"),
-            "-q"
-        ])
-        .is_empty()
+        node.docker(&["network", "ls", "-q", "--filter", &label])
+            .is_empty()
+    );
+    assert!(
+        node.docker(&["secret", "ls", "-q", "--filter", &label])
+            .is_empty()
+    );
+    assert_eq!(
+        host_swarm_state(),
+        host_state,
+        "the host's swarm is not ours"
     );
 }
 
@@ -224,66 +237,89 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     if !daemon_available() {
         return;
     }
-    let _swarm = SwarmGuard::ensure();
+    let host_state = host_swarm_state();
+    let cluster = Cluster::start("edit", 1);
+    cluster.load(&[IMG]);
+    cluster.swarm();
+    let node = cluster.manager();
+    // `built`'s image fails its own HEALTHCHECK: only `disable: true` lets its task run.
     let manifest = |mode: &str| {
         format!(
-            "services:\n  one:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    environment: {{MODE: {mode}}}\n    deploy: {{endpoint_mode: dnsrr}}\n  two:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    logging: {{driver: json-file, options: {{max-size: 1m, max-file: \"2\"}}}}\n"
+            "services:\n  one:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    environment: {{MODE: {mode}}}\n    deploy: {{endpoint_mode: dnsrr}}\n  two:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    logging: {{driver: json-file, options: {{max-size: 1m, max-file: \"2\"}}}}\n  built:\n    build: ./app\n    command: [sleep, infinity]\n    init: true\n    healthcheck: {{disable: true}}\n    deploy: {{endpoint_mode: dnsrr}}\n"
         )
     };
     let p = TestProject::new("swedit", &manifest("a"));
+    std::fs::create_dir(p.path().join("app")).unwrap();
+    std::fs::write(
+        p.path().join("app/Dockerfile"),
+        format!("FROM {IMG}\nHEALTHCHECK --interval=1s CMD false\n"),
+    )
+    .unwrap();
     let files = vec![p.file.clone()];
     let project = p.name.replace('-', "");
-    let run = |args: &[&str]| stackctl(&files, &project, 0, args);
-    let out = run(&["up"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let version = |svc: &str| {
-        docker(&[
+    ok(node, &files, &project, &["up"]);
+    let inspect = |svc: &str, format: &str| {
+        node.docker(&[
             "service",
             "inspect",
             "-f",
-            "{{.Version.Index}}",
+            format,
             &format!("{project}_{svc}"),
         ])
     };
-    let (one, two) = (version("one"), version("two"));
-    p.write(&manifest("b"));
-    let out = run(&["up"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_ne!(version("one"), one, "the edited service is updated");
-    assert_eq!(version("two"), two, "the other service is left alone");
+    assert_eq!(
+        inspect(
+            "built",
+            "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck}}"
+        ),
+        r#"{"Test":["NONE"]}"#,
+        "healthcheck disable reaches the service"
+    );
     assert!(
-        docker(&[
-            "service",
-            "inspect",
-            "-f",
-            "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
-            &format!("{project}_one")
-        ])
-        .contains("MODE=b")
+        inspect("built", "{{.Spec.TaskTemplate.ContainerSpec.Image}}").starts_with("sha256:"),
+        "a built image on one node is deployed by ID"
+    );
+    let (one, two) = (
+        inspect("one", "{{.Version.Index}}"),
+        inspect("two", "{{.Version.Index}}"),
+    );
+    p.write(&manifest("b"));
+    ok(node, &files, &project, &["up"]);
+    assert_ne!(
+        inspect("one", "{{.Version.Index}}"),
+        one,
+        "the edited service is updated"
     );
     assert_eq!(
-        docker(&[
-            "service",
-            "inspect",
-            "-f",
-            "{{json .Spec.TaskTemplate.LogDriver}}",
-            &format!("{project}_two")
-        ]),
+        inspect("two", "{{.Version.Index}}"),
+        two,
+        "the other is left alone"
+    );
+    assert!(inspect("one", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}").contains("MODE=b"));
+    assert_eq!(
+        inspect("two", "{{json .Spec.TaskTemplate.LogDriver}}"),
         r#"{"Name":"json-file","Options":{"max-file":"2","max-size":"1m"}}"#,
         "logging reaches the task template"
     );
-    assert!(run(&["down"]).status.success());
+    ok(node, &files, &project, &["down"]);
+    assert!(services(node, &project).is_empty());
 
     // A default (VIP) service on a kernel without IPVS: refused before anything is created.
     let has_ipvs = std::path::Path::new("/proc/net/ip_vs").exists();
     let vip = TestProject::new(
         "swvip",
-        "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    ports: [\"8099:80\"]\n",
+        &format!(
+            "services:\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    ports: [\"8099:80\"]\n"
+        ),
     );
     let vproject = vip.name.replace('-', "");
-    let out = stackctl(std::slice::from_ref(&vip.file), &vproject, 0, &["up"]);
+    let out = run(node, std::slice::from_ref(&vip.file), &vproject, &["up"]);
+    assert_eq!(
+        host_swarm_state(),
+        host_state,
+        "the host's swarm is not ours"
+    );
     if has_ipvs {
-        let _ = stackctl(std::slice::from_ref(&vip.file), &vproject, 0, &["down"]);
         eprintln!("this kernel has IPVS: the refusal cannot be shown here");
         return;
     }
@@ -299,5 +335,40 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
         err.contains("service web uses a virtual IP") && err.contains("routing mesh"),
         "{err}"
     );
-    assert!(services(&vproject).is_empty(), "nothing was created");
+    assert!(services(node, &vproject).is_empty(), "nothing was created");
+}
+
+#[test]
+fn several_nodes_without_a_registry_are_refused_before_anything_is_created() {
+    if !daemon_available() {
+        return;
+    }
+    let cluster = Cluster::start("noreg", 2);
+    cluster.load(&[IMG]);
+    cluster.swarm();
+    let node = cluster.manager();
+    let p = TestProject::new(
+        "swnoreg",
+        &format!(
+            "services:\n  db:\n    image: {IMG}\n    deploy: {{endpoint_mode: dnsrr}}\n  app:\n    build: ./app\n    deploy: {{endpoint_mode: dnsrr}}\n"
+        ),
+    );
+    std::fs::create_dir(p.path().join("app")).unwrap();
+    std::fs::write(p.path().join("app/Dockerfile"), format!("FROM {IMG}\n")).unwrap();
+    let project = p.name.replace('-', "");
+    let out = run(node, std::slice::from_ref(&p.file), &project, &["up"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("service(s) app are built here")
+            && err.contains("2 nodes")
+            && err.contains("--registry"),
+        "{err}"
+    );
+    assert!(services(node, &project).is_empty(), "nothing was created");
+    let label = format!("label=com.docker.stack.namespace={project}");
+    assert!(
+        node.docker(&["network", "ls", "-q", "--filter", &label])
+            .is_empty()
+    );
 }

@@ -19,6 +19,13 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<()> {
         }
         return Ok(());
     }
+    if args.images {
+        let plan = crate::plan::build(project, &Default::default());
+        for svc in plan.services.values() {
+            writeln!(out, "{}", svc.image)?;
+        }
+        return Ok(());
+    }
     if args.volumes {
         for name in project.volumes.keys() {
             writeln!(out, "{name}")?;

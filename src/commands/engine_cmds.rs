@@ -219,10 +219,9 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
         }
         return runtime()?.block_on(async {
             let engine = connect(global).await?;
-            let probe = probe_image(&engine, &plan, &report).await?;
             interruptible(
                 &engine,
-                swarm::up(&engine, &plan, global.registry.as_deref(), &probe, &report),
+                swarm::up(&engine, &plan, global.registry.as_deref(), &report),
             )
             .await
         });
@@ -496,26 +495,4 @@ pub fn push(global: &Global, args: PushArgs) -> Result<()> {
         }
         Ok(())
     })
-}
-
-/// An image for the IPVS probe: one the stack itself pulls, so no extra download is needed.
-async fn probe_image(
-    engine: &Engine,
-    plan: &Plan,
-    report: &crate::engine::Reporter,
-) -> Result<String> {
-    let Some(svc) = plan.services.values().find(|s| s.build.is_none()) else {
-        return Ok(
-            std::env::var("STACKCTL_PROBE_IMAGE").unwrap_or_else(|_| "debian:bookworm-slim".into())
-        );
-    };
-    let opts = ImageOptions {
-        force_build: false,
-        no_build: true,
-        pull: None,
-        no_cache: false,
-        build_pull: false,
-    };
-    images::ensure(engine, &plan.project, &[svc], opts, report).await?;
-    Ok(svc.image.clone())
 }

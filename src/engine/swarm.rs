@@ -419,10 +419,22 @@ async fn wait_running(
             return Ok(());
         }
         if t.elapsed() > timeout {
-            let why = tasks
+            // Failed tasks are no longer desired to run: the reason is on them.
+            let all = engine
+                .docker
+                .list_tasks(Some(ListTasksOptions {
+                    filters: Some(HashMap::from([(
+                        "service".to_owned(),
+                        vec![service_id.to_owned()],
+                    )])),
+                }))
+                .await
+                .unwrap_or_default();
+            let why = all
                 .iter()
                 .filter_map(|t| t.status.as_ref()?.err.clone())
-                .next()
+                .find(|e| !e.is_empty())
+                .map(|e| format!("(last task error: {e})"))
                 .unwrap_or_default();
             bail!(
                 "service {name}: {running}/{want} tasks running after {}s {why}",
@@ -446,12 +458,14 @@ pub async fn up(
     engine: &Engine,
     plan: &Plan,
     registry: Option<&str>,
-    probe_image: &str,
     report: &Reporter,
 ) -> Result<()> {
     require_manager(engine).await?;
+    refuse_built_without_registry(engine, plan, registry).await?;
     let ipvs_users = needs_ipvs(plan);
-    if !ipvs_users.is_empty() && !kernel_has_ipvs(engine, probe_image).await? {
+    if !ipvs_users.is_empty()
+        && !kernel_has_ipvs(engine, &probe_image(engine, plan, report).await?).await?
+    {
         bail!(
             "this swarm's kernel has no IPVS, so virtual IPs and the routing mesh do not work here:\n  - {}\n  = help: use `deploy: {{endpoint_mode: dnsrr}}` for services reached by name and long-form ports with `mode: host` (see stack/stack.swarm.yml), or load the ip_vs kernel module",
             ipvs_users.join("\n  - ")
@@ -514,23 +528,21 @@ pub async fn up(
     Ok(())
 }
 
-/// The image each built service deploys: pushed to `registry` and named by digest, or, on a swarm
-/// of one node (where the image built here is already on the only node, as `docker stack deploy`
-/// allows), named by its image ID, which no node tries to pull. Without a registry, a swarm of
-/// several nodes is refused: its other nodes could not get the image.
-async fn deployable_images(
+/// Refuses built services on a swarm of several nodes when no registry is given: its other nodes
+/// could not get the images. Checked before anything is pulled, built or created.
+async fn refuse_built_without_registry(
     engine: &Engine,
     plan: &Plan,
     registry: Option<&str>,
-    report: &Reporter,
-) -> Result<HashMap<String, String>> {
-    let built: Vec<&ServicePlan> = plan
+) -> Result<()> {
+    let built: Vec<&str> = plan
         .services
         .values()
         .filter(|s| s.build.is_some())
+        .map(|s| s.name.as_str())
         .collect();
-    if built.is_empty() {
-        return Ok(HashMap::new());
+    if built.is_empty() || registry.is_some() {
+        return Ok(());
     }
     let nodes = engine
         .docker
@@ -538,15 +550,42 @@ async fn deployable_images(
         .await
         .api(|| "listing the swarm's nodes".into())?
         .len();
-    if registry.is_none() && nodes > 1 {
-        let names: Vec<&str> = built.iter().map(|s| s.name.as_str()).collect();
+    if nodes > 1 {
         return Err(crate::exit::UsageError::new(format!(
             "service(s) {} are built here, and this swarm's {nodes} nodes can only get them from a registry",
-            names.join(", ")
+            built.join(", ")
         ))
         .hint("pass --registry HOST:PORT (or set STACKCTL_REGISTRY) naming a registry every node can pull from")
         .into());
     }
+    Ok(())
+}
+
+/// An image for the IPVS probe: one the stack itself pulls, so no extra download is needed.
+async fn probe_image(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<String> {
+    let Some(svc) = plan.services.values().find(|s| s.build.is_none()) else {
+        return Ok(
+            std::env::var("STACKCTL_PROBE_IMAGE").unwrap_or_else(|_| "debian:bookworm-slim".into())
+        );
+    };
+    let opts = ImageOptions {
+        no_build: true,
+        ..ImageOptions::default()
+    };
+    images::ensure(engine, &plan.project, &[svc], opts, report).await?;
+    Ok(svc.image.clone())
+}
+
+/// The image each built service deploys: pushed to `registry` and named by digest, or, on a swarm
+/// of one node (where the image built here is already on the only node, as `docker stack deploy`
+/// allows), named by its image ID, which no node tries to pull.
+async fn deployable_images(
+    engine: &Engine,
+    plan: &Plan,
+    registry: Option<&str>,
+    report: &Reporter,
+) -> Result<HashMap<String, String>> {
+    let built = plan.services.values().filter(|s| s.build.is_some());
     let mut out = HashMap::new();
     for svc in built {
         let image = match registry {

@@ -165,8 +165,13 @@ impl HttpResponse {
 
 /// A minimal HTTP/1.0 GET against 127.0.0.1.
 pub fn http_get(port: u16, path: &str) -> std::io::Result<HttpResponse> {
+    http_get_at("127.0.0.1", port, path)
+}
+
+/// A minimal HTTP/1.0 GET against `ip` (127.0.0.1 or a test node this machine started).
+pub fn http_get_at(ip: &str, port: u16, path: &str) -> std::io::Result<HttpResponse> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    let mut s = std::net::TcpStream::connect((ip, port))?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
     let mut raw = Vec::new();
@@ -197,3 +202,4 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+pub mod dind;

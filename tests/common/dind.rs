@@ -1,0 +1,218 @@
+//! Docker-in-Docker nodes: daemons the tests start, use and remove, so that a swarm (or a fault)
+//! never touches the host daemon's state. Each node is a container of the host daemon running its
+//! own dockerd, reachable from the host at tcp://NODE_IP:2375; the nodes of one cluster share a
+//! user-defined network, on which they can form a swarm.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::docker;
+
+/// The node image, built once from tests/dind/Dockerfile (tagged here, owned by the tests).
+pub const NODE_IMAGE: &str = "stackctl-test-node:bookworm";
+/// Every node and network carries this label, so a failed run's leftovers can be found.
+pub const LABEL: &str = "io.stackctl.test-node";
+
+static BUILD: Mutex<()> = Mutex::new(());
+
+fn ensure_node_image() {
+    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if super::docker_ok(&["image", "inspect", NODE_IMAGE]) {
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dind");
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", NODE_IMAGE])
+        .arg(&dir)
+        .output()
+        .expect("docker build");
+    assert!(
+        out.status.success(),
+        "building the test node image failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub struct Node {
+    pub name: String,
+    pub ip: String,
+}
+
+impl Node {
+    /// `tcp://IP:2375`, for DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("tcp://{}:2375", self.ip)
+    }
+
+    /// The docker CLI against this node; trimmed stdout.
+    pub fn docker(&self, args: &[&str]) -> String {
+        let host = self.host();
+        let mut all = vec!["-H", host.as_str()];
+        all.extend_from_slice(args);
+        docker(&all)
+    }
+}
+
+/// Nodes on one network, removed (with everything inside them) when dropped.
+pub struct Cluster {
+    pub network: String,
+    pub nodes: Vec<Node>,
+}
+
+impl Cluster {
+    /// Starts `n` nodes and waits until each daemon answers.
+    pub fn start(prefix: &str, n: usize) -> Cluster {
+        Self::start_sharing(prefix, n, &[])
+    }
+
+    /// Like `start`, with host folders mounted read-only at the same path in every node, as if the
+    /// nodes were this machine (bind mounts of the project's files then resolve there too).
+    pub fn start_sharing(prefix: &str, n: usize, shared: &[&std::path::Path]) -> Cluster {
+        ensure_node_image();
+        let network = format!("sct-dind-{prefix}-{}", std::process::id());
+        let label = format!("{LABEL}={network}");
+        assert!(
+            super::docker_ok(&["network", "create", "--label", &label, &network]),
+            "creating network {network}"
+        );
+        let mut cluster = Cluster {
+            network: network.clone(),
+            nodes: Vec::new(),
+        };
+        for i in 1..=n {
+            let name = format!("{network}-node{i}");
+            let mounts: Vec<String> = shared
+                .iter()
+                .flat_map(|p| ["-v".to_owned(), format!("{0}:{0}:ro", p.display())])
+                .collect();
+            let mounts: Vec<&str> = mounts.iter().map(String::as_str).collect();
+            let ok = super::docker_ok(
+                &[
+                    &["run", "-d"][..],
+                    &mounts,
+                    &[
+                        "--name",
+                        &name,
+                        "--hostname",
+                        &format!("node{i}"),
+                        "--label",
+                        &label,
+                        "--network",
+                        &network,
+                        // --privileged fails here (CAP_SYS_RESOURCE is outside the bounding set): all else.
+                        "--cap-add",
+                        "ALL",
+                        "--cap-drop",
+                        "SYS_RESOURCE",
+                        "--security-opt",
+                        "seccomp=unconfined",
+                        "--security-opt",
+                        "apparmor=unconfined",
+                        "--security-opt",
+                        "systempaths=unconfined",
+                        "--cgroupns",
+                        "host",
+                        "-v",
+                        "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+                        "--device",
+                        "/dev/fuse",
+                        "--tmpfs",
+                        "/var/lib/docker:exec,size=4g",
+                        NODE_IMAGE,
+                    ],
+                ]
+                .concat(),
+            );
+            assert!(ok, "starting node {name}");
+            let ip = docker(&[
+                "inspect",
+                "-f",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                &name,
+            ]);
+            cluster.nodes.push(Node { name, ip });
+        }
+        for node in &cluster.nodes {
+            let t = Instant::now();
+            while node
+                .docker(&["info", "--format", "{{.ServerVersion}}"])
+                .is_empty()
+            {
+                assert!(
+                    t.elapsed() < Duration::from_secs(60),
+                    "the daemon of {} did not answer within 60 s",
+                    node.name
+                );
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        cluster
+    }
+
+    /// Copies images of the host daemon into every node (no registry needed).
+    pub fn load(&self, images: &[&str]) {
+        for node in &self.nodes {
+            let mut save = Command::new("docker")
+                .arg("save")
+                .args(images)
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("docker save");
+            let status = Command::new("docker")
+                .args(["-H", &node.host(), "load", "-q"])
+                .stdin(save.stdout.take().expect("save's stdout"))
+                .stdout(Stdio::null())
+                .status()
+                .expect("docker load");
+            assert!(
+                save.wait().expect("docker save").success(),
+                "save {images:?}"
+            );
+            assert!(status.success(), "loading {images:?} into {}", node.name);
+        }
+    }
+
+    /// Makes the first node a swarm manager and the others workers.
+    pub fn swarm(&self) -> &Self {
+        let manager = &self.nodes[0];
+        manager.docker(&["swarm", "init", "--advertise-addr", &manager.ip]);
+        let token = manager.docker(&["swarm", "join-token", "-q", "worker"]);
+        assert!(!token.is_empty(), "swarm init on {} failed", manager.name);
+        for worker in &self.nodes[1..] {
+            worker.docker(&[
+                "swarm",
+                "join",
+                "--token",
+                &token,
+                &format!("{}:2377", manager.ip),
+            ]);
+        }
+        let t = Instant::now();
+        loop {
+            let ready = manager.docker(&["node", "ls", "--format", "{{.Status}}"]);
+            if ready.lines().filter(|s| *s == "Ready").count() == self.nodes.len() {
+                return self;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "nodes not ready: {ready}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    pub fn manager(&self) -> &Node {
+        &self.nodes[0]
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &self.nodes {
+            docker(&["rm", "-f", "-v", &node.name]);
+        }
+        docker(&["network", "rm", &self.network]);
+    }
+}
