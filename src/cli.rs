@@ -543,7 +543,7 @@ pub struct LogsArgs {
     #[arg(short, long)]
     pub follow: bool,
     /// Lines from the end of each container's log, or `all`
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", allow_hyphen_values = true)]
     pub tail: String,
     /// Show the daemon's timestamps
     #[arg(short, long)]

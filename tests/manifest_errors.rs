@@ -52,3 +52,18 @@ fn invalid_manifests_are_refused_with_a_positioned_diagnostic() {
         insta::assert_snapshot!(stderr);
     });
 }
+
+#[test]
+fn every_invalid_manifest_is_also_a_fuzz_seed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    for entry in std::fs::read_dir(root.join("corpus/invalid")).unwrap() {
+        let path = entry.unwrap().path();
+        let seed = root.join("fuzz/seeds").join(path.file_name().unwrap());
+        assert_eq!(
+            std::fs::read(&path).ok(),
+            std::fs::read(&seed).ok(),
+            "copy {} to tests/fuzz/seeds",
+            path.display()
+        );
+    }
+}

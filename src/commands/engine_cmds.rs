@@ -28,7 +28,10 @@ pub fn check_services(project: &Project, names: &[String]) -> Result<(), UsageEr
             let mut e = UsageError::new(format!("no such service: `{n}`"));
             e = match crate::manifest::nearest(n, known.iter().copied()) {
                 Some(near) => e.hint(format!("did you mean `{near}`?")),
-                None => e.hint(format!("services in this manifest: {}", known.join(", "))),
+                None => e.hint(format!(
+                    "services in this manifest: {}",
+                    crate::manifest::some_of(&known)
+                )),
             };
             return Err(e);
         }
@@ -48,11 +51,15 @@ pub fn parse_scale(
                 .hint("for example: stackctl scale flaskapp=3")
         })?;
         check_services(project, &[svc.to_owned()])?;
-        let n: u32 = n.trim().parse().map_err(|_| {
-            UsageError::new(format!(
-                "`{n}` in `{pair}` is not a whole number of replicas"
-            ))
-            .hint("for example: stackctl scale flaskapp=3")
+        let n: u32 = n.trim().parse().map_err(|e: std::num::ParseIntError| {
+            let message = match e.kind() {
+                std::num::IntErrorKind::PosOverflow => format!(
+                    "`{n}` replicas in `{pair}` is more than one engine can run (at most {})",
+                    u32::MAX
+                ),
+                _ => format!("`{n}` in `{pair}` is not a whole number of replicas"),
+            };
+            UsageError::new(message).hint("for example: stackctl scale flaskapp=3")
         })?;
         if let Some((limit, why)) = project.services[svc].replica_limit()
             && n > limit

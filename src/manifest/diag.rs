@@ -76,7 +76,7 @@ impl fmt::Display for Diagnostic {
         }
         if let (Some(line), Some(src)) = (self.location.line, &self.source_line) {
             let gutter = line.to_string().len();
-            let col = self.location.column.unwrap_or(1).max(1);
+            let (src, col) = window(src, self.location.column.unwrap_or(1).max(1));
             writeln!(f, "{:gutter$} |", "")?;
             writeln!(f, "{line} | {src}")?;
             writeln!(f, "{:gutter$} | {:>col$}", "", "^")?;
@@ -89,6 +89,30 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// At most `WIDTH` characters of a source line around column `col` (1-based), with `…` where it
+/// was cut, and the column within what is shown: a 1 MiB line is not echoed back whole.
+fn window(src: &str, col: usize) -> (String, usize) {
+    const WIDTH: usize = 120;
+    let chars: Vec<char> = src.chars().collect();
+    if chars.len() <= WIDTH {
+        return (src.to_owned(), col);
+    }
+    let start = col
+        .saturating_sub(WIDTH / 2)
+        .min(chars.len().saturating_sub(WIDTH));
+    let end = (start + WIDTH).min(chars.len());
+    let mut shown: String = chars[start..end].iter().collect();
+    let mut col = col - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        col += 1;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, col)
 }
 
 /// Every problem found in one pass, so the user can fix them all before running again.
@@ -117,13 +141,19 @@ impl From<Diagnostic> for Diagnostics {
     }
 }
 
+/// Past this many, the rest of a manifest's problems are counted, not printed.
+const MAX_SHOWN: usize = 20;
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
+        for (i, d) in self.0.iter().take(MAX_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{d}")?;
+        }
+        if self.0.len() > MAX_SHOWN {
+            writeln!(f, "\n... and {} more", self.0.len() - MAX_SHOWN)?;
         }
         if self.0.len() > 1 {
             writeln!(f, "\n{} problems found in the manifest", self.0.len())?;
@@ -135,11 +165,79 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// The closest candidate to `word` by edit distance, if it is close enough to be a plausible typo.
+///
+/// Bounded, so that thousands of unknown names against thousands of candidates stay fast: the edit
+/// distance is at least the difference in length, so candidates too long or too short are skipped
+/// unmeasured, and past `MAX_MEASURED` plausible candidates no suggestion is made.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
+    const MAX_MEASURED: usize = 1000;
+    const MAX_WORD: usize = 256;
+    if word.len() > MAX_WORD {
+        return None;
+    }
+    let allowed = |c: &str| 2.max(c.len() / 3);
+    let plausible: Vec<&str> = candidates
+        .into_iter()
+        .filter(|c| c.len().abs_diff(word.len()) <= allowed(c))
+        .take(MAX_MEASURED + 1)
+        .collect();
+    if plausible.len() > MAX_MEASURED {
+        return None;
+    }
+    plausible
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .filter(|(d, c)| *d <= allowed(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// A list of names for a message: all of a few, the first ones and a count of many.
+pub fn some_of(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    if names.len() <= SHOWN {
+        return names.join(", ");
+    }
+    format!("{}, … ({} in all)", names[..SHOWN].join(", "), names.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_suggests_close_names_and_stays_fast_on_many() {
+        assert_eq!(nearest("flaskap", ["redis", "flaskapp"]), Some("flaskapp"));
+        assert_eq!(nearest("zzz", ["redis", "flaskapp"]), None);
+        let many: Vec<String> = (0..20_000).map(|i| format!("s{i}")).collect();
+        let t = std::time::Instant::now();
+        for i in 0..2_000 {
+            let _ = nearest(&format!("nope{i}"), many.iter().map(String::as_str));
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(nearest(&"x".repeat(1 << 20), ["x"]), None);
+    }
+
+    #[test]
+    fn a_long_source_line_is_shown_around_the_column() {
+        let line = format!("    image: {}", "x".repeat(100_000));
+        let d = Diagnostic::new("bad").at(1, 50_000, Some(&line));
+        let text = d.to_string();
+        assert!(text.len() < 500, "{}", text.len());
+        let caret_line = text.lines().nth(3).unwrap();
+        let src_line = text.lines().nth(2).unwrap();
+        assert!(
+            src_line.starts_with("1 | …") && src_line.ends_with('…'),
+            "{src_line}"
+        );
+        assert_eq!(caret_line.chars().count(), 4 + 61, "{caret_line}");
+        let short = Diagnostic::new("bad")
+            .at(1, 5, Some("abcdefgh"))
+            .to_string();
+        assert!(short.contains("1 | abcdefgh\n  |     ^"), "{short}");
+    }
 }

@@ -56,7 +56,7 @@ fn expand(
                 let body_start = 1;
                 let close = matching_brace(after).ok_or_else(|| {
                     err(
-                        format!("unterminated variable template `${}`", after),
+                        format!("unterminated variable template `${}`", clip(after)),
                         Some("close it with `}`, or write `$$` for a literal `$`"),
                     )
                 })?;
@@ -73,13 +73,10 @@ fn expand(
                 rest = &after[len..];
             }
             _ => {
-                return Err(err(
-                    format!(
-                        "invalid variable template at `${}`",
-                        after.chars().take(10).collect::<String>()
-                    ),
-                    Some("write `$$` for a literal `$`, or `${NAME}` for a variable"),
-                ));
+                // Not a variable (`$(date)`, `$5`, a trailing `$`): kept as written, as compose
+                // keeps it, for the shell in the container to read.
+                out.push('$');
+                rest = after;
             }
         }
     }
@@ -122,7 +119,7 @@ fn expand_braced(
     let name = &body[..name_len];
     if name.is_empty() || !name.starts_with(is_name_start) {
         return Err(err(
-            format!("invalid variable name in `${{{body}}}`"),
+            format!("invalid variable name in `${{{}}}`", clip(body)),
             Some("a name starts with a letter or `_` and holds letters, digits and `_`"),
         ));
     }
@@ -139,7 +136,7 @@ fn expand_braced(
     let Some(kind) = op.chars().next() else {
         if colon {
             return Err(err(
-                format!("invalid variable template `${{{body}}}`"),
+                format!("invalid variable template `${{{}}}`", clip(body)),
                 Some("use `:-`, `:?` or `:+` after the name"),
             ));
         }
@@ -181,9 +178,17 @@ fn expand_braced(
             }
         }
         _ => Err(err(
-            format!("invalid variable template `${{{body}}}`"),
+            format!("invalid variable template `${{{}}}`", clip(body)),
             Some("after the name use one of `:-` `-` `:?` `?` `:+` `+`, then `}`"),
         )),
+    }
+}
+
+/// At most 40 characters of `s` (a template in a message; the value may be huge).
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
 }
 
@@ -270,18 +275,15 @@ mod tests {
 
     #[test]
     fn invalid_templates() {
-        for bad in [
-            "$",
-            "${",
-            "${}",
-            "${1X}",
-            "${SET:}",
-            "${SET%x}",
-            "$ x",
-            "${UNSET:-${A}",
-            "$1",
-        ] {
+        for bad in ["${", "${}", "${1X}", "${SET:}", "${SET%x}", "${UNSET:-${A}"] {
             assert!(run(bad).is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn a_dollar_that_starts_no_variable_is_kept_as_compose_keeps_it() {
+        for kept in ["$", "$ x", "$1", "echo $(date)", "costs $5", "a$-b"] {
+            assert_eq!(run(kept).as_deref(), Ok(kept), "{kept}");
         }
     }
 

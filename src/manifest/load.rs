@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use super::diag::{Diagnostic, Diagnostics, nearest};
+use super::diag::{Diagnostic, Diagnostics, nearest, some_of};
 use super::interpolate::interpolate;
 use super::model::{FileTop, Project, Service};
 use super::spans::{FieldPath, SpanIndex};
@@ -23,6 +23,12 @@ pub const DEFAULT_FILES: &[&str] = &[
     "docker-compose.yml",
     "stack/stack.yml",
 ];
+
+/// Past this many problems in the services of one document, the rest are not looked at.
+const MAX_DIAGNOSTICS: usize = 50;
+
+/// How many services one `extends` chain may pass through; real files use two or three.
+const MAX_EXTENDS_DEPTH: usize = 64;
 
 /// A manifest larger than this is refused before parsing: no real stack comes close.
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -134,108 +140,142 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
             Some(bytes) => parse_source(path, bytes.clone(), &lookup),
             None => read_file(path, &lookup),
         };
-        let (source, top) = match read {
+        let documents = match read {
             Ok(ok) => ok,
             Err(mut d) => {
                 diags.0.append(&mut d.0);
                 continue;
             }
         };
-        let loc = Locator {
-            files: std::slice::from_ref(&source),
-        };
-        let top = match decode_top(top, &loc) {
-            Ok(t) => t,
-            Err(d) => {
-                diags.push(d);
-                sources.push(source);
-                continue;
-            }
-        };
-        if top.version.is_some() {
-            warnings.push(format!(
-                "{}: the top-level `version` is obsolete and ignored; you can remove it",
-                path.display()
-            ));
-        }
-        if let Some(n) = top.name {
-            declared_name = Some(n);
-        }
-        let raws = top.services.unwrap_or_default();
-        for name in raws.keys() {
-            let file = ExtendsFile {
-                path,
-                raws: &raws,
-                loc: &loc,
+        for (source, top) in documents {
+            let loc = Locator {
+                files: std::slice::from_ref(&source),
             };
-            let resolved = resolve_extends(name, &file, &project_dir, &lookup, &mut Vec::new());
-            match resolved {
-                Ok(svc) => match project.services.get_mut(name) {
-                    Some(base) => merge::merge_service(base, svc),
-                    None => {
-                        project.services.insert(name.clone(), svc);
-                    }
-                },
-                Err(d) => diags.push(d),
+            let top = match decode_top(top, &loc) {
+                Ok(t) => t,
+                Err(d) => {
+                    diags.push(d);
+                    sources.push(source);
+                    continue;
+                }
+            };
+            if top.version.is_some() {
+                warnings.push(format!(
+                    "{}: the top-level `version` is obsolete and ignored; you can remove it",
+                    path.display()
+                ));
             }
+            if let Some(n) = top.name {
+                declared_name = Some(n);
+            }
+            let raws = top.services.unwrap_or_default();
+            let mut extending = Extending::default();
+            for name in raws.keys() {
+                if diags.0.len() >= MAX_DIAGNOSTICS {
+                    break;
+                }
+                let file = ExtendsFile {
+                    path,
+                    raws: &raws,
+                    loc: &loc,
+                };
+                extending.chain.clear();
+                let resolved = resolve_extends(name, &file, &project_dir, &lookup, &mut extending);
+                match resolved {
+                    Ok(svc) => match project.services.get_mut(name) {
+                        Some(base) => merge::merge_service(base, svc),
+                        None => {
+                            project.services.insert(name.clone(), svc);
+                        }
+                    },
+                    Err(d) => diags.push(d),
+                }
+            }
+            decode_defs(
+                top.networks,
+                "networks",
+                &loc,
+                &mut project.networks,
+                &mut diags,
+            );
+            decode_defs(
+                top.volumes,
+                "volumes",
+                &loc,
+                &mut project.volumes,
+                &mut diags,
+            );
+            decode_defs(
+                top.secrets,
+                "secrets",
+                &loc,
+                &mut project.secrets,
+                &mut diags,
+            );
+            decode_defs(
+                top.configs,
+                "configs",
+                &loc,
+                &mut project.configs,
+                &mut diags,
+            );
+            sources.push(source);
         }
-        decode_defs(
-            top.networks,
-            "networks",
-            &loc,
-            &mut project.networks,
-            &mut diags,
-        );
-        decode_defs(
-            top.volumes,
-            "volumes",
-            &loc,
-            &mut project.volumes,
-            &mut diags,
-        );
-        decode_defs(
-            top.secrets,
-            "secrets",
-            &loc,
-            &mut project.secrets,
-            &mut diags,
-        );
-        decode_defs(
-            top.configs,
-            "configs",
-            &loc,
-            &mut project.configs,
-            &mut diags,
-        );
-        sources.push(source);
     }
     if !diags.is_empty() {
         return Err(diags);
     }
 
-    let raw_name = opts
+    // A name the user chose (-p, COMPOSE_PROJECT_NAME, `name:`) is taken as written or refused, as
+    // compose does; only a folder's name is normalised into one.
+    let chosen = opts
         .project_name
         .clone()
+        .map(|n| (n, "-p"))
         .or_else(|| {
             opts.environ
                 .get("COMPOSE_PROJECT_NAME")
-                .cloned()
                 .filter(|s| !s.is_empty())
+                .map(|n| (n.clone(), "COMPOSE_PROJECT_NAME"))
         })
-        .or(declared_name)
-        .unwrap_or_else(|| {
-            project_dir
+        .or(declared_name.map(|n| (n, "the top-level `name:`")));
+    project.name = match chosen {
+        Some((name, from)) => {
+            if !is_valid_project_name(&name) {
+                let shown: String = name.chars().take(80).collect();
+                let mut d = Diagnostic::new(format!(
+                    "`{shown}` (from {from}) is not a valid project name"
+                ))
+                .hint(format!(
+                    "use lowercase letters, digits, `-` and `_`, starting with a letter or digit{}",
+                    normalize_project_name(&name)
+                        .map(|n| format!(": for example `{n}`"))
+                        .unwrap_or_default()
+                ));
+                if from.starts_with("the top-level") {
+                    d = Locator { files: &sources }
+                        .diag(&FieldPath::root().key("name"), false, d.message.clone())
+                        .hint(d.hint.clone().unwrap_or_default());
+                }
+                return Err(d.into());
+            }
+            name
+        }
+        None => {
+            let folder = project_dir
                 .canonicalize()
                 .unwrap_or(project_dir.clone())
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "default".into())
-        });
-    project.name = normalize_project_name(&raw_name).ok_or_else(|| {
-        Diagnostic::new(format!("`{raw_name}` cannot be a project name")).hint(
-            "use lowercase letters, digits, `-` and `_`, starting with a letter or digit (-p NAME)",
-        )
-    })?;
+                .unwrap_or_else(|| "default".into());
+            normalize_project_name(&folder).ok_or_else(|| {
+                Diagnostic::new(format!(
+                    "the folder name `{folder}` cannot be made a project name"
+                ))
+                .hint("name the project with -p NAME or a top-level `name:`")
+            })?
+        }
+    };
 
     for (name, svc) in &project.services {
         if svc.develop.is_some() {
@@ -434,11 +474,30 @@ fn resolve_extends(
     file: &ExtendsFile,
     project_dir: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
-    chain: &mut Vec<(PathBuf, String)>,
+    extending: &mut Extending,
 ) -> Result<Service, Diagnostic> {
     let spath = FieldPath::root().key("services").key(name);
     let raw = file.raws.get(name).cloned().unwrap_or(Value::Null);
-    let key = (file.path.to_path_buf(), name.to_owned());
+    // The same file reached as `sub/../compose.yaml` and `compose.yaml` must compare equal.
+    let canonical = std::fs::canonicalize(file.path).unwrap_or_else(|_| file.path.to_path_buf());
+    let key = (canonical, name.to_owned());
+    if let Some(done) = extending.resolved.get(&key) {
+        return Ok(done.clone());
+    }
+    let chain = &mut extending.chain;
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(file
+            .loc
+            .diag(
+                &spath.key("extends"),
+                true,
+                format!(
+                    "`extends` chains more than {MAX_EXTENDS_DEPTH} services deep (from `{}`)",
+                    chain.first().map_or(name, |(_, n)| n.as_str())
+                ),
+            )
+            .hint("let the services extend a common base instead of each other in a long line"));
+    }
     if chain.contains(&key) {
         let names: Vec<&str> = chain.iter().map(|(_, n)| n.as_str()).collect();
         return Err(file
@@ -453,7 +512,7 @@ fn resolve_extends(
             )
             .hint("one of these services must stand on its own"));
     }
-    chain.push(key);
+    chain.push(key.clone());
     let mut raw = match raw {
         Value::Null => Value::Mapping(Mapping::new()),
         other => other,
@@ -461,7 +520,8 @@ fn resolve_extends(
     let extends = raw.as_mapping_mut().and_then(|m| m.remove("extends"));
     let local = decode::<Service>(raw, &spath, file.loc, SERVICE_KEYS_UNSUPPORTED)?;
     let Some(extends) = extends else {
-        chain.pop();
+        extending.chain.pop();
+        extending.resolved.insert(key, local.clone());
         return Ok(local);
     };
     let epath = spath.key("extends");
@@ -513,20 +573,38 @@ fn resolve_extends(
         );
         match nearest(&base_name, known.iter().copied()) {
             Some(n) => d.hint(format!("did you mean `{n}`?")),
-            None => d.hint(format!("services there: {}", known.join(", "))),
+            None => d.hint(format!("services there: {}", some_of(&known))),
         }
     };
     let mut base = match base_file {
         None if !file.raws.contains_key(&base_name) => return Err(missing(file.raws, file.path)),
-        None => resolve_extends(&base_name, file, project_dir, lookup, chain)?,
+        None => resolve_extends(&base_name, file, project_dir, lookup, extending)?,
         Some(other) => {
             let other_path = file.path.parent().unwrap_or(Path::new(".")).join(&other);
-            let (source, top) = read_file(&other_path, lookup).map_err(|mut d| {
+            let documents = read_file(&other_path, lookup).map_err(|mut d| {
                 d.0.remove(0).hint(format!(
                     "`extends.file` of service `{name}` is read from {}",
                     other_path.display()
                 ))
             })?;
+            // Of a file with several documents, the last that defines the service counts.
+            let Some((source, top)) = documents.into_iter().rev().find(|(_, top)| {
+                top.get("services")
+                    .and_then(|s| s.get(base_name.as_str()))
+                    .is_some()
+            }) else {
+                return Err(file
+                    .loc
+                    .diag(
+                        &epath,
+                        false,
+                        format!(
+                            "`extends` names service `{base_name}`, which {} does not define",
+                            other_path.display()
+                        ),
+                    )
+                    .hint("check the service name and `extends.file`"));
+            };
             let other_loc = Locator {
                 files: std::slice::from_ref(&source),
             };
@@ -540,7 +618,8 @@ fn resolve_extends(
                 raws: &raws,
                 loc: &other_loc,
             };
-            let mut base = resolve_extends(&base_name, &other_file, project_dir, lookup, chain)?;
+            let mut base =
+                resolve_extends(&base_name, &other_file, project_dir, lookup, extending)?;
             rebase_paths(
                 &mut base,
                 other_path.parent().unwrap_or(Path::new(".")),
@@ -549,9 +628,19 @@ fn resolve_extends(
             base
         }
     };
-    chain.pop();
+    extending.chain.pop();
     merge::merge_service(&mut base, local);
+    extending.resolved.insert(key, base.clone());
     Ok(base)
+}
+
+/// The state of resolving one document's `extends`: the chain being followed (to find circles and
+/// bound its length), and every service already resolved, so a long chain is walked once, not once
+/// per service on it.
+#[derive(Default)]
+struct Extending {
+    chain: Vec<(PathBuf, String)>,
+    resolved: HashMap<(PathBuf, String), Service>,
 }
 
 /// Relative paths of a service written in another folder's file point from that folder.
@@ -611,7 +700,8 @@ fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostics> {
         .unwrap_or_else(|| opts.cwd.clone());
     for name in DEFAULT_FILES {
         let path = base.join(name);
-        if path.is_file() {
+        // A symlink counts even when it leads nowhere: reading it then says why.
+        if path.is_file() || path.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
             let mut files = vec![path.clone()];
             if let Some(over) = override_path(&path)
                 && over.is_file()
@@ -700,51 +790,80 @@ pub fn read_env_file(file: &Path) -> Result<Vec<(String, String)>, Diagnostics> 
 fn read_file(
     path: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<(SourceFile, Value), Diagnostics> {
-    let hint_missing = "check the path, or run from the folder that holds the manifest";
-    let meta = std::fs::metadata(path).map_err(|e| {
+) -> Result<Vec<(SourceFile, Value)>, Diagnostics> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
         Diagnostic::new(format!("cannot read the manifest: {e}"))
             .in_file(path)
-            .hint(hint_missing)
-    })?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::new(format!(
-            "the manifest is {} bytes; the limit is {MAX_FILE_BYTES}",
-            meta.len()
-        ))
-        .in_file(path)
-        .into());
+            .hint("check the path, or run from the folder that holds the manifest")
+    };
+    if path.is_dir() {
+        return Err(Diagnostic::new("the manifest path is a folder, not a file")
+            .in_file(path)
+            .hint("name the file itself: -f DIR/compose.yaml")
+            .into());
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::new(format!("cannot read the manifest: {e}"))
-            .in_file(path)
-            .hint(hint_missing)
-    })?;
+    // Read at most one byte past the limit: a device or a pipe reports no size.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
     parse_source(path, bytes, lookup)
 }
 
+/// The manifest's text: UTF-8, with or without a byte-order mark, or UTF-16 with one (what
+/// Windows PowerShell's `>` writes).
+fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    let utf16 = |bytes: &[u8], read: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| read([c[0], *c.get(1).unwrap_or(&0)]))
+            .collect();
+        String::from_utf16(&units).map_err(|_| {
+            Diagnostic::new(
+                "the manifest starts with a UTF-16 byte-order mark but is not valid UTF-16",
+            )
+            .in_file(path)
+            .hint("save it as UTF-8")
+        })
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => {
+            let skip = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                3
+            } else {
+                0
+            };
+            String::from_utf8(bytes[skip..].to_vec()).map_err(|e| {
+                Diagnostic::new(format!(
+                    "the manifest is not UTF-8 text (bad byte at offset {})",
+                    e.utf8_error().valid_up_to() + skip
+                ))
+                .in_file(path)
+                .hint("a manifest is a YAML text file; is this the right file?")
+            })
+        }
+    }
+}
+
 /// Parses one manifest's bytes: YAML with positions, merge keys, extensions stripped, interpolated.
+/// Each YAML document of the file is one result, merged in order as compose merges them.
 fn parse_source(
     path: &Path,
     bytes: Vec<u8>,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<(SourceFile, Value), Diagnostics> {
+) -> Result<Vec<(SourceFile, Value)>, Diagnostics> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::new(format!(
-            "the manifest is {} bytes; the limit is {MAX_FILE_BYTES}",
-            bytes.len()
+            "the manifest is larger than the limit of {MAX_FILE_BYTES} bytes"
         ))
         .in_file(path)
+        .hint("no real stack comes close: is this the right file?")
         .into());
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::new(format!(
-            "the manifest is not UTF-8 text (bad byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-        .in_file(path)
-        .hint("a manifest is a YAML text file; is this the right file?")
-    })?;
+    let text = decode_text(path, bytes)?;
     if text.trim().is_empty()
         || text
             .lines()
@@ -755,30 +874,56 @@ fn parse_source(
             .hint("a manifest needs at least `services:` with one service")
             .into());
     }
-    let spans = SpanIndex::build(&text);
-    let mut value: Value = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
-    value
-        .apply_merge()
-        .map_err(|e| yaml_error(path, &text, &e))?;
-    if !value.is_mapping() {
+    let (spans, too_big) = SpanIndex::build_all(&text);
+    if let Some(t) = too_big {
         return Err(
-            Diagnostic::new("the manifest's top level must be a mapping with `services:`")
+            Diagnostic::new(format!("the manifest is refused: {}", t.why))
                 .in_file(path)
-                .at(1, 1, text.lines().next())
+                .at(
+                    t.at.line,
+                    t.at.column,
+                    text.lines().nth(t.at.line.saturating_sub(1)),
+                )
+                .hint("expand fewer aliases, or nest less; no Compose file needs this much")
                 .into(),
         );
     }
-    strip_extensions(&mut value, 0);
-    let source = SourceFile {
-        path: path.to_path_buf(),
-        spans,
-    };
-    let mut diags = Diagnostics::default();
-    let loc = Locator {
-        files: std::slice::from_ref(&source),
-    };
-    interpolate_value(&mut value, &FieldPath::root(), lookup, &loc, &mut diags);
-    diags.into_result((source, value))
+    let mut out = Vec::new();
+    let mut spans = spans.into_iter();
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let mut value = Value::deserialize(document).map_err(|e| yaml_error(path, &text, &e))?;
+        let spans = spans.next().unwrap_or_default();
+        if value.is_null() && out.is_empty() && spans.is_empty() {
+            // An empty document before `---`: nothing to merge.
+            continue;
+        }
+        value
+            .apply_merge()
+            .map_err(|e| yaml_error(path, &text, &e))?;
+        if !value.is_mapping() {
+            return Err(Diagnostic::new(
+                "the manifest's top level must be a mapping with `services:`",
+            )
+            .in_file(path)
+            .at(1, 1, text.lines().next())
+            .into());
+        }
+        strip_extensions(&mut value, 0);
+        let source = SourceFile {
+            path: path.to_path_buf(),
+            spans,
+        };
+        let mut diags = Diagnostics::default();
+        let loc = Locator {
+            files: std::slice::from_ref(&source),
+        };
+        interpolate_value(&mut value, &FieldPath::root(), lookup, &loc, &mut diags);
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        out.push((source, value));
+    }
+    Ok(out)
 }
 
 fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Diagnostics {
@@ -968,6 +1113,14 @@ fn unknown_field(
 }
 
 /// Compose's project-name rule: lowercase, `[a-z0-9_-]`, starting with a letter or digit.
+/// Compose's rule for a project name: `[a-z0-9][a-z0-9_-]*`.
+pub fn is_valid_project_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 pub fn normalize_project_name(raw: &str) -> Option<String> {
     let name: String = raw
         .to_lowercase()

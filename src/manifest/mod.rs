@@ -9,11 +9,12 @@ mod interpolate;
 mod load;
 mod merge;
 pub mod model;
+pub mod reference;
 mod spans;
 pub mod units;
 mod validate;
 
-pub use diag::{Diagnostic, Diagnostics, nearest};
+pub use diag::{Diagnostic, Diagnostics, nearest, some_of};
 pub use interpolate::{InterpolationError, interpolate};
 pub use load::{
     DEFAULT_FILES, LoadOptions, Loaded, container_sources, load, normalize_project_name,

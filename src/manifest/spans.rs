@@ -89,37 +89,183 @@ enum Frame {
     },
 }
 
+/// Bounds on what one manifest may expand to. YAML aliases let a small file stand for an enormous
+/// document (each `*ref` repeats its anchor's whole subtree), and deep nesting makes every path long.
+/// Real Compose files stay far below these.
+pub const MAX_DEPTH: usize = 128;
+pub const MAX_EXPANDED_NODES: u64 = 1_000_000;
+pub const MAX_EXPANDED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The raw-text pre-check's bound on `[`/`{` nesting: loose (brackets in plain scalars count too),
+/// well above `MAX_DEPTH`, and low enough that the parser's quadratic cost below it is negligible.
+const MAX_FLOW_SCAN_DEPTH: usize = 1000;
+
+/// Where the text's `[`/`{` nesting first goes beyond `limit`, skipping quoted strings and comments.
+fn flow_nesting_beyond(text: &str, limit: usize) -> Option<Pos> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let (mut escaped, mut comment, mut prev) = (false, false, '\n');
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            line += 1;
+            column = 0;
+            comment = false;
+        }
+        match quote {
+            _ if comment => {}
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '#' if prev.is_whitespace() => comment = true,
+                '"' | '\'' => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > limit {
+                        return Some(Pos { line, column });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        prev = c;
+    }
+    None
+}
+
+/// Why a document was refused before decoding, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooBig {
+    pub at: Pos,
+    pub why: String,
+}
+
+/// Counts what the document would be with every alias expanded, event by event: an anchored node
+/// records its expanded size when it closes, and an alias adds that size again.
+#[derive(Default)]
+struct Expansion {
+    nodes: u64,
+    bytes: u64,
+    /// Anchor id → (nodes, bytes) of its expanded subtree.
+    anchors: HashMap<usize, (u64, u64)>,
+    /// Open collections that carry an anchor: (anchor id, nodes and bytes when they opened).
+    open: Vec<Option<(usize, u64, u64)>>,
+}
+
+impl Expansion {
+    fn add(&mut self, nodes: u64, bytes: u64) -> Option<String> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.nodes > MAX_EXPANDED_NODES {
+            return Some(format!(
+                "with its aliases expanded the document has more than {MAX_EXPANDED_NODES} values"
+            ));
+        }
+        if self.bytes > MAX_EXPANDED_BYTES {
+            return Some(format!(
+                "with its aliases expanded the document holds more than {} MiB of text",
+                MAX_EXPANDED_BYTES >> 20
+            ));
+        }
+        None
+    }
+}
+
 impl SpanIndex {
-    /// Index `text`. Text that does not parse yields an empty index: serde_yaml reports the syntax error.
+    #[cfg(test)]
+    /// Index the first document of `text`.
     pub fn build(text: &str) -> Self {
-        let mut index = SpanIndex {
-            entries: HashMap::new(),
-            lines: text.lines().map(str::to_owned).collect(),
-        };
+        Self::build_all(text)
+            .0
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    }
+
+    /// Index every document of `text`, with positions in the whole text. Text that does not parse
+    /// yields what was indexed so far: serde_yaml reports the syntax error. The second value says
+    /// why the text is refused before decoding (too deep, or too large once aliases are expanded).
+    pub fn build_all(text: &str) -> (Vec<Self>, Option<TooBig>) {
+        // YAML scanners keep one entry per open `[`/`{` and revisit them all at every token, so
+        // very deep flow nesting takes quadratic time in the parser itself: refuse it first.
+        if let Some(at) = flow_nesting_beyond(text, MAX_FLOW_SCAN_DEPTH) {
+            let why = format!("the document nests more than {MAX_DEPTH} levels deep");
+            return (Vec::new(), Some(TooBig { at, why }));
+        }
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut docs = Vec::new();
+        let mut index = SpanIndex::default();
         let mut parser = Parser::new_from_str(text);
         let mut stack: Vec<Frame> = Vec::new();
         let mut root_seen = false;
+        let mut expansion = Expansion::default();
         while let Ok((event, mark)) = parser.next_token() {
             let pos = Pos {
                 line: mark.line(),
                 column: mark.col() + 1,
             };
+            let refuse = |why: String| TooBig { at: pos, why };
             let opens = match &event {
-                Event::StreamEnd | Event::DocumentEnd => break,
-                Event::MappingEnd | Event::SequenceEnd => {
-                    stack.pop();
+                Event::StreamEnd => break,
+                Event::DocumentStart => continue,
+                Event::DocumentEnd => {
+                    index.lines = lines.clone();
+                    docs.push(std::mem::take(&mut index));
+                    stack.clear();
+                    root_seen = false;
                     continue;
                 }
-                Event::Scalar(..) | Event::Alias(_) => None,
-                Event::MappingStart(..) => Some(true),
-                Event::SequenceStart(..) => Some(false),
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                    if let Some(Some((id, nodes, bytes))) = expansion.open.pop() {
+                        let size = (expansion.nodes - nodes, expansion.bytes - bytes);
+                        expansion.anchors.insert(id, size);
+                    }
+                    continue;
+                }
+                Event::Scalar(value, _, anchor, _) => {
+                    let bytes = value.len() as u64;
+                    if *anchor > 0 {
+                        expansion.anchors.insert(*anchor, (1, bytes));
+                    }
+                    if let Some(why) = expansion.add(1, bytes) {
+                        return (docs, Some(refuse(why)));
+                    }
+                    None
+                }
+                Event::Alias(anchor) => {
+                    let (nodes, bytes) = expansion.anchors.get(anchor).copied().unwrap_or((1, 0));
+                    if let Some(why) = expansion.add(nodes, bytes) {
+                        return (docs, Some(refuse(why)));
+                    }
+                    None
+                }
+                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                    if stack.len() >= MAX_DEPTH {
+                        return (
+                            docs,
+                            Some(refuse(format!(
+                                "the document nests more than {MAX_DEPTH} levels deep"
+                            ))),
+                        );
+                    }
+                    let open = (*anchor > 0).then_some((*anchor, expansion.nodes, expansion.bytes));
+                    expansion.open.push(open);
+                    if let Some(why) = expansion.add(1, 0) {
+                        return (docs, Some(refuse(why)));
+                    }
+                    Some(matches!(event, Event::MappingStart(..)))
+                }
                 _ => continue,
             };
             // Which path does this node sit at?
             let path = match stack.last_mut() {
                 None => {
                     if root_seen {
-                        break;
+                        continue;
                     }
                     root_seen = true;
                     FieldPath::root()
@@ -180,7 +326,11 @@ impl SpanIndex {
                 None => {}
             }
         }
-        index
+        if !index.entries.is_empty() || docs.is_empty() {
+            index.lines = lines;
+            docs.push(index);
+        }
+        (docs, None)
     }
 
     /// Position of the key of `path` (for "unknown key" errors), falling back to the nearest ancestor.
@@ -191,6 +341,10 @@ impl SpanIndex {
     /// Position of the value at `path` (for "wrong value" errors), falling back to the nearest ancestor.
     pub fn value_pos(&self, path: &FieldPath) -> Option<Pos> {
         self.lookup(path).map(|e| e.value)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     pub fn contains(&self, path: &FieldPath) -> bool {

@@ -85,13 +85,22 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size"))?;
-    let scale: f64 = match unit.trim_end_matches('b').trim_end_matches('i') {
+    // As Docker's own parser: one optional space, then k/m/g/t/p, an optional `i`, an optional `b`.
+    let unit = unit.strip_prefix(' ').unwrap_or(unit);
+    let unit = unit.strip_suffix('b').unwrap_or(unit);
+    let unit = unit.strip_suffix('i').unwrap_or(unit);
+    let scale: f64 = match unit {
         "" => 1.0,
         "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
+        "m" => 1024f64.powi(2),
+        "g" => 1024f64.powi(3),
         "t" => 1024f64.powi(4),
-        _ => return Err(format!("`{s}` has an unknown size unit (use b, k, m or g)")),
+        "p" => 1024f64.powi(5),
+        _ => {
+            return Err(format!(
+                "`{s}` has an unknown size unit (use b, k, m, g, t or p)"
+            ));
+        }
     };
     let v = n * scale;
     if !v.is_finite() || v > u64::MAX as f64 {
@@ -130,6 +139,11 @@ mod tests {
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert_eq!(parse_bytes("1GB").unwrap(), 1 << 30);
         assert_eq!(parse_bytes("100").unwrap(), 100);
+        assert_eq!(parse_bytes("1 g").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_bytes("1 kb").unwrap(), 1024);
+        assert!(parse_bytes("1  g").is_err());
+        assert!(parse_bytes("1gbb").is_err());
         assert!(parse_bytes("lots").is_err());
         assert!(parse_bytes("1x").is_err());
     }

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::diag::{Diagnostics, nearest};
+use super::diag::{Diagnostics, nearest, some_of};
 use super::load::Locator;
-use super::model::{Condition, MountKind, Project};
+use super::model::{Condition, MountKind, Project, Service};
 use super::spans::FieldPath;
 
 const SIGNALS: &[&str] = &[
@@ -105,7 +105,7 @@ pub fn validate(
     let names: Vec<&str> = p.services.keys().map(String::as_str).collect();
     let suggest = |bad: &str, pool: &[&str]| match nearest(bad, pool.iter().copied()) {
         Some(n) => format!("did you mean `{n}`?"),
-        None => format!("defined here: {}", pool.join(", ")),
+        None => format!("defined here: {}", some_of(pool)),
     };
 
     for (name, svc) in &p.services {
@@ -118,6 +118,12 @@ pub fn validate(
             diags.push(
                 loc.diag(&sp, true, format!("`{name}` is not a valid service name"))
                     .hint("use letters, digits, `.`, `_` and `-`"),
+            );
+        }
+        if let Some(why) = svc.image.as_deref().and_then(super::reference::problem) {
+            diags.push(
+                loc.diag(&sp.key("image"), false, format!("`image` of service `{name}` is not a valid image reference: {why}"))
+                    .hint("write [REGISTRY[:PORT]/]NAME[:TAG][@DIGEST] in lowercase, e.g. `registry.example.com/team/app:1.0`"),
             );
         }
         if svc.image.is_none() && svc.build.is_none() {
@@ -305,7 +311,7 @@ pub fn validate(
         for (i, f) in svc.env_file.iter().enumerate() {
             if f.required && !resolve(&p.working_dir, &f.path).is_file() {
                 diags.push(
-                    loc.diag(&sp.key("env_file").index(i), false, format!("env_file `{}` does not exist", f.path))
+                    loc.diag(&sp.key("env_file").index(i), false, format!("env_file `{}` {}", f.path, missing_file(&resolve(&p.working_dir, &f.path))))
                         .hint(format!("create it, fix the path (relative to {}), or use the long form with `required: false`", p.working_dir.display())),
                 );
             }
@@ -348,7 +354,7 @@ pub fn validate(
         let path = root.key("configs").key(name);
         match (&c.file, c.external) {
             (Some(f), _) if !resolve(&p.working_dir, f).is_file() => diags.push(
-                loc.diag(&path.key("file"), false, format!("config file `{f}` does not exist"))
+                loc.diag(&path.key("file"), false, format!("config file `{f}` {}", missing_file(&resolve(&p.working_dir, f))))
                     .hint("create it or fix the path"),
             ),
             (Some(_), _) => {}
@@ -391,7 +397,10 @@ pub fn validate(
                 loc.diag(
                     &path.key("file"),
                     false,
-                    format!("secret file `{f}` does not exist"),
+                    format!(
+                        "secret file `{f}` {}",
+                        missing_file(&resolve(&p.working_dir, f))
+                    ),
                 )
                 .hint("create it or fix the path"),
             );
@@ -399,17 +408,65 @@ pub fn validate(
     }
 
     if let Some(cycle) = find_cycle(p) {
-        let first = &cycle[0];
+        // Each edge may come from `depends_on` or from a service whose container another needs
+        // first (`volumes_from`, `network_mode: service:`): name the field that made it.
+        let edges: Vec<(&str, &str, &str)> = cycle
+            .windows(2)
+            .map(|w| {
+                (
+                    w[0].as_str(),
+                    w[1].as_str(),
+                    edge_field(&p.services[&w[0]], &w[1]),
+                )
+            })
+            .collect();
+        let mut shown = cycle[0].clone();
+        for (_, to, field) in &edges {
+            shown.push_str(&format!(" → {to} ({field})"));
+        }
+        let fixes: Vec<String> = edges
+            .iter()
+            .map(|(from, to, field)| format!("`{to}` from services.{from}.{field}"))
+            .collect();
+        let (first, _, field) = edges[0];
         diags.push(
             loc.diag(
-                &root.key("services").key(first).key("depends_on"),
+                &root.key("services").key(first).key(field),
                 true,
-                format!("dependency cycle: {}", cycle.join(" → ")),
+                format!("dependency cycle: {shown}"),
             )
-            .hint("services cannot wait for each other; remove one of these `depends_on` entries"),
+            .hint(format!(
+                "services cannot wait for each other; remove one of: {}",
+                fixes.join(", ")
+            )),
         );
     }
     diags.into_result(())
+}
+
+/// The field through which `svc` depends on `on`.
+fn edge_field(svc: &Service, on: &str) -> &'static str {
+    if svc
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+        == Some(on)
+    {
+        "network_mode"
+    } else if super::container_sources(svc).iter().any(|s| s == on) {
+        "volumes_from"
+    } else {
+        "depends_on"
+    }
+}
+
+/// "does not exist", or "is a folder" when the path names one.
+fn missing_file(path: &Path) -> &'static str {
+    if path.is_dir() {
+        "is a folder, not a file"
+    } else {
+        "does not exist"
+    }
 }
 
 fn resolve(base: &Path, p: &str) -> std::path::PathBuf {

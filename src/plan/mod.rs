@@ -451,7 +451,11 @@ fn service_plan(
     vol_name: &dyn Fn(&str) -> String,
 ) -> ServicePlan {
     let p = &project.name;
-    let image = svc.image.clone().unwrap_or_else(|| format!("{p}-{name}"));
+    // Repository names are lowercase; a service may be `WebApp`.
+    let image = svc
+        .image
+        .clone()
+        .unwrap_or_else(|| format!("{p}-{name}").to_lowercase());
     let build = svc.build.as_ref().map(|b| BuildPlan {
         context: absolute(&project.working_dir, &b.context),
         dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),

@@ -269,11 +269,17 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         .transpose()?
         .unwrap_or(0);
     if args.tail != "all" && args.tail.parse::<u64>().is_err() {
-        return Err(
-            UsageError::new(format!("--tail `{}` is not a number or `all`", args.tail))
-                .hint("for example --tail 100")
-                .into(),
-        );
+        let message = if args.tail.starts_with('-') && args.tail[1..].parse::<u64>().is_ok() {
+            format!(
+                "--tail `{}`: a count of lines cannot be negative",
+                args.tail
+            )
+        } else {
+            format!("--tail `{}` is not a number or `all`", args.tail)
+        };
+        return Err(UsageError::new(message)
+            .hint("--tail 100 shows the last 100 lines of each container; --tail all shows everything")
+            .into());
     }
     let q = LogQuery {
         follow: args.follow,

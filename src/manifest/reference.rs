@@ -1,0 +1,153 @@
+//! Image references as the daemon parses them (`[domain[:port]/]path[:tag][@digest]`), checked
+//! before any API call so that a bad `image:` is an error at its line, not a 400 from the daemon.
+
+/// Why `reference` is not an image reference the daemon accepts, or None when it is one.
+pub fn problem(reference: &str) -> Option<String> {
+    if reference.is_empty() {
+        return Some("it is empty".into());
+    }
+    let (rest, digest) = match reference.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (reference, None),
+    };
+    if let Some(d) = digest {
+        let ok = d.split_once(':').is_some_and(|(algo, hex)| {
+            !algo.is_empty()
+                && algo
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+                && hex.len() >= 32
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        });
+        if !ok {
+            return Some(format!("`@{}` is not a digest (ALGORITHM:HEX)", clip(d)));
+        }
+    }
+    // A tag follows the last `:` that comes after the last `/` (a `:` before it is a port).
+    let (name, tag) = match rest.rfind(':') {
+        Some(i) if !rest[i..].contains('/') => (&rest[..i], Some(&rest[i + 1..])),
+        _ => (rest, None),
+    };
+    if let Some(t) = tag {
+        let ok = t.len() <= 128
+            && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !ok {
+            return Some(format!(
+                "the tag `{}` is not 1 to 128 letters, digits, `_`, `.` and `-`",
+                clip(t)
+            ));
+        }
+    }
+    if name.len() > 255 {
+        return Some(format!(
+            "the name is {} characters long; the daemon takes at most 255",
+            name.len()
+        ));
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    // The first part is a registry when it looks like a host: a `.` or `:` in it, or `localhost`.
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        let domain = parts.remove(0);
+        let (host, port) = domain.split_once(':').unwrap_or((domain, ""));
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        if !host_ok || (!port.is_empty() || domain.contains(':')) && port.parse::<u16>().is_err() {
+            return Some(format!("`{}` is not a registry HOST[:PORT]", clip(domain)));
+        }
+    }
+    for part in parts {
+        if let Some(why) = path_component_problem(part) {
+            return Some(why);
+        }
+    }
+    None
+}
+
+/// `[a-z0-9]+` runs joined by `.`, `_`, `__` or any number of `-`.
+fn path_component_problem(part: &str) -> Option<String> {
+    if part.is_empty() {
+        return Some("it has an empty path component (`//` or a leading or trailing `/`)".into());
+    }
+    if part.chars().any(|c| c.is_ascii_uppercase()) {
+        return Some(format!(
+            "`{}` has capital letters; repository names are lowercase",
+            clip(part)
+        ));
+    }
+    let bytes = part.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let ok = alnum(bytes[0])
+        && alnum(bytes[bytes.len() - 1])
+        && part
+            .chars()
+            .all(|c| alnum(c as u8) && c.is_ascii() || "._-".contains(c))
+        && !part.contains("..")
+        && !part.contains("._")
+        && !part.contains("_.")
+        && !part.contains("___")
+        && !part.contains(".-")
+        && !part.contains("-.")
+        && !part.contains("_-")
+        && !part.contains("-_");
+    (!ok).then(|| {
+        format!(
+            "`{}` is not lowercase letters and digits joined by `.`, `_`, `__` or `-`",
+            clip(part)
+        )
+    })
+}
+
+/// At most 60 characters of `s`, for messages about very long input.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 60 {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::problem;
+
+    #[test]
+    fn references_the_daemon_takes_pass() {
+        for ok in [
+            "nginx",
+            "nginx:1.27-alpine",
+            "library/redis:7",
+            "127.0.0.1:5000/library/redis:7-alpine",
+            "localhost/app",
+            "registry.example.com:443/team/app_x__y-z:v1.0",
+            "ghcr.io/org/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "proj-webapp",
+        ] {
+            assert_eq!(problem(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn references_the_daemon_refuses_say_why() {
+        let cases = [
+            ("proj-WebApp", "capital letters"),
+            ("nginx:", "tag"),
+            ("nginx:-x", "tag"),
+            ("a//b", "empty path component"),
+            ("app@sha256:xyz", "digest"),
+            ("bad..name", "joined by"),
+            ("", "empty"),
+            ("host:99999/app", "registry"),
+        ];
+        for (bad, why) in cases {
+            let p = problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(p.contains(why), "{bad}: {p}");
+        }
+        let long = "a".repeat(1 << 20);
+        let p = problem(&long).expect("1 MiB name");
+        assert!(p.contains("255") && p.len() < 200, "{p}");
+    }
+}
