@@ -108,3 +108,21 @@ fn replicas_sharing_a_fixed_host_port_are_refused_by_local_up_only() {
     assert_eq!(swarm.status.code(), Some(1), "{err}");
     assert!(err.contains("nonexistent"), "{err}");
 }
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[test]
+fn without_a_daemon_the_engine_tests_fail_unless_skipping_is_asked_for() {
+    assert!(common::without_daemon(true, true, false));
+    assert!(!common::without_daemon(false, false, true), "skip asked");
+    let fails = |ci, skip| std::panic::catch_unwind(|| common::without_daemon(false, ci, skip));
+    assert!(
+        fails(false, false).is_err(),
+        "no daemon, no skip: a failure"
+    );
+    assert!(
+        fails(true, true).is_err(),
+        "under CI even a skip request fails"
+    );
+}

@@ -119,6 +119,26 @@ fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
 }
 
 #[test]
+fn follow_with_index_keeps_a_container_name_service_across_a_restart() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("logindex", "");
+    let custom = format!("{}-custom", p.name);
+    p.write(&format!(
+        "services:\n  app:\n    image: {IMG}\n    container_name: {custom}\n    command: [sh, -c, 'echo boot $$(date +%s%N); exec sleep infinity']\n    init: true\n"
+    ));
+    p.ok(&["up", "-d"]);
+    let follower = follow(&p, &["logs", "-f", "--no-color", "--index", "1"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    docker(&["restart", "-t", "1", &custom]);
+    std::thread::sleep(Duration::from_millis(2000));
+    let out = stop(follower);
+    let boots = out.lines().filter(|l| l.contains("| boot ")).count();
+    assert_eq!(boots, 2, "the first boot and the one after the restart:\n{out}");
+}
+
+#[test]
 fn long_and_multibyte_lines_come_out_whole() {
     if !daemon_available() {
         return;
