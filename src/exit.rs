@@ -46,25 +46,7 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// Attached `up` ended because a container stopped (`--abort-on-container-exit`, `--exit-code-from`):
-/// stackctl exits with that container's code, as compose does. The log view has already said which
-/// container stopped and with what code, so there is nothing more to print.
-#[derive(Debug)]
-pub struct ContainerExitCode(pub i64);
-
-impl fmt::Display for ContainerExitCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a container exited with code {}", self.0)
-    }
-}
-
-impl std::error::Error for ContainerExitCode {}
-
 pub fn code_for(err: &anyhow::Error) -> u8 {
-    if let Some(ContainerExitCode(code)) = err.downcast_ref() {
-        // Codes outside 1–255 (a container the daemon could not report on) still mean failure.
-        return u8::try_from(*code).ok().filter(|c| *c != 0).unwrap_or(1);
-    }
     for cause in err.chain() {
         if cause.is::<crate::manifest::Diagnostics>() || cause.is::<UsageError>() {
             return 2;
@@ -74,4 +56,13 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
     }
     1
+}
+
+/// True when the error comes from writing to a pipe whose reader has gone.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

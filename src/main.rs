@@ -8,12 +8,12 @@ use stackctl::{cli, commands, exit, manifest};
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
+        // A reader that went away (`stackctl logs | head`) is not a failure of ours.
+        Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit::code_for(&err);
-            if err.is::<exit::ContainerExitCode>() {
-                // The log view has said which container stopped and how.
-            } else if let Some(d) = err.downcast_ref::<manifest::Diagnostics>() {
+            if let Some(d) = err.downcast_ref::<manifest::Diagnostics>() {
                 eprint!("{d}");
             } else if code == 130 {
                 eprintln!("stackctl: interrupted");

@@ -2,24 +2,23 @@
 //! fits 80 columns (or JSON), exit 1 when any rule fails.
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::Ctx;
+
 use crate::check::{Level, Verdict, evaluate};
-use crate::cli::{CheckArgs, Format, Global};
-use crate::engine::{self, facts};
+use crate::cli::{CheckArgs, Format};
+use crate::engine::facts;
 use crate::plan;
 
-pub fn run(global: &Global, args: CheckArgs) -> Result<()> {
-    let loaded = super::load_project(global)?;
+pub fn run(ctx: &Ctx, args: CheckArgs) -> Result<ExitCode> {
+    let loaded = ctx.load()?;
     super::check_services(&loaded.project, &args.services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let verdicts: Vec<Verdict> = rt.block_on(async {
-        let engine = engine::connect().await?;
+    let verdicts: Vec<Verdict> = ctx.block_on(async {
+        let engine = ctx.connect().await?;
         let mut all = Vec::new();
         for svc in plan
             .services
@@ -36,9 +35,9 @@ pub fn run(global: &Global, args: CheckArgs) -> Result<()> {
         _ => print!("{}", render(&verdicts)),
     }
     if verdicts.iter().any(|v| v.level == Level::Fail) {
-        std::process::exit(1);
+        return Ok(ExitCode::FAILURE);
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// At most 80 columns: service, rule, result, the measured figure; a fix line under each non-pass.

@@ -4,10 +4,12 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::{ConfigArgs, Format, Global};
+use super::Ctx;
 
-pub fn run(global: &Global, args: ConfigArgs) -> Result<()> {
-    let loaded = super::load_project(global)?;
+use crate::cli::{ConfigArgs, Format};
+
+pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     let project = &loaded.project;
     let mut out = std::io::stdout().lock();
     if args.quiet {

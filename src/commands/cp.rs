@@ -10,8 +10,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio_util::io::{ReaderStream, StreamReader, SyncIoBridge};
 
+use super::Ctx;
 use super::everyday::{service_containers, with_project};
-use crate::cli::{CpArgs, Global};
+use crate::cli::CpArgs;
 use crate::engine::Engine;
 use crate::engine::archive::{self, PathKind};
 use crate::engine::observe::ObservedContainer;
@@ -94,7 +95,7 @@ fn local_target(dest: &Path, dest_is_dir: bool, entry: &Path) -> Option<PathBuf>
     Some(parts.fold(dest.to_path_buf(), |p, c| p.join(c)))
 }
 
-pub fn run(global: &Global, args: CpArgs) -> Result<()> {
+pub fn run(ctx: &Ctx, args: CpArgs) -> Result<()> {
     let (from, to) = (
         parse_operand(&args.source),
         parse_operand(&args.destination),
@@ -136,7 +137,7 @@ pub fn run(global: &Global, args: CpArgs) -> Result<()> {
         }
     }
     let services = vec![service.clone()];
-    with_project(global, &services, async |engine, plan| {
+    with_project(ctx, &services, async |engine, plan| {
         let list = service_containers(engine, plan, &services, true).await?;
         let targets: Vec<&ObservedContainer> = list
             .iter()

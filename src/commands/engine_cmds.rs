@@ -1,12 +1,13 @@
 //! `up`, `down`, `ps`, `scale`, `build`, `pull`: load the manifest, plan, connect, apply, report.
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::cli::{
-    BuildArgs, DownArgs, Format, Global, PsArgs, PullArgs, PushArgs, ScaleArgs, Target, UpArgs,
+    BuildArgs, DownArgs, Format, PsArgs, PullArgs, PushArgs, ScaleArgs, Target, UpArgs,
 };
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::{self, DownOptions};
@@ -17,7 +18,7 @@ use crate::manifest::{Diagnostics, Loaded, Project};
 use crate::plan::{self, Plan};
 use crate::ui;
 
-use super::load_project;
+use super::Ctx;
 use super::logs::AttachOptions;
 
 /// Refuses service names that the manifest does not define, with the nearest one suggested.
@@ -88,28 +89,6 @@ pub fn refuse_single_host_conflicts(
     all.into_result(())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        // Attached `up` reads logs like `logs -f`: the same pause after reading halves its CPU.
-        .on_thread_park(super::logs::on_park)
-        .enable_all()
-        .build()?)
-}
-
-async fn connect(global: &Global) -> Result<Engine> {
-    let engine = engine::connect().await?;
-    if global.verbose {
-        eprintln!(
-            "Docker Engine {} at {}, API {}",
-            engine.server_version,
-            engine::daemon_address(),
-            engine.api_version
-        );
-    }
-    Ok(engine)
-}
-
 /// Runs `fut` under Ctrl-C: the first asks the engine to start nothing new and lets the steps in
 /// flight finish (so the next `up` finds a consistent state); a second abandons them. Exit 130 either way.
 async fn interruptible<T>(
@@ -130,8 +109,8 @@ async fn interruptible<T>(
     Err(Interrupted.into())
 }
 
-pub fn up(global: &Global, args: UpArgs) -> Result<()> {
-    let loaded = load_project(global)?;
+pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
+    let loaded = ctx.load()?;
     let project = &loaded.project;
     check_services(project, &args.services)?;
     check_services(project, &args.attach)?;
@@ -195,12 +174,12 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
         timeout: args.timeout.map(Duration::from_secs),
         since: None,
     };
-    if global.target == Target::Local {
+    if ctx.global.target == Target::Local {
         let started = converge::selection(&plan, &args.services, !args.no_deps);
         refuse_single_host_conflicts(&loaded, &started, &scale)?;
     }
-    let report = ui::reporter(global.progress);
-    if global.target == Target::Swarm {
+    let report = ctx.reporter();
+    if ctx.global.target == Target::Swarm {
         let local_only = [
             (args.no_start, "--no-start"),
             (args.abort_on_container_exit, "--abort-on-container-exit"),
@@ -224,17 +203,18 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
                     .into(),
             );
         }
-        return runtime()?.block_on(async {
-            let engine = connect(global).await?;
+        ctx.block_on(async {
+            let engine = ctx.connect().await?;
             interruptible(
                 &engine,
-                swarm::up(&engine, &plan, global.registry.as_deref(), &report),
+                swarm::up(&engine, &plan, ctx.global.registry.as_deref(), &report),
             )
             .await
-        });
+        })?;
+        return Ok(ExitCode::SUCCESS);
     }
-    runtime()?.block_on(async {
-        let engine = connect(global).await?;
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
         if !detach {
             attach.since = engine::logs::daemon_clock(&engine).await;
         }
@@ -244,14 +224,14 @@ pub fn up(global: &Global, args: UpArgs) -> Result<()> {
         )
         .await?;
         if detach {
-            return Ok(());
+            return Ok(ExitCode::SUCCESS);
         }
         super::logs::attached(&engine, &plan, running, &attach).await
     })
 }
 
-pub fn down(global: &Global, args: DownArgs) -> Result<()> {
-    let loaded = load_project(global)?;
+pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
     let opts = DownOptions {
         volumes: args.volumes,
@@ -259,10 +239,10 @@ pub fn down(global: &Global, args: DownArgs) -> Result<()> {
         remove_orphans: args.remove_orphans,
         timeout: args.timeout.map(Duration::from_secs),
     };
-    let report = ui::reporter(global.progress);
-    runtime()?.block_on(async {
-        let engine = connect(global).await?;
-        if global.target == Target::Swarm {
+    let report = ctx.reporter();
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
+        if ctx.global.target == Target::Swarm {
             return interruptible(&engine, swarm::down(&engine, &plan, opts.volumes, &report))
                 .await;
         }
@@ -270,17 +250,17 @@ pub fn down(global: &Global, args: DownArgs) -> Result<()> {
     })
 }
 
-pub fn scale(global: &Global, args: ScaleArgs) -> Result<()> {
-    let loaded = load_project(global)?;
+pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     let project = &loaded.project;
     let scale = parse_scale(project, &args.pairs)?;
     let plan = plan::build(project, &scale);
     let selected: Vec<String> = scale.keys().cloned().collect();
     let opts = UpOptions::keep_existing(!args.no_deps);
-    let report = ui::reporter(global.progress);
-    runtime()?.block_on(async {
-        let engine = connect(global).await?;
-        if global.target == Target::Swarm {
+    let report = ctx.reporter();
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
+        if ctx.global.target == Target::Swarm {
             return interruptible(&engine, swarm::scale(&engine, &plan, &scale, &report)).await;
         }
         let targets = if args.no_deps {
@@ -304,14 +284,14 @@ fn selected_only(plan: &Plan, selected: &[String]) -> Plan {
     p
 }
 
-pub fn ps(global: &Global, args: PsArgs) -> Result<()> {
-    let loaded = load_project(global)?;
+pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let name = loaded.project.name.clone();
-    if global.target == Target::Swarm {
-        let tasks: Vec<_> = runtime()?
+    if ctx.global.target == Target::Swarm {
+        let tasks: Vec<_> = ctx
             .block_on(async {
-                let engine = connect(global).await?;
+                let engine = ctx.connect().await?;
                 swarm::tasks(&engine, &name, args.all).await
             })?
             .into_iter()
@@ -323,8 +303,8 @@ pub fn ps(global: &Global, args: PsArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let list = runtime()?.block_on(async {
-        let engine = connect(global).await?;
+    let list = ctx.block_on(async {
+        let engine = ctx.connect().await?;
         observe::containers(&engine, &name, args.all).await
     })?;
     let list: Vec<_> = list
@@ -387,13 +367,13 @@ pub fn ps(global: &Global, args: PsArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn build(global: &Global, args: BuildArgs) -> Result<()> {
-    let loaded = load_project(global)?;
+pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
-    let report = ui::reporter(global.progress);
-    runtime()?.block_on(async {
-        let engine = connect(global).await?;
+    let report = ctx.reporter();
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
         let services: Vec<_> = plan
             .services
             .values()
@@ -417,13 +397,13 @@ pub fn build(global: &Global, args: BuildArgs) -> Result<()> {
     })
 }
 
-pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
-    let loaded = load_project(global)?;
+pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
-    let report = ui::reporter(global.progress);
-    runtime()?.block_on(async {
-        let engine = connect(global).await?;
+    let report = ctx.reporter();
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
         let platform_of = |r: &str| {
             plan.services
                 .values()
@@ -455,8 +435,8 @@ pub fn pull(global: &Global, args: PullArgs) -> Result<()> {
 
 /// Pushes what `build` made, for services that name their image (compose's rule: a service without
 /// `build:` pulls its image, and one without `image:` has no repository to push to).
-pub fn push(global: &Global, args: PushArgs) -> Result<()> {
-    let loaded = load_project(global)?;
+pub fn push(ctx: &Ctx, args: PushArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     let project = &loaded.project;
     check_services(project, &args.services)?;
     let named: Vec<String> = project
@@ -474,9 +454,9 @@ pub fn push(global: &Global, args: PushArgs) -> Result<()> {
             .hint("give the built service an `image:` naming its repository, e.g. image: registry.example.com/team/app:1.0")
             .into());
     }
-    let report = ui::reporter(global.progress);
-    runtime()?.block_on(async {
-        let engine = connect(global).await?;
+    let report = ctx.reporter();
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
         let mut failed = Vec::new();
         for image in &named {
             if images::image_id(&engine, image).await?.is_none() {

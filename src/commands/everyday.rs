@@ -3,16 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use bollard::container::LogOutput;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use crate::cli::{
-    AttachArgs, CompletionArgs, EventsArgs, ExecArgs, Format, Global, KillArgs, LsArgs, PortArgs,
-    RmArgs, RunArgs, Services, ServicesTimeout, WaitArgs,
+    AttachArgs, CompletionArgs, EventsArgs, ExecArgs, Format, KillArgs, LsArgs, PortArgs, RmArgs,
+    RunArgs, Services, ServicesTimeout, WaitArgs,
 };
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::{self, DownOptions};
@@ -23,33 +23,21 @@ use crate::exit::UsageError;
 use crate::plan::{self, Plan};
 use crate::ui;
 
-use super::{check_services, load_project};
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
+use super::{Ctx, check_services, exit_code};
 
 /// Loads the manifest, checks the service names, plans, connects, and hands all of it to `f`.
 pub(super) fn with_project<T>(
-    global: &Global,
+    ctx: &Ctx,
     services: &[String],
     f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
 ) -> Result<T> {
-    let loaded = load_project(global)?;
+    let loaded = ctx.load()?;
     check_services(&loaded.project, services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
-    let rt = runtime()?;
-    let result = rt.block_on(async {
-        let engine = engine::connect().await?;
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
         f(&engine, &plan).await
-    });
-    // A session's stdin copy blocks in a thread reading the terminal, which may never send another
-    // byte once the command has exited: do not wait for it (dropping the runtime would).
-    rt.shutdown_background();
-    result
+    })
 }
 
 pub(super) async fn service_containers(
@@ -99,22 +87,16 @@ async fn pump_session(session: ops::Session, tty: bool, forward_stdin: bool) -> 
     }
     let mut out = std::io::stdout();
     while let Some(frame) = output.next().await {
-        match frame {
-            Ok(LogOutput::StdErr { message }) if !tty => {
+        match frame? {
+            ops::Output::Err(message) if !tty => {
                 let mut e = std::io::stderr();
                 e.write_all(&message)?;
                 e.flush()?;
             }
-            Ok(
-                LogOutput::StdOut { message }
-                | LogOutput::Console { message }
-                | LogOutput::StdErr { message },
-            ) => {
+            ops::Output::Out(message) | ops::Output::Err(message) => {
                 out.write_all(&message)?;
                 out.flush()?;
             }
-            Ok(LogOutput::StdIn { .. }) => {}
-            Err(e) => bail!("the session broke off: {e}"),
         }
     }
     Ok(())
@@ -137,10 +119,10 @@ impl Drop for RawMode {
     }
 }
 
-pub fn exec(global: &Global, args: ExecArgs) -> Result<()> {
+pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
     let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let services = vec![args.service.clone()];
-    let code = with_project(global, &services, async |engine, plan| {
+    let code = with_project(ctx, &services, async |engine, plan| {
         let c = &running_replica(engine, plan, &args.service, args.index).await?;
         let spec = ops::ExecSpec {
             cmd: args.command.clone(),
@@ -174,30 +156,21 @@ pub fn exec(global: &Global, args: ExecArgs) -> Result<()> {
         pump_session(session, tty, true).await?;
         ops::exec_exit_code(engine, &exec_id).await
     })?;
-    exit_with(code)
+    Ok(exit_code(code))
 }
 
-/// stackctl's exit code becomes the command's.
-fn exit_with(code: i64) -> Result<()> {
-    if code == 0 {
-        return Ok(());
-    }
-    let _ = std::io::stdout().flush();
-    std::process::exit(code.clamp(1, 255) as i32)
-}
-
-pub fn run(global: &Global, args: RunArgs) -> Result<()> {
+pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let services = vec![args.service.clone()];
-    let code = with_project(global, &services, async |engine, plan| {
+    let code = with_project(ctx, &services, async |engine, plan| {
         let svc = &plan.services[&args.service];
         if !args.no_deps && !svc.depends_on.is_empty() {
             let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
             let opts = UpOptions::keep_existing(true);
-            converge::up(engine, plan, &deps, &opts, &ui::reporter(global.progress)).await?;
+            converge::up(engine, plan, &deps, &opts, &ctx.reporter()).await?;
         } else {
             // The service's own image must exist even when nothing else is started.
-            let report = ui::reporter(global.progress);
+            let report = ctx.reporter();
             crate::engine::images::ensure(
                 engine,
                 &plan.project,
@@ -231,7 +204,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<()> {
         }
         Ok(code)
     })?;
-    exit_with(code)
+    Ok(exit_code(code))
 }
 
 fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
@@ -243,12 +216,12 @@ fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
     })
 }
 
-pub fn restart(global: &Global, args: ServicesTimeout) -> Result<()> {
-    let report = ui::reporter(global.progress);
-    with_project(global, &args.services, async |engine, plan| {
+pub fn restart(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
+    let report = ctx.reporter();
+    with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, true).await?;
         futures::future::try_join_all(list.iter().map(|c| {
-            let t = timeout_for(plan, &c.service, args.timeout).as_secs() as i32;
+            let grace = timeout_for(plan, &c.service, args.timeout);
             let report = report.clone();
             async move {
                 engine::step(
@@ -257,17 +230,7 @@ pub fn restart(global: &Global, args: ServicesTimeout) -> Result<()> {
                     "Restarting",
                     false,
                 );
-                engine
-                    .docker
-                    .restart_container(
-                        &c.id,
-                        Some(bollard::query_parameters::RestartContainerOptions {
-                            t: Some(t),
-                            signal: None,
-                        }),
-                    )
-                    .await
-                    .map_err(engine::api_error)?;
+                ops::restart(engine, &c.id, grace).await?;
                 engine::step(&report, format!("Container {}", c.name), "Restarted", true);
                 Ok::<_, anyhow::Error>(())
             }
@@ -277,9 +240,9 @@ pub fn restart(global: &Global, args: ServicesTimeout) -> Result<()> {
     })
 }
 
-pub fn stop(global: &Global, args: ServicesTimeout) -> Result<()> {
-    let report = ui::reporter(global.progress);
-    with_project(global, &args.services, async |engine, plan| {
+pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
+    let report = ctx.reporter();
+    with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
         // Dependents first.
         for level in plan.levels.iter().rev() {
@@ -305,9 +268,9 @@ pub fn stop(global: &Global, args: ServicesTimeout) -> Result<()> {
     })
 }
 
-pub fn start(global: &Global, args: Services) -> Result<()> {
-    let report = ui::reporter(global.progress);
-    with_project(global, &args.services, async |engine, plan| {
+pub fn start(ctx: &Ctx, args: Services) -> Result<()> {
+    let report = ctx.reporter();
+    with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, true).await?;
         if list.is_empty() {
             return Err(UsageError::new("no containers to start")
@@ -336,9 +299,9 @@ pub fn start(global: &Global, args: Services) -> Result<()> {
 /// Attaches this terminal to a running replica: its output from now on, stdin when the service
 /// keeps it open (`stdin_open: true`). Ctrl-C is passed on to the container as SIGINT (unless
 /// `--sig-proxy=false`, when it detaches); exits with the container's code once it stops.
-pub fn attach(global: &Global, args: AttachArgs) -> Result<()> {
+pub fn attach(ctx: &Ctx, args: AttachArgs) -> Result<ExitCode> {
     let services = vec![args.service.clone()];
-    let code = with_project(global, &services, async |engine, plan| {
+    let code = with_project(ctx, &services, async |engine, plan| {
         let c = &running_replica(engine, plan, &args.service, args.index).await?;
         let (tty, stdin_open) = containers::tty_and_stdin(engine, &c.id).await?;
         let forward = stdin_open && !args.no_stdin;
@@ -362,15 +325,15 @@ pub fn attach(global: &Global, args: AttachArgs) -> Result<()> {
             .await
             .unwrap_or(0))
     })?;
-    exit_with(code)
+    Ok(exit_code(code))
 }
 
 /// Waits for the services' containers to stop, saying how each ended; with `--down-project`, the
 /// first stop takes the project down (which stops the others). Exits with the first non-zero code,
 /// so `up -d && wait tests` fails when the tests do.
-pub fn wait(global: &Global, args: WaitArgs) -> Result<()> {
-    let report = ui::reporter(global.progress);
-    let code = with_project(global, &args.services, async |engine, plan| {
+pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<ExitCode> {
+    let report = ctx.reporter();
+    let code = with_project(ctx, &args.services, async |engine, plan| {
         // Stopped ones too: waiting for a container that has already exited gives its code at once.
         let list = service_containers(engine, plan, &args.services, true).await?;
         if list.is_empty() {
@@ -402,18 +365,18 @@ pub fn wait(global: &Global, args: WaitArgs) -> Result<()> {
         }
         Ok(first_failure)
     })?;
-    exit_with(code)
+    Ok(exit_code(code))
 }
 
 /// `pause` (freeze) or `unpause` (thaw) every replica of the services that is running or paused.
-pub fn pause(global: &Global, args: Services, freeze: bool) -> Result<()> {
-    let report = ui::reporter(global.progress);
+pub fn pause(ctx: &Ctx, args: Services, freeze: bool) -> Result<()> {
+    let report = ctx.reporter();
     let (doing, done) = if freeze {
         ("Pausing", "Paused")
     } else {
         ("Unpausing", "Unpaused")
     };
-    with_project(global, &args.services, async |engine, plan| {
+    with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
         // Already in the state asked for: nothing to do, as with compose.
         let wanted_from = if freeze { "running" } else { "paused" };
@@ -438,21 +401,12 @@ pub fn pause(global: &Global, args: Services, freeze: bool) -> Result<()> {
     })
 }
 
-pub fn kill(global: &Global, args: KillArgs) -> Result<()> {
-    let report = ui::reporter(global.progress);
-    with_project(global, &args.services, async |engine, plan| {
+pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
+    let report = ctx.reporter();
+    with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
         for c in &list {
-            engine
-                .docker
-                .kill_container(
-                    &c.id,
-                    Some(bollard::query_parameters::KillContainerOptions {
-                        signal: args.signal.clone(),
-                    }),
-                )
-                .await
-                .map_err(engine::api_error)?;
+            ops::signal(engine, &c.id, &args.signal).await?;
             engine::step(
                 &report,
                 format!("Container {}", c.name),
@@ -464,9 +418,9 @@ pub fn kill(global: &Global, args: KillArgs) -> Result<()> {
     })
 }
 
-pub fn rm(global: &Global, args: RmArgs) -> Result<()> {
-    let report = ui::reporter(global.progress);
-    with_project(global, &args.services, async |engine, plan| {
+pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<()> {
+    let report = ctx.reporter();
+    with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, true).await?;
         for c in &list {
             if c.running() {
@@ -487,8 +441,8 @@ pub fn rm(global: &Global, args: RmArgs) -> Result<()> {
     })
 }
 
-pub fn top(global: &Global, args: Services) -> Result<()> {
-    with_project(global, &args.services, async |engine, plan| {
+pub fn top(ctx: &Ctx, args: Services) -> Result<()> {
+    with_project(ctx, &args.services, async |engine, plan| {
         for c in service_containers(engine, plan, &args.services, false).await? {
             let (titles, procs) = ops::top(engine, &c.id, "-ef").await?;
             println!("{}", c.name);
@@ -500,9 +454,9 @@ pub fn top(global: &Global, args: Services) -> Result<()> {
     })
 }
 
-pub fn port(global: &Global, args: PortArgs) -> Result<()> {
+pub fn port(ctx: &Ctx, args: PortArgs) -> Result<()> {
     let services = vec![args.service.clone()];
-    with_project(global, &services, async |engine, plan| {
+    with_project(ctx, &services, async |engine, plan| {
         let list = service_containers(engine, plan, &services, false).await?;
         let Some(c) = list.iter().find(|c| c.number == args.index) else {
             return Err(UsageError::new(format!(
@@ -534,8 +488,8 @@ pub fn port(global: &Global, args: PortArgs) -> Result<()> {
     })
 }
 
-pub fn events(global: &Global, args: EventsArgs) -> Result<()> {
-    with_project(global, &args.services, async |engine, plan| {
+pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
+    with_project(ctx, &args.services, async |engine, plan| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -563,23 +517,22 @@ pub fn events(global: &Global, args: EventsArgs) -> Result<()> {
     })
 }
 
-pub fn images(global: &Global, args: Services) -> Result<()> {
-    with_project(global, &args.services, async |engine, plan| {
+pub fn images(ctx: &Ctx, args: Services) -> Result<()> {
+    with_project(ctx, &args.services, async |engine, plan| {
         let mut rows = Vec::new();
         for svc in plan
             .services
             .values()
             .filter(|s| args.services.is_empty() || args.services.contains(&s.name))
         {
-            match engine.docker.inspect_image(&svc.image).await {
-                Ok(img) => {
-                    let id = img.id.unwrap_or_default();
+            match crate::engine::images::id_and_size(engine, &svc.image).await? {
+                Some((id, size)) => {
                     let short = id
                         .trim_start_matches("sha256:")
                         .chars()
                         .take(12)
                         .collect::<String>();
-                    let size = img.size.unwrap_or(0) as f64 / 1e6;
+                    let size = size as f64 / 1e6;
                     rows.push(vec![
                         svc.name.clone(),
                         svc.image.clone(),
@@ -587,13 +540,12 @@ pub fn images(global: &Global, args: Services) -> Result<()> {
                         format!("{size:.1}MB"),
                     ]);
                 }
-                Err(e) if engine::is_not_found(&e) => rows.push(vec![
+                None => rows.push(vec![
                     svc.name.clone(),
                     svc.image.clone(),
                     "(missing)".into(),
                     String::new(),
                 ]),
-                Err(e) => return Err(engine::api_error(e)),
             }
         }
         print!(
@@ -604,9 +556,9 @@ pub fn images(global: &Global, args: Services) -> Result<()> {
     })
 }
 
-pub fn ls(_global: &Global, args: LsArgs) -> Result<()> {
-    let projects = runtime()?.block_on(async {
-        let engine = engine::connect().await?;
+pub fn ls(ctx: &Ctx, args: LsArgs) -> Result<()> {
+    let projects = ctx.block_on(async {
+        let engine = ctx.connect().await?;
         ops::projects(&engine).await
     })?;
     let status = |states: &BTreeMap<String, usize>| {
@@ -638,9 +590,9 @@ pub fn ls(_global: &Global, args: LsArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn version() -> Result<()> {
+pub fn version(ctx: &Ctx) -> Result<()> {
     println!("stackctl {}", env!("CARGO_PKG_VERSION"));
-    let engine = runtime()?.block_on(engine::connect())?;
+    let engine = ctx.block_on(engine::connect())?;
     println!(
         "Docker Engine {} at {} (API {})",
         engine.server_version,

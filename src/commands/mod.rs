@@ -3,6 +3,7 @@
 mod check;
 mod config;
 mod cp;
+mod ctx;
 mod engine_cmds;
 mod everyday;
 mod logs;
@@ -10,13 +11,14 @@ mod stats;
 
 pub use engine_cmds::{check_services, parse_scale};
 
-use std::collections::HashMap;
+use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, Global, Target};
+pub use ctx::{Ctx, Shape};
+
+use crate::cli::{Cli, Command, Target};
 use crate::exit::UsageError;
-use crate::manifest::{self, LoadOptions, Loaded};
 
 /// The subcommands that have work to do on a swarm; the rest act on one engine's containers.
 pub const ON_SWARM: &[&str] = &[
@@ -32,7 +34,7 @@ pub const ON_SWARM: &[&str] = &[
     "completion",
 ];
 
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli) -> Result<ExitCode> {
     let verb = cli.command.name();
     if cli.global.target == Target::Swarm && !ON_SWARM.contains(&verb) {
         return Err(UsageError::new(format!(
@@ -44,54 +46,53 @@ pub fn run(cli: Cli) -> Result<()> {
         ))
         .into());
     }
+    let shape = match cli.command {
+        Command::Logs(_) => Shape::LogReader,
+        _ => Shape::Workers,
+    };
+    let ctx = Ctx::new(cli.global, shape);
+    let ctx = &ctx;
+    // Commands that only succeed or fail return (); those with a code of their own return it.
+    let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
-        Command::Config(args) => config::run(&cli.global, args),
-        Command::Up(args) => engine_cmds::up(&cli.global, args),
-        Command::Down(args) => engine_cmds::down(&cli.global, args),
-        Command::Ps(args) => engine_cmds::ps(&cli.global, args),
-        Command::Scale(args) => engine_cmds::scale(&cli.global, args),
-        Command::Build(args) => engine_cmds::build(&cli.global, args),
-        Command::Pull(args) => engine_cmds::pull(&cli.global, args),
-        Command::Push(args) => engine_cmds::push(&cli.global, args),
-        Command::Logs(args) => logs::run(&cli.global, args),
-        Command::Exec(args) => everyday::exec(&cli.global, args),
-        Command::Run(args) => everyday::run(&cli.global, args),
-        Command::Restart(args) => everyday::restart(&cli.global, args),
-        Command::Stop(args) => everyday::stop(&cli.global, args),
-        Command::Start(args) => everyday::start(&cli.global, args),
-        Command::Cp(args) => cp::run(&cli.global, args),
-        Command::Stats(args) => stats::run(&cli.global, args),
-        Command::Attach(args) => everyday::attach(&cli.global, args),
-        Command::Wait(args) => everyday::wait(&cli.global, args),
-        Command::Pause(args) => everyday::pause(&cli.global, args, true),
-        Command::Unpause(args) => everyday::pause(&cli.global, args, false),
-        Command::Kill(args) => everyday::kill(&cli.global, args),
-        Command::Rm(args) => everyday::rm(&cli.global, args),
-        Command::Top(args) => everyday::top(&cli.global, args),
-        Command::Port(args) => everyday::port(&cli.global, args),
-        Command::Events(args) => everyday::events(&cli.global, args),
-        Command::Images(args) => everyday::images(&cli.global, args),
-        Command::Ls(args) => everyday::ls(&cli.global, args),
-        Command::Version => everyday::version(),
-        Command::Completion(args) => everyday::completion(args),
-        Command::Check(args) => check::run(&cli.global, args),
+        Command::Config(args) => done(config::run(ctx, args)),
+        Command::Up(args) => engine_cmds::up(ctx, args),
+        Command::Down(args) => done(engine_cmds::down(ctx, args)),
+        Command::Ps(args) => done(engine_cmds::ps(ctx, args)),
+        Command::Scale(args) => done(engine_cmds::scale(ctx, args)),
+        Command::Build(args) => done(engine_cmds::build(ctx, args)),
+        Command::Pull(args) => done(engine_cmds::pull(ctx, args)),
+        Command::Push(args) => done(engine_cmds::push(ctx, args)),
+        Command::Logs(args) => done(logs::run(ctx, args)),
+        Command::Exec(args) => everyday::exec(ctx, args),
+        Command::Run(args) => everyday::run(ctx, args),
+        Command::Restart(args) => done(everyday::restart(ctx, args)),
+        Command::Stop(args) => done(everyday::stop(ctx, args)),
+        Command::Start(args) => done(everyday::start(ctx, args)),
+        Command::Cp(args) => done(cp::run(ctx, args)),
+        Command::Stats(args) => done(stats::run(ctx, args)),
+        Command::Attach(args) => everyday::attach(ctx, args),
+        Command::Wait(args) => everyday::wait(ctx, args),
+        Command::Pause(args) => done(everyday::pause(ctx, args, true)),
+        Command::Unpause(args) => done(everyday::pause(ctx, args, false)),
+        Command::Kill(args) => done(everyday::kill(ctx, args)),
+        Command::Rm(args) => done(everyday::rm(ctx, args)),
+        Command::Top(args) => done(everyday::top(ctx, args)),
+        Command::Port(args) => done(everyday::port(ctx, args)),
+        Command::Events(args) => done(everyday::events(ctx, args)),
+        Command::Images(args) => done(everyday::images(ctx, args)),
+        Command::Ls(args) => done(everyday::ls(ctx, args)),
+        Command::Version => done(everyday::version(ctx)),
+        Command::Completion(args) => done(everyday::completion(args)),
+        Command::Check(args) => check::run(ctx, args),
     }
 }
 
-/// Loads the manifest named by the global options; warnings go to stderr.
-pub fn load_project(global: &Global) -> Result<Loaded> {
-    let opts = LoadOptions {
-        files: global.files.clone(),
-        project_name: global.project_name.clone(),
-        env_files: global.env_files.clone(),
-        project_directory: global.project_directory.clone(),
-        cwd: std::env::current_dir()?,
-        environ: std::env::vars().collect::<HashMap<_, _>>(),
-        inline: None,
-    };
-    let loaded = manifest::load(&opts)?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+/// An exit code from a container's (or a check's) own code: 0 is success, anything outside
+/// 1–255 still means failure.
+pub fn exit_code(code: i64) -> ExitCode {
+    match u8::try_from(code) {
+        Ok(c) => ExitCode::from(c),
+        Err(_) => ExitCode::FAILURE,
     }
-    Ok(loaded)
 }

@@ -5,15 +5,17 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 
+use super::Ctx;
+
 use super::everyday::{service_containers, with_project};
-use crate::cli::{Format, Global, StatsArgs};
+use crate::cli::{Format, StatsArgs};
 use crate::engine::stats::{self, Usage};
 use crate::exit::UsageError;
 use crate::ui::table;
 use crate::ui::units::{binary_bytes, decimal_bytes};
 
-pub fn run(global: &Global, args: StatsArgs) -> Result<()> {
-    with_project(global, &args.services, async |engine, plan| {
+pub fn run(ctx: &Ctx, args: StatsArgs) -> Result<()> {
+    with_project(ctx, &args.services, async |engine, plan| {
         let on_terminal = std::io::stdout().is_terminal();
         loop {
             let list = service_containers(engine, plan, &args.services, false).await?;

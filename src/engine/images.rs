@@ -35,6 +35,15 @@ pub async fn image_id(engine: &Engine, reference: &str) -> Result<Option<String>
     }
 }
 
+/// The ID and size in bytes of `reference`, or None when the daemon does not have it.
+pub async fn id_and_size(engine: &Engine, reference: &str) -> Result<Option<(String, i64)>> {
+    match engine.docker.inspect_image(reference).await {
+        Ok(i) => Ok(Some((i.id.unwrap_or_default(), i.size.unwrap_or(0)))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(super::api_error(e)).with_context(|| format!("inspecting image {reference}")),
+    }
+}
+
 /// Splits `repo[:tag][@digest]` the way the daemon's create-image call wants it.
 pub fn split_reference(reference: &str) -> (String, String) {
     if let Some((repo, digest)) = reference.split_once('@') {

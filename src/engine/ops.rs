@@ -24,12 +24,34 @@ pub struct ExecSpec {
     pub stdin: bool,
 }
 
+/// What a session's process wrote: its standard output (all of it on a TTY) or its standard error.
+pub enum Output {
+    Out(bytes::Bytes),
+    Err(bytes::Bytes),
+}
+
 /// An attached session: output frames, stdin, and the ID to resize or ask the exit code.
 pub struct Session {
     pub id: String,
-    pub output:
-        std::pin::Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
+    pub output: std::pin::Pin<Box<dyn Stream<Item = Result<Output>> + Send>>,
     pub input: std::pin::Pin<Box<dyn AsyncWrite + Send>>,
+}
+
+type Frames =
+    std::pin::Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+
+/// The daemon's frames as output: a TTY's console is standard output; echoed stdin is dropped.
+fn session_output(frames: Frames) -> std::pin::Pin<Box<dyn Stream<Item = Result<Output>> + Send>> {
+    Box::pin(frames.filter_map(|frame| async move {
+        match frame {
+            Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                Some(Ok(Output::Out(message)))
+            }
+            Ok(LogOutput::StdErr { message }) => Some(Ok(Output::Err(message))),
+            Ok(LogOutput::StdIn { .. }) => None,
+            Err(e) => Some(Err(anyhow::anyhow!("the session broke off: {e}"))),
+        }
+    }))
 }
 
 pub async fn exec(engine: &Engine, container: &str, spec: ExecSpec) -> Result<Session> {
@@ -66,7 +88,7 @@ pub async fn exec(engine: &Engine, container: &str, spec: ExecSpec) -> Result<Se
     {
         StartExecResults::Attached { output, input } => Ok(Session {
             id: created.id,
-            output,
+            output: session_output(output),
             input,
         }),
         StartExecResults::Detached => bail!("the daemon detached the exec session"),
@@ -174,7 +196,7 @@ pub async fn attach(engine: &Engine, id: &str, stdin: bool, replay: bool) -> Res
         .api(|| "attaching to the container".into())?;
     Ok(Session {
         id: id.to_owned(),
-        output: res.output,
+        output: session_output(res.output),
         input: res.input,
     })
 }
@@ -248,4 +270,34 @@ pub async fn projects(
         }
     }
     Ok(out)
+}
+
+/// Restarts a container, giving it `grace` to stop before it is killed.
+pub async fn restart(engine: &Engine, id: &str, grace: std::time::Duration) -> Result<()> {
+    let t = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+    engine
+        .docker
+        .restart_container(
+            id,
+            Some(bollard::query_parameters::RestartContainerOptions {
+                t: Some(t),
+                signal: None,
+            }),
+        )
+        .await
+        .api(|| format!("restarting {id}"))
+}
+
+/// Sends `signal` (a name such as SIGTERM, or a number) to a container's main process.
+pub async fn signal(engine: &Engine, id: &str, signal: &str) -> Result<()> {
+    engine
+        .docker
+        .kill_container(
+            id,
+            Some(bollard::query_parameters::KillContainerOptions {
+                signal: signal.to_owned(),
+            }),
+        )
+        .await
+        .api(|| format!("sending {signal} to {id}"))
 }

@@ -157,3 +157,15 @@ impl Bars {
         }
     }
 }
+
+/// The manifest's warnings, one line each on stderr.
+pub fn warnings(list: &[String]) {
+    for w in list {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// `--verbose`: which daemon answered, and in which API version.
+pub fn daemon_line(server_version: &str, address: &str, api_version: &str) {
+    eprintln!("Docker Engine {server_version} at {address}, API {api_version}");
+}

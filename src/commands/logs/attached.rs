@@ -4,6 +4,7 @@
 //! lines and exit codes; a second Ctrl-C kills.
 
 use std::collections::HashSet;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -13,7 +14,7 @@ use super::{Follow, Stamps, StopWatch, Target, now_unix, pump};
 use crate::engine::converge::Running;
 use crate::engine::logs::{ContainerEvent, LogQuery};
 use crate::engine::{Engine, containers};
-use crate::exit::{ContainerExitCode, Interrupted};
+use crate::exit::Interrupted;
 use crate::plan::Plan;
 use crate::ui::logview::LogView;
 
@@ -49,7 +50,7 @@ pub async fn attached(
     plan: &Plan,
     running: Vec<Running>,
     opts: &AttachOptions,
-) -> Result<()> {
+) -> Result<ExitCode> {
     // Events are asked from here on; a container that stopped before is found by looking below.
     let since = now_unix();
     let shown: Vec<&Running> = running.iter().filter(|r| opts.shows(&r.service)).collect();
@@ -96,7 +97,7 @@ pub async fn attached(
             r?;
             match stop_rx.try_recv() {
                 Ok(ev) if opts.abort_on_exit => return exit_code(engine, &running, opts, &ev).await,
-                _ => return Ok(()),
+                _ => return Ok(ExitCode::SUCCESS),
             }
         }
         Some(ev) = stop_rx.recv() => Some(ev),
@@ -183,7 +184,7 @@ async fn exit_code(
     running: &[Running],
     opts: &AttachOptions,
     first_stop: &ContainerEvent,
-) -> Result<()> {
+) -> Result<ExitCode> {
     let code = match &opts.exit_code_from {
         Some(service) => {
             let chosen = running
@@ -199,10 +200,7 @@ async fn exit_code(
         }
         None => first_stop.exit_code.unwrap_or(-1),
     };
-    if code == 0 {
-        return Ok(());
-    }
-    Err(ContainerExitCode(code).into())
+    Ok(crate::commands::exit_code(code))
 }
 
 #[cfg(test)]

@@ -9,11 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
+
+use super::Ctx;
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
 
-use crate::cli::{Global, LogsArgs};
+use crate::cli::LogsArgs;
 use crate::engine::logs::{self, Channel, ContainerEvent, LogQuery};
 use crate::engine::{Engine, observe};
 use crate::exit::{Interrupted, UsageError};
@@ -252,8 +254,8 @@ fn spawn_stream_reader(
     });
 }
 
-pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
-    let loaded = super::load_project(global)?;
+pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
+    let loaded = ctx.load()?;
     super::check_services(&loaded.project, &args.services)?;
     let project = loaded.project.name.clone();
     let since = args
@@ -293,19 +295,11 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
         parse: args.merge_time,
         min: None,
     };
-    // One thread: the readers hand lines to one view, and threads would only wake each other (with
-    // two workers, futex wake-ups cost more CPU than the reading itself). The runtime polls its I/O
-    // driver after every `event_interval` task runs; a burst of frames is many short runs, so poll less often.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .event_interval(1024)
-        .on_thread_park(pause::on_park)
-        .enable_all()
-        .build()?;
-    if global.target == crate::cli::Target::Swarm {
-        return rt.block_on(swarm_logs(&project, &args, q, stamps));
+    if ctx.global.target == crate::cli::Target::Swarm {
+        return ctx.block_on(swarm_logs(ctx, &project, &args, q, stamps));
     }
-    rt.block_on(async {
-        let engine = crate::engine::connect().await?;
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
         let services = args.services.clone();
         let index = args.index;
         let wanted = move |service: &str, number: u32| {
@@ -348,8 +342,14 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<()> {
 }
 
 /// Logs of the project's Swarm services, one stream per service (its tasks' output), `service |` prefixes.
-async fn swarm_logs(project: &str, args: &LogsArgs, q: LogQuery, stamps: Stamps) -> Result<()> {
-    let engine = crate::engine::connect().await?;
+async fn swarm_logs(
+    ctx: &Ctx,
+    project: &str,
+    args: &LogsArgs,
+    q: LogQuery,
+    stamps: Stamps,
+) -> Result<()> {
+    let engine = ctx.connect().await?;
     let services: Vec<(String, String)> = crate::engine::swarm::services(&engine, project)
         .await?
         .into_iter()

@@ -1,0 +1,115 @@
+//! What every command needs, made once: the global options, the one async runtime (built in one
+//! place, the first time a command needs it), the progress reporter, and the loaded manifest.
+
+use std::sync::OnceLock;
+
+use anyhow::Result;
+
+use crate::cli::Global;
+use crate::engine::{self, Engine, Reporter};
+use crate::manifest::{self, LoadOptions, Loaded};
+use crate::ui;
+
+/// How the runtime is shaped for a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `logs`: one thread. The readers hand lines to one view, and threads would only wake each
+    /// other (with two workers, futex wake-ups cost more CPU than the reading itself). The I/O
+    /// driver is polled after every `event_interval` task runs; a burst of frames is many short
+    /// runs, so it is polled less often.
+    LogReader,
+    /// Everything else: two workers (this tool waits on the daemon; it does not compute).
+    Workers,
+}
+
+pub struct Ctx {
+    pub global: Global,
+    shape: Shape,
+    runtime: OnceLock<tokio::runtime::Runtime>,
+}
+
+impl Ctx {
+    pub fn new(global: Global, shape: Shape) -> Self {
+        Ctx {
+            global,
+            shape,
+            runtime: OnceLock::new(),
+        }
+    }
+
+    /// Runs `fut` to completion on the command's runtime.
+    pub fn block_on<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        if self.runtime.get().is_none() {
+            let _ = self.runtime.set(build_runtime(self.shape)?);
+        }
+        match self.runtime.get() {
+            Some(rt) => rt.block_on(fut),
+            None => anyhow::bail!("the async runtime could not be made"),
+        }
+    }
+
+    /// Loads the manifest named by the global options; warnings go to the terminal.
+    pub fn load(&self) -> Result<Loaded> {
+        let g = &self.global;
+        let opts = LoadOptions {
+            files: g.files.clone(),
+            project_name: g.project_name.clone(),
+            env_files: g.env_files.clone(),
+            project_directory: g.project_directory.clone(),
+            cwd: std::env::current_dir()?,
+            environ: std::env::vars().collect(),
+            inline: None,
+        };
+        let loaded = manifest::load(&opts)?;
+        ui::warnings(&loaded.warnings);
+        Ok(loaded)
+    }
+
+    pub fn reporter(&self) -> Reporter {
+        ui::reporter(self.global.progress)
+    }
+
+    /// Connects to the daemon; with `--verbose`, says which one.
+    pub async fn connect(&self) -> Result<Engine> {
+        let engine = engine::connect().await?;
+        if self.global.verbose {
+            ui::daemon_line(
+                &engine.server_version,
+                &engine::daemon_address(),
+                &engine.api_version,
+            );
+        }
+        Ok(engine)
+    }
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        // A session's stdin copy blocks in a thread reading the terminal, which may never send
+        // another byte once the command is done: do not wait for it (dropping the runtime would).
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn build_runtime(shape: Shape) -> Result<tokio::runtime::Runtime> {
+    let mut builder = match shape {
+        Shape::LogReader => {
+            let mut b = tokio::runtime::Builder::new_current_thread();
+            b.event_interval(1024);
+            b
+        }
+        Shape::Workers => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        }
+    };
+    // Whoever reads logs (logs, attached up) pauses briefly after a round that read frames, so
+    // that one read takes many lines: see logs/pause.rs.
+    Ok(builder
+        .on_thread_park(super::logs::on_park)
+        .enable_all()
+        .build()?)
+}
