@@ -135,7 +135,10 @@ fn follow_with_index_keeps_a_container_name_service_across_a_restart() {
     std::thread::sleep(Duration::from_millis(2000));
     let out = stop(follower);
     let boots = out.lines().filter(|l| l.contains("| boot ")).count();
-    assert_eq!(boots, 2, "the first boot and the one after the restart:\n{out}");
+    assert_eq!(
+        boots, 2,
+        "the first boot and the one after the restart:\n{out}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::check::{Level, Verdict, evaluate};
 use crate::cli::{CheckArgs, Format};
 use crate::engine::facts;
 use crate::plan;
+use crate::ui;
 
 pub fn run(ctx: &Ctx, args: CheckArgs) -> Result<ExitCode> {
     let loaded = ctx.load()?;
@@ -31,8 +32,8 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> Result<ExitCode> {
         Ok::<_, anyhow::Error>(all)
     })?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&verdicts)?),
-        _ => print!("{}", render(&verdicts)),
+        Format::Json => ui::out(format!("{}\n", serde_json::to_string_pretty(&verdicts)?))?,
+        _ => ui::out(render(&verdicts))?,
     }
     if verdicts.iter().any(|v| v.level == Level::Fail) {
         return Ok(ExitCode::FAILURE);

@@ -101,7 +101,7 @@ async fn interruptible<T>(
         _ = tokio::signal::ctrl_c() => {}
     }
     engine.cancel.cancel();
-    eprintln!("Interrupted: finishing the steps in flight (press Ctrl+C again to abandon them)");
+    ui::note("Interrupted: finishing the steps in flight (press Ctrl+C again to abandon them)");
     tokio::select! {
         _ = &mut fut => {}
         _ = tokio::signal::ctrl_c() => {}
@@ -297,10 +297,11 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
             .into_iter()
             .filter(|t| args.services.is_empty() || args.services.contains(&t.service))
             .collect();
-        print!(
-            "{}",
-            ui::ps::swarm_tasks(&tasks, args.quiet, args.format == Format::Json)?
-        );
+        ui::out(ui::ps::swarm_tasks(
+            &tasks,
+            args.quiet,
+            args.format == Format::Json,
+        )?)?;
         return Ok(());
     }
     let list = ctx.block_on(async {
@@ -313,7 +314,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
         .collect();
     if args.quiet {
         for c in &list {
-            println!("{}", c.id);
+            ui::out(format!("{}\n", c.id))?;
         }
         return Ok(());
     }
@@ -342,7 +343,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            ui::out(format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
         }
         _ => {
             let rows: Vec<Vec<String>> = list
@@ -358,10 +359,10 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
                     ]
                 })
                 .collect();
-            print!(
-                "{}",
-                ui::table::render(&["NAME", "SERVICE", "#", "STATE", "HEALTH", "PORTS"], &rows)
-            );
+            ui::out(ui::table::render(
+                &["NAME", "SERVICE", "#", "STATE", "HEALTH", "PORTS"],
+                &rows,
+            ))?;
         }
     }
     Ok(())
@@ -467,7 +468,7 @@ pub fn push(ctx: &Ctx, args: PushArgs) -> Result<()> {
             match images::push_image(&engine, image, &report).await {
                 Ok(_) => {}
                 Err(e) if args.ignore_push_failures => {
-                    eprintln!("warning: {e:#}");
+                    ui::note(format!("warning: {e:#}"));
                     failed.push(image.clone());
                 }
                 Err(e) => return Err(e),

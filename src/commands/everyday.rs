@@ -348,7 +348,7 @@ pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<ExitCode> {
         let mut first_failure = 0;
         while let Some((c, code)) = exits.next().await {
             let code = code?;
-            println!("{} exited with code {code}", c.name);
+            ui::out(format!("{} exited with code {code}\n", c.name))?;
             if first_failure == 0 {
                 first_failure = code;
             }
@@ -445,10 +445,10 @@ pub fn top(ctx: &Ctx, args: Services) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
         for c in service_containers(engine, plan, &args.services, false).await? {
             let (titles, procs) = ops::top(engine, &c.id, "-ef").await?;
-            println!("{}", c.name);
+            ui::out(format!("{}\n", c.name))?;
             let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
-            print!("{}", ui::table::render(&titles, &procs));
-            println!();
+            ui::out(ui::table::render(&titles, &procs))?;
+            ui::out("\n")?;
         }
         Ok(())
     })
@@ -470,12 +470,12 @@ pub fn port(ctx: &Ctx, args: PortArgs) -> Result<()> {
         });
         match hit {
             Some((ip, Some(public), _, _)) => {
-                println!(
-                    "{}:{public}",
+                ui::out(format!(
+                    "{}:{public}\n",
                     ip.clone()
                         .filter(|i| !i.is_empty())
                         .unwrap_or_else(|| "0.0.0.0".into())
-                );
+                ))?;
                 Ok(())
             }
             _ => bail!(
@@ -548,10 +548,10 @@ pub fn images(ctx: &Ctx, args: Services) -> Result<()> {
                 ]),
             }
         }
-        print!(
-            "{}",
-            ui::table::render(&["SERVICE", "IMAGE", "ID", "SIZE"], &rows)
-        );
+        ui::out(ui::table::render(
+            &["SERVICE", "IMAGE", "ID", "SIZE"],
+            &rows,
+        ))?;
         Ok(())
     })
 }
@@ -574,31 +574,31 @@ pub fn ls(ctx: &Ctx, args: LsArgs) -> Result<()> {
                 .iter()
                 .map(|(name, (states, files))| serde_json::json!({"Name": name, "Status": status(states), "ConfigFiles": files}))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            ui::out(format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
         _ => {
             let rows: Vec<Vec<String>> = projects
                 .iter()
                 .map(|(name, (states, files))| vec![name.clone(), status(states), files.clone()])
                 .collect();
-            print!(
-                "{}",
-                ui::table::render(&["NAME", "STATUS", "CONFIG FILES"], &rows)
-            );
+            ui::out(ui::table::render(
+                &["NAME", "STATUS", "CONFIG FILES"],
+                &rows,
+            ))?;
         }
     }
     Ok(())
 }
 
 pub fn version(ctx: &Ctx) -> Result<()> {
-    println!("stackctl {}", env!("CARGO_PKG_VERSION"));
+    ui::out(format!("stackctl {}\n", env!("CARGO_PKG_VERSION")))?;
     let engine = ctx.block_on(engine::connect())?;
-    println!(
-        "Docker Engine {} at {} (API {})",
+    ui::out(format!(
+        "Docker Engine {} at {} (API {})\n",
         engine.server_version,
         engine::daemon_address(),
         engine.api_version
-    );
+    ))?;
     Ok(())
 }
 
@@ -641,6 +641,6 @@ complete -F _stackctl_services -o bashdefault -o default stackctl
 "#
         ));
     }
-    print!("{out}");
+    ui::out(out)?;
     Ok(())
 }

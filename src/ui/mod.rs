@@ -169,3 +169,16 @@ pub fn warnings(list: &[String]) {
 pub fn daemon_line(server_version: &str, address: &str, api_version: &str) {
     eprintln!("Docker Engine {server_version} at {address}, API {api_version}");
 }
+
+/// Writes a command's result to stdout. A reader that went away comes back as an error (main
+/// exits 0 on it) rather than `print!`'s panic.
+pub fn out(text: impl AsRef<str>) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_ref().as_bytes())?;
+    stdout.flush()
+}
+
+/// A line for the person at the terminal, on stderr.
+pub fn note(text: impl std::fmt::Display) {
+    eprintln!("{text}");
+}

@@ -16,6 +16,7 @@ use crate::engine::logs::{ContainerEvent, LogQuery};
 use crate::engine::{Engine, containers};
 use crate::exit::Interrupted;
 use crate::plan::Plan;
+use crate::ui;
 use crate::ui::logview::LogView;
 
 /// How attached `up` shows the stack and when it ends.
@@ -104,12 +105,12 @@ pub async fn attached(
         _ = tokio::signal::ctrl_c() => None,
     };
     match &trigger {
-        Some(ev) => eprintln!(
+        Some(ev) => ui::note(format!(
             "Aborting on container exit ({} exited with code {}): stopping the stack...",
             ev.name,
             ev.exit_code.unwrap_or(-1)
-        ),
-        None => eprintln!("Gracefully stopping... (press Ctrl+C again to force)"),
+        )),
+        None => ui::note("Gracefully stopping... (press Ctrl+C again to force)"),
     }
     // The view goes on while the stack stops, so its last lines and exit codes are shown.
     let stopping = async {
