@@ -48,7 +48,10 @@ impl std::error::Error for Interrupted {}
 
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<crate::manifest::Diagnostics>() || cause.is::<UsageError>() {
+        if cause.is::<crate::manifest::Diagnostics>()
+            || cause.is::<UsageError>()
+            || cause.is::<crate::engine::backend::NotOnTarget>()
+        {
             return 2;
         }
         if cause.is::<Interrupted>() {

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use anyhow::Result;
 
 use crate::cli::Global;
+use crate::engine::backend::{Backend, Target};
 use crate::engine::{self, Engine, Reporter};
 use crate::manifest::{self, LoadOptions, Loaded};
 use crate::ui;
@@ -63,6 +64,25 @@ impl Ctx {
         let loaded = manifest::load(&opts)?;
         ui::warnings(&loaded.warnings);
         Ok(loaded)
+    }
+
+    pub fn target(&self) -> Target {
+        match self.global.target {
+            crate::cli::Target::Local => Target::Local,
+            crate::cli::Target::Swarm => Target::Swarm,
+        }
+    }
+
+    /// Connects to the daemon as the target the command line names.
+    pub async fn backend(&self) -> Result<Backend> {
+        let engine = self.connect().await?;
+        Ok(match self.target() {
+            Target::Local => Backend::Local(engine),
+            Target::Swarm => Backend::Swarm {
+                engine,
+                registry: self.global.registry.clone(),
+            },
+        })
     }
 
     pub fn reporter(&self) -> Reporter {

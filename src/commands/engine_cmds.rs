@@ -6,16 +6,15 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{
-    BuildArgs, DownArgs, Format, PsArgs, PullArgs, PushArgs, ScaleArgs, Target, UpArgs,
-};
+use crate::cli::{BuildArgs, DownArgs, Format, PsArgs, PullArgs, PushArgs, ScaleArgs, UpArgs};
+use crate::engine::backend::{Listing, UpRequest};
 use crate::engine::converge::{self, UpOptions};
-use crate::engine::down::{self, DownOptions};
+use crate::engine::down::DownOptions;
 use crate::engine::images::{self, ImageOptions, PullPolicy};
-use crate::engine::{self, Engine, observe, swarm};
+use crate::engine::{self, Engine};
 use crate::exit::{Interrupted, UsageError};
-use crate::manifest::{Diagnostics, Loaded, Project};
-use crate::plan::{self, Plan};
+use crate::manifest::Project;
+use crate::plan;
 use crate::ui;
 
 use super::Ctx;
@@ -71,22 +70,6 @@ pub fn parse_scale(
         out.insert(svc.to_owned(), n);
     }
     Ok(out)
-}
-
-/// Refuses, before any API call, services among `started` whose replicas cannot all bind their host
-/// ports on one engine. A `--scale` count was already checked against the same limit by `parse_scale`.
-pub fn refuse_single_host_conflicts(
-    loaded: &Loaded,
-    started: &[String],
-    scale: &BTreeMap<String, u32>,
-) -> Result<(), Diagnostics> {
-    let mut all = Diagnostics::default();
-    for svc in started.iter().filter(|s| !scale.contains_key(*s)) {
-        if let Some(d) = loaded.single_host_conflicts.get(svc) {
-            all.0.extend(d.0.iter().cloned());
-        }
-    }
-    all.into_result(())
 }
 
 /// Runs `fut` under Ctrl-C: the first asks the engine to start nothing new and lets the steps in
@@ -174,59 +157,34 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         timeout: args.timeout.map(Duration::from_secs),
         since: None,
     };
-    if ctx.global.target == Target::Local {
-        let started = converge::selection(&plan, &args.services, !args.no_deps);
-        refuse_single_host_conflicts(&loaded, &started, &scale)?;
-    }
-    let report = ctx.reporter();
-    if ctx.global.target == Target::Swarm {
-        let local_only = [
+    let started = converge::selection(&plan, &args.services, !args.no_deps);
+    ctx.target().refuse_up(&UpRequest {
+        plan: &plan,
+        started: &started,
+        scaled: &scale,
+        single_host_conflicts: &loaded.single_host_conflicts,
+        container_flags: &[
             (args.no_start, "--no-start"),
             (args.abort_on_container_exit, "--abort-on-container-exit"),
             (args.exit_code_from.is_some(), "--exit-code-from"),
             (args.no_deps, "--no-deps"),
-        ];
-        if let Some(svc) = plan.services.values().find(|s| s.network_mode.is_some()) {
-            return Err(UsageError::new(format!(
-                "service {} sets network_mode, which Swarm services do not have",
-                svc.name
-            ))
-            .hint("leave network_mode out of the Swarm override (Swarm attaches services to the stack's overlay network)")
-            .into());
-        }
-        if let Some((_, flag)) = local_only.iter().find(|(set, _)| *set) {
-            return Err(
-                UsageError::new(format!("{flag} works on one engine, not on Swarm"))
-                    .hint(
-                        "Swarm runs services, not containers; drop the flag or use --target local",
-                    )
-                    .into(),
-            );
-        }
-        ctx.block_on(async {
-            let engine = ctx.connect().await?;
-            interruptible(
-                &engine,
-                swarm::up(&engine, &plan, ctx.global.registry.as_deref(), &report),
-            )
-            .await
-        })?;
-        return Ok(ExitCode::SUCCESS);
-    }
+        ],
+    })?;
+    let report = ctx.reporter();
     ctx.block_on(async {
-        let engine = ctx.connect().await?;
+        let backend = ctx.backend().await?;
+        let engine = backend.engine();
         if !detach {
-            attach.since = engine::logs::daemon_clock(&engine).await;
+            attach.since = engine::logs::daemon_clock(engine).await;
         }
-        let running = interruptible(
-            &engine,
-            converge::up(&engine, &plan, &args.services, &opts, &report),
-        )
-        .await?;
-        if detach {
-            return Ok(ExitCode::SUCCESS);
+        let running =
+            interruptible(engine, backend.up(&plan, &args.services, &opts, &report)).await?;
+        match running {
+            Some(running) if !detach => {
+                super::logs::attached(engine, &plan, running, &attach).await
+            }
+            _ => Ok(ExitCode::SUCCESS),
         }
-        super::logs::attached(&engine, &plan, running, &attach).await
     })
 }
 
@@ -241,12 +199,8 @@ pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
     };
     let report = ctx.reporter();
     ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        if ctx.global.target == Target::Swarm {
-            return interruptible(&engine, swarm::down(&engine, &plan, opts.volumes, &report))
-                .await;
-        }
-        interruptible(&engine, down::down(&engine, &plan, &opts, &report)).await
+        let backend = ctx.backend().await?;
+        interruptible(backend.engine(), backend.down(&plan, &opts, &report)).await
     })
 }
 
@@ -255,116 +209,36 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
     let project = &loaded.project;
     let scale = parse_scale(project, &args.pairs)?;
     let plan = plan::build(project, &scale);
-    let selected: Vec<String> = scale.keys().cloned().collect();
-    let opts = UpOptions::keep_existing(!args.no_deps);
     let report = ctx.reporter();
     ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        if ctx.global.target == Target::Swarm {
-            return interruptible(&engine, swarm::scale(&engine, &plan, &scale, &report)).await;
-        }
-        let targets = if args.no_deps {
-            selected_only(&plan, &selected)
-        } else {
-            plan.clone()
-        };
+        let backend = ctx.backend().await?;
         interruptible(
-            &engine,
-            converge::up(&engine, &targets, &selected, &opts, &report),
+            backend.engine(),
+            backend.scale(&plan, &scale, !args.no_deps, &report),
         )
         .await
-        .map(|_| ())
     })
-}
-
-/// A plan reduced to `selected` services, for `--no-deps`.
-fn selected_only(plan: &Plan, selected: &[String]) -> Plan {
-    let mut p = plan.clone();
-    p.services.retain(|k, _| selected.contains(k));
-    p
 }
 
 pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
     let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
-    let name = loaded.project.name.clone();
-    if ctx.global.target == Target::Swarm {
-        let tasks: Vec<_> = ctx
-            .block_on(async {
-                let engine = ctx.connect().await?;
-                swarm::tasks(&engine, &name, args.all).await
-            })?
-            .into_iter()
-            .filter(|t| args.services.is_empty() || args.services.contains(&t.service))
-            .collect();
-        ui::out(ui::ps::swarm_tasks(
-            &tasks,
-            args.quiet,
-            args.format == Format::Json,
-        )?)?;
-        return Ok(());
-    }
-    let list = ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        observe::containers(&engine, &name, args.all).await
-    })?;
-    let list: Vec<_> = list
-        .into_iter()
-        .filter(|c| args.services.is_empty() || args.services.contains(&c.service))
-        .collect();
-    if args.quiet {
-        for c in &list {
-            ui::out(format!("{}\n", c.id))?;
+    let name = &loaded.project.name;
+    let listing = ctx.block_on(async { ctx.backend().await?.ps(name, args.all).await })?;
+    let wanted =
+        |service: &str| args.services.is_empty() || args.services.iter().any(|s| s == service);
+    let json = args.format == Format::Json;
+    let text = match listing {
+        Listing::Containers(mut list) => {
+            list.retain(|c| wanted(&c.service));
+            ui::ps::containers(&list, args.quiet, json)?
         }
-        return Ok(());
-    }
-    let port_text = |c: &observe::ObservedContainer| {
-        let mut ports: Vec<String> = c
-            .ports
-            .iter()
-            .map(|(ip, public, private, proto)| match public {
-                Some(p) => format!("{}:{p}->{private}/{proto}", ip.clone().unwrap_or_default()),
-                None => format!("{private}/{proto}"),
-            })
-            .collect();
-        ports.sort();
-        ports.dedup();
-        ports.join(", ")
+        Listing::Tasks(mut tasks) => {
+            tasks.retain(|t| wanted(&t.service));
+            ui::ps::swarm_tasks(&tasks, args.quiet, json)?
+        }
     };
-    match args.format {
-        Format::Json => {
-            let rows: Vec<serde_json::Value> = list
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "ID": c.id, "Name": c.name, "Service": c.service, "Number": c.number,
-                        "State": c.state, "Health": c.health().unwrap_or(""), "Status": c.status,
-                        "Image": c.image, "Ports": port_text(c), "OneOff": c.oneoff,
-                    })
-                })
-                .collect();
-            ui::out(format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
-        }
-        _ => {
-            let rows: Vec<Vec<String>> = list
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.name.clone(),
-                        c.service.clone(),
-                        c.number.to_string(),
-                        c.state.clone(),
-                        c.health().unwrap_or("").to_owned(),
-                        port_text(c),
-                    ]
-                })
-                .collect();
-            ui::out(ui::table::render(
-                &["NAME", "SERVICE", "#", "STATE", "HEALTH", "PORTS"],
-                &rows,
-            ))?;
-        }
-    }
+    ui::out(text)?;
     Ok(())
 }
 

@@ -17,40 +17,15 @@ use anyhow::Result;
 
 pub use ctx::{Ctx, Shape};
 
-use crate::cli::{Cli, Command, Target};
-use crate::exit::UsageError;
-
-/// The subcommands that have work to do on a swarm; the rest act on one engine's containers.
-pub const ON_SWARM: &[&str] = &[
-    "config",
-    "up",
-    "down",
-    "ps",
-    "scale",
-    "logs",
-    "build",
-    "push",
-    "version",
-    "completion",
-];
+use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let verb = cli.command.name();
-    if cli.global.target == Target::Swarm && !ON_SWARM.contains(&verb) {
-        return Err(UsageError::new(format!(
-            "`stackctl {verb}` works on the containers of one engine, not on --target swarm"
-        ))
-        .hint(format!(
-            "on Swarm these work: {}; drop --target swarm (or STACKCTL_TARGET) for `{verb}`",
-            ON_SWARM.join(", ")
-        ))
-        .into());
-    }
     let shape = match cli.command {
         Command::Logs(_) => Shape::LogReader,
         _ => Shape::Workers,
     };
     let ctx = Ctx::new(cli.global, shape);
+    ctx.target().refuse_command(cli.command.name())?;
     let ctx = &ctx;
     // Commands that only succeed or fail return (); those with a code of their own return it.
     let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);

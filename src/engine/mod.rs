@@ -3,6 +3,7 @@
 
 pub mod archive;
 mod auth;
+pub mod backend;
 mod build;
 pub mod containers;
 pub mod converge;

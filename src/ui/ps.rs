@@ -2,7 +2,58 @@
 
 use anyhow::Result;
 
+use crate::engine::observe::ObservedContainer;
 use crate::engine::swarm::SwarmTask;
+
+/// One engine's containers as a table, one ID a line (`quiet`), or a JSON array.
+pub fn containers(list: &[ObservedContainer], quiet: bool, json: bool) -> Result<String> {
+    if quiet {
+        return Ok(list.iter().map(|c| format!("{}\n", c.id)).collect());
+    }
+    let port_text = |c: &ObservedContainer| {
+        let mut ports: Vec<String> = c
+            .ports
+            .iter()
+            .map(|(ip, public, private, proto)| match public {
+                Some(p) => format!("{}:{p}->{private}/{proto}", ip.clone().unwrap_or_default()),
+                None => format!("{private}/{proto}"),
+            })
+            .collect();
+        ports.sort();
+        ports.dedup();
+        ports.join(", ")
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "ID": c.id, "Name": c.name, "Service": c.service, "Number": c.number,
+                    "State": c.state, "Health": c.health().unwrap_or(""), "Status": c.status,
+                    "Image": c.image, "Ports": port_text(c), "OneOff": c.oneoff,
+                })
+            })
+            .collect();
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&rows)?));
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.service.clone(),
+                c.number.to_string(),
+                c.state.clone(),
+                c.health().unwrap_or("").to_owned(),
+                port_text(c),
+            ]
+        })
+        .collect();
+    Ok(super::table::render(
+        &["NAME", "SERVICE", "#", "STATE", "HEALTH", "PORTS"],
+        &rows,
+    ))
+}
 
 /// A swarm project's tasks as a table, one ID a line (`quiet`), or a JSON array.
 pub fn swarm_tasks(tasks: &[SwarmTask], quiet: bool, json: bool) -> Result<String> {

@@ -16,6 +16,7 @@ use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
 
 use crate::cli::LogsArgs;
+use crate::engine::backend::Backend;
 use crate::engine::logs::{self, Channel, ContainerEvent, LogQuery};
 use crate::engine::{Engine, observe};
 use crate::exit::{Interrupted, UsageError};
@@ -295,11 +296,15 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
         parse: args.merge_time,
         min: None,
     };
-    if ctx.global.target == crate::cli::Target::Swarm {
-        return ctx.block_on(swarm_logs(ctx, &project, &args, q, stamps));
-    }
+    // The view is this module's; what it reads from is the backend's: containers (followed
+    // through restarts and recreations) or a swarm's services (each its tasks' output).
     ctx.block_on(async {
-        let engine = ctx.connect().await?;
+        let engine = match ctx.backend().await? {
+            Backend::Local(engine) => engine,
+            Backend::Swarm { engine, .. } => {
+                return swarm_logs(&engine, &project, &args, q, stamps).await;
+            }
+        };
         let services = args.services.clone();
         let index = args.index;
         let wanted = move |service: &str, number: u32| {
@@ -343,14 +348,13 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
 
 /// Logs of the project's Swarm services, one stream per service (its tasks' output), `service |` prefixes.
 async fn swarm_logs(
-    ctx: &Ctx,
+    engine: &Engine,
     project: &str,
     args: &LogsArgs,
     q: LogQuery,
     stamps: Stamps,
 ) -> Result<()> {
-    let engine = ctx.connect().await?;
-    let services: Vec<(String, String)> = crate::engine::swarm::services(&engine, project)
+    let services: Vec<(String, String)> = crate::engine::swarm::services(engine, project)
         .await?
         .into_iter()
         .filter(|(_, name)| {
@@ -378,7 +382,7 @@ async fn swarm_logs(
     };
     for (idx, (id, _)) in services.iter().enumerate() {
         spawn_stream_reader(
-            Box::pin(logs::service_stream(&engine, id, &q)),
+            Box::pin(logs::service_stream(engine, id, &q)),
             idx,
             stamps,
             Sink::View(view.clone()),

@@ -1,0 +1,229 @@
+//! The one seam between the commands and where a stack runs: containers on one engine, or services
+//! on a swarm. Commands call these operations and never look at the target themselves; what a
+//! target cannot do comes back as `NotOnTarget`, which the command line turns into exit 2.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::Result;
+
+use super::converge::{self, Running, UpOptions};
+use super::down::{self, DownOptions};
+use super::observe::{self, ObservedContainer};
+use super::swarm::{self, SwarmTask};
+use super::{Engine, Reporter};
+use crate::manifest::Diagnostics;
+use crate::plan::Plan;
+
+/// Where the stack runs, known before connecting (so refusals need no API call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Containers on one engine.
+    Local,
+    /// Services on the swarm the engine manages.
+    Swarm,
+}
+
+/// The subcommands that have work to do on a swarm; the rest act on one engine's containers.
+pub const SWARM_COMMANDS: &[&str] = &[
+    "config",
+    "up",
+    "down",
+    "ps",
+    "scale",
+    "logs",
+    "build",
+    "push",
+    "version",
+    "completion",
+];
+
+/// Something this target cannot do; the CLI exits 2 on it.
+#[derive(Debug)]
+pub struct NotOnTarget {
+    pub message: String,
+    pub hint: String,
+}
+
+impl fmt::Display for NotOnTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n  = help: {}", self.message, self.hint)
+    }
+}
+
+impl std::error::Error for NotOnTarget {}
+
+/// What `up` was asked that only some targets can do, checked before anything is created.
+pub struct UpRequest<'a> {
+    pub plan: &'a Plan,
+    /// The services this `up` starts (with their dependencies unless `--no-deps`).
+    pub started: &'a [String],
+    /// Services whose replica count `--scale` set (already checked against their ports).
+    pub scaled: &'a BTreeMap<String, u32>,
+    /// Per service, why its replicas cannot share one engine's host ports (from the loader).
+    pub single_host_conflicts: &'a BTreeMap<String, Diagnostics>,
+    /// Flags given that act on containers: (given, flag).
+    pub container_flags: &'a [(bool, &'a str)],
+}
+
+impl Target {
+    /// Refuses a subcommand that has nothing to work on here.
+    pub fn refuse_command(self, verb: &str) -> Result<(), NotOnTarget> {
+        if self == Target::Local || SWARM_COMMANDS.contains(&verb) {
+            return Ok(());
+        }
+        Err(NotOnTarget {
+            message: format!(
+                "`stackctl {verb}` works on the containers of one engine, not on --target swarm"
+            ),
+            hint: format!(
+                "on Swarm these work: {}; drop --target swarm (or STACKCTL_TARGET) for `{verb}`",
+                SWARM_COMMANDS.join(", ")
+            ),
+        })
+    }
+
+    /// Refuses, before any API call, an `up` this target cannot carry out.
+    pub fn refuse_up(self, req: &UpRequest) -> Result<()> {
+        match self {
+            Target::Local => {
+                // Replicas on one engine cannot share a fixed host port (Swarm's routing mesh can).
+                let mut all = Diagnostics::default();
+                for svc in req.started.iter().filter(|s| !req.scaled.contains_key(*s)) {
+                    if let Some(d) = req.single_host_conflicts.get(svc) {
+                        all.0.extend(d.0.iter().cloned());
+                    }
+                }
+                Ok(all.into_result(())?)
+            }
+            Target::Swarm => {
+                if let Some(svc) = req
+                    .plan
+                    .services
+                    .values()
+                    .find(|s| s.network_mode.is_some())
+                {
+                    return Err(NotOnTarget {
+                        message: format!(
+                            "service {} sets network_mode, which Swarm services do not have",
+                            svc.name
+                        ),
+                        hint: "leave network_mode out of the Swarm override (Swarm attaches services to the stack's overlay network)".into(),
+                    }
+                    .into());
+                }
+                if let Some((_, flag)) = req.container_flags.iter().find(|(given, _)| *given) {
+                    return Err(NotOnTarget {
+                        message: format!("{flag} works on one engine, not on Swarm"),
+                        hint: "Swarm runs services, not containers; drop the flag or use --target local".into(),
+                    }
+                    .into());
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What `ps` lists: one engine's containers, or a swarm's tasks.
+pub enum Listing {
+    Containers(Vec<ObservedContainer>),
+    Tasks(Vec<SwarmTask>),
+}
+
+/// A connected target.
+pub enum Backend {
+    Local(Engine),
+    Swarm {
+        engine: Engine,
+        /// Where built images go for the nodes to pull (not needed on a one-node swarm).
+        registry: Option<String>,
+    },
+}
+
+impl Backend {
+    pub fn engine(&self) -> &Engine {
+        match self {
+            Backend::Local(e) | Backend::Swarm { engine: e, .. } => e,
+        }
+    }
+
+    /// Brings the plan up. The containers it runs, for an attached `up`; None on a swarm, which
+    /// runs services (its tasks' output is `logs`'s to follow).
+    pub async fn up(
+        &self,
+        plan: &Plan,
+        selected: &[String],
+        opts: &UpOptions,
+        report: &Reporter,
+    ) -> Result<Option<Vec<Running>>> {
+        match self {
+            Backend::Local(e) => converge::up(e, plan, selected, opts, report)
+                .await
+                .map(Some),
+            Backend::Swarm { engine, registry } => {
+                swarm::up(engine, plan, registry.as_deref(), report).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    pub async fn down(&self, plan: &Plan, opts: &DownOptions, report: &Reporter) -> Result<()> {
+        match self {
+            Backend::Local(e) => down::down(e, plan, opts, report).await,
+            Backend::Swarm { engine, .. } => swarm::down(engine, plan, opts.volumes, report).await,
+        }
+    }
+
+    /// Sets the replica counts of `scale`'s services; `with_deps` starts what they need first.
+    pub async fn scale(
+        &self,
+        plan: &Plan,
+        scale: &BTreeMap<String, u32>,
+        with_deps: bool,
+        report: &Reporter,
+    ) -> Result<()> {
+        match self {
+            Backend::Local(e) => {
+                let selected: Vec<String> = scale.keys().cloned().collect();
+                let mut targets = plan.clone();
+                if !with_deps {
+                    targets.services.retain(|k, _| selected.contains(k));
+                }
+                let opts = UpOptions::keep_existing(with_deps);
+                converge::up(e, &targets, &selected, &opts, report).await?;
+                Ok(())
+            }
+            Backend::Swarm { engine, .. } => swarm::scale(engine, plan, scale, report).await,
+        }
+    }
+
+    /// The project's containers or tasks; with `all`, also stopped ones.
+    pub async fn ps(&self, project: &str, all: bool) -> Result<Listing> {
+        match self {
+            Backend::Local(e) => Ok(Listing::Containers(
+                observe::containers(e, project, all).await?,
+            )),
+            Backend::Swarm { engine, .. } => {
+                Ok(Listing::Tasks(swarm::tasks(engine, project, all).await?))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swarm_refuses_container_commands_and_local_refuses_none() {
+        assert!(Target::Swarm.refuse_command("exec").is_err());
+        assert!(Target::Swarm.refuse_command("up").is_ok());
+        assert!(Target::Local.refuse_command("exec").is_ok());
+        let e = Target::Swarm.refuse_command("cp").unwrap_err();
+        assert!(
+            e.message.contains("`stackctl cp`") && e.hint.contains("logs"),
+            "{e}"
+        );
+    }
+}
