@@ -10,6 +10,7 @@ mod load;
 mod merge;
 pub mod model;
 pub mod reference;
+mod source;
 mod spans;
 pub mod units;
 mod validate;

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::diag::{Diagnostics, nearest, some_of};
-use super::load::Locator;
 use super::model::{Condition, MountKind, Project, Service};
+use super::source::Locator;
 use super::spans::FieldPath;
 
 const SIGNALS: &[&str] = &[

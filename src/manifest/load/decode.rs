@@ -1,0 +1,122 @@
+//! YAML values to the typed model, with serde's messages turned into positioned advice.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use crate::manifest::diag::{Diagnostic, Diagnostics, nearest};
+use crate::manifest::model::FileTop;
+use crate::manifest::source::Locator;
+use crate::manifest::spans::FieldPath;
+
+/// Keys that the Compose specification defines for a service but stackctl does not implement yet.
+pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
+    "annotations",
+    "blkio_config",
+    "cpu_count",
+    "cpu_percent",
+    "credential_spec",
+    "driver_opts",
+    "gpus",
+    "mac_address",
+    "models",
+    "post_start",
+    "pre_stop",
+    "provider",
+    "use_api_socket",
+];
+
+pub(super) fn decode_top(v: Value, loc: &Locator) -> Result<FileTop, Diagnostic> {
+    decode::<FileTop>(v, &FieldPath::root(), loc, &[])
+}
+
+pub(super) fn decode_defs<T: for<'de> Deserialize<'de> + Default>(
+    defs: Option<BTreeMap<String, Value>>,
+    section: &str,
+    loc: &Locator,
+    into: &mut BTreeMap<String, T>,
+    diags: &mut Diagnostics,
+) {
+    for (name, raw) in defs.unwrap_or_default() {
+        let path = FieldPath::root().key(section).key(&name);
+        if raw.is_null() {
+            into.entry(name).or_default();
+            continue;
+        }
+        match decode::<T>(raw, &path, loc, &[]) {
+            Ok(def) => {
+                into.insert(name, def);
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+}
+
+/// Decodes `v` (found at `base`) into `T`, turning serde's message into a positioned diagnostic.
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(
+    v: Value,
+    base: &FieldPath,
+    loc: &Locator,
+    unsupported: &[&str],
+) -> Result<T, Diagnostic> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut path = base.clone();
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Map { key } => path = path.key(key),
+                serde_path_to_error::Segment::Seq { index } => path = path.index(*index),
+                _ => {}
+            }
+        }
+        let msg = e.inner().to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+        unknown_field(&msg, &path, base, loc, unsupported).unwrap_or_else(|| {
+            let what = match path.last_key() {
+                Some(k) => format!("`{k}`: {msg}"),
+                None => msg.clone(),
+            };
+            let hint = if msg.starts_with("missing field") {
+                "add the field, or check its spelling"
+            } else {
+                "see the Compose specification for the forms this field accepts"
+            };
+            let mut d = loc.diag(&path, false, format!("invalid {what}"));
+            if d.hint.is_none() {
+                d = d.hint(hint);
+            }
+            d
+        })
+    })
+}
+
+/// serde says "unknown field `x`, expected one of `a`, `b`": turn that into advice.
+pub(super) fn unknown_field(
+    msg: &str,
+    path: &FieldPath,
+    base: &FieldPath,
+    loc: &Locator,
+    unsupported: &[&str],
+) -> Option<Diagnostic> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // serde_path_to_error stops at the struct, so the key itself is the last step.
+    let key_path = if path.last_key() == Some(key) {
+        path.clone()
+    } else {
+        path.key(key)
+    };
+    let place = match base.0.as_slice() {
+        [] => "at the top level".to_owned(),
+        _ => format!("in {}", key_path.parent().unwrap_or_default()),
+    };
+    let d = loc.diag(&key_path, true, format!("unknown key `{key}` {place}"));
+    Some(if unsupported.contains(&key) {
+        d.hint(format!("`{key}` is part of the Compose format but stackctl does not support it yet; remove it to continue"))
+    } else if let Some(near) = nearest(key, candidates.iter().copied()) {
+        d.hint(format!("did you mean `{near}`?"))
+    } else {
+        d.hint(format!("valid keys here: {}", candidates.join(", ")))
+    })
+}

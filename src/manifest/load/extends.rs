@@ -1,0 +1,234 @@
+//! `extends`: a service built on another, in the same file or another, with the override rules of
+//! `-f` files and relative paths kept pointing from the file that wrote them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_yaml::{Mapping, Value};
+
+use super::*;
+use crate::manifest::diag::{Diagnostic, nearest, some_of};
+use crate::manifest::merge;
+use crate::manifest::model::Service;
+use crate::manifest::source::Locator;
+use crate::manifest::spans::FieldPath;
+
+/// One file's services as written, for `extends` to find a base in.
+pub(super) struct ExtendsFile<'a> {
+    pub(super) path: &'a Path,
+    pub(super) raws: &'a BTreeMap<String, Value>,
+    pub(super) loc: &'a Locator<'a>,
+}
+
+/// Decodes service `name` of `file`, first building the service it `extends` (in the same file or
+/// in `extends.file`, whose relative paths are made to point where that file meant them) and then
+/// merging this one onto it with the override rules.
+pub(super) fn resolve_extends(
+    name: &str,
+    file: &ExtendsFile,
+    project_dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    extending: &mut Extending,
+) -> Result<Service, Diagnostic> {
+    let spath = FieldPath::root().key("services").key(name);
+    let raw = file.raws.get(name).cloned().unwrap_or(Value::Null);
+    // The same file reached as `sub/../compose.yaml` and `compose.yaml` must compare equal.
+    let canonical = std::fs::canonicalize(file.path).unwrap_or_else(|_| file.path.to_path_buf());
+    let key = (canonical, name.to_owned());
+    if let Some(done) = extending.resolved.get(&key) {
+        return Ok(done.clone());
+    }
+    let chain = &mut extending.chain;
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(file
+            .loc
+            .diag(
+                &spath.key("extends"),
+                true,
+                format!(
+                    "`extends` chains more than {MAX_EXTENDS_DEPTH} services deep (from `{}`)",
+                    chain.first().map_or(name, |(_, n)| n.as_str())
+                ),
+            )
+            .hint("let the services extend a common base instead of each other in a long line"));
+    }
+    if chain.contains(&key) {
+        let names: Vec<&str> = chain.iter().map(|(_, n)| n.as_str()).collect();
+        return Err(file
+            .loc
+            .diag(
+                &spath.key("extends"),
+                true,
+                format!(
+                    "`extends` goes round in a circle: {} → {name}",
+                    names.join(" → ")
+                ),
+            )
+            .hint("one of these services must stand on its own"));
+    }
+    chain.push(key.clone());
+    let mut raw = match raw {
+        Value::Null => Value::Mapping(Mapping::new()),
+        other => other,
+    };
+    let extends = raw.as_mapping_mut().and_then(|m| m.remove("extends"));
+    let local = decode::<Service>(raw, &spath, file.loc, SERVICE_KEYS_UNSUPPORTED)?;
+    let Some(extends) = extends else {
+        extending.chain.pop();
+        extending.resolved.insert(key, local.clone());
+        return Ok(local);
+    };
+    let epath = spath.key("extends");
+    let (base_name, base_file) = match &extends {
+        Value::String(s) => (s.clone(), None),
+        Value::Mapping(m) => {
+            let get = |k: &str| m.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            if let Some(bad) = m
+                .keys()
+                .filter_map(|k| k.as_str())
+                .find(|k| *k != "service" && *k != "file")
+            {
+                return Err(file
+                    .loc
+                    .diag(
+                        &epath.key(bad),
+                        true,
+                        format!("unknown key `{bad}` in extends"),
+                    )
+                    .hint("extends takes `service` and `file`"));
+            }
+            let service = get("service").ok_or_else(|| {
+                file.loc
+                    .diag(&epath, true, "`extends` needs `service`")
+                    .hint("extends: {service: NAME, file: OTHER.yml}")
+            })?;
+            (service, get("file"))
+        }
+        _ => {
+            return Err(file
+                .loc
+                .diag(
+                    &epath,
+                    false,
+                    "`extends` should be a service name or {service, file}",
+                )
+                .hint("extends: {service: NAME, file: OTHER.yml}"));
+        }
+    };
+    let missing = |raws: &BTreeMap<String, Value>, in_file: &Path| {
+        let known: Vec<&str> = raws.keys().map(String::as_str).collect();
+        let d = file.loc.diag(
+            &epath,
+            false,
+            format!(
+                "`extends` names service `{base_name}`, which {} does not define",
+                in_file.display()
+            ),
+        );
+        match nearest(&base_name, known.iter().copied()) {
+            Some(n) => d.hint(format!("did you mean `{n}`?")),
+            None => d.hint(format!("services there: {}", some_of(&known))),
+        }
+    };
+    let mut base = match base_file {
+        None if !file.raws.contains_key(&base_name) => return Err(missing(file.raws, file.path)),
+        None => resolve_extends(&base_name, file, project_dir, lookup, extending)?,
+        Some(other) => {
+            let other_path = file.path.parent().unwrap_or(Path::new(".")).join(&other);
+            let documents = read_file(&other_path, lookup).map_err(|mut d| {
+                d.0.remove(0).hint(format!(
+                    "`extends.file` of service `{name}` is read from {}",
+                    other_path.display()
+                ))
+            })?;
+            // Of a file with several documents, the last that defines the service counts.
+            let Some((source, top)) = documents.into_iter().rev().find(|(_, top)| {
+                top.get("services")
+                    .and_then(|s| s.get(base_name.as_str()))
+                    .is_some()
+            }) else {
+                return Err(file
+                    .loc
+                    .diag(
+                        &epath,
+                        false,
+                        format!(
+                            "`extends` names service `{base_name}`, which {} does not define",
+                            other_path.display()
+                        ),
+                    )
+                    .hint("check the service name and `extends.file`"));
+            };
+            let other_loc = Locator {
+                files: std::slice::from_ref(&source),
+            };
+            let top = decode_top(top, &other_loc)?;
+            let raws = top.services.unwrap_or_default();
+            if !raws.contains_key(&base_name) {
+                return Err(missing(&raws, &other_path));
+            }
+            let other_file = ExtendsFile {
+                path: &other_path,
+                raws: &raws,
+                loc: &other_loc,
+            };
+            let mut base =
+                resolve_extends(&base_name, &other_file, project_dir, lookup, extending)?;
+            rebase_paths(
+                &mut base,
+                other_path.parent().unwrap_or(Path::new(".")),
+                project_dir,
+            );
+            base
+        }
+    };
+    extending.chain.pop();
+    merge::merge_service(&mut base, local);
+    extending.resolved.insert(key, base.clone());
+    Ok(base)
+}
+
+/// The state of resolving one document's `extends`: the chain being followed (to find circles and
+/// bound its length), and every service already resolved, so a long chain is walked once, not once
+/// per service on it.
+#[derive(Default)]
+pub(super) struct Extending {
+    chain: Vec<(PathBuf, String)>,
+    resolved: HashMap<(PathBuf, String), Service>,
+}
+
+impl Extending {
+    /// Starts on another service: the chain of a failed one may have been left behind.
+    pub(super) fn begin(&mut self) {
+        self.chain.clear();
+    }
+}
+
+/// Relative paths of a service written in another folder's file point from that folder.
+pub(super) fn rebase_paths(svc: &mut Service, from: &Path, project_dir: &Path) {
+    let from = if from.is_absolute() {
+        from.to_path_buf()
+    } else {
+        project_dir.join(from)
+    };
+    let rebase = |p: &str| -> String {
+        if Path::new(p).is_absolute() || p.starts_with('~') {
+            p.to_owned()
+        } else {
+            from.join(p).to_string_lossy().into_owned()
+        }
+    };
+    if let Some(b) = &mut svc.build {
+        b.context = rebase(&b.context);
+    }
+    for f in &mut svc.env_file {
+        f.path = rebase(&f.path);
+    }
+    for m in &mut svc.volumes {
+        if m.kind == crate::manifest::MountKind::Bind
+            && let Some(src) = &mut m.source
+        {
+            *src = rebase(src);
+        }
+    }
+}

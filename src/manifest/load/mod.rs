@@ -1,0 +1,271 @@
+//! Reading a project from disk: finding the files, the environment (.env, --env-file, the process),
+//! YAML parsing with positions, interpolation, typed decoding, extends, merging and naming the
+//! project. Each step has its own file; `load` runs them in order.
+
+mod decode;
+mod extends;
+mod files;
+mod names;
+mod parse;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use super::diag::{Diagnostic, Diagnostics};
+use super::model::Project;
+use super::source::Locator;
+use super::spans::FieldPath;
+use super::{merge, validate};
+
+use decode::*;
+use extends::*;
+pub use files::read_env_file;
+use files::*;
+pub use names::{is_valid_project_name, normalize_project_name};
+use parse::*;
+pub use resolve::container_sources;
+use resolve::*;
+
+/// Files looked for in the current folder when no `-f` is given, in this order.
+pub const DEFAULT_FILES: &[&str] = &[
+    "stack.yml",
+    "stack.yaml",
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+    "stack/stack.yml",
+];
+
+/// Past this many problems in the services of one document, the rest are not looked at.
+pub(super) const MAX_DIAGNOSTICS: usize = 50;
+
+/// How many services one `extends` chain may pass through; real files use two or three.
+pub(super) const MAX_EXTENDS_DEPTH: usize = 64;
+
+/// A manifest larger than this is refused before parsing: no real stack comes close.
+pub(super) const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub files: Vec<PathBuf>,
+    pub project_name: Option<String>,
+    pub env_files: Vec<PathBuf>,
+    pub project_directory: Option<PathBuf>,
+    /// Where relative `-f` paths and default discovery start.
+    pub cwd: PathBuf,
+    /// The process environment; it wins over every env file.
+    pub environ: HashMap<String, String>,
+    /// Manifest contents given in memory (fuzzing, stdin): used instead of reading `files`.
+    pub inline: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub project: Project,
+    pub warnings: Vec<String>,
+    /// The resolved variables (env files overlaid by the process environment).
+    pub variables: HashMap<String, String>,
+    /// Per service, why its replicas cannot all run on one engine (fixed host ports). Raised by the
+    /// commands that start containers on one engine; `config` and Swarm have no such limit.
+    pub single_host_conflicts: BTreeMap<String, Diagnostics>,
+}
+
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let files = match &opts.inline {
+        Some(_) => vec![
+            opts.cwd.join(
+                opts.files
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "inline.yml".into()),
+            ),
+        ],
+        None => resolve_files(opts)?,
+    };
+    let project_dir = match &opts.project_directory {
+        Some(d) => opts.cwd.join(d),
+        None => files[0]
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| opts.cwd.clone()),
+    };
+    let variables = read_variables(opts, &project_dir)?;
+    let lookup = |name: &str| variables.get(name).cloned();
+
+    let mut warnings = Vec::new();
+    let mut diags = Diagnostics::default();
+    let mut sources = Vec::new();
+    let mut project = Project {
+        working_dir: project_dir.clone(),
+        config_files: files.clone(),
+        ..Project::default()
+    };
+    let mut declared_name = None;
+
+    for path in &files {
+        let read = match &opts.inline {
+            Some(bytes) => parse_source(path, bytes.clone(), &lookup),
+            None => read_file(path, &lookup),
+        };
+        let documents = match read {
+            Ok(ok) => ok,
+            Err(mut d) => {
+                diags.0.append(&mut d.0);
+                continue;
+            }
+        };
+        for (source, top) in documents {
+            let loc = Locator {
+                files: std::slice::from_ref(&source),
+            };
+            let top = match decode_top(top, &loc) {
+                Ok(t) => t,
+                Err(d) => {
+                    diags.push(d);
+                    sources.push(source);
+                    continue;
+                }
+            };
+            if top.version.is_some() {
+                warnings.push(format!(
+                    "{}: the top-level `version` is obsolete and ignored; you can remove it",
+                    path.display()
+                ));
+            }
+            if let Some(n) = top.name {
+                declared_name = Some(n);
+            }
+            let raws = top.services.unwrap_or_default();
+            let mut extending = Extending::default();
+            for name in raws.keys() {
+                if diags.0.len() >= MAX_DIAGNOSTICS {
+                    break;
+                }
+                let file = ExtendsFile {
+                    path,
+                    raws: &raws,
+                    loc: &loc,
+                };
+                extending.begin();
+                let resolved = resolve_extends(name, &file, &project_dir, &lookup, &mut extending);
+                match resolved {
+                    Ok(svc) => match project.services.get_mut(name) {
+                        Some(base) => merge::merge_service(base, svc),
+                        None => {
+                            project.services.insert(name.clone(), svc);
+                        }
+                    },
+                    Err(d) => diags.push(d),
+                }
+            }
+            decode_defs(
+                top.networks,
+                "networks",
+                &loc,
+                &mut project.networks,
+                &mut diags,
+            );
+            decode_defs(
+                top.volumes,
+                "volumes",
+                &loc,
+                &mut project.volumes,
+                &mut diags,
+            );
+            decode_defs(
+                top.secrets,
+                "secrets",
+                &loc,
+                &mut project.secrets,
+                &mut diags,
+            );
+            decode_defs(
+                top.configs,
+                "configs",
+                &loc,
+                &mut project.configs,
+                &mut diags,
+            );
+            sources.push(source);
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+
+    // A name the user chose (-p, COMPOSE_PROJECT_NAME, `name:`) is taken as written or refused, as
+    // compose does; only a folder's name is normalised into one.
+    let chosen = opts
+        .project_name
+        .clone()
+        .map(|n| (n, "-p"))
+        .or_else(|| {
+            opts.environ
+                .get("COMPOSE_PROJECT_NAME")
+                .filter(|s| !s.is_empty())
+                .map(|n| (n.clone(), "COMPOSE_PROJECT_NAME"))
+        })
+        .or(declared_name.map(|n| (n, "the top-level `name:`")));
+    project.name = match chosen {
+        Some((name, from)) => {
+            if !is_valid_project_name(&name) {
+                let shown: String = name.chars().take(80).collect();
+                let mut d = Diagnostic::new(format!(
+                    "`{shown}` (from {from}) is not a valid project name"
+                ))
+                .hint(format!(
+                    "use lowercase letters, digits, `-` and `_`, starting with a letter or digit{}",
+                    normalize_project_name(&name)
+                        .map(|n| format!(": for example `{n}`"))
+                        .unwrap_or_default()
+                ));
+                if from.starts_with("the top-level") {
+                    d = Locator { files: &sources }
+                        .diag(&FieldPath::root().key("name"), false, d.message.clone())
+                        .hint(d.hint.clone().unwrap_or_default());
+                }
+                return Err(d.into());
+            }
+            name
+        }
+        None => {
+            let folder = project_dir
+                .canonicalize()
+                .unwrap_or(project_dir.clone())
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "default".into());
+            normalize_project_name(&folder).ok_or_else(|| {
+                Diagnostic::new(format!(
+                    "the folder name `{folder}` cannot be made a project name"
+                ))
+                .hint("name the project with -p NAME or a top-level `name:`")
+            })?
+        }
+    };
+
+    for (name, svc) in &project.services {
+        if svc.develop.is_some() {
+            warnings.push(format!(
+                "services.{name}.develop: stackctl has no `watch` yet; the section is kept in `config` and otherwise ignored"
+            ));
+        }
+    }
+    let loc = Locator { files: &sources };
+    add_implicit_dependencies(&mut project, &loc)?;
+    validate::validate(&project, &loc, &variables)?;
+    apply_profiles(&mut project, &variables, &loc)?;
+    let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
+    resolve_environment(&mut project, &variables)?;
+    resolve_label_files(&mut project)?;
+    Ok(Loaded {
+        project,
+        warnings,
+        variables,
+        single_host_conflicts,
+    })
+}

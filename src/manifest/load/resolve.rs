@@ -1,0 +1,173 @@
+//! After merging: profiles, dependencies implied by shared containers, and `env_file` and
+//! `label_file` folded into the values they feed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::*;
+use crate::manifest::diag::{Diagnostic, Diagnostics, nearest};
+use crate::manifest::model::{Project, Service};
+use crate::manifest::source::Locator;
+use crate::manifest::spans::FieldPath;
+
+/// Drops services whose `profiles` are not active (COMPOSE_PROFILES, comma-separated), as compose
+/// does; an active service that depends on a dropped one is an error that names the profile.
+pub(super) fn apply_profiles(
+    project: &mut Project,
+    vars: &HashMap<String, String>,
+    loc: &Locator,
+) -> Result<(), Diagnostics> {
+    let active: Vec<&str> = vars
+        .get("COMPOSE_PROFILES")
+        .map(|p| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let enabled = |profiles: &[String]| {
+        profiles.is_empty()
+            || active.contains(&"*")
+            || profiles.iter().any(|p| active.contains(&p.as_str()))
+    };
+    let dropped: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(_, s)| !enabled(&s.profiles))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut diags = Diagnostics::default();
+    for (name, svc) in &project.services {
+        if dropped.contains(name) {
+            continue;
+        }
+        for (dep, d) in &svc.depends_on {
+            if d.required && dropped.contains(dep) {
+                let profiles = project.services[dep].profiles.join(", ");
+                diags.push(
+                    loc.diag(&FieldPath::root().key("services").key(name).key("depends_on").key(dep), true, format!("service `{name}` depends on `{dep}`, which is only in profile(s) {profiles}"))
+                        .hint(format!("activate one with COMPOSE_PROFILES={}, or mark the dependency `required: false`", project.services[dep].profiles[0])),
+                );
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    for name in dropped {
+        project.services.remove(&name);
+    }
+    let remaining: Vec<String> = project.services.keys().cloned().collect();
+    for svc in project.services.values_mut() {
+        svc.depends_on.retain(|dep, _| remaining.contains(dep));
+    }
+    Ok(())
+}
+
+/// The services a service's containers are made from (`network_mode: service:X`, `volumes_from: X`).
+pub fn container_sources(svc: &Service) -> Vec<String> {
+    let from_network = svc
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"));
+    let from_volumes = svc
+        .volumes_from
+        .iter()
+        .filter(|v| !v.starts_with("container:"))
+        .map(|v| v.split(':').next().unwrap_or(v));
+    from_network
+        .into_iter()
+        .chain(from_volumes)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A service that takes another's network namespace or volumes needs that service's container
+/// first: the reference becomes a `depends_on` (started), as in compose, after checking that the
+/// service exists — so ordering, cycles and `up SERVICE` all see it.
+pub(super) fn add_implicit_dependencies(
+    project: &mut Project,
+    loc: &Locator,
+) -> Result<(), Diagnostics> {
+    let names: Vec<String> = project.services.keys().cloned().collect();
+    let mut diags = Diagnostics::default();
+    for (name, svc) in project.services.iter_mut() {
+        for source in container_sources(svc) {
+            if !names.contains(&source) {
+                let field = if svc.network_mode.as_deref() == Some(&format!("service:{source}")) {
+                    FieldPath::root()
+                        .key("services")
+                        .key(name)
+                        .key("network_mode")
+                } else {
+                    FieldPath::root()
+                        .key("services")
+                        .key(name)
+                        .key("volumes_from")
+                };
+                let d = loc.diag(&field, false, format!("service `{source}` is not defined"));
+                diags.push(match nearest(&source, names.iter().map(String::as_str)) {
+                    Some(n) => d.hint(format!("did you mean `{n}`?")),
+                    None => d.hint(
+                        "name a service of this manifest, or container:NAME for another container",
+                    ),
+                });
+                continue;
+            }
+            svc.depends_on
+                .entry(source)
+                .or_insert(crate::manifest::Dependency {
+                    condition: crate::manifest::Condition::ServiceStarted,
+                    required: true,
+                    restart: false,
+                });
+        }
+    }
+    if diags.is_empty() { Ok(()) } else { Err(diags) }
+}
+
+/// Folds `label_file` contents under `labels`, which win, as compose does.
+pub(super) fn resolve_label_files(project: &mut Project) -> Result<(), Diagnostics> {
+    for svc in project.services.values_mut() {
+        let mut labels = BTreeMap::new();
+        for f in std::mem::take(&mut svc.label_file) {
+            let path = project.working_dir.join(&f);
+            let pairs = read_env_file(&path).map_err(|_| {
+                Diagnostic::new(format!("cannot read label file {}", path.display()))
+                    .in_file(&path)
+                    .hint("check the path in `label_file`: it is relative to the project directory")
+            })?;
+            labels.extend(pairs);
+        }
+        labels.extend(std::mem::take(&mut svc.labels));
+        svc.labels = labels;
+    }
+    Ok(())
+}
+
+/// Folds `env_file` contents under `environment` (which wins) and fills `KEY`-only entries from the
+/// variables, as compose does; an entry with no value anywhere is dropped.
+pub(super) fn resolve_environment(
+    project: &mut Project,
+    vars: &HashMap<String, String>,
+) -> Result<(), Diagnostics> {
+    for svc in project.services.values_mut() {
+        let mut env: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for f in std::mem::take(&mut svc.env_file) {
+            let path = project.working_dir.join(&f.path);
+            if !path.is_file() && !f.required {
+                continue;
+            }
+            for (k, v) in read_env_file(&path)? {
+                env.insert(k, Some(v));
+            }
+        }
+        for (k, v) in std::mem::take(&mut svc.environment) {
+            let v = v.or_else(|| vars.get(&k).cloned());
+            env.insert(k, v);
+        }
+        env.retain(|_, v| v.is_some());
+        svc.environment = env;
+    }
+    Ok(())
+}

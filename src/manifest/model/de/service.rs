@@ -1,0 +1,443 @@
+//! Service keys with union forms of their own: network_mode, extra_hosts, devices, ulimits,
+//! env_file, build, restart, deploy, networks, depends_on, secrets and configs.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_yaml::Value;
+
+use super::*;
+use crate::manifest::model::*;
+
+/// `network_mode`: `host`, `none`, `bridge`, `service:NAME` (that service's first container) or
+/// `container:NAME`.
+pub(crate) fn network_mode_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        Some(m)
+            if !["host", "none", "bridge"].contains(&m.as_str())
+                && m.strip_prefix("container:")
+                    .or_else(|| m.strip_prefix("service:"))
+                    .is_none_or(|c| c.is_empty()) =>
+        {
+            Err(fail(format!(
+                "expected host, none, bridge, service:NAME or container:NAME, found `{m}`"
+            )))
+        }
+        other => Ok(other),
+    }
+}
+
+/// `isolation` (Windows daemons): `default`, `process` or `hyperv`.
+pub(crate) fn isolation_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        Some(i) if !["default", "process", "hyperv"].contains(&i.as_str()) => Err(fail(format!(
+            "expected default, process or hyperv, found `{i}`"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// `cgroup`: the container's cgroup namespace, `host` or `private`.
+pub(crate) fn cgroup_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        Some(c) if c != "host" && c != "private" => {
+            Err(fail(format!("expected host or private, found `{c}`")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// `memswap_limit`: a size, or -1 for unlimited swap.
+pub(crate) fn swap_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let unlimited = match &v {
+        Value::Number(n) => n.as_i64() == Some(-1),
+        Value::String(s) => s.trim() == "-1",
+        _ => false,
+    };
+    if unlimited {
+        return Ok(Some(-1));
+    }
+    size(&v)
+        .map(|b| b.map(|b| b.min(i64::MAX as u64) as i64))
+        .map_err(|e| fail(format!("{e}, or -1 for unlimited")))
+}
+
+/// `extra_hosts`: `host:ip` or `host=ip` items, or a mapping of host to address (or addresses); the
+/// engine wants `host:ip`.
+pub(crate) fn extra_hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let mut out = Vec::new();
+    match Value::deserialize(d)? {
+        Value::Null => {}
+        Value::Sequence(items) => {
+            for s in string_items::<D::Error>(&items)? {
+                // `=` first: an IPv6 address is full of colons.
+                let (host, ip) = s
+                    .split_once('=')
+                    .or_else(|| s.split_once(':'))
+                    .ok_or_else(|| fail(format!("`{s}` should be HOST:IP or HOST=IP")))?;
+                out.push(format!("{host}:{ip}"));
+            }
+        }
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let host = scalar_text(&k).ok_or_else(|| fail("host names must be strings"))?;
+                let ips = match &v {
+                    Value::Sequence(items) => string_items::<D::Error>(items)?,
+                    other => vec![scalar_text(other).ok_or_else(|| {
+                        fail(format!("the address of `{host}` should be a string"))
+                    })?],
+                };
+                out.extend(ips.into_iter().map(|ip| format!("{host}:{ip}")));
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "expected a list of HOST:IP or a mapping, found {}",
+                kind_of(&other)
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// `devices`: `HOST[:CONTAINER[:PERMISSIONS]]` items, or `{source, target, permissions}`.
+pub(crate) fn devices<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Mapping(m) => {
+                    let get = |k: &str| m.get(k).and_then(scalar_text);
+                    let source = get("source")
+                        .ok_or_else(|| fail(format!("device {i}: `source` is missing")))?;
+                    let target = get("target").unwrap_or_else(|| source.clone());
+                    let perms = get("permissions").unwrap_or_else(|| "rwm".into());
+                    Ok(format!("{source}:{target}:{perms}"))
+                }
+                other => scalar_text(other).ok_or_else(|| {
+                    fail(format!(
+                        "device {i} should be HOST:CONTAINER, found {}",
+                        kind_of(other)
+                    ))
+                }),
+            })
+            .collect(),
+        other => Err(fail(format!("expected a list, found {}", kind_of(&other)))),
+    }
+}
+
+/// `ulimits`: `nofile: 1024` or `nofile: {soft: 1024, hard: 4096}`.
+pub(crate) fn ulimits<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Ulimit>, D::Error> {
+    let number = |name: &str, v: &Value| -> Result<i64, D::Error> {
+        match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| fail(format!("ulimit `{name}` should be a whole number")))
+    };
+    let mut out = BTreeMap::new();
+    match Value::deserialize(d)? {
+        Value::Null => {}
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let name = scalar_text(&k).ok_or_else(|| fail("ulimit names must be strings"))?;
+                let limit = match &v {
+                    Value::Mapping(m) => {
+                        if let Some(bad) = m
+                            .keys()
+                            .filter_map(scalar_text)
+                            .find(|k| k != "soft" && k != "hard")
+                        {
+                            return Err(fail(format!(
+                                "ulimit `{name}`: unknown key `{bad}`; expected soft and hard"
+                            )));
+                        }
+                        let part = |key: &str| {
+                            m.get(key)
+                                .ok_or_else(|| fail(format!("ulimit `{name}` needs `{key}`")))
+                                .and_then(|v| number(&name, v))
+                        };
+                        Ulimit {
+                            soft: part("soft")?,
+                            hard: part("hard")?,
+                        }
+                    }
+                    other => {
+                        let n = number(&name, other)?;
+                        Ulimit { soft: n, hard: n }
+                    }
+                };
+                out.insert(name, limit);
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "expected a mapping of limits, found {}",
+                kind_of(&other)
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>, D::Error> {
+    let items = match Value::deserialize(d)? {
+        Value::Null => return Ok(Vec::new()),
+        Value::Sequence(items) => items,
+        other => vec![other],
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::Mapping(m) => {
+                let path = m
+                    .get("path")
+                    .and_then(scalar_text)
+                    .ok_or_else(|| fail("an env_file entry in long form needs `path`"))?;
+                let required = m.get("required").and_then(Value::as_bool).unwrap_or(true);
+                Ok(EnvFile { path, required })
+            }
+            other => scalar_text(&other)
+                .map(|path| EnvFile {
+                    path,
+                    required: true,
+                })
+                .ok_or_else(|| fail(format!("expected a path, found {}", kind_of(&other)))),
+        })
+        .collect()
+}
+
+pub(crate) fn build_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Build>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(context) => Ok(Some(Build {
+            context,
+            ..Build::default()
+        })),
+        v @ Value::Mapping(_) => {
+            let mut map = v;
+            if let Value::Mapping(m) = &mut map
+                && !m.contains_key("context")
+            {
+                m.insert("context".into(), ".".into());
+            }
+            Build::deserialize(map).map(Some).map_err(fail)
+        }
+        other => Err(fail(format!(
+            "expected a path or a mapping with `context`, found {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
+pub(crate) fn restart_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Restart>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Bool(false) => Ok(Some(Restart::No)),
+        Value::String(s) => Restart::parse(&s).map(Some).map_err(fail),
+        other => Err(fail(format!(
+            "expected one of no, always, on-failure[:N], unless-stopped; found {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
+pub(crate) fn deploy_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        None => Ok(None),
+        Some(m) if m == "replicated" || m == "global" => Ok(Some(m)),
+        Some(m) => Err(fail(format!(
+            "`{m}` is not a deploy mode; use replicated or global"
+        ))),
+    }
+}
+
+pub(crate) fn pull_policy_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match string_opt(d)? {
+        None => Ok(None),
+        Some(p)
+            if ["always", "never", "missing", "if_not_present", "build"].contains(&p.as_str()) =>
+        {
+            Ok(Some(p))
+        }
+        Some(p) => Err(fail(format!(
+            "`{p}` is not a pull policy; use always, never, missing or build"
+        ))),
+    }
+}
+
+pub(crate) fn service_networks<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, ServiceNetwork>, D::Error> {
+    let mut out = BTreeMap::new();
+    match Value::deserialize(d)? {
+        Value::Null => {}
+        Value::Sequence(items) => {
+            for name in string_items::<D::Error>(&items)? {
+                out.insert(name, ServiceNetwork::default());
+            }
+        }
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let name = scalar_text(&k).ok_or_else(|| fail("network names must be strings"))?;
+                let net = match v {
+                    Value::Null => ServiceNetwork::default(),
+                    Value::Mapping(m) => {
+                        for key in m.keys() {
+                            let key = scalar_text(key).unwrap_or_default();
+                            if !["aliases", "ipv4_address", "ipv6_address", "priority"]
+                                .contains(&key.as_str())
+                            {
+                                return Err(fail(format!(
+                                    "unknown key `{key}` under network `{name}`; expected aliases"
+                                )));
+                            }
+                        }
+                        let aliases = match m.get("aliases") {
+                            Some(Value::Sequence(a)) => string_items(a)?,
+                            None | Some(Value::Null) => Vec::new(),
+                            Some(other) => {
+                                return Err(fail(format!(
+                                    "aliases should be a list, found {}",
+                                    kind_of(other)
+                                )));
+                            }
+                        };
+                        ServiceNetwork { aliases }
+                    }
+                    other => {
+                        return Err(fail(format!(
+                            "network `{name}` should map to settings, found {}",
+                            kind_of(&other)
+                        )));
+                    }
+                };
+                out.insert(name, net);
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "expected a list or a mapping of networks, found {}",
+                kind_of(&other)
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn depends_on<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Dependency>, D::Error> {
+    let mut out = BTreeMap::new();
+    match Value::deserialize(d)? {
+        Value::Null => {}
+        Value::Sequence(items) => {
+            for name in string_items::<D::Error>(&items)? {
+                out.insert(
+                    name,
+                    Dependency {
+                        condition: Condition::ServiceStarted,
+                        required: true,
+                        restart: false,
+                    },
+                );
+            }
+        }
+        Value::Mapping(map) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Long {
+                #[serde(default)]
+                condition: Option<Condition>,
+                #[serde(default, deserialize_with = "bool_opt")]
+                required: Option<bool>,
+                #[serde(default, deserialize_with = "bool_opt")]
+                restart: Option<bool>,
+            }
+            for (k, v) in map {
+                let name = scalar_text(&k).ok_or_else(|| fail("service names must be strings"))?;
+                let long = match v {
+                    Value::Null => Long { condition: None, required: None, restart: None },
+                    other => Long::deserialize(other).map_err(|e| {
+                        fail(format!(
+                            "dependency `{name}`: {e} (condition is one of service_started, service_healthy, service_completed_successfully)"
+                        ))
+                    })?,
+                };
+                out.insert(
+                    name,
+                    Dependency {
+                        condition: long.condition.unwrap_or(Condition::ServiceStarted),
+                        required: long.required.unwrap_or(true),
+                        restart: long.restart.unwrap_or(false),
+                    },
+                );
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "expected a list or a mapping of services, found {}",
+                kind_of(&other)
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn service_secrets<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<ServiceSecret>, D::Error> {
+    service_refs(Value::deserialize(d)?, "secret")
+}
+
+/// `configs` of a service: as `secrets`; a config's default target is `/<name>`.
+pub(crate) fn service_configs<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<ServiceSecret>, D::Error> {
+    service_refs(Value::deserialize(d)?, "config")
+}
+
+/// A service's list of secrets or configs: names, or `{source, target}`.
+pub(crate) fn service_refs<E: de::Error>(v: Value, noun: &str) -> Result<Vec<ServiceSecret>, E> {
+    let items = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Sequence(items) => items,
+        other => {
+            return Err(fail(format!(
+                "expected a list of {noun}s, found {}",
+                kind_of(&other)
+            )));
+        }
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::Mapping(m) => {
+                let source = m
+                    .get("source")
+                    .and_then(scalar_text)
+                    .ok_or_else(|| fail(format!("a {noun} in long form needs `source`")))?;
+                let target = m
+                    .get("target")
+                    .and_then(scalar_text)
+                    .unwrap_or_else(|| source.clone());
+                Ok(ServiceSecret { source, target })
+            }
+            other => scalar_text(&other)
+                .map(|s| ServiceSecret {
+                    target: s.clone(),
+                    source: s,
+                })
+                .ok_or_else(|| fail(format!("expected a {noun} name, found {}", kind_of(&other)))),
+        })
+        .collect()
+}

@@ -1,0 +1,495 @@
+//! The parts of a service and of a project: ports, mounts, dependencies, restart and deploy
+//! settings, healthchecks, and the top-level networks, volumes, secrets and configs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::Service;
+use super::de::*;
+
+/// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    pub context: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub args: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvFile {
+    pub path: String,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Port {
+    pub target: u16,
+    /// A single port or a range `8000-8010`; a range hands one port to each replica.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    pub protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+impl Port {
+    /// The published range as (first, last), if the port is published.
+    pub fn published_range(&self) -> Option<(u16, u16)> {
+        let p = self.published.as_deref()?;
+        match p.split_once('-') {
+            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+            None => p.parse().ok().map(|n| (n, n)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Volume,
+    Bind,
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mount {
+    #[serde(rename = "type")]
+    pub kind: MountKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceNetwork {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dependency {
+    pub condition: Condition,
+    pub required: bool,
+    pub restart: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restart {
+    No,
+    Always,
+    OnFailure(Option<u32>),
+    UnlessStopped,
+}
+
+impl Restart {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "no" | "\"no\"" => Ok(Restart::No),
+            "always" => Ok(Restart::Always),
+            "unless-stopped" => Ok(Restart::UnlessStopped),
+            "on-failure" => Ok(Restart::OnFailure(None)),
+            other => match other.strip_prefix("on-failure:") {
+                Some(n) => n.parse().map(|n| Restart::OnFailure(Some(n))).map_err(|_| {
+                    format!("`{other}`: the retry count after `on-failure:` must be a whole number")
+                }),
+                None => Err(format!(
+                    "`{other}` is not a restart policy; use no, always, on-failure[:N] or unless-stopped"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Restart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Restart::No => write!(f, "no"),
+            Restart::Always => write!(f, "always"),
+            Restart::UnlessStopped => write!(f, "unless-stopped"),
+            Restart::OnFailure(None) => write!(f, "on-failure"),
+            Restart::OnFailure(Some(n)) => write!(f, "on-failure:{n}"),
+        }
+    }
+}
+
+impl Serialize for Restart {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    #[serde(
+        default,
+        deserialize_with = "deploy_mode",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mode: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "u32_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub replicas: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<UpdateConfig>,
+}
+
+/// When Swarm restarts a task (`deploy.restart_policy.condition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartCondition {
+    None,
+    OnFailure,
+    Any,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<RestartCondition>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delay: Option<Duration>,
+    #[serde(
+        default,
+        deserialize_with = "u32_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_attempts: Option<u32>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub window: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceSet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<ResourceSet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSet {
+    #[serde(
+        default,
+        deserialize_with = "cpus_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpus: Option<f64>,
+    #[serde(
+        default,
+        deserialize_with = "bytes_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub memory: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "u32_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pids: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConfig {
+    #[serde(
+        default,
+        deserialize_with = "u32_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parallelism: Option<u32>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delay: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_action: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub monitor: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failure_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+}
+
+/// `logging:` — the container's log driver and its options (`max-size: 10m`, `max-file: 3`...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Healthcheck {
+    #[serde(
+        default,
+        deserialize_with = "health_test",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub test: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub interval: Option<Duration>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Duration>,
+    #[serde(
+        default,
+        deserialize_with = "u32_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retries: Option<u32>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub start_period: Option<Duration>,
+    #[serde(
+        default,
+        deserialize_with = "duration_opt",
+        serialize_with = "ser_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub start_interval: Option<Duration>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disable: Option<bool>,
+}
+
+impl Healthcheck {
+    /// True when the check is switched off (`disable: true` or `test: ["NONE"]`).
+    pub fn is_disabled(&self) -> bool {
+        self.disable == Some(true) || self.test.first().is_some_and(|t| t == "NONE")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceSecret {
+    pub source: String,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub internal: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attachable: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub driver_opts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub driver_opts: BTreeMap<String, String>,
+}
+
+/// A top-level config has a secret's shape (plus `content`): a file mounted read-only into the
+/// services that name it.
+pub type ConfigDef = SecretDef;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Configs only: the file's text written inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Service {
+    /// Replicas asked for: `deploy.replicas`, else `scale`, else 1.
+    pub fn replicas(&self) -> u32 {
+        self.deploy
+            .as_ref()
+            .and_then(|d| d.replicas)
+            .or(self.scale)
+            .unwrap_or(1)
+    }
+
+    pub fn has_healthcheck(&self) -> bool {
+        self.healthcheck
+            .as_ref()
+            .is_some_and(|h| !h.is_disabled() && !h.test.is_empty())
+    }
+
+    /// The most replicas this service can run on one host, and why: a fixed host port or a fixed
+    /// container name allows one; a published range allows one per port in it.
+    pub fn replica_limit(&self) -> Option<(u32, String)> {
+        let mut limit: Option<(u32, String)> = None;
+        let mut tighten = |n: u32, why: String| {
+            if limit.as_ref().is_none_or(|(m, _)| n < *m) {
+                limit = Some((n, why));
+            }
+        };
+        for p in &self.ports {
+            if let Some((a, b)) = p.published_range() {
+                let n = u32::from(b.saturating_sub(a)) + 1;
+                let why = if a == b {
+                    format!("it publishes fixed host port {a}")
+                } else {
+                    format!("its host port range {a}-{b} has {n} ports")
+                };
+                tighten(n, why);
+            }
+        }
+        if let Some(name) = &self.container_name {
+            tighten(1, format!("it has the fixed container_name `{name}`"));
+        }
+        limit
+    }
+}
