@@ -10,22 +10,22 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use bollard::models::{
-    EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, NetworkCreateRequest,
-    SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
-    TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
-    TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum, TaskState,
+    NetworkCreateRequest, SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
+    TaskState,
 };
 use bollard::query_parameters::{
     ListNetworksOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions,
     TagImageOptions, UpdateServiceOptions,
 };
-use sha2::{Digest, Sha256};
+
+mod spec;
+mod tasks;
+
+pub use spec::{config_hash, needs_ipvs, spec_for};
+pub use tasks::{SwarmTask, services, tasks};
 
 use super::images::{self, ImageOptions};
 use super::{ApiContext, Engine, Reporter, step};
-use crate::manifest::{Restart, RestartCondition};
 use crate::plan::{Plan, ServicePlan};
 
 pub const NAMESPACE: &str = "com.docker.stack.namespace";
@@ -57,29 +57,6 @@ pub async fn require_manager(engine: &Engine) -> Result<()> {
     Ok(())
 }
 
-/// What in the plan needs Swarm's virtual IPs or routing mesh (both need IPVS in the kernel).
-pub fn needs_ipvs(plan: &Plan) -> Vec<String> {
-    let mut why = Vec::new();
-    for s in plan.services.values() {
-        if s.swarm.endpoint_mode.as_deref() != Some("dnsrr") {
-            why.push(format!(
-                "service {} uses a virtual IP (endpoint_mode: vip)",
-                s.name
-            ));
-        }
-        for p in &s.swarm.port_modes {
-            if p.as_deref() != Some("host") {
-                why.push(format!(
-                    "service {} publishes a port through the routing mesh (mode: ingress)",
-                    s.name
-                ));
-                break;
-            }
-        }
-    }
-    why
-}
-
 /// Whether the manager's kernel has IPVS: a throw-away container looks for /proc/net/ip_vs.
 pub async fn kernel_has_ipvs(engine: &Engine, probe_image: &str) -> Result<bool> {
     let body = bollard::models::ContainerCreateBody {
@@ -106,178 +83,6 @@ pub async fn kernel_has_ipvs(engine: &Engine, probe_image: &str) -> Result<bool>
     .await;
     let _ = super::containers::remove(engine, &c.id, "ipvs-probe", true).await;
     Ok(result? == 0)
-}
-
-fn spec_for(
-    plan: &Plan,
-    svc: &ServicePlan,
-    image: &str,
-    network_id: &str,
-    secrets: &HashMap<String, String>,
-) -> ServiceSpec {
-    let nanos = |d: Option<Duration>| d.map(|d| d.as_nanos() as i64);
-    let mounts = svc
-        .mounts
-        .iter()
-        .filter(|m| !m.target.starts_with("/run/secrets/"))
-        // Swarm delivers secrets itself; the local bind mounts of secret files are not wanted.
-        .map(|m| {
-            let mut mount = super::containers::to_mount(m);
-            // Labelled like `docker stack deploy` does, so that `down -v` finds the volumes.
-            if m.kind == crate::manifest::MountKind::Volume {
-                mount.volume_options = Some(bollard::models::MountVolumeOptions {
-                    labels: Some(HashMap::from([(
-                        NAMESPACE.to_owned(),
-                        plan.project.clone(),
-                    )])),
-                    ..Default::default()
-                });
-            }
-            mount
-        })
-        .collect();
-    let secret_refs = svc
-        .swarm
-        .secrets
-        .iter()
-        .filter_map(|(source, target)| {
-            let id = secrets.get(source)?;
-            Some(TaskSpecContainerSpecSecrets {
-                secret_id: Some(id.clone()),
-                secret_name: Some(format!("{}_{source}", plan.project)),
-                file: Some(TaskSpecContainerSpecFile {
-                    name: Some(target.clone()),
-                    uid: Some("0".into()),
-                    gid: Some("0".into()),
-                    mode: Some(0o444),
-                }),
-            })
-        })
-        .collect();
-    let restart_policy = svc
-        .swarm
-        .restart_condition
-        .map(|c| TaskSpecRestartPolicy {
-            condition: Some(match c {
-                RestartCondition::None => TaskSpecRestartPolicyConditionEnum::NONE,
-                RestartCondition::OnFailure => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
-                RestartCondition::Any => TaskSpecRestartPolicyConditionEnum::ANY,
-            }),
-            max_attempts: svc.swarm.restart_max_attempts.map(i64::from),
-            ..Default::default()
-        })
-        .or_else(|| {
-            svc.restart.as_ref().map(|r| TaskSpecRestartPolicy {
-                condition: Some(match r {
-                    Restart::No => TaskSpecRestartPolicyConditionEnum::NONE,
-                    Restart::OnFailure(_) => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
-                    _ => TaskSpecRestartPolicyConditionEnum::ANY,
-                }),
-                ..Default::default()
-            })
-        });
-    let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
-    labels.insert(NAMESPACE.into(), plan.project.clone());
-    let container = TaskSpecContainerSpec {
-        image: Some(image.to_owned()),
-        labels: Some(labels.clone()),
-        command: svc.entrypoint.clone(),
-        args: svc.command.clone(),
-        hostname: svc.hostname.clone(),
-        env: Some(svc.env.clone()),
-        dir: svc.working_dir.clone(),
-        user: svc.user.clone(),
-        read_only: Some(svc.read_only),
-        mounts: Some(mounts),
-        stop_signal: svc.stop_signal.clone(),
-        stop_grace_period: svc.stop_grace_period.map(|d| d.as_nanos() as i64),
-        health_check: super::containers::health_config(&svc.health),
-        secrets: Some(secret_refs),
-        init: svc.init,
-        capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
-        capability_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
-        ..Default::default()
-    };
-    let mode = if svc.swarm.global {
-        ServiceSpecMode {
-            global: Some(HashMap::new()),
-            ..Default::default()
-        }
-    } else {
-        ServiceSpecMode {
-            replicated: Some(ServiceSpecModeReplicated {
-                replicas: Some(i64::from(svc.replicas)),
-            }),
-            ..Default::default()
-        }
-    };
-    let ports = svc
-        .ports
-        .iter()
-        .zip(svc.swarm.port_modes.iter())
-        .filter_map(|(p, mode)| {
-            Some(EndpointPortConfig {
-                protocol: Some(match p.protocol.as_str() {
-                    "udp" => EndpointPortConfigProtocolEnum::UDP,
-                    "sctp" => EndpointPortConfigProtocolEnum::SCTP,
-                    _ => EndpointPortConfigProtocolEnum::TCP,
-                }),
-                target_port: Some(i64::from(p.target)),
-                published_port: Some(i64::from(p.published?.0)),
-                publish_mode: Some(if mode.as_deref() == Some("host") {
-                    EndpointPortConfigPublishModeEnum::HOST
-                } else {
-                    EndpointPortConfigPublishModeEnum::INGRESS
-                }),
-                ..Default::default()
-            })
-        })
-        .collect();
-    ServiceSpec {
-        name: Some(service_name(&plan.project, &svc.name)),
-        labels: Some(labels),
-        task_template: Some(TaskSpec {
-            container_spec: Some(container),
-            resources: Some(TaskSpecResources {
-                limits: Some(Limit {
-                    nano_cpus: svc.nano_cpus,
-                    memory_bytes: svc.memory,
-                    pids: svc.pids_limit,
-                }),
-                ..Default::default()
-            }),
-            restart_policy,
-            // As on one engine: options without a driver apply to the swarm's default driver.
-            log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
-                name: l.driver.clone(),
-                options: (!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()),
-            }),
-            networks: Some(vec![NetworkAttachmentConfig {
-                target: Some(network_id.to_owned()),
-                aliases: Some(vec![svc.name.clone()]),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        mode: Some(mode),
-        update_config: svc
-            .swarm
-            .update_parallelism
-            .map(|p| ServiceSpecUpdateConfig {
-                parallelism: Some(i64::from(p)),
-                delay: nanos(svc.swarm.update_delay),
-                ..Default::default()
-            }),
-        endpoint_spec: Some(EndpointSpec {
-            mode: Some(if svc.swarm.endpoint_mode.as_deref() == Some("dnsrr") {
-                EndpointSpecModeEnum::DNSRR
-            } else {
-                EndpointSpecModeEnum::VIP
-            }),
-            ports: Some(ports),
-        }),
-        ..Default::default()
-    }
 }
 
 /// Builds `svc`, pushes it to `registry` and returns the image by digest.
@@ -443,14 +248,6 @@ async fn wait_running(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// The hash of a spec, the same for the same spec in every process: the spec's maps (labels, log
-/// options) are `HashMap`s whose order changes from one run to the next, so they are serialised
-/// through `serde_json::Value`, whose maps keep their keys sorted.
-pub fn config_hash(spec: &ServiceSpec) -> String {
-    let canonical = serde_json::to_value(spec).and_then(|v| serde_json::to_vec(&v));
-    hex::encode(Sha256::digest(canonical.unwrap_or_default()))
 }
 
 /// `up` on Swarm: network, secrets, then services level by level.
@@ -684,80 +481,6 @@ async fn project_services(engine: &Engine, project: &str) -> Result<Vec<bollard:
         .api(|| "listing services".into())
 }
 
-/// One task of the project's services, as `ps` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SwarmTask {
-    /// The service's key in the manifest (`flaskapp`).
-    pub service: String,
-    /// `<project>_<service>.<slot>` (global services: the node's ID instead of a slot).
-    pub name: String,
-    pub id: String,
-    /// The node's hostname (its ID when the node is gone).
-    pub node: String,
-    pub state: String,
-    pub desired: String,
-    pub error: String,
-}
-
-/// Tasks of the project; with `all`, also those Swarm has shut down or replaced.
-pub async fn tasks(engine: &Engine, project: &str, all: bool) -> Result<Vec<SwarmTask>> {
-    let services = project_services(engine, project).await?;
-    let hostnames: HashMap<String, String> = engine
-        .docker
-        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
-        .await
-        .api(|| "listing the swarm's nodes".into())?
-        .into_iter()
-        .filter_map(|n| Some((n.id?, n.description?.hostname?)))
-        .collect();
-    let prefix = format!("{project}_");
-    let mut out = Vec::new();
-    for s in services {
-        let (Some(id), Some(name)) = (s.id.clone(), s.spec.and_then(|sp| sp.name)) else {
-            continue;
-        };
-        let mut filters = HashMap::from([("service".to_owned(), vec![id])]);
-        if !all {
-            filters.insert("desired-state".to_owned(), vec!["running".to_owned()]);
-        }
-        let tasks = engine
-            .docker
-            .list_tasks(Some(ListTasksOptions {
-                filters: Some(filters),
-            }))
-            .await
-            .api(|| "listing tasks".into())?;
-        for t in tasks {
-            let status = t.status.clone().unwrap_or_default();
-            let node_id = t.node_id.clone().unwrap_or_default();
-            let slot = t
-                .slot
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| node_id.chars().take(8).collect());
-            out.push(SwarmTask {
-                service: name.strip_prefix(&prefix).unwrap_or(&name).to_owned(),
-                name: format!("{name}.{slot}"),
-                id: t.id.clone().unwrap_or_default(),
-                node: hostnames.get(&node_id).cloned().unwrap_or(node_id),
-                state: status.state.map(|s| s.to_string()).unwrap_or_default(),
-                desired: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
-                error: status.err.unwrap_or_default(),
-            });
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    Ok(out)
-}
-
-/// Service IDs and names of the project, for logs.
-pub async fn services(engine: &Engine, project: &str) -> Result<Vec<(String, String)>> {
-    let list = project_services(engine, project).await?;
-    Ok(list
-        .into_iter()
-        .filter_map(|s| Some((s.id?, s.spec?.name?)))
-        .collect())
-}
-
 pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter) -> Result<()> {
     for (id, name) in services(engine, &plan.project).await? {
         engine
@@ -865,33 +588,5 @@ where
             }
             Err(e) => return Err(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_config_hash_does_not_depend_on_the_order_of_a_map() {
-        let spec = || {
-            let labels: HashMap<String, String> = (0..16)
-                .map(|i| (format!("label-{i}"), i.to_string()))
-                .collect();
-            ServiceSpec {
-                labels: Some(labels),
-                ..Default::default()
-            }
-        };
-        let first = config_hash(&spec());
-        // Each HashMap gets its own random order; twenty of them would not all agree by chance.
-        for _ in 0..20 {
-            assert_eq!(config_hash(&spec()), first);
-        }
-        let other = ServiceSpec {
-            labels: Some(HashMap::from([("label-0".to_owned(), "1".to_owned())])),
-            ..Default::default()
-        };
-        assert_ne!(config_hash(&other), first);
     }
 }

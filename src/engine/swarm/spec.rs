@@ -1,0 +1,381 @@
+//! A plan's service as a Swarm service spec, and the hash that says whether a service changed.
+//! Pure: no daemon is involved, which is what the tests below rely on.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{
+    EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
+    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ServiceSpec,
+    ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
+    TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum,
+};
+use sha2::{Digest, Sha256};
+
+use super::{NAMESPACE, service_name};
+use crate::manifest::{Restart, RestartCondition};
+use crate::plan::{Plan, ServicePlan};
+
+/// What in the plan needs Swarm's virtual IPs or routing mesh (both need IPVS in the kernel).
+pub fn needs_ipvs(plan: &Plan) -> Vec<String> {
+    let mut why = Vec::new();
+    for s in plan.services.values() {
+        if s.swarm.endpoint_mode.as_deref() != Some("dnsrr") {
+            why.push(format!(
+                "service {} uses a virtual IP (endpoint_mode: vip)",
+                s.name
+            ));
+        }
+        for p in &s.swarm.port_modes {
+            if p.as_deref() != Some("host") {
+                why.push(format!(
+                    "service {} publishes a port through the routing mesh (mode: ingress)",
+                    s.name
+                ));
+                break;
+            }
+        }
+    }
+    why
+}
+
+/// The service spec for `svc`: a pure function of the plan, the image to run, the stack's
+/// network and the secrets' IDs, so that it can be tested without a daemon.
+pub fn spec_for(
+    plan: &Plan,
+    svc: &ServicePlan,
+    image: &str,
+    network_id: &str,
+    secrets: &HashMap<String, String>,
+) -> ServiceSpec {
+    let nanos = |d: Option<Duration>| d.map(|d| d.as_nanos() as i64);
+    let mounts = svc
+        .mounts
+        .iter()
+        .filter(|m| !m.target.starts_with("/run/secrets/"))
+        // Swarm delivers secrets itself; the local bind mounts of secret files are not wanted.
+        .map(|m| {
+            let mut mount = crate::engine::containers::to_mount(m);
+            // Labelled like `docker stack deploy` does, so that `down -v` finds the volumes.
+            if m.kind == crate::manifest::MountKind::Volume {
+                mount.volume_options = Some(bollard::models::MountVolumeOptions {
+                    labels: Some(HashMap::from([(
+                        NAMESPACE.to_owned(),
+                        plan.project.clone(),
+                    )])),
+                    ..Default::default()
+                });
+            }
+            mount
+        })
+        .collect();
+    let secret_refs = svc
+        .swarm
+        .secrets
+        .iter()
+        .filter_map(|(source, target)| {
+            let id = secrets.get(source)?;
+            Some(TaskSpecContainerSpecSecrets {
+                secret_id: Some(id.clone()),
+                secret_name: Some(format!("{}_{source}", plan.project)),
+                file: Some(TaskSpecContainerSpecFile {
+                    name: Some(target.clone()),
+                    uid: Some("0".into()),
+                    gid: Some("0".into()),
+                    mode: Some(0o444),
+                }),
+            })
+        })
+        .collect();
+    let restart_policy = svc
+        .swarm
+        .restart_condition
+        .map(|c| TaskSpecRestartPolicy {
+            condition: Some(match c {
+                RestartCondition::None => TaskSpecRestartPolicyConditionEnum::NONE,
+                RestartCondition::OnFailure => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+                RestartCondition::Any => TaskSpecRestartPolicyConditionEnum::ANY,
+            }),
+            max_attempts: svc.swarm.restart_max_attempts.map(i64::from),
+            ..Default::default()
+        })
+        .or_else(|| {
+            svc.restart.as_ref().map(|r| TaskSpecRestartPolicy {
+                condition: Some(match r {
+                    Restart::No => TaskSpecRestartPolicyConditionEnum::NONE,
+                    Restart::OnFailure(_) => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+                    _ => TaskSpecRestartPolicyConditionEnum::ANY,
+                }),
+                ..Default::default()
+            })
+        });
+    let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
+    labels.insert(NAMESPACE.into(), plan.project.clone());
+    let container = TaskSpecContainerSpec {
+        image: Some(image.to_owned()),
+        labels: Some(labels.clone()),
+        command: svc.entrypoint.clone(),
+        args: svc.command.clone(),
+        hostname: svc.hostname.clone(),
+        env: Some(svc.env.clone()),
+        dir: svc.working_dir.clone(),
+        user: svc.user.clone(),
+        read_only: Some(svc.read_only),
+        mounts: Some(mounts),
+        stop_signal: svc.stop_signal.clone(),
+        stop_grace_period: svc.stop_grace_period.map(|d| d.as_nanos() as i64),
+        health_check: crate::engine::containers::health_config(&svc.health),
+        secrets: Some(secret_refs),
+        init: svc.init,
+        capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
+        capability_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
+        ..Default::default()
+    };
+    let mode = if svc.swarm.global {
+        ServiceSpecMode {
+            global: Some(HashMap::new()),
+            ..Default::default()
+        }
+    } else {
+        ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated {
+                replicas: Some(i64::from(svc.replicas)),
+            }),
+            ..Default::default()
+        }
+    };
+    let ports = svc
+        .ports
+        .iter()
+        .zip(svc.swarm.port_modes.iter())
+        .filter_map(|(p, mode)| {
+            Some(EndpointPortConfig {
+                protocol: Some(match p.protocol.as_str() {
+                    "udp" => EndpointPortConfigProtocolEnum::UDP,
+                    "sctp" => EndpointPortConfigProtocolEnum::SCTP,
+                    _ => EndpointPortConfigProtocolEnum::TCP,
+                }),
+                target_port: Some(i64::from(p.target)),
+                published_port: Some(i64::from(p.published?.0)),
+                publish_mode: Some(if mode.as_deref() == Some("host") {
+                    EndpointPortConfigPublishModeEnum::HOST
+                } else {
+                    EndpointPortConfigPublishModeEnum::INGRESS
+                }),
+                ..Default::default()
+            })
+        })
+        .collect();
+    ServiceSpec {
+        name: Some(service_name(&plan.project, &svc.name)),
+        labels: Some(labels),
+        task_template: Some(TaskSpec {
+            container_spec: Some(container),
+            resources: Some(TaskSpecResources {
+                limits: Some(Limit {
+                    nano_cpus: svc.nano_cpus,
+                    memory_bytes: svc.memory,
+                    pids: svc.pids_limit,
+                }),
+                ..Default::default()
+            }),
+            restart_policy,
+            // As on one engine: options without a driver apply to the swarm's default driver.
+            log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
+                name: l.driver.clone(),
+                options: (!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()),
+            }),
+            networks: Some(vec![NetworkAttachmentConfig {
+                target: Some(network_id.to_owned()),
+                aliases: Some(vec![svc.name.clone()]),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        mode: Some(mode),
+        update_config: svc
+            .swarm
+            .update_parallelism
+            .map(|p| ServiceSpecUpdateConfig {
+                parallelism: Some(i64::from(p)),
+                delay: nanos(svc.swarm.update_delay),
+                ..Default::default()
+            }),
+        endpoint_spec: Some(EndpointSpec {
+            mode: Some(if svc.swarm.endpoint_mode.as_deref() == Some("dnsrr") {
+                EndpointSpecModeEnum::DNSRR
+            } else {
+                EndpointSpecModeEnum::VIP
+            }),
+            ports: Some(ports),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The hash of a spec, the same for the same spec in every process: the spec's maps (labels, log
+/// options) are `HashMap`s whose order changes from one run to the next, so they are serialised
+/// through `serde_json::Value`, whose maps keep their keys sorted.
+pub fn config_hash(spec: &ServiceSpec) -> String {
+    let canonical = serde_json::to_value(spec).and_then(|v| serde_json::to_vec(&v));
+    hex::encode(Sha256::digest(canonical.unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_hash_does_not_depend_on_the_order_of_a_map() {
+        let spec = || {
+            let labels: HashMap<String, String> = (0..16)
+                .map(|i| (format!("label-{i}"), i.to_string()))
+                .collect();
+            ServiceSpec {
+                labels: Some(labels),
+                ..Default::default()
+            }
+        };
+        let first = config_hash(&spec());
+        // Each HashMap gets its own random order; twenty of them would not all agree by chance.
+        for _ in 0..20 {
+            assert_eq!(config_hash(&spec()), first);
+        }
+        let other = ServiceSpec {
+            labels: Some(HashMap::from([("label-0".to_owned(), "1".to_owned())])),
+            ..Default::default()
+        };
+        assert_ne!(config_hash(&other), first);
+    }
+
+    /// The plan of a manifest given as text (no file, no daemon).
+    fn plan_of(manifest: &str) -> Plan {
+        let opts = crate::manifest::LoadOptions {
+            cwd: "/nonexistent-spec-test".into(),
+            project_name: Some("p".into()),
+            inline: Some(manifest.as_bytes().to_vec()),
+            ..Default::default()
+        };
+        let loaded = crate::manifest::load(&opts).expect("manifest loads");
+        crate::plan::build(&loaded.project, &Default::default())
+    }
+
+    fn spec(manifest: &str, service: &str) -> ServiceSpec {
+        let plan = plan_of(manifest);
+        let secrets = HashMap::from([("pw".to_owned(), "secret-id".to_owned())]);
+        spec_for(
+            &plan,
+            &plan.services[service],
+            "img@sha256:1",
+            "net-id",
+            &secrets,
+        )
+    }
+
+    fn container(s: &ServiceSpec) -> TaskSpecContainerSpec {
+        s.task_template.clone().unwrap().container_spec.unwrap()
+    }
+
+    #[test]
+    fn health_is_inherited_switched_off_or_the_manifests() {
+        let inherit = spec("services:\n  a:\n    image: x\n", "a");
+        assert_eq!(container(&inherit).health_check, None);
+        let off = spec(
+            "services:\n  a:\n    image: x\n    healthcheck: {disable: true}\n",
+            "a",
+        );
+        assert_eq!(
+            container(&off).health_check.and_then(|h| h.test),
+            Some(vec!["NONE".to_owned()])
+        );
+        let check = spec(
+            "services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, ok], interval: 2s}\n",
+            "a",
+        );
+        let h = container(&check).health_check.unwrap();
+        assert_eq!(h.test, Some(vec!["CMD".to_owned(), "ok".to_owned()]));
+        assert_eq!(h.interval, Some(2_000_000_000));
+    }
+
+    #[test]
+    fn dnsrr_host_ports_global_mode_and_restart_reach_the_spec() {
+        let s = spec(
+            "services:\n  web:\n    image: x\n    ports: [{target: 80, published: 8080, mode: host}]\n    deploy:\n      mode: global\n      endpoint_mode: dnsrr\n      restart_policy: {condition: on-failure, max_attempts: 3}\n",
+            "web",
+        );
+        let endpoint = s.endpoint_spec.clone().unwrap();
+        assert_eq!(endpoint.mode, Some(EndpointSpecModeEnum::DNSRR));
+        let port = &endpoint.ports.unwrap()[0];
+        assert_eq!(port.published_port, Some(8080));
+        assert_eq!(port.target_port, Some(80));
+        assert_eq!(
+            port.publish_mode,
+            Some(EndpointPortConfigPublishModeEnum::HOST)
+        );
+        assert!(s.mode.clone().unwrap().global.is_some());
+        let restart = s.task_template.clone().unwrap().restart_policy.unwrap();
+        assert_eq!(
+            restart.condition,
+            Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE)
+        );
+        assert_eq!(restart.max_attempts, Some(3));
+        assert_eq!(s.name.as_deref(), Some("p_web"));
+        assert_eq!(
+            s.labels.unwrap().get(NAMESPACE).map(String::as_str),
+            Some("p")
+        );
+    }
+
+    #[test]
+    fn replicas_vip_by_default_and_restart_from_the_service_key() {
+        let s = spec(
+            "services:\n  api:\n    image: x\n    restart: always\n    deploy: {replicas: 3}\n",
+            "api",
+        );
+        assert_eq!(
+            s.mode.clone().unwrap().replicated.unwrap().replicas,
+            Some(3)
+        );
+        assert_eq!(
+            s.endpoint_spec.clone().unwrap().mode,
+            Some(EndpointSpecModeEnum::VIP)
+        );
+        assert_eq!(
+            s.task_template.unwrap().restart_policy.unwrap().condition,
+            Some(TaskSpecRestartPolicyConditionEnum::ANY)
+        );
+        assert_eq!(
+            needs_ipvs(&plan_of("services:\n  api:\n    image: x\n")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn secrets_are_referenced_by_id_and_not_bind_mounted() {
+        let s = spec(
+            "services:\n  db:\n    image: x\n    secrets: [pw]\nsecrets:\n  pw:\n    file: /etc/hostname\n",
+            "db",
+        );
+        let c = container(&s);
+        let refs = c.secrets.unwrap();
+        assert_eq!(refs.len(), 1);
+        assert_eq!(refs[0].secret_id.as_deref(), Some("secret-id"));
+        assert_eq!(refs[0].file.as_ref().unwrap().name.as_deref(), Some("pw"));
+        assert!(c.mounts.unwrap_or_default().iter().all(|m| {
+            !m.target
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("/run/secrets")
+        }),);
+    }
+
+    #[test]
+    fn an_edit_changes_the_hash_and_nothing_else_does() {
+        let a = "services:\n  a:\n    image: x\n    environment: {MODE: one}\n";
+        let b = "services:\n  a:\n    image: x\n    environment: {MODE: two}\n";
+        assert_eq!(config_hash(&spec(a, "a")), config_hash(&spec(a, "a")));
+        assert_ne!(config_hash(&spec(a, "a")), config_hash(&spec(b, "a")));
+    }
+}
