@@ -1,0 +1,353 @@
+//! From a loaded project to its plan: one `ServicePlan` per service with its container settings
+//! resolved (paths made absolute, restart policy, health, ports, mounts), networks, volumes,
+//! dependency levels and config hashes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::manifest::{MountKind, Project, Restart, RestartCondition, Service};
+
+/// Builds the plan for `project`, with `scale` overriding replica counts.
+pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
+    let p = &project.name;
+    let mut networks: Vec<NetworkPlan> = Vec::new();
+    let uses_default = project.services.values().any(|s| {
+        s.network_mode.is_none() && (s.networks.is_empty() || s.networks.contains_key("default"))
+    });
+    if uses_default && !project.networks.contains_key("default") {
+        networks.push(NetworkPlan {
+            key: "default".into(),
+            name: network_name(p, "default"),
+            driver: None,
+            internal: false,
+            attachable: false,
+            external: false,
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+        });
+    }
+    for (key, def) in &project.networks {
+        networks.push(NetworkPlan {
+            key: key.clone(),
+            name: def.name.clone().unwrap_or_else(|| network_name(p, key)),
+            driver: def.driver.clone(),
+            internal: def.internal.unwrap_or(false),
+            attachable: def.attachable.unwrap_or(false),
+            external: def.external.unwrap_or(false),
+            labels: def.labels.clone(),
+            options: def.driver_opts.clone(),
+        });
+    }
+    let volumes = project
+        .volumes
+        .iter()
+        .map(|(key, def)| VolumePlan {
+            key: key.clone(),
+            name: def.name.clone().unwrap_or_else(|| format!("{p}_{key}")),
+            driver: def.driver.clone(),
+            external: def.external.unwrap_or(false),
+            labels: def.labels.clone(),
+            options: def.driver_opts.clone(),
+        })
+        .collect::<Vec<_>>();
+    let net_name = |key: &str| {
+        networks
+            .iter()
+            .find(|n| n.key == key)
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| network_name(p, key))
+    };
+    let vol_name = |key: &str| {
+        volumes
+            .iter()
+            .find(|v| v.key == key)
+            .map(|v| v.name.clone())
+            .unwrap_or_else(|| format!("{p}_{key}"))
+    };
+
+    let services = project
+        .services
+        .iter()
+        .map(|(name, svc)| {
+            let replicas = scale.get(name).copied().unwrap_or_else(|| svc.replicas());
+            let plan = service_plan(project, name, svc, replicas, &net_name, &vol_name);
+            (name.clone(), plan)
+        })
+        .collect();
+    Plan {
+        project: p.clone(),
+        working_dir: project.working_dir.clone(),
+        config_files: project.config_files.clone(),
+        networks,
+        volumes,
+        services,
+        levels: dependency_levels(project),
+        swarm_secrets: project
+            .secrets
+            .iter()
+            .filter_map(|(k, d)| {
+                Some((k.clone(), absolute(&project.working_dir, d.file.as_ref()?)))
+            })
+            .collect(),
+    }
+}
+
+fn absolute(base: &Path, p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return Path::new(&home).join(rest);
+    }
+    let joined = base.join(p);
+    // Lexical clean-up: the daemon wants a tidy absolute path, and the path may not exist yet.
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The name of a service's first container, as `network_mode: service:` and `volumes_from` mean it.
+fn first_container(project: &Project, service: &str) -> String {
+    project
+        .services
+        .get(service)
+        .and_then(|s| s.container_name.clone())
+        .unwrap_or_else(|| format!("{}-{service}-1", project.name))
+}
+
+fn service_plan(
+    project: &Project,
+    name: &str,
+    svc: &Service,
+    replicas: u32,
+    net_name: &dyn Fn(&str) -> String,
+    vol_name: &dyn Fn(&str) -> String,
+) -> ServicePlan {
+    let p = &project.name;
+    // Repository names are lowercase; a service may be `WebApp`.
+    let image = svc
+        .image
+        .clone()
+        .unwrap_or_else(|| format!("{p}-{name}").to_lowercase());
+    let build = svc.build.as_ref().map(|b| BuildPlan {
+        context: absolute(&project.working_dir, &b.context),
+        dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+        args: b.args.clone(),
+        target: b.target.clone(),
+        labels: b.labels.clone(),
+        platform: svc.platform.clone(),
+    });
+    let env = svc
+        .environment
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    let mut labels = svc.labels.clone();
+    if let Some(d) = &svc.deploy {
+        labels.extend(d.labels.clone());
+    }
+    let ports = svc
+        .ports
+        .iter()
+        .map(|port| PortPlan {
+            target: port.target,
+            protocol: port.protocol.clone(),
+            host_ip: port.host_ip.clone(),
+            published: port.published_range(),
+        })
+        .collect();
+    let mounts: Vec<MountPlan> = svc
+        .volumes
+        .iter()
+        .map(|m| MountPlan {
+            kind: m.kind,
+            source: m.source.as_ref().map(|s| match m.kind {
+                MountKind::Volume => vol_name(s),
+                MountKind::Bind => absolute(&project.working_dir, s).display().to_string(),
+                MountKind::Tmpfs => s.clone(),
+            }),
+            target: m.target.clone(),
+            read_only: m.read_only,
+        })
+        .collect();
+    // File secrets are bind-mounted read-only under /run/secrets, as compose does locally.
+    let mut mounts: Vec<MountPlan> = mounts;
+    // Configs likewise, at their target (`/<name>` unless the service says otherwise).
+    for cfg in &svc.configs {
+        if let Some(file) = project
+            .configs
+            .get(&cfg.source)
+            .and_then(|d| d.file.as_ref())
+        {
+            mounts.push(MountPlan {
+                kind: MountKind::Bind,
+                source: Some(absolute(&project.working_dir, file).display().to_string()),
+                target: format!("/{}", cfg.target.trim_start_matches('/')),
+                read_only: true,
+            });
+        }
+    }
+    for sec in &svc.secrets {
+        if let Some(file) = project
+            .secrets
+            .get(&sec.source)
+            .and_then(|d| d.file.as_ref())
+        {
+            let target = if sec.target.starts_with('/') {
+                sec.target.clone()
+            } else {
+                format!("/run/secrets/{}", sec.target)
+            };
+            mounts.push(MountPlan {
+                kind: MountKind::Bind,
+                source: Some(absolute(&project.working_dir, file).display().to_string()),
+                target,
+                read_only: true,
+            });
+        }
+    }
+    let mut networks = BTreeMap::new();
+    if svc.networks.is_empty() && svc.network_mode.is_none() {
+        networks.insert(net_name("default"), vec![name.to_owned()]);
+    }
+    for (key, n) in &svc.networks {
+        let mut aliases = vec![name.to_owned()];
+        aliases.extend(n.aliases.iter().cloned());
+        networks.insert(net_name(key), aliases);
+    }
+    let health = match &svc.healthcheck {
+        Some(h) if h.is_disabled() => Health::Disabled,
+        Some(h) if !h.test.is_empty() => Health::Check(HealthPlan {
+            test: h.test.clone(),
+            interval: h.interval,
+            timeout: h.timeout,
+            retries: h.retries,
+            start_period: h.start_period,
+            start_interval: h.start_interval,
+        }),
+        _ => Health::Inherit,
+    };
+    // `deploy.restart_policy` is Swarm's; locally compose maps it to a restart policy when `restart` is unset.
+    let restart = svc.restart.clone().or_else(|| {
+        let rp = svc.deploy.as_ref()?.restart_policy.as_ref()?;
+        Some(match rp.condition {
+            Some(RestartCondition::None) => Restart::No,
+            Some(RestartCondition::OnFailure) => Restart::OnFailure(rp.max_attempts),
+            Some(RestartCondition::Any) | None => Restart::Always,
+        })
+    });
+    let limits = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.as_ref())
+        .and_then(|r| r.limits.as_ref());
+    ServicePlan {
+        name: name.to_owned(),
+        image,
+        build,
+        pull_policy: svc.pull_policy.clone(),
+        replicas,
+        depends_on: svc.depends_on.clone(),
+        command: svc.command.clone(),
+        entrypoint: svc.entrypoint.clone(),
+        env,
+        labels,
+        ports,
+        expose: svc.expose.clone(),
+        mounts,
+        tmpfs: svc.tmpfs.clone(),
+        networks,
+        restart,
+        health,
+        stop_signal: svc.stop_signal.clone(),
+        stop_grace_period: svc.stop_grace_period,
+        logging: svc.logging.clone(),
+        user: svc.user.clone(),
+        working_dir: svc.working_dir.clone(),
+        hostname: svc.hostname.clone(),
+        init: svc.init,
+        read_only: svc.read_only.unwrap_or(false),
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        container_name: svc.container_name.clone(),
+        nano_cpus: limits
+            .and_then(|l| l.cpus)
+            .or(svc.cpus)
+            .map(|c| (c * 1e9) as i64),
+        // deploy.resources.limits wins over the older top-level keys, as in compose.
+        memory: limits
+            .and_then(|l| l.memory)
+            .or(svc.mem_limit)
+            .map(|m| m.min(i64::MAX as u64) as i64),
+        pids_limit: limits
+            .and_then(|l| l.pids)
+            .map(i64::from)
+            .or(svc.pids_limit),
+        host: HostOptions::of(svc),
+        attach: svc.attach.unwrap_or(true),
+        network_mode: svc
+            .network_mode
+            .as_deref()
+            .map(|m| match m.strip_prefix("service:") {
+                Some(other) => format!("container:{}", first_container(project, other)),
+                None => m.to_owned(),
+            }),
+        volumes_from: svc
+            .volumes_from
+            .iter()
+            .map(|v| match v.strip_prefix("container:") {
+                Some(c) => c.to_owned(),
+                None => match v.split_once(':') {
+                    Some((other, mode)) => format!("{}:{mode}", first_container(project, other)),
+                    None => first_container(project, v),
+                },
+            })
+            .collect(),
+        created_after: crate::manifest::container_sources(svc),
+        platform: svc.platform.clone(),
+        config_hash: config_hash(svc, project),
+        swarm: SwarmPlan {
+            global: svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global"),
+            endpoint_mode: svc.deploy.as_ref().and_then(|d| d.endpoint_mode.clone()),
+            port_modes: svc.ports.iter().map(|p| p.mode.clone()).collect(),
+            restart_condition: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.restart_policy.as_ref())
+                .and_then(|r| r.condition),
+            restart_max_attempts: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.restart_policy.as_ref())
+                .and_then(|r| r.max_attempts),
+            update_parallelism: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.update_config.as_ref())
+                .and_then(|u| u.parallelism),
+            update_delay: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.update_config.as_ref())
+                .and_then(|u| u.delay),
+            secrets: svc
+                .secrets
+                .iter()
+                .map(|s| {
+                    (
+                        s.source.clone(),
+                        s.target.trim_start_matches("/run/secrets/").to_owned(),
+                    )
+                })
+                .collect(),
+        },
+    }
+}
