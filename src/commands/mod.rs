@@ -7,6 +7,7 @@ mod ctx;
 mod engine_cmds;
 mod everyday;
 mod logs;
+mod session;
 mod stats;
 
 pub use engine_cmds::{check_services, parse_scale};
@@ -39,14 +40,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pull(args) => done(engine_cmds::pull(ctx, args)),
         Command::Push(args) => done(engine_cmds::push(ctx, args)),
         Command::Logs(args) => done(logs::run(ctx, args)),
-        Command::Exec(args) => everyday::exec(ctx, args),
-        Command::Run(args) => everyday::run(ctx, args),
+        Command::Exec(args) => session::exec(ctx, args),
+        Command::Run(args) => session::run(ctx, args),
         Command::Restart(args) => done(everyday::restart(ctx, args)),
         Command::Stop(args) => done(everyday::stop(ctx, args)),
         Command::Start(args) => done(everyday::start(ctx, args)),
         Command::Cp(args) => done(cp::run(ctx, args)),
         Command::Stats(args) => done(stats::run(ctx, args)),
-        Command::Attach(args) => everyday::attach(ctx, args),
+        Command::Attach(args) => session::attach(ctx, args),
         Command::Wait(args) => everyday::wait(ctx, args),
         Command::Pause(args) => done(everyday::pause(ctx, args, true)),
         Command::Unpause(args) => done(everyday::pause(ctx, args, false)),

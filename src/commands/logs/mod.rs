@@ -24,7 +24,9 @@ use crate::logs::{Stamped, StampedLines};
 use crate::ui::logview::LogView;
 
 mod attached;
+mod merge;
 mod pause;
+mod swarm;
 
 pub use attached::{AttachOptions, attached};
 pub use pause::on_park;
@@ -302,7 +304,7 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
         let engine = match ctx.backend().await? {
             Backend::Local(engine) => engine,
             Backend::Swarm { engine, .. } => {
-                return swarm_logs(&engine, &project, &args, q, stamps).await;
+                return swarm::swarm_logs(&engine, &project, &args, q, stamps).await;
             }
         };
         let services = args.services.clone();
@@ -324,7 +326,7 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
         let view = LogView::new(&names, args.no_color, !args.no_log_prefix);
         let work = async {
             if args.merge_time && !args.follow {
-                return merged(&engine, targets, q, stamps, view).await;
+                return merge::merged(&engine, targets, q, stamps, view).await;
             }
             let follow = args.follow.then(|| Follow {
                 project: project.clone(),
@@ -344,109 +346,6 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
             _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
         }
     })
-}
-
-/// Logs of the project's Swarm services, one stream per service (its tasks' output), `service |` prefixes.
-async fn swarm_logs(
-    engine: &Engine,
-    project: &str,
-    args: &LogsArgs,
-    q: LogQuery,
-    stamps: Stamps,
-) -> Result<()> {
-    let services: Vec<(String, String)> = crate::engine::swarm::services(engine, project)
-        .await?
-        .into_iter()
-        .filter(|(_, name)| {
-            args.services.is_empty()
-                || args
-                    .services
-                    .iter()
-                    .any(|s| crate::engine::swarm::service_name(project, s) == *name)
-        })
-        .collect();
-    let view = SharedView::new(LogView::new(
-        &services.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
-        args.no_color,
-        !args.no_log_prefix,
-    ));
-    let (tx, mut rx) = mpsc::channel::<Msg>(256);
-    // Service logs are shown as they come: no ordering, so timestamps only when asked for.
-    let stamps = Stamps {
-        parse: false,
-        ..stamps
-    };
-    let q = LogQuery {
-        timestamps: stamps.wanted(),
-        ..q
-    };
-    for (idx, (id, _)) in services.iter().enumerate() {
-        spawn_stream_reader(
-            Box::pin(logs::service_stream(engine, id, &q)),
-            idx,
-            stamps,
-            Sink::View(view.clone()),
-            tx.clone(),
-        );
-    }
-    drop(tx);
-    // Every reader writes into the view; the channel only tells when all streams have ended.
-    let work = async {
-        while rx.recv().await.is_some() {}
-        view.with(|v| v.flush())?;
-        Ok(())
-    };
-    tokio::select! {
-        r = work => r,
-        e = view.flush_when_dirty() => Err(e.into()),
-        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
-    }
-}
-
-/// Exact timestamp order without following: a k-way merge over per-container streams, holding one
-/// pending line per container (memory stays bounded whatever the volume).
-async fn merged(
-    engine: &Engine,
-    targets: Vec<(String, String)>,
-    q: LogQuery,
-    stamps: Stamps,
-    mut view: LogView,
-) -> Result<()> {
-    let stamps = Stamps {
-        parse: true,
-        ..stamps
-    };
-    let mut rxs = Vec::new();
-    for (idx, (id, _)) in targets.iter().enumerate() {
-        let (tx, rx) = mpsc::channel::<Msg>(64);
-        spawn_reader(engine, idx, id, &q, stamps, Sink::Queue, tx);
-        rxs.push(rx);
-    }
-    // Per container: lines received but not printed yet, and whether its stream ended.
-    let mut pending: Vec<std::collections::VecDeque<(Channel, Line)>> =
-        vec![Default::default(); rxs.len()];
-    let mut ended = vec![false; rxs.len()];
-    loop {
-        for i in 0..rxs.len() {
-            while pending[i].is_empty() && !ended[i] {
-                match rxs[i].recv().await {
-                    Some(Msg::Lines(_, ch, lines)) => {
-                        pending[i].extend(lines.into_iter().map(|l| (ch, l)))
-                    }
-                    Some(Msg::Ended(..)) | None => ended[i] = true,
-                }
-            }
-        }
-        let next = (0..pending.len())
-            .filter(|i| !pending[*i].is_empty())
-            .min_by_key(|i| pending[*i].front().map(|(_, (ts, _))| *ts));
-        let Some(i) = next else { break };
-        if let Some((ch, (_, line))) = pending[i].pop_front() {
-            view.line(i, ch, &line);
-        }
-    }
-    view.flush()?;
-    Ok(())
 }
 
 /// What a follow watches besides the first containers: the project's events from `since` (seconds),

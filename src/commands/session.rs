@@ -1,0 +1,206 @@
+//! The commands that connect this terminal to a container: `exec`, `run` and `attach`. Output is
+//! copied through as the container writes it, stdin forwarded, a TTY put in raw mode for the
+//! session; each exits with the container's (or the exec'd process's) code.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::everyday::{service_containers, with_project};
+use super::{Ctx, exit_code};
+use crate::cli::{AttachArgs, ExecArgs, RunArgs};
+use crate::engine::converge::{self, UpOptions};
+use crate::engine::images::ImageOptions;
+use crate::engine::observe::ObservedContainer;
+use crate::engine::{Engine, containers, ops};
+use crate::exit::UsageError;
+use crate::plan::Plan;
+
+/// Replica `index` of `service`, which must be running.
+async fn running_replica(
+    engine: &Engine,
+    plan: &Plan,
+    service: &str,
+    index: u32,
+) -> Result<ObservedContainer> {
+    let list = service_containers(engine, plan, &[service.to_owned()], false).await?;
+    list.into_iter().find(|c| c.number == index).ok_or_else(|| {
+        UsageError::new(format!(
+            "service `{service}` has no running replica {index}"
+        ))
+        .hint("`stackctl ps` lists the replicas; start the service with `stackctl up -d`")
+        .into()
+    })
+}
+
+/// Copies a session's output to our stdout/stderr and stdin into it; returns when output ends.
+async fn pump_session(session: ops::Session, tty: bool, forward_stdin: bool) -> Result<()> {
+    let ops::Session {
+        mut output,
+        mut input,
+        ..
+    } = session;
+    if forward_stdin {
+        tokio::spawn(async move {
+            let mut stdin = tokio::io::stdin();
+            let _ = tokio::io::copy(&mut stdin, &mut input).await;
+            // Half-close: the command sees end of input and can finish.
+            let _ = input.shutdown().await;
+        });
+    }
+    let mut out = std::io::stdout();
+    while let Some(frame) = output.next().await {
+        match frame? {
+            ops::Output::Err(message) if !tty => {
+                let mut e = std::io::stderr();
+                e.write_all(&message)?;
+                e.flush()?;
+            }
+            ops::Output::Out(message) | ops::Output::Err(message) => {
+                out.write_all(&message)?;
+                out.flush()?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Raw terminal mode for the life of a TTY session, restored however the session ends.
+struct RawMode(bool);
+
+impl RawMode {
+    fn enable(tty: bool) -> Self {
+        RawMode(tty && crossterm::terminal::enable_raw_mode().is_ok())
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = crossterm::terminal::disable_raw_mode();
+        }
+    }
+}
+
+pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
+    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let services = vec![args.service.clone()];
+    let code = with_project(ctx, &services, async |engine, plan| {
+        let c = &running_replica(engine, plan, &args.service, args.index).await?;
+        let spec = ops::ExecSpec {
+            cmd: args.command.clone(),
+            env: args.env.clone(),
+            user: args.user.clone(),
+            workdir: args.workdir.clone(),
+            tty,
+            stdin: true,
+        };
+        let session = ops::exec(engine, &c.id, spec).await?;
+        let exec_id = session.id.clone();
+        let _raw = RawMode::enable(tty);
+        if tty {
+            if let Ok((w, h)) = crossterm::terminal::size() {
+                ops::exec_resize(engine, &exec_id, w, h).await;
+            }
+            let (e2, id2) = (engine.clone(), exec_id.clone());
+            tokio::spawn(async move {
+                let Ok(mut winch) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+                else {
+                    return;
+                };
+                while winch.recv().await.is_some() {
+                    if let Ok((w, h)) = crossterm::terminal::size() {
+                        ops::exec_resize(&e2, &id2, w, h).await;
+                    }
+                }
+            });
+        }
+        pump_session(session, tty, true).await?;
+        ops::exec_exit_code(engine, &exec_id).await
+    })?;
+    Ok(exit_code(code))
+}
+
+pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
+    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let services = vec![args.service.clone()];
+    let code = with_project(ctx, &services, async |engine, plan| {
+        let svc = &plan.services[&args.service];
+        if !args.no_deps && !svc.depends_on.is_empty() {
+            let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
+            let opts = UpOptions::keep_existing(true);
+            converge::up(engine, plan, &deps, &opts, &ctx.reporter()).await?;
+        } else {
+            // The service's own image must exist even when nothing else is started.
+            let report = ctx.reporter();
+            crate::engine::images::ensure(
+                engine,
+                &plan.project,
+                &[svc],
+                ImageOptions::default(),
+                &report,
+            )
+            .await?;
+        }
+        let command = (!args.command.is_empty()).then(|| args.command.clone());
+        let entrypoint = args
+            .entrypoint
+            .as_ref()
+            .map(|e| shlex::split(e).unwrap_or_else(|| vec![e.clone()]));
+        let stdin = !std::io::stdin().is_terminal() || tty;
+        let run = ops::OneOff {
+            command,
+            entrypoint,
+            env: args.env.clone(),
+            tty,
+            stdin,
+        };
+        let (id, _name) = ops::create_oneoff(engine, plan, svc, run).await?;
+        let session = ops::attach(engine, &id, stdin, true).await?;
+        containers::start(engine, &id, "one-off").await?;
+        let _raw = RawMode::enable(tty);
+        pump_session(session, tty, stdin).await?;
+        let code = ops::wait_exit(engine, &id).await?;
+        if args.rm {
+            containers::remove(engine, &id, "one-off", true).await?;
+        }
+        Ok(code)
+    })?;
+    Ok(exit_code(code))
+}
+
+/// Attaches this terminal to a running replica: its output from now on, stdin when the service
+/// keeps it open (`stdin_open: true`). Ctrl-C is passed on to the container as SIGINT (unless
+/// `--sig-proxy=false`, when it detaches); exits with the container's code once it stops.
+pub fn attach(ctx: &Ctx, args: AttachArgs) -> Result<ExitCode> {
+    let services = vec![args.service.clone()];
+    let code = with_project(ctx, &services, async |engine, plan| {
+        let c = &running_replica(engine, plan, &args.service, args.index).await?;
+        let (tty, stdin_open) = containers::tty_and_stdin(engine, &c.id).await?;
+        let forward = stdin_open && !args.no_stdin;
+        let session = ops::attach(engine, &c.id, forward, false).await?;
+        let _raw = RawMode::enable(tty && forward && std::io::stdin().is_terminal());
+        let pumping = pump_session(session, tty, forward);
+        tokio::pin!(pumping);
+        loop {
+            tokio::select! {
+                r = &mut pumping => {
+                    r?;
+                    break;
+                }
+                _ = tokio::signal::ctrl_c(), if args.sig_proxy => {
+                    containers::signal(engine, &c.id, "SIGINT").await?;
+                }
+            }
+        }
+        // The output ends when the container stops, or when the daemon lets go of the stream.
+        Ok(containers::stopped_for_good(engine, &c.id)
+            .await
+            .unwrap_or(0))
+    })?;
+    Ok(exit_code(code))
+}
