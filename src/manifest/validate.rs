@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::diag::{Diagnostics, nearest, some_of};
-use super::model::{Condition, MountKind, Project, Service};
+use super::model::{Condition, DeployMode, MountKind, Project, Service};
 use super::source::Locator;
 use super::spans::FieldPath;
 
@@ -50,7 +50,7 @@ pub fn single_host_port_conflicts(p: &Project, loc: &Locator) -> BTreeMap<String
     let mut out = BTreeMap::new();
     for (name, svc) in &p.services {
         let replicas = svc.replicas();
-        let global = svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global");
+        let global = svc.deploy.as_ref().and_then(|d| d.mode) == Some(DeployMode::Global);
         if replicas <= 1 || global {
             continue;
         }
@@ -237,7 +237,7 @@ pub fn validate(
             }
         }
         let replicas = svc.replicas();
-        let global = svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global");
+        let global = svc.deploy.as_ref().and_then(|d| d.mode) == Some(DeployMode::Global);
         if replicas > 1 && !global && svc.container_name.is_some() {
             diags.push(
                 loc.diag(

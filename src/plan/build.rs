@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::manifest::{MountKind, Project, Restart, RestartCondition, Service};
+use crate::manifest::{
+    DeployMode, EndpointMode, MountKind, PortMode, Project, Restart, RestartCondition, Service,
+};
 
 /// Builds the plan for `project`, with `scale` overriding replica counts.
 pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
@@ -315,9 +317,17 @@ fn service_plan(
         platform: svc.platform.clone(),
         config_hash: config_hash(svc, project),
         swarm: SwarmPlan {
-            global: svc.deploy.as_ref().and_then(|d| d.mode.as_deref()) == Some("global"),
-            endpoint_mode: svc.deploy.as_ref().and_then(|d| d.endpoint_mode.clone()),
-            port_modes: svc.ports.iter().map(|p| p.mode.clone()).collect(),
+            global: svc.deploy.as_ref().and_then(|d| d.mode) == Some(DeployMode::Global),
+            endpoint_mode: svc
+                .deploy
+                .as_ref()
+                .and_then(|d| d.endpoint_mode)
+                .unwrap_or(EndpointMode::Vip),
+            port_modes: svc
+                .ports
+                .iter()
+                .map(|p| p.mode.unwrap_or(PortMode::Ingress))
+                .collect(),
             restart_condition: svc
                 .deploy
                 .as_ref()

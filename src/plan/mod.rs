@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::manifest::{
-    Condition, Dependency, Logging, MountKind, Restart, RestartCondition, Service,
+    Condition, Dependency, EndpointMode, Logging, MountKind, PortMode, Restart, RestartCondition,
+    Service,
 };
 
 pub use build::build;
@@ -55,9 +56,9 @@ pub struct Plan {
 #[derive(Debug, Clone, Default)]
 pub struct SwarmPlan {
     pub global: bool,
-    pub endpoint_mode: Option<String>,
+    pub endpoint_mode: EndpointMode,
     /// `mode` of each entry in `ports` (host or ingress), in the same order.
-    pub port_modes: Vec<Option<String>>,
+    pub port_modes: Vec<PortMode>,
     pub restart_condition: Option<RestartCondition>,
     pub restart_max_attempts: Option<u32>,
     pub update_parallelism: Option<u32>,

@@ -15,21 +15,21 @@ use bollard::models::{
 use sha2::{Digest, Sha256};
 
 use super::{NAMESPACE, service_name};
-use crate::manifest::{Restart, RestartCondition};
+use crate::manifest::{EndpointMode, PortMode, Restart, RestartCondition};
 use crate::plan::{Plan, ServicePlan};
 
 /// What in the plan needs Swarm's virtual IPs or routing mesh (both need IPVS in the kernel).
 pub fn needs_ipvs(plan: &Plan) -> Vec<String> {
     let mut why = Vec::new();
     for s in plan.services.values() {
-        if s.swarm.endpoint_mode.as_deref() != Some("dnsrr") {
+        if s.swarm.endpoint_mode == EndpointMode::Vip {
             why.push(format!(
                 "service {} uses a virtual IP (endpoint_mode: vip)",
                 s.name
             ));
         }
         for p in &s.swarm.port_modes {
-            if p.as_deref() != Some("host") {
+            if *p == PortMode::Ingress {
                 why.push(format!(
                     "service {} publishes a port through the routing mesh (mode: ingress)",
                     s.name
@@ -159,10 +159,9 @@ pub fn spec_for(
                 }),
                 target_port: Some(i64::from(p.target)),
                 published_port: Some(i64::from(p.published?.0)),
-                publish_mode: Some(if mode.as_deref() == Some("host") {
-                    EndpointPortConfigPublishModeEnum::HOST
-                } else {
-                    EndpointPortConfigPublishModeEnum::INGRESS
+                publish_mode: Some(match mode {
+                    PortMode::Host => EndpointPortConfigPublishModeEnum::HOST,
+                    PortMode::Ingress => EndpointPortConfigPublishModeEnum::INGRESS,
                 }),
                 ..Default::default()
             })
@@ -204,10 +203,9 @@ pub fn spec_for(
                 ..Default::default()
             }),
         endpoint_spec: Some(EndpointSpec {
-            mode: Some(if svc.swarm.endpoint_mode.as_deref() == Some("dnsrr") {
-                EndpointSpecModeEnum::DNSRR
-            } else {
-                EndpointSpecModeEnum::VIP
+            mode: Some(match svc.swarm.endpoint_mode {
+                EndpointMode::Dnsrr => EndpointSpecModeEnum::DNSRR,
+                EndpointMode::Vip => EndpointSpecModeEnum::VIP,
             }),
             ports: Some(ports),
         }),

@@ -54,7 +54,33 @@ pub struct Port {
     pub host_ip: Option<String>,
     pub protocol: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub mode: Option<PortMode>,
+}
+
+/// How Swarm publishes a port: on the node a task runs on, or through the routing mesh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortMode {
+    Host,
+    Ingress,
+}
+
+/// How Swarm runs a service: a number of replicas, or one task on every node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployMode {
+    Replicated,
+    Global,
+}
+
+/// How a Swarm service is reached by name: a virtual IP (Swarm's default), or DNS round-robin
+/// over its tasks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointMode {
+    #[default]
+    Vip,
+    Dnsrr,
 }
 
 impl Port {
@@ -161,7 +187,7 @@ pub struct Deploy {
         deserialize_with = "deploy_mode",
         skip_serializing_if = "Option::is_none"
     )]
-    pub mode: Option<String>,
+    pub mode: Option<DeployMode>,
     #[serde(
         default,
         deserialize_with = "u32_opt",
@@ -169,7 +195,7 @@ pub struct Deploy {
     )]
     pub replicas: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_mode: Option<String>,
+    pub endpoint_mode: Option<EndpointMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<RestartPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

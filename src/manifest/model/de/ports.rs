@@ -53,15 +53,16 @@ pub(crate) fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Port>, D::Err
                     }
                     None => None,
                 };
-                let mode = m.get("mode").and_then(scalar_text);
-                if let Some(mode) = &mode
-                    && mode != "host"
-                    && mode != "ingress"
-                {
-                    return Err(fail(format!(
-                        "port {i}: mode `{mode}` is not host or ingress"
-                    )));
-                }
+                let mode = match m.get("mode").and_then(scalar_text).as_deref() {
+                    None => None,
+                    Some("host") => Some(PortMode::Host),
+                    Some("ingress") => Some(PortMode::Ingress),
+                    Some(other) => {
+                        return Err(fail(format!(
+                            "port {i}: mode `{other}` is not host or ingress"
+                        )));
+                    }
+                };
                 out.push(Port {
                     target,
                     published,

@@ -251,10 +251,11 @@ pub(crate) fn restart_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Rest
     }
 }
 
-pub(crate) fn deploy_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match string_opt(d)? {
+pub(crate) fn deploy_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DeployMode>, D::Error> {
+    match string_opt(d)?.as_deref() {
         None => Ok(None),
-        Some(m) if m == "replicated" || m == "global" => Ok(Some(m)),
+        Some("replicated") => Ok(Some(DeployMode::Replicated)),
+        Some("global") => Ok(Some(DeployMode::Global)),
         Some(m) => Err(fail(format!(
             "`{m}` is not a deploy mode; use replicated or global"
         ))),
