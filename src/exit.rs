@@ -46,11 +46,26 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// Something the chosen target (one engine, a swarm) cannot do: exit 2, as a usage error.
+#[derive(Debug)]
+pub struct NotOnTarget {
+    pub message: String,
+    pub hint: String,
+}
+
+impl fmt::Display for NotOnTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n  = help: {}", self.message, self.hint)
+    }
+}
+
+impl std::error::Error for NotOnTarget {}
+
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.is::<crate::manifest::Diagnostics>()
             || cause.is::<UsageError>()
-            || cause.is::<crate::engine::backend::NotOnTarget>()
+            || cause.is::<NotOnTarget>()
         {
             return 2;
         }

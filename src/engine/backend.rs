@@ -3,7 +3,6 @@
 //! target cannot do comes back as `NotOnTarget`, which the command line turns into exit 2.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use anyhow::Result;
 
@@ -12,6 +11,7 @@ use super::down::{self, DownOptions};
 use super::observe::{self, ObservedContainer};
 use super::swarm::{self, SwarmTask};
 use super::{Engine, Reporter};
+use crate::exit::NotOnTarget;
 use crate::manifest::Diagnostics;
 use crate::plan::Plan;
 
@@ -37,21 +37,6 @@ pub const SWARM_COMMANDS: &[&str] = &[
     "version",
     "completion",
 ];
-
-/// Something this target cannot do; the CLI exits 2 on it.
-#[derive(Debug)]
-pub struct NotOnTarget {
-    pub message: String,
-    pub hint: String,
-}
-
-impl fmt::Display for NotOnTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}\n  = help: {}", self.message, self.hint)
-    }
-}
-
-impl std::error::Error for NotOnTarget {}
 
 /// What `up` was asked that only some targets can do, checked before anything is created.
 pub struct UpRequest<'a> {
