@@ -2,9 +2,7 @@
 //! test service is run against a stack in CI), choosing whose output is shown, showing only the
 //! current run of a container, `--no-deps` and `--no-start`; and `wait`, the detached way to the same.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const IMG: &str = "debian:bookworm-slim";
 

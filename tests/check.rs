@@ -1,9 +1,7 @@
 //! `stackctl check` against a stack with deliberate faults: each fault fails its rule with the
 //! measured figure, and the command exits 1.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn deliberate_faults_fail_the_matching_rules() {

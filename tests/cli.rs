@@ -109,8 +109,7 @@ fn replicas_sharing_a_fixed_host_port_are_refused_by_local_up_only() {
     assert!(err.contains("nonexistent"), "{err}");
 }
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 #[test]
 fn without_a_daemon_the_engine_tests_fail_unless_skipping_is_asked_for() {

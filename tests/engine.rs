@@ -1,11 +1,9 @@
 //! The engine against the real daemon: replicas, labels, convergence, dependencies, scale, down,
 //! pulls and builds, interruption. Each test has its own project and cleans up after itself.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const IMG: &str = "debian:bookworm-slim";
 

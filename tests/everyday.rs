@@ -1,13 +1,11 @@
 //! The everyday commands against the real daemon: exec, run, stop/start, restart, kill, ls, port,
 //! events, and the bash completion.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const IMG: &str = "debian:bookworm-slim";
 

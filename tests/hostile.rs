@@ -62,9 +62,12 @@ fn accepted(manifest: Vec<u8>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Small hostile inputs are refused in milliseconds; a second leaves room for a loaded machine.
 const FAST: Duration = Duration::from_secs(1);
-/// Ten thousand services take a debug build longer; a release build stays under a second.
-const MANY: Duration = Duration::from_secs(4);
+/// Ten thousand services: a guard against hangs and quadratic blow-ups (which took minutes), not
+/// a speed measurement. A release build refuses them in well under a second (see the notes);
+/// this debug build takes about 2 s on an idle 2-core machine and more when it is busy.
+const MANY: Duration = Duration::from_secs(20);
 
 fn services(n: usize, each: impl Fn(usize) -> String) -> Vec<u8> {
     let mut text = String::from("services:\n");

@@ -1,12 +1,10 @@
 //! `stackctl logs` against the real daemon: prefixes, following through restarts and scale-ups,
 //! long and multi-byte lines, --tail / --since / --index, and the time-ordered merge.
 
-mod common;
-
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const IMG: &str = "debian:bookworm-slim";
 

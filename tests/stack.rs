@@ -2,15 +2,13 @@
 //! counts under concurrency, Redis and Postgres killed under load, scaling, persistence across
 //! down/up, and the hardening promises (non-root, one published port).
 
-mod common;
-
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 struct Stack {
     name: String,

@@ -3,15 +3,13 @@
 //! its swarm override, scale, logs, convergence, down; built images on a one-node swarm without a
 //! registry; refusals before anything is created.
 
-mod common;
-
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::dind::{Cluster, Node};
-use common::*;
+use crate::common::dind::{Cluster, Node};
+use crate::common::*;
 
 const IMG: &str = "debian:bookworm-slim";
 

@@ -1,7 +1,6 @@
 //! Shared harness for tests that drive the real binary against the real Docker daemon.
 //! Each test project has its own name and is taken down (with its volumes) when dropped, even
 //! when the test fails.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

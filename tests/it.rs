@@ -1,0 +1,17 @@
+//! The one integration-test binary: a module per area, one harness (`common`) for all of them.
+//! Tests that touch the engine use the real daemon, each in its own project (`common::TestProject`),
+//! and Docker-in-Docker nodes for swarms (`common::dind`); the rest need no daemon at all.
+
+mod common;
+
+mod attached;
+mod check;
+mod cli;
+mod engine;
+mod everyday;
+mod hostile;
+mod layers;
+mod logs;
+mod manifest_errors;
+mod stack;
+mod swarm;
