@@ -7,6 +7,7 @@ mod common;
 mod attached;
 mod check;
 mod cli;
+mod compat;
 mod engine;
 mod everyday;
 mod hostile;

@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod diag;
+pub mod dotenv;
 mod interpolate;
 mod load;
 mod merge;

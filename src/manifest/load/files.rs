@@ -16,6 +16,18 @@ pub(super) fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnost
         .as_ref()
         .map(|d| opts.cwd.join(d))
         .unwrap_or_else(|| opts.cwd.clone());
+    // COMPOSE_FILE (from the environment or the folder's .env) names the files instead of -f,
+    // separated by COMPOSE_PATH_SEPARATOR (default `:`), as compose reads them.
+    if let Some(list) = compose_setting(opts, &base, "COMPOSE_FILE").filter(|l| !l.is_empty()) {
+        let separator = compose_setting(opts, &base, "COMPOSE_PATH_SEPARATOR")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| ":".into());
+        return Ok(list
+            .split(separator.as_str())
+            .filter(|f| !f.is_empty())
+            .map(|f| base.join(f))
+            .collect());
+    }
     for name in DEFAULT_FILES {
         let path = base.join(name);
         // A symlink counts even when it leads nowhere: reading it then says why.
@@ -37,6 +49,28 @@ pub(super) fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnost
             ))
             .into(),
     )
+}
+
+/// A `COMPOSE_*` setting from the environment, else from `.env` in `base` (unreadable lines are
+/// left for the variables pass to report).
+fn compose_setting(opts: &LoadOptions, base: &Path, name: &str) -> Option<String> {
+    if let Some(v) = opts.environ.get(name) {
+        return Some(v.clone());
+    }
+    let files: Vec<PathBuf> = if opts.env_files.is_empty() {
+        vec![base.join(".env")]
+    } else {
+        opts.env_files.iter().map(|f| opts.cwd.join(f)).collect()
+    };
+    let environ = |k: &str| opts.environ.get(k).cloned();
+    files
+        .iter()
+        .filter(|f| f.is_file())
+        .filter_map(|f| read_env_file(f, &environ).ok())
+        .flatten()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .next_back()
 }
 
 /// `stack.yml` → `stack.override.yml`, as compose does for `compose.override.yaml`.
@@ -61,8 +95,9 @@ pub(super) fn read_variables(
         opts.env_files.iter().map(|f| opts.cwd.join(f)).collect()
     };
     let mut vars = HashMap::new();
+    let environ = |k: &str| opts.environ.get(k).cloned();
     for file in env_files {
-        for (k, v) in read_env_file(&file)? {
+        for (k, v) in read_env_file(&file, &environ)? {
             vars.insert(k, v);
         }
     }
@@ -70,37 +105,22 @@ pub(super) fn read_variables(
     Ok(vars)
 }
 
-/// Reads a dotenv file (quotes, comments, `export`) into ordered pairs.
-pub fn read_env_file(file: &Path) -> Result<Vec<(String, String)>, Diagnostics> {
-    let iter = dotenvy::from_path_iter(file).map_err(|e| {
+/// Reads a dotenv file as compose does (manifest::dotenv) into ordered pairs; `lookup` answers the
+/// variables its values refer to that it does not set itself.
+pub fn read_env_file(
+    file: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, Diagnostics> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
         Diagnostic::new(format!("cannot read env file: {e}"))
             .in_file(file)
             .hint("check the path given to --env-file or env_file")
     })?;
-    let mut out = Vec::new();
-    for item in iter {
-        match item {
-            Ok(kv) => out.push(kv),
-            Err(dotenvy::Error::LineParse(line, idx)) => {
-                let lineno = std::fs::read_to_string(file).ok().and_then(|t| {
-                    t.lines()
-                        .position(|l| l.contains(line.trim()))
-                        .map(|i| i + 1)
-                });
-                let mut d = Diagnostic::new(format!("cannot parse `{line}` at character {idx}"))
-                    .in_file(file)
-                    .hint("each line is KEY=VALUE; quote values with spaces or `#`");
-                if let Some(n) = lineno {
-                    d = d.at(n, idx + 1, Some(line.as_str()));
-                }
-                return Err(d.into());
-            }
-            Err(e) => {
-                return Err(Diagnostic::new(format!("cannot read env file: {e}"))
-                    .in_file(file)
-                    .into());
-            }
-        }
-    }
-    Ok(out)
+    crate::manifest::dotenv::parse(&text, lookup).map_err(|e| {
+        Diagnostic::new(e.message)
+            .in_file(file)
+            .at(e.line, e.column, text.lines().nth(e.line - 1))
+            .hint("each line is KEY=VALUE; quote a value to keep `#` or leading spaces")
+            .into()
+    })
 }

@@ -204,7 +204,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         .clone()
         .map(|n| (n, "-p"))
         .or_else(|| {
-            opts.environ
+            // From the environment or the project's .env, as compose reads it.
+            variables
                 .get("COMPOSE_PROJECT_NAME")
                 .filter(|s| !s.is_empty())
                 .map(|n| (n.clone(), "COMPOSE_PROJECT_NAME"))
@@ -261,7 +262,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     apply_profiles(&mut project, &variables, &loc)?;
     let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
     resolve_environment(&mut project, &variables)?;
-    resolve_label_files(&mut project)?;
+    resolve_label_files(&mut project, &variables)?;
     Ok(Loaded {
         project,
         warnings,

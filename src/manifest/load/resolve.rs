@@ -127,12 +127,16 @@ pub(super) fn add_implicit_dependencies(
 }
 
 /// Folds `label_file` contents under `labels`, which win, as compose does.
-pub(super) fn resolve_label_files(project: &mut Project) -> Result<(), Diagnostics> {
+pub(super) fn resolve_label_files(
+    project: &mut Project,
+    vars: &HashMap<String, String>,
+) -> Result<(), Diagnostics> {
+    let lookup = |k: &str| vars.get(k).cloned();
     for svc in project.services.values_mut() {
         let mut labels = BTreeMap::new();
         for f in std::mem::take(&mut svc.label_file) {
             let path = project.working_dir.join(&f);
-            let pairs = read_env_file(&path).map_err(|_| {
+            let pairs = read_env_file(&path, &lookup).map_err(|_| {
                 Diagnostic::new(format!("cannot read label file {}", path.display()))
                     .in_file(&path)
                     .hint("check the path in `label_file`: it is relative to the project directory")
@@ -151,6 +155,7 @@ pub(super) fn resolve_environment(
     project: &mut Project,
     vars: &HashMap<String, String>,
 ) -> Result<(), Diagnostics> {
+    let lookup = |k: &str| vars.get(k).cloned();
     for svc in project.services.values_mut() {
         let mut env: BTreeMap<String, Option<String>> = BTreeMap::new();
         for f in std::mem::take(&mut svc.env_file) {
@@ -158,7 +163,7 @@ pub(super) fn resolve_environment(
             if !path.is_file() && !f.required {
                 continue;
             }
-            for (k, v) in read_env_file(&path)? {
+            for (k, v) in read_env_file(&path, &lookup)? {
                 env.insert(k, Some(v));
             }
         }

@@ -1,0 +1,81 @@
+//! Files that docker compose v2.40 accepts, resolved as it resolves them: each expected value here
+//! was checked against `docker compose config --format json` on the same files.
+
+use std::path::Path;
+use std::process::Command;
+
+fn config_json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(dir)
+        .args(args)
+        .args(["config", "--format", "json"])
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROFILES")
+        .env_remove("TAG")
+        .output()
+        .expect("run stackctl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("config prints JSON")
+}
+
+#[test]
+fn dotenv_values_settings_and_files_are_read_as_compose_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join(".env"),
+        "WHEREAMI=Env File\nIMAGE=${IMAGE_NAME:-backend}:${TAG:-latest}\nCOMPOSE_PROJECT_NAME=fromdotenv\nCOMPOSE_FILE=main.yml:extra.yml\nQ=\"a \\\"b\\\" # not comment\"\nC=x # comment\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("main.yml"),
+        "services:\n  app:\n    image: ${IMAGE}\n    environment:\n      WHERE: ${WHEREAMI}\n      Q: ${Q}\n      C: ${C}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("extra.yml"),
+        "services:\n  app:\n    labels: {extra: \"yes\"}\n",
+    )
+    .unwrap();
+    let json = config_json(d, &[]);
+    assert_eq!(json["name"], "fromdotenv", "COMPOSE_PROJECT_NAME from .env");
+    let app = &json["services"]["app"];
+    assert_eq!(
+        app["image"], "backend:latest",
+        "defaults inside .env values"
+    );
+    assert_eq!(app["environment"]["WHERE"], "Env File", "unquoted spaces");
+    assert_eq!(app["environment"]["Q"], "a \"b\" # not comment");
+    assert_eq!(app["environment"]["C"], "x", "inline comment");
+    assert_eq!(
+        app["labels"]["extra"], "yes",
+        "COMPOSE_FILE from .env names both files"
+    );
+    // -p still wins over .env, as in compose.
+    assert_eq!(config_json(d, &["-p", "chosen"])["name"], "chosen");
+}
+
+#[test]
+fn env_file_of_a_service_expands_from_the_project_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join(".env"), "REGION=eu\n").unwrap();
+    std::fs::write(
+        d.join("app.env"),
+        "URL=https://${REGION}.example\nGREETING=hello world\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  app:\n    image: nginx\n    env_file: app.env\n",
+    )
+    .unwrap();
+    let env = &config_json(d, &[])["services"]["app"]["environment"];
+    assert_eq!(env["URL"], "https://eu.example");
+    assert_eq!(env["GREETING"], "hello world");
+}
