@@ -79,3 +79,21 @@ fn env_file_of_a_service_expands_from_the_project_variables() {
     assert_eq!(env["URL"], "https://eu.example");
     assert_eq!(env["GREETING"], "hello world");
 }
+
+#[test]
+fn links_ipc_network_mode_and_volumes_from_imply_dependencies_as_in_compose() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  a:\n    image: nginx\n    links: [\"b:bee\"]\n    ipc: service:c\n  b:\n    image: nginx\n  c:\n    image: nginx\n  d:\n    image: nginx\n    network_mode: service:c\n  e:\n    image: nginx\n    volumes_from: [b]\n",
+    )
+    .unwrap();
+    let services = &config_json(dir.path(), &[])["services"];
+    let dep = |svc: &str, on: &str| services[svc]["depends_on"][on].clone();
+    assert_eq!(dep("a", "b")["restart"], true, "links");
+    assert_eq!(dep("a", "c")["restart"], true, "ipc: service:");
+    assert_eq!(dep("d", "c")["restart"], true, "network_mode: service:");
+    assert_eq!(dep("e", "b")["restart"], false, "volumes_from");
+    assert_eq!(dep("e", "b")["condition"], "service_started");
+    assert!(services["b"]["depends_on"].is_null());
+}

@@ -960,3 +960,32 @@ fn service_network_mode_and_volumes_from_share_another_services_container() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ipc_service_shares_the_first_container_of_that_service() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = format!(
+        "services:\n  shm:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    ipc: shareable\n  user:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    ipc: service:shm\n"
+    );
+    let p = TestProject::new("ipcsvc", &manifest);
+    p.ok(&["up", "-d"]);
+    let shm = format!("{}-shm-1", p.name);
+    assert_eq!(
+        inspect(&format!("{}-user-1", p.name), "{{.HostConfig.IpcMode}}"),
+        format!("container:{}", p.id(&shm)),
+        "the daemon names the shared container by ID"
+    );
+    // The one /dev/shm: a file written in one is seen in the other.
+    p.ok(&[
+        "exec",
+        "-T",
+        "shm",
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/probe",
+    ]);
+    let seen = stdout(&p.ok(&["exec", "-T", "user", "cat", "/dev/shm/probe"]));
+    assert_eq!(seen.trim(), "shared");
+}

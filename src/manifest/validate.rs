@@ -407,6 +407,27 @@ pub fn validate(
         }
     }
 
+    // Container names are unique on an engine: two services cannot both claim one.
+    let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, svc) in &p.services {
+        let Some(cname) = svc.container_name.as_deref() else {
+            continue;
+        };
+        match claimed.get(cname) {
+            Some(first) => diags.push(
+                loc.diag(
+                    &root.key("services").key(name).key("container_name"),
+                    false,
+                    format!("service `{name}` takes container_name `{cname}`, which service `{first}` already has"),
+                )
+                .hint("give each service its own container_name, or leave it out (stackctl names containers <project>-<service>-<n>)"),
+            ),
+            None => {
+                claimed.insert(cname, name);
+            }
+        }
+    }
+
     if let Some(cycle) = find_cycle(p) {
         // Each edge may come from `depends_on` or from a service whose container another needs
         // first (`volumes_from`, `network_mode: service:`): name the field that made it.

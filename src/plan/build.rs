@@ -293,7 +293,14 @@ fn service_plan(
             .and_then(|l| l.pids)
             .map(i64::from)
             .or(svc.pids_limit),
-        host: HostOptions::of(svc),
+        host: {
+            // `ipc: service:X` shares X's first container's IPC namespace.
+            let mut host = HostOptions::of(svc);
+            if let Some(other) = host.ipc.as_deref().and_then(|m| m.strip_prefix("service:")) {
+                host.ipc = Some(format!("container:{}", first_container(project, other)));
+            }
+            host
+        },
         attach: svc.attach.unwrap_or(true),
         network_mode: svc
             .network_mode

@@ -66,20 +66,54 @@ pub(super) fn apply_profiles(
 
 /// The services a service's containers are made from (`network_mode: service:X`, `volumes_from: X`).
 pub fn container_sources(svc: &Service) -> Vec<String> {
-    let from_network = svc
-        .network_mode
-        .as_deref()
-        .and_then(|m| m.strip_prefix("service:"));
+    let from_mode = |m: &Option<String>| {
+        m.as_deref()
+            .and_then(|m| m.strip_prefix("service:"))
+            .map(str::to_owned)
+    };
     let from_volumes = svc
         .volumes_from
         .iter()
         .filter(|v| !v.starts_with("container:"))
-        .map(|v| v.split(':').next().unwrap_or(v));
-    from_network
+        .map(|v| v.split(':').next().unwrap_or(v).to_owned());
+    from_mode(&svc.network_mode)
         .into_iter()
+        .chain(from_mode(&svc.ipc))
         .chain(from_volumes)
-        .map(str::to_owned)
         .collect()
+}
+
+/// The services a service needs before it starts without saying so in `depends_on`, each with
+/// the field that names it and compose's `restart` for the implied dependency (a container that
+/// shares another's network or IPC namespace, or links to it, is restarted with it).
+fn implied_dependencies(svc: &Service) -> Vec<(String, &'static str, bool)> {
+    let mode = |m: &Option<String>| {
+        m.as_deref()
+            .and_then(|m| m.strip_prefix("service:"))
+            .map(str::to_owned)
+    };
+    let mut out = Vec::new();
+    if let Some(s) = mode(&svc.network_mode) {
+        out.push((s, "network_mode", true));
+    }
+    if let Some(s) = mode(&svc.ipc) {
+        out.push((s, "ipc", true));
+    }
+    for v in svc
+        .volumes_from
+        .iter()
+        .filter(|v| !v.starts_with("container:"))
+    {
+        out.push((
+            v.split(':').next().unwrap_or(v).to_owned(),
+            "volumes_from",
+            false,
+        ));
+    }
+    for l in &svc.links {
+        out.push((l.split(':').next().unwrap_or(l).to_owned(), "links", true));
+    }
+    out
 }
 
 /// A service that takes another's network namespace or volumes needs that service's container
@@ -92,19 +126,13 @@ pub(super) fn add_implicit_dependencies(
     let names: Vec<String> = project.services.keys().cloned().collect();
     let mut diags = Diagnostics::default();
     for (name, svc) in project.services.iter_mut() {
-        for source in container_sources(svc) {
+        for (source, field, restart) in implied_dependencies(svc) {
             if !names.contains(&source) {
-                let field = if svc.network_mode.as_deref() == Some(&format!("service:{source}")) {
-                    FieldPath::root()
-                        .key("services")
-                        .key(name)
-                        .key("network_mode")
-                } else {
-                    FieldPath::root()
-                        .key("services")
-                        .key(name)
-                        .key("volumes_from")
-                };
+                if field == "links" {
+                    // Validation says which link, with the nearest service.
+                    continue;
+                }
+                let field = FieldPath::root().key("services").key(name).key(field);
                 let d = loc.diag(&field, false, format!("service `{source}` is not defined"));
                 diags.push(match nearest(&source, names.iter().map(String::as_str)) {
                     Some(n) => d.hint(format!("did you mean `{n}`?")),
@@ -114,13 +142,15 @@ pub(super) fn add_implicit_dependencies(
                 });
                 continue;
             }
-            svc.depends_on
+            let dep = svc
+                .depends_on
                 .entry(source)
                 .or_insert(crate::manifest::Dependency {
                     condition: crate::manifest::Condition::ServiceStarted,
                     required: true,
                     restart: false,
                 });
+            dep.restart |= restart;
         }
     }
     if diags.is_empty() { Ok(()) } else { Err(diags) }
