@@ -97,3 +97,40 @@ fn links_ipc_network_mode_and_volumes_from_imply_dependencies_as_in_compose() {
     assert_eq!(dep("e", "b")["condition"], "service_started");
     assert!(services["b"]["depends_on"].is_null());
 }
+
+#[test]
+fn build_inputs_are_checked_when_building_not_when_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  a:\n    build: ./Dockerfile\n  b:\n    build:\n      context: ./missing\n  c:\n    build:\n      context: .\n      dockerfile: ${DF}\n",
+    )
+    .unwrap();
+    // compose's config accepts all three; so does ours.
+    let json = config_json(d, &[]);
+    assert_eq!(json["services"].as_object().map(|s| s.len()), Some(3));
+    // An empty dockerfile (an unset variable) means the default: c builds, b cannot.
+    let build = |svc: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stackctl"))
+            .current_dir(d)
+            .args(["build", svc])
+            .env("DOCKER_HOST", "unix:///nonexistent/stackctl-test.sock")
+            .output()
+            .expect("run stackctl")
+    };
+    let b = build("b");
+    let err = String::from_utf8_lossy(&b.stderr);
+    assert_eq!(b.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("build context `./missing` is not a folder"),
+        "{err}"
+    );
+    let c = build("c");
+    assert_eq!(
+        c.status.code(),
+        Some(1),
+        "past the checks, to the absent daemon"
+    );
+}

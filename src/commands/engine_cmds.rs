@@ -158,6 +158,9 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         since: None,
     };
     let started = converge::selection(&plan, &args.services, !args.no_deps);
+    if args.build {
+        loaded.refuse_unbuildable(started.iter().map(String::as_str))?;
+    }
     ctx.target().refuse_up(&UpRequest {
         plan: &plan,
         started: &started,
@@ -246,16 +249,17 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
     let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let services: Vec<_> = plan
+        .services
+        .values()
+        .filter(|s| {
+            s.build.is_some() && (args.services.is_empty() || args.services.contains(&s.name))
+        })
+        .collect();
+    loaded.refuse_unbuildable(services.iter().map(|s| s.name.as_str()))?;
     let report = ctx.reporter();
     ctx.block_on(async {
         let engine = ctx.connect().await?;
-        let services: Vec<_> = plan
-            .services
-            .values()
-            .filter(|s| {
-                s.build.is_some() && (args.services.is_empty() || args.services.contains(&s.name))
-            })
-            .collect();
         let opts = ImageOptions {
             force_build: true,
             no_build: false,

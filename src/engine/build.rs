@@ -14,6 +14,18 @@ use crate::plan::{BuildPlan, labels};
 /// Packs `context` into an uncompressed tar, deterministic in order and headers so that unchanged
 /// sources give the daemon's cache the same input.
 pub fn pack_context(context: &Path, dockerfile: &str) -> Result<Vec<u8>> {
+    if !context.is_dir() {
+        anyhow::bail!(
+            "the build context {} is not a folder\n  = help: point `build:` (or `build.context`) at the folder holding the Dockerfile",
+            context.display()
+        );
+    }
+    if !context.join(dockerfile).is_file() {
+        anyhow::bail!(
+            "`{dockerfile}` not found in the build context {}\n  = help: add the file, or name another with `build.dockerfile`",
+            context.display()
+        );
+    }
     let ignore = match std::fs::read_to_string(context.join(".dockerignore")) {
         Ok(t) => DockerIgnore::parse(&t),
         Err(_) => DockerIgnore::parse(""),

@@ -85,6 +85,55 @@ pub fn single_host_port_conflicts(p: &Project, loc: &Locator) -> BTreeMap<String
     out
 }
 
+/// Build inputs that are missing: a context that is not a folder, a Dockerfile that is not in
+/// it. compose checks them when it builds, so `config`, `pull` and an `up` whose images exist
+/// accept the file; `build` and `up --build` refuse these before any API call.
+pub fn build_input_problems(p: &Project, loc: &Locator) -> BTreeMap<String, Diagnostics> {
+    let mut out = BTreeMap::new();
+    for (name, svc) in &p.services {
+        let Some(b) = &svc.build else { continue };
+        if b.context.contains("://") || b.context.starts_with("git@") {
+            continue;
+        }
+        let bpath = FieldPath::root().key("services").key(name).key("build");
+        let ctx = resolve(&p.working_dir, &b.context);
+        let mut diags = Diagnostics::default();
+        if !ctx.is_dir() {
+            diags.push(
+                loc.diag(
+                    &bpath,
+                    false,
+                    format!("build context `{}` is not a folder", b.context),
+                )
+                .hint(format!(
+                    "paths are relative to the project directory {}",
+                    p.working_dir.display()
+                )),
+            );
+        } else {
+            let dockerfile = b
+                .dockerfile
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .unwrap_or("Dockerfile");
+            if !ctx.join(dockerfile).is_file() {
+                diags.push(
+                    loc.diag(
+                        &bpath,
+                        false,
+                        format!("`{dockerfile}` not found in build context `{}`", b.context),
+                    )
+                    .hint("add the file, or name another with `build.dockerfile`"),
+                );
+            }
+        }
+        if !diags.is_empty() {
+            out.insert(name.clone(), diags);
+        }
+    }
+    out
+}
+
 pub fn validate(
     p: &Project,
     loc: &Locator,
@@ -314,38 +363,6 @@ pub fn validate(
                     loc.diag(&sp.key("env_file").index(i), false, format!("env_file `{}` {}", f.path, missing_file(&resolve(&p.working_dir, &f.path))))
                         .hint(format!("create it, fix the path (relative to {}), or use the long form with `required: false`", p.working_dir.display())),
                 );
-            }
-        }
-        if let Some(b) = &svc.build
-            && !b.context.contains("://")
-            && !b.context.starts_with("git@")
-        {
-            let ctx = resolve(&p.working_dir, &b.context);
-            let bpath = sp.key("build");
-            if !ctx.is_dir() {
-                diags.push(
-                    loc.diag(
-                        &bpath,
-                        false,
-                        format!("build context `{}` is not a folder", b.context),
-                    )
-                    .hint(format!(
-                        "paths are relative to the project directory {}",
-                        p.working_dir.display()
-                    )),
-                );
-            } else {
-                let dockerfile = b.dockerfile.as_deref().unwrap_or("Dockerfile");
-                if !ctx.join(dockerfile).is_file() {
-                    diags.push(
-                        loc.diag(
-                            &bpath,
-                            false,
-                            format!("`{dockerfile}` not found in build context `{}`", b.context),
-                        )
-                        .hint("add the file, or name another with `build.dockerfile`"),
-                    );
-                }
             }
         }
     }

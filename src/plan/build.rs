@@ -141,7 +141,12 @@ fn service_plan(
         .unwrap_or_else(|| format!("{p}-{name}").to_lowercase());
     let build = svc.build.as_ref().map(|b| BuildPlan {
         context: absolute(&project.working_dir, &b.context),
-        dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+        // An empty `dockerfile:` (an unset variable) means the default, as in compose.
+        dockerfile: b
+            .dockerfile
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "Dockerfile".into()),
         args: b.args.clone(),
         target: b.target.clone(),
         labels: b.labels.clone(),

@@ -72,6 +72,25 @@ pub struct Loaded {
     /// Per service, why its replicas cannot all run on one engine (fixed host ports). Raised by the
     /// commands that start containers on one engine; `config` and Swarm have no such limit.
     pub single_host_conflicts: BTreeMap<String, Diagnostics>,
+    /// Per built service, what is missing to build it (context folder, Dockerfile). Raised by the
+    /// commands that build; compose checks these only when it builds, too.
+    pub build_input_problems: BTreeMap<String, Diagnostics>,
+}
+
+impl Loaded {
+    /// Refuses, before any API call, building one of `services` whose inputs are missing.
+    pub fn refuse_unbuildable<'a>(
+        &self,
+        services: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Diagnostics> {
+        let mut all = Diagnostics::default();
+        for s in services {
+            if let Some(d) = self.build_input_problems.get(s) {
+                all.0.extend(d.0.iter().cloned());
+            }
+        }
+        all.into_result(())
+    }
 }
 
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
@@ -261,6 +280,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
     let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
+    let build_input_problems = validate::build_input_problems(&project, &loc);
     resolve_environment(&mut project, &variables)?;
     resolve_label_files(&mut project, &variables)?;
     Ok(Loaded {
@@ -268,5 +288,6 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         warnings,
         variables,
         single_host_conflicts,
+        build_input_problems,
     })
 }
