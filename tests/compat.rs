@@ -134,3 +134,30 @@ fn build_inputs_are_checked_when_building_not_when_reading() {
         "past the checks, to the absent daemon"
     );
 }
+
+#[test]
+fn config_output_reads_back_as_the_same_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  a:\n    image: nginx\n    command: echo $$HOME $(date) costs $5\n    volumes: [\"data:/var/lib/data/\"]\nvolumes:\n  data:\n",
+    )
+    .unwrap();
+    let first = config_json(d, &[]);
+    let a = &first["services"]["a"];
+    // As compose prints them: a literal `$` doubled, no trailing slash on a container path.
+    assert_eq!(a["command"][1], "$$HOME");
+    assert_eq!(a["command"][2], "$$(date)");
+    assert_eq!(a["volumes"][0]["target"], "/var/lib/data");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(d)
+        .args(["config"])
+        .output()
+        .unwrap();
+    std::fs::write(d.join("again.yaml"), &out.stdout).unwrap();
+    assert_eq!(
+        config_json(d, &["-f", "again.yaml"])["services"],
+        first["services"]
+    );
+}

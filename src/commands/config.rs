@@ -34,12 +34,25 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         }
         return Ok(());
     }
+    // The values are interpolated already: a `$` in them is written `$$`, so that the output
+    // reads back as the same project (compose does the same).
+    let mut value = serde_yaml::to_value(project)?;
+    escape_dollars(&mut value);
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, project)?;
+            serde_json::to_writer_pretty(&mut out, &value)?;
             writeln!(out)?;
         }
-        _ => write!(out, "{}", serde_yaml::to_string(project)?)?,
+        _ => write!(out, "{}", serde_yaml::to_string(&value)?)?,
     }
     Ok(())
+}
+
+fn escape_dollars(v: &mut serde_yaml::Value) {
+    match v {
+        serde_yaml::Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        serde_yaml::Value::Sequence(items) => items.iter_mut().for_each(escape_dollars),
+        serde_yaml::Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| escape_dollars(v)),
+        _ => {}
+    }
 }

@@ -44,7 +44,12 @@ pub(crate) fn mounts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Mount>, D::E
                     return Err(fail(format!("volume {i}: a bind mount needs `source`")));
                 }
                 let read_only = m.get("read_only").and_then(Value::as_bool).unwrap_or(false);
-                Ok(Mount { kind, source, target, read_only })
+                Ok(Mount {
+                    kind,
+                    source,
+                    target: container_path(&target),
+                    read_only,
+                })
             }
             other => {
                 let s = scalar_text(&other)
@@ -86,7 +91,16 @@ pub fn parse_mount_short(s: &str) -> Result<Mount, String> {
     Ok(Mount {
         kind,
         source: source.map(str::to_owned),
-        target: target.to_owned(),
+        target: container_path(target),
         read_only,
     })
+}
+
+/// A container path without a trailing `/` (`/data/` and `/data` are one mount point), as compose
+/// writes it.
+fn container_path(target: &str) -> String {
+    match target.trim_end_matches('/') {
+        "" => "/".to_owned(),
+        trimmed => trimmed.to_owned(),
+    }
 }
