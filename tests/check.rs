@@ -86,3 +86,30 @@ services:
     );
     docker(&["rmi", "-f", &format!("{}-rooty", p.name)]);
 }
+
+#[test]
+fn an_exec_running_in_a_container_is_not_one_of_its_programs() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "checkexec",
+        "services:\n  box:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n",
+    );
+    p.ok(&["up", "-d"]);
+    // What a healthcheck or `docker exec` runs beside the container's own program.
+    let c = format!("{}-box-1", p.name);
+    assert!(docker_ok(&["exec", "-d", &c, "sh", "-c", "sleep 60"]));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = p.run(&["check", "--format", "json", "box"]);
+    let verdicts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let one = verdicts
+        .iter()
+        .find(|v| v["rule"] == "one-process")
+        .expect("one-process verdict");
+    assert_eq!(one["level"], "pass", "{one}");
+    assert!(
+        one["figure"].as_str().unwrap().ends_with(", sleep"),
+        "{one}"
+    );
+}

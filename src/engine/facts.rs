@@ -135,7 +135,13 @@ pub async fn gather(
             .and_then(|i| p.get(i))
             .map(String::as_str)
             .unwrap_or("");
-        if !pids.contains(&parent) && f.pid1.is_empty() {
+        let root = !pids.contains(&parent);
+        if root && !f.pid1.is_empty() {
+            // Another process whose parent is outside the container: an exec (a healthcheck, a
+            // `docker exec`), not one of the container's own programs.
+            continue;
+        }
+        if root {
             f.pid1 = c.clone();
         }
         if is_init(&c) {
