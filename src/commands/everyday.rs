@@ -217,7 +217,7 @@ pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
         for c in &list {
-            ops::signal(engine, &c.id, &args.signal).await?;
+            containers::signal(engine, &c.id, &args.signal).await?;
             engine::step(
                 &report,
                 format!("Container {}", c.name),

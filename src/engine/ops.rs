@@ -287,17 +287,3 @@ pub async fn restart(engine: &Engine, id: &str, grace: std::time::Duration) -> R
         .await
         .api(|| format!("restarting {id}"))
 }
-
-/// Sends `signal` (a name such as SIGTERM, or a number) to a container's main process.
-pub async fn signal(engine: &Engine, id: &str, signal: &str) -> Result<()> {
-    engine
-        .docker
-        .kill_container(
-            id,
-            Some(bollard::query_parameters::KillContainerOptions {
-                signal: signal.to_owned(),
-            }),
-        )
-        .await
-        .api(|| format!("sending {signal} to {id}"))
-}

@@ -192,6 +192,14 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// At most `n` characters of `s`, with `…` when cut: user text quoted in a message may be huge.
+pub fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 /// A list of names for a message: all of a few, the first ones and a count of many.
 pub fn some_of(names: &[&str]) -> String {
     const SHOWN: usize = 8;

@@ -3,6 +3,7 @@
 //! literally, "double quotes" with escapes and several lines, and `${VAR:-default}` expanded in
 //! unquoted and double-quoted values from the environment and the lines above.
 
+use super::diag::clip;
 use super::interpolate::interpolate;
 
 /// A line that cannot be read: its number (1-based), the column and what is wrong.
@@ -40,11 +41,14 @@ pub fn parse(
             if is_key(line.trim()) {
                 continue;
             }
-            return Err(fail(1, format!("`{}` is not KEY=VALUE", clip(line))));
+            return Err(fail(1, format!("`{}` is not KEY=VALUE", clip(line, 40))));
         };
         let key = key.trim_end();
         if !is_key(key) {
-            return Err(fail(1, format!("`{}` is not a variable name", clip(key))));
+            return Err(fail(
+                1,
+                format!("`{}` is not a variable name", clip(key, 40)),
+            ));
         }
         let raw = rest.trim_start();
         let column = line.len() - raw.len() + 1;
@@ -77,7 +81,7 @@ pub fn parse(
                 if !(after.is_empty() || after.starts_with('#')) {
                     return Err(fail(
                         column,
-                        format!("unexpected `{}` after the closing quote", clip(after)),
+                        format!("unexpected `{}` after the closing quote", clip(after, 40)),
                     ));
                 }
                 if q == '\'' {
@@ -140,13 +144,6 @@ fn unescape(s: &str) -> String {
         }
     }
     out
-}
-
-fn clip(s: &str) -> String {
-    match s.char_indices().nth(40) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! `${VAR:?msg}`, `${VAR?msg}`, `${VAR:+alt}`, `${VAR+alt}`, nested templates inside defaults and
 //! alternatives, and `$$` for a literal `$`. No crate implements the whole set, hence this module.
 
+use super::diag::clip;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterpolationError {
     pub message: String,
@@ -56,7 +58,7 @@ fn expand(
                 let body_start = 1;
                 let close = matching_brace(after).ok_or_else(|| {
                     err(
-                        format!("unterminated variable template `${}`", clip(after)),
+                        format!("unterminated variable template `${}`", clip(after, 40)),
                         Some("close it with `}`, or write `$$` for a literal `$`"),
                     )
                 })?;
@@ -119,7 +121,7 @@ fn expand_braced(
     let name = &body[..name_len];
     if name.is_empty() || !name.starts_with(is_name_start) {
         return Err(err(
-            format!("invalid variable name in `${{{}}}`", clip(body)),
+            format!("invalid variable name in `${{{}}}`", clip(body, 40)),
             Some("a name starts with a letter or `_` and holds letters, digits and `_`"),
         ));
     }
@@ -136,7 +138,7 @@ fn expand_braced(
     let Some(kind) = op.chars().next() else {
         if colon {
             return Err(err(
-                format!("invalid variable template `${{{}}}`", clip(body)),
+                format!("invalid variable template `${{{}}}`", clip(body, 40)),
                 Some("use `:-`, `:?` or `:+` after the name"),
             ));
         }
@@ -178,17 +180,9 @@ fn expand_braced(
             }
         }
         _ => Err(err(
-            format!("invalid variable template `${{{}}}`", clip(body)),
+            format!("invalid variable template `${{{}}}`", clip(body, 40)),
             Some("after the name use one of `:-` `-` `:?` `?` `:+` `+`, then `}`"),
         )),
-    }
-}
-
-/// At most 40 characters of `s` (a template in a message; the value may be huge).
-fn clip(s: &str) -> String {
-    match s.char_indices().nth(40) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
     }
 }
 

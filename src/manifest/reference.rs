@@ -1,6 +1,8 @@
 //! Image references as the daemon parses them (`[domain[:port]/]path[:tag][@digest]`), checked
 //! before any API call so that a bad `image:` is an error at its line, not a 400 from the daemon.
 
+use super::diag::clip;
+
 /// Why `reference` is not an image reference the daemon accepts, or None when it is one.
 pub fn problem(reference: &str) -> Option<String> {
     if reference.is_empty() {
@@ -20,7 +22,10 @@ pub fn problem(reference: &str) -> Option<String> {
                 && hex.chars().all(|c| c.is_ascii_hexdigit())
         });
         if !ok {
-            return Some(format!("`@{}` is not a digest (ALGORITHM:HEX)", clip(d)));
+            return Some(format!(
+                "`@{}` is not a digest (ALGORITHM:HEX)",
+                clip(d, 60)
+            ));
         }
     }
     // A tag follows the last `:` that comes after the last `/` (a `:` before it is a port).
@@ -36,7 +41,7 @@ pub fn problem(reference: &str) -> Option<String> {
         if !ok {
             return Some(format!(
                 "the tag `{}` is not 1 to 128 letters, digits, `_`, `.` and `-`",
-                clip(t)
+                clip(t, 60)
             ));
         }
     }
@@ -56,7 +61,10 @@ pub fn problem(reference: &str) -> Option<String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
         if !host_ok || (!port.is_empty() || domain.contains(':')) && port.parse::<u16>().is_err() {
-            return Some(format!("`{}` is not a registry HOST[:PORT]", clip(domain)));
+            return Some(format!(
+                "`{}` is not a registry HOST[:PORT]",
+                clip(domain, 60)
+            ));
         }
     }
     for part in parts {
@@ -75,7 +83,7 @@ fn path_component_problem(part: &str) -> Option<String> {
     if part.chars().any(|c| c.is_ascii_uppercase()) {
         return Some(format!(
             "`{}` has capital letters; repository names are lowercase",
-            clip(part)
+            clip(part, 60)
         ));
     }
     let bytes = part.as_bytes();
@@ -96,18 +104,9 @@ fn path_component_problem(part: &str) -> Option<String> {
     (!ok).then(|| {
         format!(
             "`{}` is not lowercase letters and digits joined by `.`, `_`, `__` or `-`",
-            clip(part)
+            clip(part, 60)
         )
     })
-}
-
-/// At most 60 characters of `s`, for messages about very long input.
-fn clip(s: &str) -> String {
-    if s.chars().count() <= 60 {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(60).collect::<String>())
-    }
 }
 
 #[cfg(test)]
