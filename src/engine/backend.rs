@@ -12,7 +12,7 @@ use super::observe::{self, ObservedContainer};
 use super::swarm::{self, SwarmTask};
 use super::{Engine, Reporter};
 use crate::exit::NotOnTarget;
-use crate::manifest::Diagnostics;
+use crate::manifest::{Diagnostics, problems_of};
 use crate::plan::Plan;
 
 /// Where the stack runs, known before connecting (so refusals need no API call).
@@ -73,13 +73,12 @@ impl Target {
         match self {
             Target::Local => {
                 // Replicas on one engine cannot share a fixed host port (Swarm's routing mesh can).
-                let mut all = Diagnostics::default();
-                for svc in req.started.iter().filter(|s| !req.scaled.contains_key(*s)) {
-                    if let Some(d) = req.single_host_conflicts.get(svc) {
-                        all.0.extend(d.0.iter().cloned());
-                    }
-                }
-                Ok(all.into_result(())?)
+                let unscaled = req
+                    .started
+                    .iter()
+                    .filter(|s| !req.scaled.contains_key(*s))
+                    .map(String::as_str);
+                Ok(problems_of(req.single_host_conflicts, unscaled)?)
             }
             Target::Swarm => {
                 if let Some(svc) = req

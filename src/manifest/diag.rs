@@ -135,6 +135,21 @@ impl Diagnostics {
     }
 }
 
+/// The problems that `per_service` holds for `services`, all of them; none is success. For rules
+/// the loader records per service and a command raises for the services it touches.
+pub fn problems_of<'a>(
+    per_service: &std::collections::BTreeMap<String, Diagnostics>,
+    services: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Diagnostics> {
+    let mut all = Diagnostics::default();
+    for s in services {
+        if let Some(d) = per_service.get(s) {
+            all.0.extend(d.0.iter().cloned());
+        }
+    }
+    all.into_result(())
+}
+
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
         Diagnostics(vec![d])

@@ -16,7 +16,7 @@ mod spans;
 pub mod units;
 mod validate;
 
-pub use diag::{Diagnostic, Diagnostics, nearest, some_of};
+pub use diag::{Diagnostic, Diagnostics, nearest, problems_of, some_of};
 pub use interpolate::{InterpolationError, interpolate};
 pub use load::{
     DEFAULT_FILES, LoadOptions, Loaded, container_sources, load, normalize_project_name,

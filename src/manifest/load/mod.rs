@@ -83,13 +83,7 @@ impl Loaded {
         &self,
         services: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Diagnostics> {
-        let mut all = Diagnostics::default();
-        for s in services {
-            if let Some(d) = self.build_input_problems.get(s) {
-                all.0.extend(d.0.iter().cloned());
-            }
-        }
-        all.into_result(())
+        super::diag::problems_of(&self.build_input_problems, services)
     }
 }
 
