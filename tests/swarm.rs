@@ -314,6 +314,57 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     ok(node, &files, &project, &["down"]);
     assert!(services(node, &project).is_empty());
 
+    // A secret still used by a service outside the project: `down` removes the rest, then says
+    // which secret it could not remove and exits 1 (the retry bound is shortened for the test).
+    let sec = TestProject::new(
+        "swsec",
+        &format!(
+            "services:\n  one:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    secrets: [pw]\n    deploy: {{endpoint_mode: dnsrr}}\nsecrets:\n  pw:\n    file: ./pw\n"
+        ),
+    );
+    std::fs::write(sec.path().join("pw"), "hunter2\n").unwrap();
+    let sproject = sec.name.replace('-', "");
+    let sfiles = vec![sec.file.clone()];
+    ok(node, &sfiles, &sproject, &["up"]);
+    let secret = format!("{sproject}_pw");
+    let outsider = format!("{sproject}-outsider");
+    node.docker(&[
+        "service",
+        "create",
+        "-d",
+        "--no-resolve-image",
+        "--name",
+        &outsider,
+        "--secret",
+        &secret,
+        "--endpoint-mode",
+        "dnsrr",
+        IMG,
+        "sleep",
+        "infinity",
+    ]);
+    let out = on_swarm(node, &sfiles, &sproject, &["down"])
+        .env("STACKCTL_SWARM_RELEASE_WAIT", "3")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("could not remove secret {secret}")) && err.contains("in use"),
+        "{err}"
+    );
+    assert!(
+        services(node, &sproject).is_empty(),
+        "the project's services went"
+    );
+    node.docker(&["service", "rm", &outsider]);
+    ok(node, &sfiles, &sproject, &["down"]);
+    assert_eq!(
+        node.docker(&["secret", "ls", "-q", "--filter", &format!("name={secret}")]),
+        "",
+        "a second down removes the freed secret"
+    );
+
     // A default (VIP) service on a kernel without IPVS: refused before anything is created.
     let has_ipvs = std::path::Path::new("/proc/net/ip_vs").exists();
     let vip = TestProject::new(

@@ -529,18 +529,28 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
         }))
         .await
         .api(|| "listing secrets".into())?;
-    // A secret is in use until the tasks that mount it are gone: retried like the network.
+    // A secret is in use until the tasks that mount it are gone: retried like the network. One
+    // still held (by a service outside the project) does not stop the others from going.
+    let mut held = Vec::new();
     for s in secrets {
         let (Some(id), name) = (s.id, s.spec.and_then(|sp| sp.name).unwrap_or_default()) else {
             continue;
         };
-        remove_when_free(t, Duration::from_millis(300), || {
+        match remove_when_free(t, Duration::from_millis(300), || {
             engine.docker.delete_secret(&id)
         })
         .await
-        .map_err(super::api_error)
-        .with_context(|| format!("removing secret {name}"))?;
-        step(report, format!("Secret {name}"), "Removed", true);
+        {
+            Ok(()) => step(report, format!("Secret {name}"), "Removed", true),
+            Err(e) => held.push(format!("{name}: {:#}", super::api_error(e))),
+        }
+    }
+    if !held.is_empty() {
+        bail!(
+            "could not remove secret {}\n  = help: a service outside this project may still use it \
+             (`docker service ls`, then `docker service update --secret-rm NAME SERVICE`), then run `down` again",
+            held.join("; secret ")
+        );
     }
     if volumes {
         // On this node only: a volume lives where its task ran. Its containers may still be going.
@@ -569,7 +579,15 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
 }
 
 /// Removes something the tasks of removed services may still hold (Swarm winds them down
-/// asynchronously): retried every `pause` for up to a minute from `started`; "not found" is done.
+/// asynchronously): retried every `pause` for up to a minute from `started` (or
+/// `STACKCTL_SWARM_RELEASE_WAIT` seconds); "not found" is done.
+fn release_wait() -> Duration {
+    std::env::var("STACKCTL_SWARM_RELEASE_WAIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(60), Duration::from_secs)
+}
+
 async fn remove_when_free<F, Fut>(
     started: Instant,
     pause: Duration,
@@ -583,9 +601,7 @@ where
         match remove().await {
             Ok(()) => return Ok(()),
             Err(e) if super::is_not_found(&e) => return Ok(()),
-            Err(_) if started.elapsed() < Duration::from_secs(60) => {
-                tokio::time::sleep(pause).await
-            }
+            Err(_) if started.elapsed() < release_wait() => tokio::time::sleep(pause).await,
             Err(e) => return Err(e),
         }
     }
