@@ -59,6 +59,8 @@ pub enum Progress {
     Tty,
     Plain,
     Quiet,
+    /// One JSON object a line on stderr: every step, with the daemon's timings for builds
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

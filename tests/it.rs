@@ -5,6 +5,7 @@
 mod common;
 
 mod attached;
+mod build;
 mod check;
 mod cli;
 mod compat;

@@ -190,10 +190,10 @@ pub async fn pull_image(
 }
 
 /// Builds or pulls what `services` need and returns image reference → image ID.
-pub async fn ensure(
+pub async fn ensure<'a>(
     engine: &Engine,
     project: &str,
-    services: &[&ServicePlan],
+    services: &[&'a ServicePlan],
     opts: ImageOptions,
     report: &Reporter,
 ) -> Result<HashMap<String, String>> {
@@ -206,24 +206,42 @@ pub async fn ensure(
             jobs.insert(s.image.clone(), s);
         }
     }
-    let results: Vec<(String, String)> = stream::iter(jobs.into_values().map(|svc| async move {
+    let one = |svc: &'a ServicePlan| async move {
         let present = image_id(engine, &svc.image).await?;
         let policy = opts.pull.unwrap_or(match svc.pull_policy.as_deref() {
             Some("always") => PullPolicy::Always,
             Some("never") => PullPolicy::Never,
             _ => PullPolicy::Missing,
         });
-        let must_build = svc.build.is_some() && (opts.force_build || svc.pull_policy.as_deref() == Some("build") || present.is_none());
+        let must_build = svc.build.is_some()
+            && (opts.force_build
+                || svc.pull_policy.as_deref() == Some("build")
+                || present.is_none());
         if let (true, Some(b)) = (must_build, &svc.build) {
             if opts.no_build {
-                bail!("image {} for service {} is missing and --no-build was given; run `stackctl build {}`", svc.image, svc.name, svc.name);
+                bail!(
+                    "image {} for service {} is missing and --no-build was given; run `stackctl build {}`",
+                    svc.image,
+                    svc.name,
+                    svc.name
+                );
             }
-            build::build_image(engine, project, &svc.name, &svc.image, b, opts.no_cache, opts.build_pull, report).await?;
+            let flags = build::BuildFlags {
+                no_cache: opts.no_cache,
+                pull: opts.build_pull,
+            };
+            build::build_image(engine, project, &svc.name, &svc.image, b, flags, report).await?;
         } else if svc.build.is_none() {
             match (policy, &present) {
-                (PullPolicy::Always, _) | (PullPolicy::Missing, None) => pull_image(engine, &svc.image, svc.platform.as_deref(), report).await?,
+                (PullPolicy::Always, _) | (PullPolicy::Missing, None) => {
+                    pull_image(engine, &svc.image, svc.platform.as_deref(), report).await?
+                }
                 (PullPolicy::Never, None) => {
-                    bail!("image {} for service {} is not present and the pull policy is `never`", svc.image, svc.name)
+                    bail!(
+                        "image {} for service {} is not present and the pull policy is `never`",
+                        svc.image,
+                        svc.name
+                    )
                 }
                 _ => {}
             }
@@ -232,13 +250,50 @@ pub async fn ensure(
             .await?
             .with_context(|| format!("image {} is still missing after build or pull", svc.image))?;
         Ok::<_, anyhow::Error>((svc.image.clone(), id))
-    }))
-    .buffer_unordered(4)
-    .try_collect()
-    .await?;
-    Ok(results.into_iter().collect())
+    };
+    // What this daemon cannot build is refused before any build starts.
+    if opts.force_build {
+        for s in jobs.values() {
+            if let Some(b) = &s.build {
+                build::check_daemon(engine, &s.name, b)?;
+            }
+        }
+    }
+    // A build that reads another's image (`additional_contexts: service:`) waits for it.
+    let mut results = HashMap::new();
+    for level in build_order(jobs.into_values().collect()) {
+        let done: Vec<(String, String)> = stream::iter(level.into_iter().map(one))
+            .buffer_unordered(4)
+            .try_collect()
+            .await?;
+        results.extend(done);
+    }
+    Ok(results)
 }
 
+/// The jobs in levels: a job comes after the jobs whose images its build's named contexts read.
+fn build_order(jobs: Vec<&ServicePlan>) -> Vec<Vec<&ServicePlan>> {
+    let mut left = jobs;
+    let mut levels = Vec::new();
+    while !left.is_empty() {
+        let waits = |s: &ServicePlan| {
+            s.build.as_ref().is_some_and(|b| {
+                build::context_images(b)
+                    .iter()
+                    .any(|img| *img != s.image && left.iter().any(|o| o.image == *img))
+            })
+        };
+        let (ready, rest): (Vec<_>, Vec<_>) = left.iter().partition(|s| !waits(s));
+        if ready.is_empty() {
+            // A loop of contexts: the daemon will say which image is missing.
+            levels.push(rest);
+            break;
+        }
+        levels.push(ready);
+        left = rest;
+    }
+    levels
+}
 #[cfg(test)]
 mod tests {
     use super::split_reference;

@@ -28,7 +28,8 @@ use bollard::Docker;
 pub use dockerignore::DockerIgnore;
 
 /// What the engine tells the user interface: one object (a container, an image, a network) moves on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// `object` (e.g. "Container web-1") reached `status`; `done` marks a final state.
     Step {
@@ -43,7 +44,25 @@ pub enum Event {
         text: String,
         transient: bool,
     },
+    /// A step of a BuildKit build changed state; times are the daemon's, in seconds since the epoch.
+    BuildStep {
+        object: String,
+        step: String,
+        state: StepState,
+        started: Option<f64>,
+        completed: Option<f64>,
+        error: Option<String>,
+    },
     Warning(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    Running,
+    Done,
+    Cached,
+    Failed,
 }
 
 /// Callback through which the engine reports progress.

@@ -220,6 +220,35 @@ fn merge_build(mut b: Build, o: Build) -> Build {
     replace(&mut b.target, o.target);
     merge_maps(&mut b.args, o.args);
     merge_maps(&mut b.labels, o.labels);
+    replace(&mut b.dockerfile_inline, o.dockerfile_inline);
+    replace(&mut b.network, o.network);
+    replace(&mut b.shm_size, o.shm_size);
+    replace(&mut b.privileged, o.privileged);
+    replace(&mut b.pull, o.pull);
+    replace(&mut b.no_cache, o.no_cache);
+    replace(&mut b.isolation, o.isolation);
+    merge_maps(&mut b.additional_contexts, o.additional_contexts);
+    b.ulimits.extend(o.ulimits);
+    // Lists are appended without repeats, as compose merges them.
+    for (mine, theirs) in [
+        (&mut b.cache_from, o.cache_from),
+        (&mut b.cache_to, o.cache_to),
+        (&mut b.extra_hosts, o.extra_hosts),
+        (&mut b.ssh, o.ssh),
+        (&mut b.tags, o.tags),
+        (&mut b.platforms, o.platforms),
+        (&mut b.entitlements, o.entitlements),
+    ] {
+        for item in theirs {
+            if !mine.contains(&item) {
+                mine.push(item);
+            }
+        }
+    }
+    for s in o.secrets {
+        b.secrets.retain(|x| x.target != s.target);
+        b.secrets.push(s);
+    }
     b
 }
 

@@ -4,6 +4,7 @@
 // Diagnostics are large but only built on the error path, once per problem.
 #![allow(clippy::result_large_err)]
 
+mod build_rules;
 mod diag;
 pub mod dotenv;
 mod interpolate;
@@ -16,6 +17,7 @@ mod spans;
 pub mod units;
 mod validate;
 
+pub use build_rules::{cache_ref, cache_type};
 pub use diag::{Diagnostic, Diagnostics, nearest, problems_of, some_of};
 pub use interpolate::{InterpolationError, interpolate};
 pub use load::{

@@ -85,55 +85,6 @@ pub fn single_host_port_conflicts(p: &Project, loc: &Locator) -> BTreeMap<String
     out
 }
 
-/// Build inputs that are missing: a context that is not a folder, a Dockerfile that is not in
-/// it. compose checks them when it builds, so `config`, `pull` and an `up` whose images exist
-/// accept the file; `build` and `up --build` refuse these before any API call.
-pub fn build_input_problems(p: &Project, loc: &Locator) -> BTreeMap<String, Diagnostics> {
-    let mut out = BTreeMap::new();
-    for (name, svc) in &p.services {
-        let Some(b) = &svc.build else { continue };
-        if b.context.contains("://") || b.context.starts_with("git@") {
-            continue;
-        }
-        let bpath = FieldPath::root().key("services").key(name).key("build");
-        let ctx = resolve(&p.working_dir, &b.context);
-        let mut diags = Diagnostics::default();
-        if !ctx.is_dir() {
-            diags.push(
-                loc.diag(
-                    &bpath,
-                    false,
-                    format!("build context `{}` is not a folder", b.context),
-                )
-                .hint(format!(
-                    "paths are relative to the project directory {}",
-                    p.working_dir.display()
-                )),
-            );
-        } else {
-            let dockerfile = b
-                .dockerfile
-                .as_deref()
-                .filter(|d| !d.is_empty())
-                .unwrap_or("Dockerfile");
-            if !ctx.join(dockerfile).is_file() {
-                diags.push(
-                    loc.diag(
-                        &bpath,
-                        false,
-                        format!("`{dockerfile}` not found in build context `{}`", b.context),
-                    )
-                    .hint("add the file, or name another with `build.dockerfile`"),
-                );
-            }
-        }
-        if !diags.is_empty() {
-            out.insert(name.clone(), diags);
-        }
-    }
-    out
-}
-
 pub fn validate(
     p: &Project,
     loc: &Locator,
@@ -159,6 +110,9 @@ pub fn validate(
 
     for (name, svc) in &p.services {
         let sp = root.key("services").key(name);
+        if let Some(b) = &svc.build {
+            super::build_rules::check(p, name, b, loc, &mut diags);
+        }
         if name.is_empty()
             || !name
                 .chars()
@@ -401,9 +355,14 @@ pub fn validate(
                     .hint("give it `file: PATH` or `environment: VAR`"),
             );
         }
-        if s.environment.is_some() && s.file.is_none() {
+        // A build reads it from stackctl's environment; a container would need it as a file.
+        let mounted = p
+            .services
+            .values()
+            .any(|svc| svc.secrets.iter().any(|r| &r.source == name));
+        if s.environment.is_some() && s.file.is_none() && mounted {
             diags.push(
-                loc.diag(&path.key("environment"), true, format!("secret `{name}` comes from an environment variable, which stackctl does not support yet"))
+                loc.diag(&path.key("environment"), true, format!("secret `{name}` comes from an environment variable, which stackctl does not support yet for a service's `secrets:` (builds can use it)"))
                     .hint("write the value to a file and use `file: PATH` instead"),
             );
         }
@@ -507,7 +466,7 @@ fn missing_file(path: &Path) -> &'static str {
     }
 }
 
-fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
+pub(super) fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
     if let Some(rest) = p.strip_prefix("~/")
         && let Some(home) = std::env::var_os("HOME")
     {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::manifest::{
-    DeployMode, EndpointMode, MountKind, PortMode, Project, Restart, RestartCondition, Service,
+    Build, DeployMode, EndpointMode, MountKind, PortMode, Project, Restart, RestartCondition,
+    Service,
 };
 
 /// Builds the plan for `project`, with `scale` overriding replica counts.
@@ -135,23 +136,8 @@ fn service_plan(
 ) -> ServicePlan {
     let p = &project.name;
     // Repository names are lowercase; a service may be `WebApp`.
-    let image = svc
-        .image
-        .clone()
-        .unwrap_or_else(|| format!("{p}-{name}").to_lowercase());
-    let build = svc.build.as_ref().map(|b| BuildPlan {
-        context: absolute(&project.working_dir, &b.context),
-        // An empty `dockerfile:` (an unset variable) means the default, as in compose.
-        dockerfile: b
-            .dockerfile
-            .clone()
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| "Dockerfile".into()),
-        args: b.args.clone(),
-        target: b.target.clone(),
-        labels: b.labels.clone(),
-        platform: svc.platform.clone(),
-    });
+    let image = image_name(p, name, svc);
+    let build = svc.build.as_ref().map(|b| build_plan(project, svc, b));
     let env = svc
         .environment
         .iter()
@@ -371,5 +357,90 @@ fn service_plan(
                 })
                 .collect(),
         },
+    }
+}
+
+/// The image a service runs: its `image:`, else `<project>-<service>` (repository names are
+/// lowercase; a service may be `WebApp`).
+fn image_name(project: &str, name: &str, svc: &Service) -> String {
+    svc.image
+        .clone()
+        .unwrap_or_else(|| format!("{project}-{name}").to_lowercase())
+}
+
+fn build_plan(project: &Project, svc: &Service, b: &Build) -> BuildPlan {
+    let dir = &project.working_dir;
+    let secrets = b
+        .secrets
+        .iter()
+        .filter_map(|r| {
+            let def = project.secrets.get(&r.source)?;
+            let source = match (&def.file, &def.environment) {
+                (Some(f), _) => SecretSource::File(absolute(dir, f)),
+                (None, Some(var)) => SecretSource::Env(var.clone()),
+                (None, None) => return None,
+            };
+            Some(BuildSecret {
+                id: r.target.clone(),
+                source,
+            })
+        })
+        .collect();
+    let contexts = b
+        .additional_contexts
+        .iter()
+        .map(|(k, v)| {
+            let ctx = if let Some(other) = v.strip_prefix("service:") {
+                let image = project
+                    .services
+                    .get(other)
+                    .map_or_else(|| other.to_owned(), |s| image_name(&project.name, other, s));
+                NamedContext::Service {
+                    service: other.to_owned(),
+                    image,
+                }
+            } else if let Some(image) = v.strip_prefix("docker-image://") {
+                NamedContext::Image(image.to_owned())
+            } else {
+                NamedContext::Folder(absolute(dir, v))
+            };
+            (k.clone(), ctx)
+        })
+        .collect();
+    BuildPlan {
+        context: absolute(dir, &b.context),
+        // An empty `dockerfile:` (an unset variable) means the default, as in compose.
+        dockerfile: b
+            .dockerfile
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "Dockerfile".into()),
+        dockerfile_inline: b.dockerfile_inline.clone(),
+        args: b.args.clone(),
+        target: b.target.clone(),
+        labels: b.labels.clone(),
+        platform: b
+            .platforms
+            .first()
+            .cloned()
+            .or_else(|| svc.platform.clone()),
+        cache_from: b
+            .cache_from
+            .iter()
+            .filter_map(|c| crate::manifest::cache_ref(c).map(str::to_owned))
+            .collect(),
+        inline_cache: b
+            .cache_to
+            .iter()
+            .any(|c| crate::manifest::cache_type(c) == "inline"),
+        network: b.network.clone(),
+        shm_size: b.shm_size,
+        extra_hosts: b.extra_hosts.clone(),
+        secrets,
+        ssh_agent: b.ssh.iter().any(|s| s == "default"),
+        contexts,
+        tags: b.tags.clone(),
+        pull: b.pull == Some(true),
+        no_cache: b.no_cache == Some(true),
     }
 }

@@ -95,11 +95,69 @@ pub struct VolumePlan {
 pub struct BuildPlan {
     pub context: PathBuf,
     pub dockerfile: String,
+    /// The Dockerfile's text, sent in the context under `dockerfile`'s name.
+    pub dockerfile_inline: Option<String>,
     pub args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
-    /// The service's `platform`, built for.
+    /// The one platform built for: `build.platforms` or the service's `platform`.
     pub platform: Option<String>,
+    /// Images whose inline cache seeds this build.
+    pub cache_from: Vec<String>,
+    /// Keep the build cache inline in the image (`cache_to: type=inline`).
+    pub inline_cache: bool,
+    pub network: Option<String>,
+    pub shm_size: Option<u64>,
+    pub extra_hosts: Vec<String>,
+    pub secrets: Vec<BuildSecret>,
+    /// Forward the user's ssh agent (`ssh: [default]`).
+    pub ssh_agent: bool,
+    pub contexts: BTreeMap<String, NamedContext>,
+    /// More names for the image, besides the service's.
+    pub tags: Vec<String>,
+    pub pull: bool,
+    pub no_cache: bool,
+}
+
+/// A secret lent to `RUN --mount=type=secret,id=ID`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildSecret {
+    pub id: String,
+    pub source: SecretSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretSource {
+    File(PathBuf),
+    /// The name of one of stackctl's environment variables.
+    Env(String),
+}
+
+/// An additional build context, as the Dockerfile's `FROM name` / `COPY --from=name` sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NamedContext {
+    Folder(PathBuf),
+    /// The image another service of the project builds (or runs), built first.
+    Service {
+        service: String,
+        image: String,
+    },
+    Image(String),
+}
+
+impl BuildPlan {
+    /// The services whose images this build reads, which must be built before it.
+    pub fn needs(&self) -> impl Iterator<Item = &str> {
+        self.contexts.values().filter_map(|c| match c {
+            NamedContext::Service { service, .. } => Some(service.as_str()),
+            _ => None,
+        })
+    }
+
+    /// What only a BuildKit session can provide (secrets, the ssh agent, named contexts).
+    pub fn needs_session(&self) -> bool {
+        !self.secrets.is_empty() || self.ssh_agent || !self.contexts.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

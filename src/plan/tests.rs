@@ -101,3 +101,67 @@ fn restart_health_and_one_shot_dependencies_are_typed() {
     assert!(p.is_awaited_to_complete("migrate"));
     assert!(!p.is_awaited_to_complete("db"));
 }
+
+#[test]
+fn a_build_section_becomes_a_build_plan() {
+    let p = plan(
+        "services:
+  base:
+    build: ./base
+  app:
+    platform: linux/amd64
+    build:
+      context: ./app
+      dockerfile_inline: \"FROM basectx\"
+      secrets: [pw, {source: tok, target: api_token}]
+      ssh: [default]
+      additional_contexts: {basectx: 'service:base', extra: ./extra, img: 'docker-image://debian:bookworm-slim'}
+      cache_from: [cacheimg, 'type=registry,ref=reg/cache']
+      cache_to: ['type=inline']
+      tags: [app:extra]
+      no_cache: true
+secrets:
+  pw: {file: /etc/passwd}
+  tok: {environment: TOKEN}
+",
+    );
+    let b = &p.services["app"];
+    let build = b.build.as_ref().unwrap();
+    assert_eq!(build.dockerfile_inline.as_deref(), Some("FROM basectx"));
+    assert_eq!(build.platform.as_deref(), Some("linux/amd64"));
+    assert_eq!(
+        build.secrets,
+        vec![
+            BuildSecret {
+                id: "pw".into(),
+                source: SecretSource::File("/etc/passwd".into())
+            },
+            BuildSecret {
+                id: "api_token".into(),
+                source: SecretSource::Env("TOKEN".into())
+            },
+        ]
+    );
+    assert!(build.ssh_agent && build.inline_cache && build.no_cache && !build.pull);
+    assert_eq!(build.cache_from, ["cacheimg", "reg/cache"]);
+    assert_eq!(build.tags, ["app:extra"]);
+    assert_eq!(
+        build.contexts["basectx"],
+        NamedContext::Service {
+            service: "base".into(),
+            image: "proj-base".into()
+        }
+    );
+    assert_eq!(
+        build.contexts["extra"],
+        NamedContext::Folder("/nonexistent-plan-test/extra".into())
+    );
+    assert_eq!(
+        build.contexts["img"],
+        NamedContext::Image("debian:bookworm-slim".into())
+    );
+    assert_eq!(build.needs().collect::<Vec<_>>(), ["base"]);
+    assert!(build.needs_session());
+    let base = &p.services["base"];
+    assert!(!base.build.as_ref().unwrap().needs_session());
+}

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Progress;
-use crate::engine::{Event, Reporter};
+use crate::engine::{Event, Reporter, StepState};
 
 /// Whether to draw bars: `--progress` decides, `auto` means "stderr is a terminal".
 pub fn use_bars(mode: Progress) -> bool {
     match mode {
         Progress::Tty => true,
-        Progress::Plain | Progress::Quiet => false,
+        Progress::Plain | Progress::Quiet | Progress::Json => false,
         Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
     }
 }
@@ -30,6 +30,14 @@ pub fn reporter(mode: Progress) -> Reporter {
         return Arc::new(|ev| {
             if let Event::Warning(w) = ev {
                 eprintln!("warning: {w}");
+            }
+        });
+    }
+    if mode == Progress::Json {
+        // One JSON object a line on stderr, for tools.
+        return Arc::new(|ev| {
+            if let Ok(line) = serde_json::to_string(&ev) {
+                eprintln!("{line}");
             }
         });
     }
@@ -79,6 +87,26 @@ impl Plain {
                 }
                 writeln!(err, " {object:<40} | {text}")
             }
+            Event::BuildStep {
+                object,
+                step,
+                state,
+                started,
+                completed,
+                error,
+            } => match state {
+                StepState::Running => writeln!(err, " {object:<40} | {step}"),
+                StepState::Cached => writeln!(err, " {object:<40} | {step} CACHED"),
+                StepState::Done => {
+                    let took = completed.zip(started).map_or(0.0, |(c, s)| c - s);
+                    writeln!(err, " {object:<40} | {step} DONE {took:.1}s")
+                }
+                StepState::Failed => writeln!(
+                    err,
+                    " {object:<40} | {step} ERROR: {}",
+                    error.unwrap_or_default()
+                ),
+            },
             Event::Warning(w) => writeln!(err, "warning: {w}"),
         };
     }
@@ -149,6 +177,20 @@ impl Bars {
                 let bar = self.line(&object).clone();
                 if !bar.is_finished() {
                     bar.set_message(text);
+                }
+            }
+            Event::BuildStep {
+                object,
+                step,
+                state,
+                ..
+            } => {
+                let bar = self.line(&object).clone();
+                if !bar.is_finished() && state != StepState::Done {
+                    bar.set_message(match state {
+                        StepState::Cached => format!("{step} (cached)"),
+                        _ => step,
+                    });
                 }
             }
             Event::Warning(w) => {

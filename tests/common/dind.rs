@@ -10,21 +10,27 @@ use std::time::{Duration, Instant};
 
 use super::docker;
 
-/// The node image, built once from tests/dind/Dockerfile (tagged here, owned by the tests).
+/// The node images, built once from tests/dind/Dockerfile (Engine 20.10) and
+/// tests/dind/sid/Dockerfile (a current Engine); tagged here, owned by the tests.
 pub const NODE_IMAGE: &str = "stackctl-test-node:bookworm";
+pub const CURRENT_NODE_IMAGE: &str = "stackctl-test-node:sid";
 /// Every node and network carries this label, so a failed run's leftovers can be found.
 pub const LABEL: &str = "io.stackctl.test-node";
 
 static BUILD: Mutex<()> = Mutex::new(());
 
-fn ensure_node_image() {
+fn ensure_node_image(image: &str) {
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    if super::docker_ok(&["image", "inspect", NODE_IMAGE]) {
+    if super::docker_ok(&["image", "inspect", image]) {
         return;
     }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dind");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(if image == NODE_IMAGE {
+        "tests/dind"
+    } else {
+        "tests/dind/sid"
+    });
     let out = Command::new("docker")
-        .args(["build", "-q", "-t", NODE_IMAGE])
+        .args(["build", "-q", "-t", image])
         .arg(&dir)
         .output()
         .expect("docker build");
@@ -70,7 +76,16 @@ impl Cluster {
     /// Like `start`, with host folders mounted read-only at the same path in every node, as if the
     /// nodes were this machine (bind mounts of the project's files then resolve there too).
     pub fn start_sharing(prefix: &str, n: usize, shared: &[&std::path::Path]) -> Cluster {
-        ensure_node_image();
+        Self::start_with(NODE_IMAGE, prefix, n, shared)
+    }
+
+    /// One node running a current Engine (28.x) instead of 20.10.
+    pub fn start_current(prefix: &str) -> Cluster {
+        Self::start_with(CURRENT_NODE_IMAGE, prefix, 1, &[])
+    }
+
+    fn start_with(image: &str, prefix: &str, n: usize, shared: &[&std::path::Path]) -> Cluster {
+        ensure_node_image(image);
         let network = format!("sct-dind-{prefix}-{}", std::process::id());
         let label = format!("{LABEL}={network}");
         assert!(
@@ -120,7 +135,7 @@ impl Cluster {
                         "/dev/fuse",
                         "--tmpfs",
                         "/var/lib/docker:exec,size=4g",
-                        NODE_IMAGE,
+                        image,
                     ],
                 ]
                 .concat(),

@@ -18,7 +18,7 @@ use super::diag::{Diagnostic, Diagnostics};
 use super::model::Project;
 use super::source::Locator;
 use super::spans::FieldPath;
-use super::{merge, validate};
+use super::{build_rules, merge, validate};
 
 use decode::*;
 use extends::*;
@@ -274,7 +274,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
     let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
-    let build_input_problems = validate::build_input_problems(&project, &loc);
+    let build_input_problems = build_rules::input_problems(&project, &loc);
     resolve_environment(&mut project, &variables)?;
     resolve_label_files(&mut project, &variables)?;
     Ok(Loaded {

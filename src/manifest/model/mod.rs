@@ -2,6 +2,7 @@
 //! (the decoders live in `de`); serialisation writes the normalised long form that `stackctl
 //! config` prints. The service and the project are here, their parts in `parts`.
 
+mod build;
 mod de;
 mod parts;
 #[cfg(test)]
@@ -14,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
+pub use build::Build;
 use de::*;
 pub use de::{parse_mount_short, parse_port_short};
 pub use parts::*;

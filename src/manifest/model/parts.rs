@@ -16,28 +16,6 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Build {
-    pub context: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dockerfile: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "label_map",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub args: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "label_map",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub labels: BTreeMap<String, String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EnvFile {
     pub path: String,

@@ -216,6 +216,28 @@ pub(crate) fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>,
         .collect()
 }
 
+/// `build.ssh`: `ID` or `ID=PATH` items, or a mapping of ID to path (empty for the agent).
+pub(crate) fn ssh_items<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        Value::Sequence(items) => string_items(&items),
+        Value::Mapping(map) => map
+            .into_iter()
+            .map(|(k, v)| {
+                let id = scalar_text(&k).ok_or_else(|| fail("ssh ids must be strings"))?;
+                Ok(match scalar_text(&v).filter(|p| !p.is_empty()) {
+                    Some(path) => format!("{id}={path}"),
+                    None => id,
+                })
+            })
+            .collect(),
+        other => Err(fail(format!(
+            "expected a list of ID or ID=PATH, found {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
 pub(crate) fn build_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Build>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),

@@ -1,0 +1,249 @@
+//! Building a service's image with the daemon's BuildKit. Most builds go through the daemon's
+//! `/build` endpoint, whose status stream gives a step-by-step view; a build that needs what only
+//! a BuildKit session can lend (secrets, the ssh agent, named contexts) is solved over the
+//! daemon's `/grpc` endpoint instead. The legacy builder is used only where the daemon has no
+//! BuildKit, with a note saying so.
+
+mod context;
+mod progress;
+mod session;
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result, bail};
+use bollard::query_parameters::{BuildImageOptions, BuilderVersion, TagImageOptions};
+use futures::StreamExt;
+
+use super::{Engine, Event, Reporter, step};
+use crate::plan::{BuildPlan, NamedContext, labels};
+
+pub use context::pack_context;
+
+/// What the command line adds to every build.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildFlags {
+    pub no_cache: bool,
+    pub pull: bool,
+}
+
+/// The first API version (Engine 23.0) whose built-in Dockerfile frontend has named contexts.
+const NAMED_CONTEXTS_API: (u32, u32) = (1, 42);
+
+/// Refusals that depend on the daemon, made before any build starts.
+pub fn check_daemon(engine: &Engine, service: &str, build: &BuildPlan) -> Result<()> {
+    if !build.contexts.is_empty() && api_below(&engine.api_version, NAMED_CONTEXTS_API) {
+        let names: Vec<&str> = build.contexts.keys().map(String::as_str).collect();
+        bail!(
+            "service {service}: `additional_contexts` ({}) needs named build contexts, which the \
+             built-in Dockerfile frontend of Docker Engine {} (API {}) does not have\n  = help: \
+             upgrade the daemon to Engine 23 or newer, or replace the contexts with `COPY` from \
+             the main context",
+            names.join(", "),
+            engine.server_version,
+            engine.api_version
+        );
+    }
+    if build.ssh_agent && std::env::var_os("SSH_AUTH_SOCK").is_none() {
+        bail!(
+            "service {service}: `build.ssh: [default]` forwards your ssh agent, but SSH_AUTH_SOCK is not set\n  = help: start an agent (`eval $(ssh-agent)`, then `ssh-add`) and run again"
+        );
+    }
+    Ok(())
+}
+
+fn api_below(version: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    have < (major, minor)
+}
+
+/// Builds `image` for `service`, then gives it the build's extra `tags`.
+pub async fn build_image(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+    image: &str,
+    build: &BuildPlan,
+    flags: BuildFlags,
+    report: &Reporter,
+) -> Result<()> {
+    check_daemon(engine, service, build)?;
+    let object = format!("Image {image}");
+    step(report, &object, "Building", false);
+    let (context, dockerfile, inline) = (
+        build.context.clone(),
+        build.dockerfile.clone(),
+        build.dockerfile_inline.clone(),
+    );
+    let tar =
+        tokio::task::spawn_blocking(move || pack_context(&context, &dockerfile, inline.as_deref()))
+            .await??;
+    let mut image_labels: HashMap<String, String> = build.labels.clone().into_iter().collect();
+    image_labels.insert(labels::PROJECT.into(), project.into());
+    image_labels.insert(labels::SERVICE.into(), service.into());
+    let mut args: HashMap<String, String> = build.args.clone().into_iter().collect();
+    if build.inline_cache {
+        args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+    }
+    let no_cache = flags.no_cache || build.no_cache;
+    let pull = flags.pull || build.pull;
+    if build.needs_session() {
+        let contexts = session::named_contexts(engine, project, service, build, report).await?;
+        session::solve(
+            engine,
+            image,
+            build,
+            session::Inputs {
+                tar,
+                labels: image_labels,
+                args,
+                contexts,
+                no_cache,
+                pull,
+            },
+        )
+        .await
+        .with_context(|| format!("building {image} for service {service}"))?;
+    } else {
+        let options = BuildImageOptions {
+            dockerfile: build.dockerfile.clone(),
+            t: Some(image.to_owned()),
+            buildargs: Some(args),
+            target: build.target.clone().unwrap_or_default(),
+            labels: Some(image_labels),
+            rm: true,
+            forcerm: true,
+            nocache: no_cache,
+            pull: pull.then(|| "1".to_owned()),
+            platform: build.platform.clone().unwrap_or_default(),
+            cachefrom: (!build.cache_from.is_empty()).then(|| build.cache_from.clone()),
+            networkmode: build.network.clone(),
+            shmsize: build.shm_size.map(|s| s.min(i32::MAX as u64) as i32),
+            extrahosts: (!build.extra_hosts.is_empty()).then(|| build.extra_hosts.join(",")),
+            ..Default::default()
+        };
+        match run_build(
+            engine,
+            &object,
+            image,
+            options.clone(),
+            tar.clone(),
+            true,
+            report,
+        )
+        .await
+        {
+            Err(e) if no_buildkit(&e) => {
+                report(Event::Warning(format!(
+                    "the Docker daemon at {} has no BuildKit: building {image} with its legacy builder (no `RUN --mount`, no parallel stages)",
+                    super::daemon_address()
+                )));
+                run_build(engine, &object, image, options, tar, false, report).await?
+            }
+            other => other?,
+        }
+    }
+    for tag in &build.tags {
+        let (repo, tag_part) = super::images::split_reference(tag);
+        engine
+            .docker
+            .tag_image(
+                image,
+                Some(TagImageOptions {
+                    repo: Some(repo),
+                    tag: Some(tag_part),
+                }),
+            )
+            .await
+            .map_err(super::api_error)
+            .with_context(|| format!("tagging {image} as {tag}"))?;
+    }
+    step(report, &object, "Built", true);
+    Ok(())
+}
+
+fn no_buildkit(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}").to_lowercase();
+    text.contains("buildkit") && text.contains("not supported")
+}
+
+/// One `/build` call; `buildkit` picks BuildKit (with a session for credentials) or the legacy
+/// builder, whose output is plain text lines.
+async fn run_build(
+    engine: &Engine,
+    object: &str,
+    image: &str,
+    mut options: BuildImageOptions,
+    tar: Vec<u8>,
+    buildkit: bool,
+    report: &Reporter,
+) -> Result<()> {
+    if buildkit {
+        options.version = BuilderVersion::BuilderBuildKit;
+        options.session = Some(format!("stackctl-{}", session::random_id()));
+    }
+    let mut stream = engine.docker.build_image(
+        options,
+        super::auth::all_credentials(),
+        Some(bollard::body_full(tar.into())),
+    );
+    let mut steps = progress::Steps::new(object, report);
+    let mut last_lines: Vec<String> = Vec::new();
+    while let Some(item) = stream.next().await {
+        let info = match item {
+            Ok(info) => info,
+            Err(e) => {
+                let detail = steps.failure().unwrap_or_else(|| last_lines.join("\n"));
+                let e = super::api_error(e);
+                if detail.is_empty() {
+                    return Err(e).with_context(|| format!("building {image}"));
+                }
+                bail!("building {image} failed: {e:#}\n{detail}");
+            }
+        };
+        if let Some(aux) = &info.aux {
+            steps.feed(aux);
+        }
+        if let Some(text) = info.stream {
+            for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                report(Event::Detail {
+                    object: object.to_owned(),
+                    text: line.to_owned(),
+                    transient: false,
+                });
+                last_lines.push(line.to_owned());
+                if last_lines.len() > 10 {
+                    last_lines.remove(0);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The images a build's named contexts read, for ordering: `service:` contexts come first.
+pub fn context_images(build: &BuildPlan) -> Vec<&str> {
+    build
+        .contexts
+        .values()
+        .filter_map(|c| match c {
+            NamedContext::Service { image, .. } | NamedContext::Image(image) => {
+                Some(image.as_str())
+            }
+            NamedContext::Folder(_) => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::api_below;
+
+    #[test]
+    fn api_versions_compare_as_numbers() {
+        assert!(api_below("1.41", (1, 42)));
+        assert!(!api_below("1.42", (1, 42)));
+        assert!(!api_below("1.51", (1, 42)));
+        assert!(api_below("1.9", (1, 42)));
+    }
+}

@@ -1,0 +1,346 @@
+//! Builds through the daemon's BuildKit, against the real daemon: parallel stages, cache mounts,
+//! secrets that never reach a layer, inline Dockerfiles, tags, targets, named contexts (refused on
+//! an Engine without them, built on a current Engine node), and the shipped stack's images.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common::*;
+
+const BASE: &str = "debian:bookworm-slim";
+
+/// `stackctl build` with `--progress json`, in the project's folder.
+fn build_json(p: &TestProject, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(stackctl_path());
+    c.arg("-f")
+        .arg(&p.file)
+        .args(["-p", &p.name, "--progress", "json", "build"])
+        .args(extra)
+        .current_dir(p.path());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run stackctl")
+}
+
+/// The finished steps of a JSON progress stream: (step, state, started, completed).
+fn steps(out: &Output) -> Vec<(String, String, f64, f64)> {
+    stderr(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "build_step" && v["state"] != "running")
+        .map(|v| {
+            (
+                v["step"].as_str().unwrap_or_default().to_owned(),
+                v["state"].as_str().unwrap_or_default().to_owned(),
+                v["started"].as_f64().unwrap_or(0.0),
+                v["completed"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect()
+}
+
+fn step<'a>(all: &'a [(String, String, f64, f64)], prefix: &str) -> &'a (String, String, f64, f64) {
+    all.iter()
+        .rev()
+        .find(|s| s.0.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no step {prefix} in {all:#?}"))
+}
+
+/// Removes the images a test built when it ends.
+struct Images(Vec<String>);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for i in &self.0 {
+            let _ = docker_ok(&["rmi", "-f", i]);
+        }
+    }
+}
+
+#[test]
+fn mounts_and_parallel_stages_build_with_buildkit() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("bkpar", "services:\n  app:\n    build: .\n");
+    let image = format!("{}-app", p.name);
+    let _cleanup = Images(vec![image.clone()]);
+    // The project's name in every RUN line: no cache from another run can answer for them.
+    let id = &p.name;
+    std::fs::write(
+        p.path().join("Dockerfile"),
+        format!(
+            "FROM {BASE} AS base\nRUN --mount=type=cache,id={id},target=/root/.cache echo {id} > /root/.cache/x && echo ok\nFROM base AS a\nRUN sleep 3 && echo a > /a\nFROM base AS b\nRUN sleep 3 && echo b > /b\nFROM base\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n"
+        ),
+    )
+    .unwrap();
+    let out = build_json(&p, &[], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = steps(&out);
+    let (a, b) = (step(&all, "[a 1/1]"), step(&all, "[b 1/1]"));
+    assert_eq!((a.1.as_str(), b.1.as_str()), ("done", "done"), "{all:#?}");
+    assert!(
+        a.2 < b.3 && b.2 < a.3,
+        "stages a and b did not overlap: a {}..{}, b {}..{}",
+        a.2,
+        a.3,
+        b.2,
+        b.3
+    );
+    assert_eq!(
+        docker(&["run", "--rm", &image, "cat", "/a", "/b"]),
+        "a\nb",
+        "both stages' files are in the image"
+    );
+
+    // A later line changes: the second build finds what the first left in the cache mount.
+    std::fs::write(
+        p.path().join("Dockerfile"),
+        format!(
+            "FROM {BASE}\nRUN --mount=type=cache,id={id},target=/root/.cache cp /root/.cache/x /seen\n"
+        ),
+    )
+    .unwrap();
+    let out = build_json(&p, &[], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(docker(&["run", "--rm", &image, "cat", "/seen"]), p.name);
+}
+
+#[test]
+fn build_secrets_are_readable_in_run_and_absent_from_every_layer() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "bksec",
+        "services:\n  app:\n    build:\n      context: .\n      secrets:\n        - pw\n        - source: token\n          target: api_token\nsecrets:\n  pw:\n    file: ./pw.txt\n  token:\n    environment: SCT_BUILD_TOKEN\n",
+    );
+    let image = format!("{}-app", p.name);
+    let _cleanup = Images(vec![image.clone()]);
+    let (from_file, from_env) = (format!("file-{}-x9", p.name), format!("env-{}-y7", p.name));
+    std::fs::write(p.path().join("pw.txt"), &from_file).unwrap();
+    std::fs::write(
+        p.path().join("Dockerfile"),
+        format!(
+            "FROM {BASE}\nRUN --mount=type=secret,id=pw --mount=type=secret,id=api_token \
+             echo {} >/dev/null && cat /run/secrets/pw /run/secrets/api_token | sha256sum > /sums\n",
+            // A secret is not part of the step's cache key: the project's name keeps the step new.
+            p.name
+        ),
+    )
+    .unwrap();
+    let missing = build_json(&p, &[], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("SCT_BUILD_TOKEN, which is not set"),
+        "{}",
+        stderr(&missing)
+    );
+    let out = build_json(&p, &[], &[("SCT_BUILD_TOKEN", &from_env)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The build saw both values: the digest of their concatenation.
+    let expect = Command::new("sha256sum")
+        .stdin({
+            let f = p.path().join("both");
+            std::fs::write(&f, format!("{from_file}{from_env}")).unwrap();
+            std::fs::File::open(f).unwrap()
+        })
+        .output()
+        .unwrap();
+    assert_eq!(
+        docker(&["run", "--rm", &image, "cat", "/sums"]),
+        stdout(&expect).trim()
+    );
+    // Every layer, as `docker save` exports them: neither value is in any of them.
+    let saved = Command::new("docker")
+        .args(["save", &image])
+        .output()
+        .unwrap();
+    assert!(saved.status.success());
+    let mut archive = tar::Archive::new(&saved.stdout[..]);
+    let mut layers = 0;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        for secret in [&from_file, &from_env] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} found in {}",
+                entry.path().unwrap().display()
+            );
+        }
+        layers += 1;
+    }
+    assert!(layers > 2, "the export had layers to search");
+}
+
+#[test]
+fn inline_dockerfiles_tags_and_targets_build() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("bkinl", "services: {}\n");
+    let (image, tag) = (format!("{}-app", p.name), format!("{}-extra:v1", p.name));
+    let _cleanup = Images(vec![image.clone(), tag.clone()]);
+    p.write(&format!(
+        "services:\n  app:\n    build:\n      context: .\n      target: second\n      tags: [\"{tag}\"]\n      dockerfile_inline: |\n        FROM {BASE} AS first\n        RUN echo first > /stage\n        FROM {BASE} AS second\n        RUN echo second > /stage\n        FROM first\n"
+    ));
+    // A Dockerfile in the folder that would fail: the inline text is what is built.
+    std::fs::write(p.path().join("Dockerfile"), "FROM scratch-does-not-exist\n").unwrap();
+    let out = build_json(&p, &[], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(docker(&["run", "--rm", &image, "cat", "/stage"]), "second");
+    assert_eq!(
+        inspect(&tag, "{{.Id}}"),
+        inspect(&image, "{{.Id}}"),
+        "the extra tag names the same image"
+    );
+}
+
+/// A build with `additional_contexts` (a folder and `service:base`), the image `base` builds.
+fn contexts_project(prefix: &str) -> TestProject {
+    let p = TestProject::new(
+        prefix,
+        "services:\n  base:\n    build:\n      context: ./base\n  app:\n    build:\n      context: ./app\n      additional_contexts:\n        extra: ./extra\n        basectx: service:base\n",
+    );
+    for d in ["base", "app", "extra"] {
+        std::fs::create_dir(p.path().join(d)).unwrap();
+    }
+    std::fs::write(
+        p.path().join("base/Dockerfile"),
+        format!("FROM {BASE}\nRUN echo from-base > /base.txt\n"),
+    )
+    .unwrap();
+    std::fs::write(p.path().join("extra/note.txt"), "from-extra\n").unwrap();
+    std::fs::write(
+        p.path().join("app/Dockerfile"),
+        "FROM basectx\nCOPY --from=extra note.txt /note.txt\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn named_contexts_are_refused_before_building_on_an_engine_without_them() {
+    if !daemon_available() {
+        return;
+    }
+    let api = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    if api.as_str() >= "1.42" {
+        eprintln!("this daemon (API {api}) has named contexts: the refusal cannot be shown here");
+        return;
+    }
+    let p = contexts_project("bkctx");
+    let out = p.run(&["build"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("service app: `additional_contexts` (basectx, extra)")
+            && err.contains("Engine 23 or newer"),
+        "{err}"
+    );
+    assert!(
+        !docker_ok(&["image", "inspect", &format!("{}-base", p.name)]),
+        "nothing was built"
+    );
+}
+
+#[test]
+fn the_shipped_images_build_and_an_app_change_rebuilds_only_what_follows_its_copy() {
+    if !daemon_available() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = TestProject::new("bkweb", "services: {}\n");
+    let web = p.path().join("web");
+    copy_dir(&root.join("images/web"), &web);
+    let image = format!("{}-web", p.name);
+    let _cleanup = Images(vec![image.clone()]);
+    p.write("services:\n  web:\n    build: ./web\n");
+    let first = build_json(&p, &[], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let app = web.join("app.py");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, format!("{text}\n# changed by {}\n", p.name)).unwrap();
+    let second = build_json(&p, &[], &[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let all = steps(&second);
+    let dockerfile = std::fs::read_to_string(web.join("Dockerfile")).unwrap();
+    let copy_line = dockerfile
+        .lines()
+        .position(|l| l.starts_with("COPY") && l.contains("app.py"))
+        .expect("the Dockerfile copies app.py");
+    let instructions: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| {
+            let w = l.split_whitespace().next().unwrap_or_default();
+            ["FROM", "RUN", "COPY", "ADD"].contains(&w)
+        })
+        .collect();
+    let copy_index = instructions
+        .iter()
+        .position(|l| *l == dockerfile.lines().nth(copy_line).unwrap())
+        .unwrap();
+    for (i, line) in instructions.iter().enumerate().skip(1) {
+        // BuildKit joins continued lines: match on the start of the first one.
+        let head: String = line.split('\\').next().unwrap().chars().take(20).collect();
+        let s = all
+            .iter()
+            .rev()
+            .find(|s| s.0.contains(head.trim()))
+            .unwrap_or_else(|| panic!("no step for `{line}` in {all:#?}"));
+        let want = if i < copy_index { "cached" } else { "done" };
+        assert_eq!(s.1, want, "`{line}` after a change to app.py");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn named_contexts_build_on_a_current_engine_node() {
+    if !daemon_available() {
+        return;
+    }
+    let cluster = crate::common::dind::Cluster::start_current("bkctx28");
+    cluster.load(&[BASE]);
+    let node = cluster.manager();
+    let p = contexts_project("bkctx28");
+    let out = p
+        .cmd(&["build"])
+        .env("DOCKER_HOST", node.host())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    // `base` is built before the build that reads its image.
+    let (base_done, app_start) = (
+        err.find(&format!("Image {}-base ", p.name))
+            .unwrap_or(usize::MAX),
+        err.find(&format!("Image {}-app ", p.name)).unwrap_or(0),
+    );
+    assert!(base_done < app_start, "{err}");
+    assert_eq!(
+        node.docker(&[
+            "run",
+            "--rm",
+            &format!("{}-app", p.name),
+            "cat",
+            "/base.txt",
+            "/note.txt"
+        ]),
+        "from-base\nfrom-extra"
+    );
+}
