@@ -47,6 +47,12 @@ def main():
     shutil.copytree(os.path.join(run.ROOT, "stack"), os.path.join(work, "stack"))
     shutil.copytree(os.path.join(run.ROOT, "images"), os.path.join(work, "images"))
     manifest = os.path.join(work, "stack", "stack.yml")
+    # docker compose refuses `healthcheck.start_interval` below Engine 25: both tools get the stack
+    # without it, so that both can run `up --wait` here.
+    with open(manifest) as f:
+        text = "".join(l for l in f if "start_interval" not in l)
+    with open(manifest, "w") as f:
+        f.write(text)
     app = os.path.join(work, "images", "web", "app.py")
     env = dict(os.environ, HTTP_PORT=str(PORT))
     tools = {

@@ -42,6 +42,24 @@ pub struct Global {
         value_name = "HOST:PORT"
     )]
     pub registry: Option<String>,
+    /// How many images to build or pull, and containers to create or start, at once (-1: no limit
+    /// for images, 16 containers), as compose's `--parallel`
+    #[arg(
+        long,
+        global = true,
+        env = "COMPOSE_PARALLEL_LIMIT",
+        default_value_t = -1,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub parallel: i64,
+    /// The docker context to use (as `docker --context`); default: DOCKER_CONTEXT, then the
+    /// docker CLI's current context
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The daemon's address (unix://, tcp://, ssh://user@host), as `docker -H`
+    #[arg(short = 'H', long, global = true, value_name = "ADDRESS")]
+    pub host: Option<String>,
     /// Say more: the daemon and the API version in use. (`-v` stays free for `down -v`, as in compose.)
     #[arg(long, global = true)]
     pub verbose: bool,
@@ -437,9 +455,6 @@ pub struct UpArgs {
     /// Replicas for a service, overriding the manifest (SERVICE=N)
     #[arg(long, value_name = "SERVICE=N")]
     pub scale: Vec<String>,
-    /// Containers created or started at once within a dependency level
-    #[arg(long, default_value_t = 16)]
-    pub parallel: usize,
     /// Seconds to wait for containers to stop when interrupted
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,

@@ -344,3 +344,130 @@ fn named_contexts_build_on_a_current_engine_node() {
         "from-base\nfrom-extra"
     );
 }
+
+#[test]
+fn parallel_bounds_the_builds_and_a_tagged_image_is_built_before_it_runs() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("bkpl", "services: {}\n");
+    let tag = format!("{}-shared:v1", p.name);
+    let images = vec![
+        format!("{}-one", p.name),
+        format!("{}-two", p.name),
+        tag.clone(),
+    ];
+    let _cleanup = Images(images.clone());
+    for svc in ["one", "two"] {
+        std::fs::create_dir(p.path().join(svc)).unwrap();
+        std::fs::write(
+            p.path().join(svc).join("Dockerfile"),
+            format!("FROM {BASE}\nRUN sleep 2 && echo {svc}-{} > /who\n", p.name),
+        )
+        .unwrap();
+    }
+    // `user` runs the image that `two` tags: it must wait for the build, not pull it.
+    p.write(&format!(
+        "services:\n  one:\n    build: ./one\n    command: [sleep, infinity]\n    init: true\n  two:\n    build:\n      context: ./two\n      tags: [\"{tag}\"]\n    command: [sleep, infinity]\n    init: true\n  user:\n    image: {tag}\n    command: [sleep, infinity]\n    init: true\n"
+    ));
+    let mut c = Command::new(stackctl_path());
+    let out = c
+        .arg("-f")
+        .arg(&p.file)
+        .args([
+            "-p",
+            &p.name,
+            "--progress",
+            "json",
+            "--parallel",
+            "1",
+            "up",
+            "-d",
+        ])
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs: Vec<(f64, f64)> = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["event"] == "build_step"
+                && v["state"] == "done"
+                && v["step"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("RUN sleep 2")
+        })
+        .map(|v| {
+            (
+                v["started"].as_f64().unwrap(),
+                v["completed"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(runs.len(), 2, "both images were built by `up`");
+    assert_eq!(
+        docker(&["exec", &format!("{}-user-1", p.name), "cat", "/who"]),
+        format!("two-{}", p.name)
+    );
+
+    // Rebuilt without the cache, one at a time: the two RUN steps do not overlap.
+    let mut c = Command::new(stackctl_path());
+    let out = c
+        .arg("-f")
+        .arg(&p.file)
+        .args([
+            "-p",
+            &p.name,
+            "--progress",
+            "json",
+            "--parallel",
+            "1",
+            "build",
+            "--no-cache",
+        ])
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs: Vec<(f64, f64)> = steps(&out)
+        .into_iter()
+        .filter(|s| s.0.contains("RUN sleep 2") && s.1 == "done")
+        .map(|s| (s.2, s.3))
+        .collect();
+    assert_eq!(runs.len(), 2, "{}", stderr(&out));
+    assert!(
+        runs[0].1 <= runs[1].0 || runs[1].1 <= runs[0].0,
+        "--parallel 1 built both at once: {runs:?}"
+    );
+}
+
+#[test]
+fn a_syntax_line_the_daemon_cannot_fetch_is_explained() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("bksyn", "services:\n  app:\n    build: .\n");
+    let _cleanup = Images(vec![format!("{}-app", p.name)]);
+    std::fs::write(
+        p.path().join("Dockerfile"),
+        format!(
+            "# syntax=docker/dockerfile:1\nFROM {BASE}\nRUN echo {}\n",
+            p.name
+        ),
+    )
+    .unwrap();
+    let out = p.run(&["build"]);
+    if out.status.success() {
+        eprintln!("this machine reached a registry for the frontend: nothing to explain");
+        return;
+    }
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`# syntax=docker/dockerfile:1` line")
+            && err.contains("remove the line: the daemon's built-in Dockerfile frontend"),
+        "{err}"
+    );
+}

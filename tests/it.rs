@@ -9,6 +9,7 @@ mod build;
 mod check;
 mod cli;
 mod compat;
+mod endpoints;
 mod engine;
 mod everyday;
 mod hostile;

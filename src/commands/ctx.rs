@@ -38,6 +38,11 @@ impl Ctx {
         }
     }
 
+    /// `--parallel` as a bound: 0 for no limit.
+    pub fn parallel(&self) -> usize {
+        usize::try_from(self.global.parallel).unwrap_or(0)
+    }
+
     /// Runs `fut` to completion on the command's runtime.
     pub fn block_on<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
         if self.runtime.get().is_none() {
@@ -89,15 +94,19 @@ impl Ctx {
         ui::reporter(self.global.progress)
     }
 
+    /// The daemon the flags and the environment name, as the docker CLI picks it.
+    pub fn endpoint(&self) -> Result<engine::endpoint::Endpoint> {
+        engine::endpoint::resolve(&engine::endpoint::Selection::from_env(
+            self.global.host.clone(),
+            self.global.context.clone(),
+        ))
+    }
+
     /// Connects to the daemon; with `--verbose`, says which one.
     pub async fn connect(&self) -> Result<Engine> {
-        let engine = engine::connect().await?;
+        let engine = engine::connect(&self.endpoint()?).await?;
         if self.global.verbose {
-            ui::daemon_line(
-                &engine.server_version,
-                &engine::daemon_address(),
-                &engine.api_version,
-            );
+            ui::daemon_line(&engine);
         }
         Ok(engine)
     }

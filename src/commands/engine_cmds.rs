@@ -117,10 +117,15 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         force_recreate: args.force_recreate,
         no_recreate: args.no_recreate,
         remove_orphans: args.remove_orphans,
-        parallel: args.parallel,
+        parallel: if ctx.parallel() == 0 {
+            16
+        } else {
+            ctx.parallel()
+        },
         wait: args.wait,
         wait_timeout: args.wait_timeout.map(Duration::from_secs),
         images: ImageOptions {
+            parallel: ctx.parallel(),
             force_build: args.build,
             no_build: args.no_build,
             pull: args.pull.map(|p| match p {
@@ -261,6 +266,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
     ctx.block_on(async {
         let engine = ctx.connect().await?;
         let opts = ImageOptions {
+            parallel: ctx.parallel(),
             force_build: true,
             no_build: false,
             pull: Some(PullPolicy::Never),

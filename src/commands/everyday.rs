@@ -403,13 +403,8 @@ pub fn ls(ctx: &Ctx, args: LsArgs) -> Result<()> {
 
 pub fn version(ctx: &Ctx) -> Result<()> {
     ui::out(format!("stackctl {}\n", env!("CARGO_PKG_VERSION")))?;
-    let engine = ctx.block_on(engine::connect())?;
-    ui::out(format!(
-        "Docker Engine {} at {} (API {})\n",
-        engine.server_version,
-        engine::daemon_address(),
-        engine.api_version
-    ))?;
+    let engine = ctx.block_on(ctx.connect())?;
+    ui::out(format!("{}\n", ui::daemon_text(&engine)))?;
     Ok(())
 }
 

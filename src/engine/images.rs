@@ -19,6 +19,8 @@ pub enum PullPolicy {
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImageOptions {
+    /// Images built or pulled at once; 0 means no limit.
+    pub parallel: usize,
     pub force_build: bool,
     pub no_build: bool,
     pub pull: Option<PullPolicy>,
@@ -262,8 +264,13 @@ pub async fn ensure<'a>(
     // A build that reads another's image (`additional_contexts: service:`) waits for it.
     let mut results = HashMap::new();
     for level in build_order(jobs.into_values().collect()) {
+        let at_once = if opts.parallel == 0 {
+            level.len().max(1)
+        } else {
+            opts.parallel
+        };
         let done: Vec<(String, String)> = stream::iter(level.into_iter().map(one))
-            .buffer_unordered(4)
+            .buffer_unordered(at_once)
             .try_collect()
             .await?;
         results.extend(done);
@@ -271,17 +278,24 @@ pub async fn ensure<'a>(
     Ok(results)
 }
 
-/// The jobs in levels: a job comes after the jobs whose images its build's named contexts read.
+/// The jobs in levels: a job comes after the jobs whose images its build's named contexts read,
+/// and a service that runs an image another service's build tags comes after that build.
 fn build_order(jobs: Vec<&ServicePlan>) -> Vec<Vec<&ServicePlan>> {
     let mut left = jobs;
     let mut levels = Vec::new();
     while !left.is_empty() {
         let waits = |s: &ServicePlan| {
-            s.build.as_ref().is_some_and(|b| {
+            let reads_built = s.build.as_ref().is_some_and(|b| {
                 build::context_images(b)
                     .iter()
                     .any(|img| *img != s.image && left.iter().any(|o| o.image == *img))
-            })
+            });
+            // An `image:` another service's build tags is that build's, not the registry's.
+            let runs_built = s.build.is_none()
+                && left
+                    .iter()
+                    .any(|o| o.build.as_ref().is_some_and(|b| b.tags.contains(&s.image)));
+            reads_built || runs_built
         };
         let (ready, rest): (Vec<_>, Vec<_>) = left.iter().partition(|s| !waits(s));
         if ready.is_empty() {

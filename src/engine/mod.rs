@@ -9,6 +9,7 @@ pub mod containers;
 pub mod converge;
 mod dockerignore;
 pub mod down;
+pub mod endpoint;
 pub mod facts;
 mod health;
 pub mod images;
@@ -84,38 +85,58 @@ pub struct Engine {
     pub cancel: tokio_util::sync::CancellationToken,
     pub api_version: String,
     pub server_version: String,
+    /// The daemon's address (`unix://…`, `tcp://…`, `ssh://…`).
+    pub address: String,
+    /// The docker context it came from, `default` when none.
+    pub context: String,
 }
 
-/// The daemon address we will try, for error messages.
-pub fn daemon_address() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-}
-
-/// Connects and checks that the daemon answers within 2 seconds.
+/// Connects to the daemon `ep` names and checks that it answers (within 2 seconds; 10 over ssh,
+/// whose first connection logs in).
 ///
 /// bollard 0.21.1 sends requests without the `/v1.xx` prefix (bollard #736), so the daemon answers in
 /// its own newest API version. We keep that: every daemon from Engine 20.10 (API 1.41) to 29 speaks a
 /// superset of what we send, and the models we read tolerate missing newer fields. Pinning a version
-/// would need a patched bollard; the version the daemon reports is shown with `-v`.
-pub async fn connect() -> Result<Engine> {
-    let addr = daemon_address();
-    let hint = "is dockerd running? Start it (`sudo systemctl start docker`, or `sudo dockerd &`) or point DOCKER_HOST at a running daemon";
-    let docker = Docker::connect_with_defaults()
-        .map_err(|e| {
-            anyhow!("cannot connect to the Docker daemon at {addr}: {e}\n  = help: {hint}")
-        })?
-        .with_timeout(Duration::from_secs(900));
-    let version = tokio::time::timeout(Duration::from_secs(2), docker.version())
+/// (`DOCKER_API_VERSION`) would need a patched bollard; the version the daemon reports is shown with
+/// `-v` and by `version`.
+pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
+    let addr = &ep.host;
+    let hint = if ep.context == "default" {
+        "is dockerd running? Start it (`sudo systemctl start docker`, or `sudo dockerd &`) or point DOCKER_HOST (or --context) at a running daemon".to_owned()
+    } else {
+        format!(
+            "is the daemon of context `{}` running? `docker context inspect {}` shows its endpoint",
+            ep.context, ep.context
+        )
+    };
+    let version = bollard::API_DEFAULT_VERSION;
+    let ssh = addr.starts_with("ssh://");
+    let docker = match &ep.tls {
+        Some(tls) if addr.starts_with("tcp://") || addr.starts_with("https://") => {
+            Docker::connect_with_ssl(addr, &tls.key, &tls.cert, &tls.ca, 120, version)
+        }
+        _ if ssh => Docker::connect_with_ssh(addr, 120, version, None),
+        _ => Docker::connect_with_host(addr),
+    }
+    .map_err(|e| anyhow!("cannot connect to the Docker daemon at {addr}: {e}\n  = help: {hint}"))?
+    .with_timeout(Duration::from_secs(900));
+    let wait = Duration::from_secs(if ssh { 10 } else { 2 });
+    let answer = tokio::time::timeout(wait, docker.version())
         .await
         .map_err(|_| {
-            anyhow!("the Docker daemon at {addr} did not answer within 2 s\n  = help: {hint}")
+            anyhow!(
+                "the Docker daemon at {addr} did not answer within {} s\n  = help: {hint}",
+                wait.as_secs()
+            )
         })?
         .map_err(|e| anyhow!("cannot reach the Docker daemon at {addr}: {e}\n  = help: {hint}"))?;
     Ok(Engine {
         docker,
         cancel: tokio_util::sync::CancellationToken::new(),
-        api_version: version.api_version.unwrap_or_else(|| "?".into()),
-        server_version: version.version.unwrap_or_else(|| "?".into()),
+        api_version: answer.api_version.unwrap_or_else(|| "?".into()),
+        server_version: answer.version.unwrap_or_else(|| "?".into()),
+        address: addr.clone(),
+        context: ep.context.clone(),
     })
 }
 

@@ -207,9 +207,16 @@ pub fn warnings(list: &[String]) {
     }
 }
 
-/// `--verbose`: which daemon answered, and in which API version.
-pub fn daemon_line(server_version: &str, address: &str, api_version: &str) {
-    eprintln!("Docker Engine {server_version} at {address}, API {api_version}");
+/// `--verbose`: which daemon answered, through which context, and in which API version.
+pub fn daemon_line(engine: &crate::engine::Engine) {
+    eprintln!("{}", daemon_text(engine));
+}
+
+pub fn daemon_text(engine: &crate::engine::Engine) -> String {
+    format!(
+        "Docker Engine {} at {} (context {}), API {}",
+        engine.server_version, engine.address, engine.context, engine.api_version
+    )
 }
 
 /// Writes a command's result to stdout. A reader that went away comes back as an error (main

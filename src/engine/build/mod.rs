@@ -87,7 +87,7 @@ pub async fn build_image(
     }
     let no_cache = flags.no_cache || build.no_cache;
     let pull = flags.pull || build.pull;
-    if build.needs_session() {
+    let built = if build.needs_session() {
         let contexts = session::named_contexts(engine, project, service, build, report).await?;
         session::solve(
             engine,
@@ -103,7 +103,7 @@ pub async fn build_image(
             },
         )
         .await
-        .with_context(|| format!("building {image} for service {service}"))?;
+        .with_context(|| format!("building {image} for service {service}"))
     } else {
         let options = BuildImageOptions {
             dockerfile: build.dockerfile.clone(),
@@ -136,12 +136,26 @@ pub async fn build_image(
             Err(e) if no_buildkit(&e) => {
                 report(Event::Warning(format!(
                     "the Docker daemon at {} has no BuildKit: building {image} with its legacy builder (no `RUN --mount`, no parallel stages)",
-                    super::daemon_address()
+                    engine.address
                 )));
-                run_build(engine, &object, image, options, tar, false, report).await?
+                run_build(engine, &object, image, options, tar, false, report).await
             }
-            other => other?,
+            other => other,
         }
+    };
+    if let Err(e) = built {
+        let text = match &build.dockerfile_inline {
+            Some(t) => t.clone(),
+            None => {
+                std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default()
+            }
+        };
+        return Err(match syntax_directive(&text) {
+            Some(frontend) => anyhow::anyhow!(
+                "the Dockerfile's `# syntax={frontend}` line makes the daemon fetch that frontend image before building, and the build failed: {e:#}\n  = help: if the daemon cannot pull it (no registry reachable), remove the line: the daemon's built-in Dockerfile frontend is used then"
+            ),
+            None => e,
+        });
     }
     for tag in &build.tags {
         let (repo, tag_part) = super::images::split_reference(tag);
@@ -160,6 +174,23 @@ pub async fn build_image(
     }
     step(report, &object, "Built", true);
     Ok(())
+}
+
+/// The frontend image a Dockerfile's `# syntax=` directive names. Directives come before any
+/// other line, comment or instruction.
+pub fn syntax_directive(dockerfile: &str) -> Option<String> {
+    for line in dockerfile.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let rest = line.strip_prefix('#')?.trim_start();
+        let (key, value) = rest.split_once('=')?;
+        if key.trim().eq_ignore_ascii_case("syntax") {
+            return Some(value.trim().to_owned());
+        }
+    }
+    None
 }
 
 fn no_buildkit(e: &anyhow::Error) -> bool {
@@ -238,6 +269,28 @@ pub fn context_images(build: &BuildPlan) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::api_below;
+
+    #[test]
+    fn the_syntax_directive_is_read_only_before_other_lines() {
+        use super::syntax_directive;
+        assert_eq!(
+            syntax_directive("# syntax=docker/dockerfile:1.7\nFROM x\n").as_deref(),
+            Some("docker/dockerfile:1.7")
+        );
+        assert_eq!(
+            syntax_directive("\n#  Syntax = docker/dockerfile:1\n# escape=`\nFROM x").as_deref(),
+            Some("docker/dockerfile:1")
+        );
+        assert_eq!(
+            syntax_directive("# escape=`\n# syntax=x\nFROM x").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            syntax_directive("FROM x\n# syntax=docker/dockerfile:1\n"),
+            None
+        );
+        assert_eq!(syntax_directive("# a comment\n# syntax=y\nFROM x"), None);
+    }
 
     #[test]
     fn api_versions_compare_as_numbers() {

@@ -53,7 +53,7 @@ pub async fn require_manager(engine: &Engine) -> Result<()> {
     if !active || swarm.control_available != Some(true) {
         bail!(
             "the daemon at {} is not a swarm manager\n  = help: run `docker swarm init` on it (or point DOCKER_HOST at a manager)",
-            super::daemon_address()
+            engine.address
         );
     }
     Ok(())
