@@ -9,18 +9,23 @@ use crate::common::*;
 
 const BASE: &str = "debian:bookworm-slim";
 
-/// `stackctl build` with `--progress json`, in the project's folder.
-fn build_json(p: &TestProject, extra: &[&str], env: &[(&str, &str)]) -> Output {
+/// stackctl with `--progress json`, in the project's folder.
+fn run_json(p: &TestProject, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(stackctl_path());
     c.arg("-f")
         .arg(&p.file)
-        .args(["-p", &p.name, "--progress", "json", "build"])
-        .args(extra)
+        .args(["-p", &p.name, "--progress", "json"])
+        .args(args)
         .current_dir(p.path());
     for (k, v) in env {
         c.env(k, v);
     }
     c.output().expect("run stackctl")
+}
+
+/// `stackctl build` with `--progress json`.
+fn build_json(p: &TestProject, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    run_json(p, &[&["build"], extra].concat(), env)
 }
 
 /// The finished steps of a JSON progress stream: (step, state, started, completed).
@@ -311,7 +316,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn named_contexts_build_on_a_current_engine_node() {
-    if !daemon_available() {
+    if !local_daemon_available("it starts its own node on the local daemon") {
         return;
     }
     let cluster = crate::common::dind::Cluster::start_current("bkctx28");
@@ -370,23 +375,7 @@ fn parallel_bounds_the_builds_and_a_tagged_image_is_built_before_it_runs() {
     p.write(&format!(
         "services:\n  one:\n    build: ./one\n    command: [sleep, infinity]\n    init: true\n  two:\n    build:\n      context: ./two\n      tags: [\"{tag}\"]\n    command: [sleep, infinity]\n    init: true\n  user:\n    image: {tag}\n    command: [sleep, infinity]\n    init: true\n"
     ));
-    let mut c = Command::new(stackctl_path());
-    let out = c
-        .arg("-f")
-        .arg(&p.file)
-        .args([
-            "-p",
-            &p.name,
-            "--progress",
-            "json",
-            "--parallel",
-            "1",
-            "up",
-            "-d",
-        ])
-        .current_dir(p.path())
-        .output()
-        .unwrap();
+    let out = run_json(&p, &["--parallel", "1", "up", "-d"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let runs: Vec<(f64, f64)> = stderr(&out)
         .lines()
@@ -413,23 +402,7 @@ fn parallel_bounds_the_builds_and_a_tagged_image_is_built_before_it_runs() {
     );
 
     // Rebuilt without the cache, one at a time: the two RUN steps do not overlap.
-    let mut c = Command::new(stackctl_path());
-    let out = c
-        .arg("-f")
-        .arg(&p.file)
-        .args([
-            "-p",
-            &p.name,
-            "--progress",
-            "json",
-            "--parallel",
-            "1",
-            "build",
-            "--no-cache",
-        ])
-        .current_dir(p.path())
-        .output()
-        .unwrap();
+    let out = run_json(&p, &["--parallel", "1", "build", "--no-cache"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let runs: Vec<(f64, f64)> = steps(&out)
         .into_iter()

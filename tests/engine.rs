@@ -410,7 +410,7 @@ fn down_removes_only_this_project_and_keeps_volumes_unless_asked() {
 
 #[test]
 fn pull_from_the_local_registry_shows_progress_piped_and_plain() {
-    if !daemon_available() {
+    if !local_daemon_available("it pulls from the registry on 127.0.0.1") {
         return;
     }
     let registry =
@@ -834,7 +834,7 @@ fn platform_reaches_the_engine_and_develop_is_kept_with_a_warning() {
 
 #[test]
 fn configs_are_mounted_read_only_where_the_service_wants_them() {
-    if !daemon_available() {
+    if !local_daemon_available("it bind-mounts files of this machine") {
         return;
     }
     let p = TestProject::new(

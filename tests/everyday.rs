@@ -383,7 +383,7 @@ fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
 
 #[test]
 fn push_sends_built_images_that_name_a_repository() {
-    if !daemon_available() {
+    if !local_daemon_available("it pushes to the registry on 127.0.0.1") {
         return;
     }
     const REGISTRY: &str = "127.0.0.1:5000";
@@ -440,7 +440,7 @@ const HTPASSWD: &str = "stackctl:$2b$05$7nyG9xq1wwTrZozzwQWsD.lCoIuEAe4p0RTkGNv7
 
 #[test]
 fn private_registries_use_the_credentials_docker_login_stores() {
-    if !daemon_available() {
+    if !local_daemon_available("it starts a registry on 127.0.0.1") {
         return;
     }
     let Ok(registry_bin) = which_registry() else {

@@ -346,7 +346,8 @@ pub fn evaluate(f: &ServiceFacts) -> Vec<Verdict> {
     v(
         "restart",
         level,
-        if f.restart.is_empty() {
+        // Engine 20.10 reports no policy as "", newer engines as "no": the same verdict and figure.
+        if f.restart.is_empty() || f.restart == "no" {
             "none".into()
         } else {
             f.restart.clone()
@@ -398,6 +399,23 @@ mod tests {
             "{:?}",
             evaluate(&good())
         );
+    }
+
+    #[test]
+    fn no_restart_policy_reads_the_same_from_every_engine() {
+        for reported in ["", "no"] {
+            let mut f = good();
+            f.restart = reported.into();
+            let v = evaluate(&f)
+                .into_iter()
+                .find(|v| v.rule == "restart")
+                .unwrap();
+            assert_eq!(
+                (v.level, v.figure.as_str()),
+                (Level::Fail, "none"),
+                "{reported:?}"
+            );
+        }
     }
 
     #[test]

@@ -28,6 +28,21 @@ pub fn daemon_available() -> bool {
     )
 }
 
+/// True when a daemon answers and runs on this machine, so that it can reach this machine's files
+/// and its registry on 127.0.0.1:5000. Against a remote daemon (DOCKER_HOST=tcp://…, as the
+/// current-Engine pass of scripts/current-engine-tests.sh runs) such a test says so and skips.
+pub fn local_daemon_available(what: &str) -> bool {
+    if !daemon_available() {
+        return false;
+    }
+    let local =
+        std::env::var("DOCKER_HOST").map_or(true, |h| h.is_empty() || h.starts_with("unix://"));
+    if !local {
+        eprintln!("skipped against a remote daemon: {what}");
+    }
+    local
+}
+
 /// What a test does about the daemon: run (true), skip saying so (false), or fail.
 pub fn without_daemon(answers: bool, ci: bool, skip_asked: bool) -> bool {
     if answers {
