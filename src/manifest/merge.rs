@@ -259,6 +259,7 @@ fn merge_deploy(mut b: Deploy, o: Deploy) -> Deploy {
     replace(&mut b.restart_policy, o.restart_policy);
     replace(&mut b.resources, o.resources);
     replace(&mut b.update_config, o.update_config);
+    replace(&mut b.placement, o.placement);
     merge_maps(&mut b.labels, o.labels);
     b
 }

@@ -242,6 +242,7 @@ fn service_plan(
         .as_ref()
         .and_then(|d| d.resources.as_ref())
         .and_then(|r| r.limits.as_ref());
+    let placement = svc.deploy.as_ref().and_then(|d| d.placement.as_ref());
     ServicePlan {
         name: name.to_owned(),
         image,
@@ -356,6 +357,11 @@ fn service_plan(
                     )
                 })
                 .collect(),
+            constraints: placement.map(|p| p.constraints.clone()).unwrap_or_default(),
+            spread: placement
+                .map(|p| p.preferences.iter().map(|x| x.spread.clone()).collect())
+                .unwrap_or_default(),
+            max_replicas_per_node: placement.and_then(|p| p.max_replicas_per_node),
         },
     }
 }

@@ -65,6 +65,10 @@ pub struct SwarmPlan {
     pub update_delay: Option<Duration>,
     /// (secret key, file name under /run/secrets)
     pub secrets: Vec<(String, String)>,
+    /// `deploy.placement`: constraints, spread preferences, a per-node cap.
+    pub constraints: Vec<String>,
+    pub spread: Vec<String>,
+    pub max_replicas_per_node: Option<u32>,
 }
 
 #[derive(Debug, Clone)]

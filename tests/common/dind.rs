@@ -14,6 +14,8 @@ use super::docker;
 /// tests/dind/sid/Dockerfile (a current Engine); tagged here, owned by the tests.
 pub const NODE_IMAGE: &str = "stackctl-test-node:bookworm";
 pub const CURRENT_NODE_IMAGE: &str = "stackctl-test-node:sid";
+/// A registry the nodes of a cluster reach (tests/dind/registry/Dockerfile).
+pub const REGISTRY_IMAGE: &str = "stackctl-test-registry:bookworm";
 /// Every node and network carries this label, so a failed run's leftovers can be found.
 pub const LABEL: &str = "io.stackctl.test-node";
 
@@ -24,10 +26,10 @@ fn ensure_node_image(image: &str) {
     if super::docker_ok(&["image", "inspect", image]) {
         return;
     }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(if image == NODE_IMAGE {
-        "tests/dind"
-    } else {
-        "tests/dind/sid"
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(match image {
+        NODE_IMAGE => "tests/dind",
+        REGISTRY_IMAGE => "tests/dind/registry",
+        _ => "tests/dind/sid",
     });
     let out = Command::new("docker")
         .args(["build", "-q", "-t", image])
@@ -52,6 +54,27 @@ impl Node {
         format!("tcp://{}:2375", self.ip)
     }
 
+    /// Copies images of the host daemon into this node.
+    pub fn load(&self, images: &[&str]) {
+        let mut save = Command::new("docker")
+            .arg("save")
+            .args(images)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("docker save");
+        let status = Command::new("docker")
+            .args(["-H", &self.host(), "load", "-q"])
+            .stdin(save.stdout.take().expect("save's stdout"))
+            .stdout(Stdio::null())
+            .status()
+            .expect("docker load");
+        assert!(
+            save.wait().expect("docker save").success(),
+            "save {images:?}"
+        );
+        assert!(status.success(), "loading {images:?} into {}", self.name);
+    }
+
     /// The docker CLI against this node; trimmed stdout.
     pub fn docker(&self, args: &[&str]) -> String {
         let host = self.host();
@@ -65,6 +88,8 @@ impl Node {
 pub struct Cluster {
     pub network: String,
     pub nodes: Vec<Node>,
+    /// `IP:5000` of the cluster's own registry, when it has one.
+    pub registry: Option<String>,
 }
 
 impl Cluster {
@@ -76,15 +101,26 @@ impl Cluster {
     /// Like `start`, with host folders mounted read-only at the same path in every node, as if the
     /// nodes were this machine (bind mounts of the project's files then resolve there too).
     pub fn start_sharing(prefix: &str, n: usize, shared: &[&std::path::Path]) -> Cluster {
-        Self::start_with(NODE_IMAGE, prefix, n, shared)
+        Self::start_with(NODE_IMAGE, prefix, n, shared, false)
     }
 
     /// One node running a current Engine (28.x) instead of 20.10.
     pub fn start_current(prefix: &str) -> Cluster {
-        Self::start_with(CURRENT_NODE_IMAGE, prefix, 1, &[])
+        Self::start_with(CURRENT_NODE_IMAGE, prefix, 1, &[], false)
     }
 
-    fn start_with(image: &str, prefix: &str, n: usize, shared: &[&std::path::Path]) -> Cluster {
+    /// `n` nodes and a registry on their network that every node trusts (plain HTTP).
+    pub fn start_with_registry(prefix: &str, n: usize) -> Cluster {
+        Self::start_with(NODE_IMAGE, prefix, n, &[], true)
+    }
+
+    fn start_with(
+        image: &str,
+        prefix: &str,
+        n: usize,
+        shared: &[&std::path::Path],
+        with_registry: bool,
+    ) -> Cluster {
         ensure_node_image(image);
         let network = format!("sct-dind-{prefix}-{}", std::process::id());
         let label = format!("{LABEL}={network}");
@@ -95,7 +131,45 @@ impl Cluster {
         let mut cluster = Cluster {
             network: network.clone(),
             nodes: Vec::new(),
+            registry: None,
         };
+        let mut daemon_args: Vec<String> = Vec::new();
+        if with_registry {
+            ensure_node_image(REGISTRY_IMAGE);
+            let name = format!("{network}-registry");
+            assert!(
+                super::docker_ok(&[
+                    "run",
+                    "-d",
+                    "--name",
+                    &name,
+                    "--label",
+                    &label,
+                    "--network",
+                    &network,
+                    REGISTRY_IMAGE,
+                ]),
+                "starting registry {name}"
+            );
+            let ip = docker(&[
+                "inspect",
+                "-f",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                &name,
+            ]);
+            let address = format!("{ip}:5000");
+            daemon_args = [
+                "dockerd",
+                "--host=unix:///var/run/docker.sock",
+                "--host=tcp://0.0.0.0:2375",
+                "--tls=false",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([format!("--insecure-registry={address}")])
+            .collect();
+            cluster.registry = Some(address);
+        }
         for i in 1..=n {
             let name = format!("{network}-node{i}");
             let mounts: Vec<String> = shared
@@ -137,6 +211,7 @@ impl Cluster {
                         "/var/lib/docker:exec,size=4g",
                         image,
                     ],
+                    &daemon_args.iter().map(String::as_str).collect::<Vec<_>>(),
                 ]
                 .concat(),
             );
@@ -169,23 +244,7 @@ impl Cluster {
     /// Copies images of the host daemon into every node (no registry needed).
     pub fn load(&self, images: &[&str]) {
         for node in &self.nodes {
-            let mut save = Command::new("docker")
-                .arg("save")
-                .args(images)
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("docker save");
-            let status = Command::new("docker")
-                .args(["-H", &node.host(), "load", "-q"])
-                .stdin(save.stdout.take().expect("save's stdout"))
-                .stdout(Stdio::null())
-                .status()
-                .expect("docker load");
-            assert!(
-                save.wait().expect("docker save").success(),
-                "save {images:?}"
-            );
-            assert!(status.success(), "loading {images:?} into {}", node.name);
+            node.load(images);
         }
     }
 
@@ -227,6 +286,9 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         for node in &self.nodes {
             docker(&["rm", "-f", "-v", &node.name]);
+        }
+        if self.registry.is_some() {
+            docker(&["rm", "-f", "-v", &format!("{}-registry", self.network)]);
         }
         docker(&["network", "rm", &self.network]);
     }

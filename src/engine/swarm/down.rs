@@ -1,10 +1,10 @@
-//! `down` on Swarm: the project's services, then what their tasks held (the network, secrets and,
-//! on this node, volumes) once Swarm has wound the tasks down.
+//! `down` on Swarm: the project's services, then what their tasks held (the network, secrets,
+//! configs and, on this node, volumes) once Swarm has wound the tasks down.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use bollard::query_parameters::{ListNetworksOptions, ListSecretsOptions};
+use bollard::query_parameters::{ListConfigsOptions, ListNetworksOptions, ListSecretsOptions};
 
 use super::{ns_filter, services};
 use crate::engine::{ApiContext, Engine, Reporter, step};
@@ -74,12 +74,25 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
             Err(e) => held.push(format!("{name}: {:#}", crate::engine::api_error(e))),
         }
     }
-    if !held.is_empty() {
-        bail!(
-            "could not remove secret {}\n  = help: a service outside this project may still use it \
-             (`docker service ls`, then `docker service update --secret-rm NAME SERVICE`), then run `down` again",
-            held.join("; secret ")
-        );
+    // Configs made from bound files: free once their tasks are gone, like the secrets.
+    let configs = engine
+        .docker
+        .list_configs(Some(ListConfigsOptions {
+            filters: Some(ns_filter(&plan.project)),
+        }))
+        .await
+        .api(|| "listing configs".into())?;
+    for c in configs {
+        let (Some(id), name) = (c.id, c.spec.and_then(|s| s.name).unwrap_or_default()) else {
+            continue;
+        };
+        remove_when_free(t, Duration::from_millis(300), || {
+            engine.docker.delete_config(&id)
+        })
+        .await
+        .map_err(crate::engine::api_error)
+        .with_context(|| format!("removing config {name}"))?;
+        step(report, format!("Config {name}"), "Removed", true);
     }
     if volumes {
         // On this node only: a volume lives where its task ran. Its containers may still be going.
@@ -103,6 +116,13 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
             .with_context(|| format!("removing volume {}", v.name))?;
             step(report, format!("Volume {}", v.name), "Removed", true);
         }
+    }
+    if !held.is_empty() {
+        bail!(
+            "could not remove secret {}\n  = help: a service outside this project may still use it \
+             (`docker service ls`, then `docker service update --secret-rm NAME SERVICE`), then run `down` again",
+            held.join("; secret ")
+        );
     }
     Ok(())
 }

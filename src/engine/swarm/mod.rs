@@ -19,6 +19,7 @@ use bollard::query_parameters::{
 };
 
 mod down;
+mod files;
 mod spec;
 mod tasks;
 
@@ -275,6 +276,7 @@ pub async fn up(
     let images = deployable_images(engine, plan, registry, report).await?;
     let network = ensure_network(engine, plan).await?;
     let secrets = ensure_secrets(engine, plan).await?;
+    let configs = files::ensure_configs(engine, plan).await?;
     let existing: HashMap<String, bollard::models::Service> =
         project_services(engine, &plan.project)
             .await?
@@ -285,7 +287,7 @@ pub async fn up(
         for name in level {
             let svc = &plan.services[name];
             let image = images.get(name).unwrap_or(&svc.image);
-            let mut spec = spec_for(plan, svc, image, &network, &secrets);
+            let mut spec = spec_for(plan, svc, image, &network, &secrets, &configs);
             let hash = config_hash(&spec);
             spec.labels
                 .get_or_insert_with(HashMap::new)
@@ -340,7 +342,8 @@ async fn refuse_built_without_registry(
         .filter(|s| s.build.is_some())
         .map(|s| s.name.as_str())
         .collect();
-    if built.is_empty() || registry.is_some() {
+    let folders = files::folder_binds(plan);
+    if (built.is_empty() || registry.is_some()) && folders.is_empty() {
         return Ok(());
     }
     let nodes = engine
@@ -349,7 +352,16 @@ async fn refuse_built_without_registry(
         .await
         .api(|| "listing the swarm's nodes".into())?
         .len();
-    if nodes > 1 {
+    if nodes > 1 && !folders.is_empty() {
+        return Err(crate::exit::UsageError::new(format!(
+            "these bind mounts name folders of this machine, which the swarm's other {} node(s) do not have:\n  - {}",
+            nodes - 1,
+            folders.join("\n  - ")
+        ))
+        .hint("use a named volume for data, or bind single files (they travel as Swarm configs)")
+        .into());
+    }
+    if nodes > 1 && !built.is_empty() && registry.is_none() {
         return Err(crate::exit::UsageError::new(format!(
             "service(s) {} are built here, and this swarm's {nodes} nodes can only get them from a registry",
             built.join(", ")

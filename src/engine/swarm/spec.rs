@@ -8,12 +8,14 @@ use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
     EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ServiceSpec,
     ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
-    TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum,
+    TaskSpecContainerSpec, TaskSpecContainerSpecConfigs, TaskSpecContainerSpecFile,
+    TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecPlacement,
+    TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use sha2::{Digest, Sha256};
 
+use super::files::FileConfigs;
 use super::{NAMESPACE, service_name};
 use crate::manifest::{EndpointMode, PortMode, Restart, RestartCondition};
 use crate::plan::{Plan, ServicePlan};
@@ -49,6 +51,7 @@ pub fn spec_for(
     image: &str,
     network_id: &str,
     secrets: &HashMap<String, String>,
+    configs: &FileConfigs,
 ) -> ServiceSpec {
     let nanos = |d: Option<Duration>| d.map(|d| d.as_nanos() as i64);
     let mounts = svc
@@ -56,6 +59,8 @@ pub fn spec_for(
         .iter()
         .filter(|m| !m.target.starts_with("/run/secrets/"))
         // Swarm delivers secrets itself; the local bind mounts of secret files are not wanted.
+        // Bound files travel as configs, to whichever node runs the task.
+        .filter(|m| !m.source.as_deref().is_some_and(|s| configs.contains_key(s)))
         .map(|m| {
             let mut mount = crate::engine::containers::to_mount(m);
             // Labelled like `docker stack deploy` does, so that `down -v` finds the volumes.
@@ -86,6 +91,24 @@ pub fn spec_for(
                     gid: Some("0".into()),
                     mode: Some(0o444),
                 }),
+            })
+        })
+        .collect();
+    let config_refs: Vec<TaskSpecContainerSpecConfigs> = svc
+        .mounts
+        .iter()
+        .filter_map(|m| {
+            let c = configs.get(m.source.as_deref()?)?;
+            Some(TaskSpecContainerSpecConfigs {
+                file: Some(TaskSpecContainerSpecFile1 {
+                    name: Some(m.target.clone()),
+                    uid: Some("0".into()),
+                    gid: Some("0".into()),
+                    mode: Some(0o444),
+                }),
+                config_id: Some(c.id.clone()),
+                config_name: Some(c.name.clone()),
+                ..Default::default()
             })
         })
         .collect();
@@ -128,6 +151,7 @@ pub fn spec_for(
         stop_grace_period: svc.stop_grace_period.map(|d| d.as_nanos() as i64),
         health_check: crate::engine::containers::health_config(&svc.health),
         secrets: Some(secret_refs),
+        configs: (!config_refs.is_empty()).then_some(config_refs),
         init: svc.init,
         capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
         capability_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
@@ -181,6 +205,27 @@ pub fn spec_for(
                 ..Default::default()
             }),
             restart_policy,
+            placement: {
+                let sw = &svc.swarm;
+                (!sw.constraints.is_empty()
+                    || !sw.spread.is_empty()
+                    || sw.max_replicas_per_node.is_some())
+                .then(|| TaskSpecPlacement {
+                    constraints: (!sw.constraints.is_empty()).then(|| sw.constraints.clone()),
+                    preferences: (!sw.spread.is_empty()).then(|| {
+                        sw.spread
+                            .iter()
+                            .map(|label| TaskSpecPlacementPreferences {
+                                spread: Some(TaskSpecPlacementSpread {
+                                    spread_descriptor: Some(label.clone()),
+                                }),
+                            })
+                            .collect()
+                    }),
+                    max_replicas: sw.max_replicas_per_node.map(i64::from),
+                    ..Default::default()
+                })
+            },
             // As on one engine: options without a driver apply to the swarm's default driver.
             log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
                 name: l.driver.clone(),
@@ -269,11 +314,57 @@ mod tests {
             "img@sha256:1",
             "net-id",
             &secrets,
+            &FileConfigs::new(),
         )
     }
 
     fn container(s: &ServiceSpec) -> TaskSpecContainerSpec {
         s.task_template.clone().unwrap().container_spec.unwrap()
+    }
+
+    #[test]
+    fn placement_and_bound_files_reach_the_task_template() {
+        let plan = plan_of(
+            "services:\n  a:\n    image: x\n    volumes: ['/etc/passwd:/etc/app.conf:ro']\n    deploy:\n      placement:\n        constraints: [node.role==manager]\n        preferences: [{spread: node.labels.zone}]\n        max_replicas_per_node: 2\n",
+        );
+        let configs = FileConfigs::from([(
+            "/etc/passwd".to_owned(),
+            super::super::files::FileConfig {
+                id: "cfg-id".into(),
+                name: "p_passwd-12345678".into(),
+            },
+        )]);
+        let s = spec_for(
+            &plan,
+            &plan.services["a"],
+            "img",
+            "net",
+            &HashMap::new(),
+            &configs,
+        );
+        let placement = s.task_template.clone().unwrap().placement.unwrap();
+        assert_eq!(
+            placement.constraints,
+            Some(vec!["node.role==manager".to_owned()])
+        );
+        assert_eq!(placement.max_replicas, Some(2));
+        assert_eq!(
+            placement.preferences.unwrap()[0]
+                .spread
+                .as_ref()
+                .unwrap()
+                .spread_descriptor
+                .as_deref(),
+            Some("node.labels.zone")
+        );
+        let c = container(&s);
+        assert!(c.mounts.unwrap().is_empty(), "the file is not bind-mounted");
+        let cfg = &c.configs.unwrap()[0];
+        assert_eq!(cfg.config_id.as_deref(), Some("cfg-id"));
+        assert_eq!(
+            cfg.file.as_ref().unwrap().name.as_deref(),
+            Some("/etc/app.conf")
+        );
     }
 
     #[test]

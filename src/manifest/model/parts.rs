@@ -186,6 +186,35 @@ pub struct Deploy {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_config: Option<UpdateConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+}
+
+/// Where Swarm may put a service's tasks (`deploy.placement`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placement {
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub constraints: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preferences: Vec<PlacementPreference>,
+    #[serde(
+        default,
+        deserialize_with = "u32_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_replicas_per_node: Option<u32>,
+}
+
+/// `{spread: node.labels.zone}`: tasks spread evenly over the label's values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementPreference {
+    pub spread: String,
 }
 
 /// When Swarm restarts a task (`deploy.restart_policy.condition`).
