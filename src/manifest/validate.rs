@@ -443,12 +443,7 @@ pub fn validate(
 
 /// The field through which `svc` depends on `on`.
 fn edge_field(svc: &Service, on: &str) -> &'static str {
-    if svc
-        .network_mode
-        .as_deref()
-        .and_then(|m| m.strip_prefix("service:"))
-        == Some(on)
-    {
+    if svc.network_mode.as_ref().and_then(|m| m.service()) == Some(on) {
         "network_mode"
     } else if super::container_sources(svc).iter().any(|s| s == on) {
         "volumes_from"

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::manifest::{
-    Build, DeployMode, EndpointMode, MountKind, PortMode, Project, Restart, RestartCondition,
-    Service,
+    Build, DeployMode, EndpointMode, MountKind, NetworkMode, PortMode, Project, Restart,
+    RestartCondition, Service,
 };
 
 /// Builds the plan for `project`, with `scale` overriding replica counts.
@@ -294,13 +294,11 @@ fn service_plan(
             host
         },
         attach: svc.attach.unwrap_or(true),
-        network_mode: svc
-            .network_mode
-            .as_deref()
-            .map(|m| match m.strip_prefix("service:") {
-                Some(other) => format!("container:{}", first_container(project, other)),
-                None => m.to_owned(),
-            }),
+        // The engine's form: a service's first container by name.
+        network_mode: svc.network_mode.as_ref().map(|m| match m {
+            NetworkMode::Service(other) => format!("container:{}", first_container(project, other)),
+            other => other.to_string(),
+        }),
         volumes_from: svc
             .volumes_from
             .iter()

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::*;
 use crate::manifest::diag::{Diagnostic, Diagnostics, nearest};
-use crate::manifest::model::{Project, Service};
+use crate::manifest::model::{NetworkMode, Project, Service};
 use crate::manifest::source::Locator;
 use crate::manifest::spans::FieldPath;
 
@@ -64,21 +64,29 @@ pub(super) fn apply_profiles(
     Ok(())
 }
 
+/// The service whose network stack `svc` shares (`network_mode: service:X`).
+fn network_service(svc: &Service) -> Option<String> {
+    svc.network_mode
+        .as_ref()
+        .and_then(NetworkMode::service)
+        .map(str::to_owned)
+}
+
 /// The services a service's containers are made from (`network_mode: service:X`, `volumes_from: X`).
 pub fn container_sources(svc: &Service) -> Vec<String> {
-    let from_mode = |m: &Option<String>| {
-        m.as_deref()
-            .and_then(|m| m.strip_prefix("service:"))
-            .map(str::to_owned)
-    };
+    let from_ipc = svc
+        .ipc
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+        .map(str::to_owned);
     let from_volumes = svc
         .volumes_from
         .iter()
         .filter(|v| !v.starts_with("container:"))
         .map(|v| v.split(':').next().unwrap_or(v).to_owned());
-    from_mode(&svc.network_mode)
+    network_service(svc)
         .into_iter()
-        .chain(from_mode(&svc.ipc))
+        .chain(from_ipc)
         .chain(from_volumes)
         .collect()
 }
@@ -93,7 +101,7 @@ fn implied_dependencies(svc: &Service) -> Vec<(String, &'static str, bool)> {
             .map(str::to_owned)
     };
     let mut out = Vec::new();
-    if let Some(s) = mode(&svc.network_mode) {
+    if let Some(s) = network_service(svc) {
         out.push((s, "network_mode", true));
     }
     if let Some(s) = mode(&svc.ipc) {

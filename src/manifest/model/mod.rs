@@ -4,6 +4,7 @@
 
 mod build;
 mod de;
+mod modes;
 mod parts;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ use serde_yaml::Value;
 pub use build::Build;
 use de::*;
 pub use de::{parse_mount_short, parse_port_short};
+pub use modes::NetworkMode;
 pub use parts::*;
 
 /// A whole project: every file merged, interpolated and normalised.
@@ -463,7 +465,7 @@ pub struct Service {
         deserialize_with = "network_mode_opt",
         skip_serializing_if = "Option::is_none"
     )]
-    pub network_mode: Option<String>,
+    pub network_mode: Option<NetworkMode>,
     /// `develop` (for `watch`): kept for `config`, not acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub develop: Option<Value>,

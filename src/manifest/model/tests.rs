@@ -89,14 +89,17 @@ fn swap_is_a_size_or_minus_one_and_cgroup_is_host_or_private() {
 
 #[test]
 fn network_mode_is_host_none_bridge_a_service_or_a_container() {
-    for ok in ["host", "none", "bridge", "container:abc"] {
-        assert_eq!(
-            service(&format!("network_mode: \"{ok}\""))
-                .unwrap()
-                .network_mode
-                .as_deref(),
-            Some(ok)
-        );
+    for (ok, mode) in [
+        ("host", NetworkMode::Host),
+        ("none", NetworkMode::None),
+        ("bridge", NetworkMode::Bridge),
+        ("container:abc", NetworkMode::Container("abc".into())),
+    ] {
+        let read = service(&format!("network_mode: \"{ok}\""))
+            .unwrap()
+            .network_mode
+            .unwrap();
+        assert_eq!((read.to_string().as_str(), &read), (ok, &mode));
     }
     assert!(
         service("network_mode: hots")
@@ -107,9 +110,8 @@ fn network_mode_is_host_none_bridge_a_service_or_a_container() {
     assert_eq!(
         service("network_mode: \"service:db\"")
             .unwrap()
-            .network_mode
-            .as_deref(),
-        Some("service:db")
+            .network_mode,
+        Some(NetworkMode::Service("db".into()))
     );
     assert!(service("network_mode: \"service:\"").is_err());
 }

@@ -14,20 +14,10 @@ use crate::manifest::model::*;
 /// `container:NAME`.
 pub(crate) fn network_mode_opt<'de, D: Deserializer<'de>>(
     d: D,
-) -> Result<Option<String>, D::Error> {
-    match string_opt(d)? {
-        Some(m)
-            if !["host", "none", "bridge"].contains(&m.as_str())
-                && m.strip_prefix("container:")
-                    .or_else(|| m.strip_prefix("service:"))
-                    .is_none_or(|c| c.is_empty()) =>
-        {
-            Err(fail(format!(
-                "expected host, none, bridge, service:NAME or container:NAME, found `{m}`"
-            )))
-        }
-        other => Ok(other),
-    }
+) -> Result<Option<NetworkMode>, D::Error> {
+    string_opt(d)?
+        .map(|m| NetworkMode::parse(&m).map_err(fail))
+        .transpose()
 }
 
 /// `isolation` (Windows daemons): `default`, `process` or `hyperv`.
