@@ -444,3 +444,60 @@ fn a_syntax_line_the_daemon_cannot_fetch_is_explained() {
         "{err}"
     );
 }
+
+/// Serves `body` over HTTP on 127.0.0.1 to a few requests, in a thread; returns the port.
+fn serve(body: Vec<u8>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head_only = buf[..n].starts_with(b"HEAD");
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            if !head_only {
+                let _ = s.write_all(&body);
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_url_context_is_fetched_by_the_daemon() {
+    if !local_daemon_available("the daemon fetches the context from 127.0.0.1") {
+        return;
+    }
+    let p = TestProject::new("bkurl", "services: {}\n");
+    let image = format!("{}-app", p.name);
+    let _cleanup = Images(vec![image.clone()]);
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, text) in [
+        (
+            "Dockerfile",
+            format!("FROM {BASE}\nCOPY hello.txt /hello.txt\n"),
+        ),
+        ("hello.txt", format!("from-url-{}\n", p.name)),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, text.as_bytes()).unwrap();
+    }
+    let port = serve(tar.into_inner().unwrap());
+    p.write(&format!(
+        "services:\n  app:\n    build: http://127.0.0.1:{port}/context.tar\n"
+    ));
+    p.ok(&["build"]);
+    assert_eq!(
+        docker(&["run", "--rm", &image, "cat", "/hello.txt"]),
+        format!("from-url-{}", p.name)
+    );
+}

@@ -182,7 +182,8 @@ pub fn cache_ref(entry: &str) -> Option<&str> {
     entry.split(',').find_map(|kv| kv.strip_prefix("ref="))
 }
 
-fn is_remote(context: &str) -> bool {
+/// A context the daemon fetches itself: a URL (a tarball or a git repository) or `git@…`.
+pub fn is_remote(context: &str) -> bool {
     context.contains("://") && !context.starts_with("docker-image://")
         || context.starts_with("git@")
 }
@@ -200,17 +201,22 @@ pub fn input_problems(p: &Project, loc: &Locator) -> BTreeMap<String, Diagnostic
         let mut diags = Diagnostics::default();
         cannot_honour(p, name, b, loc, &mut diags);
         if is_remote(&b.context) {
-            diags.push(
-                loc.diag(
-                    &bpath,
-                    false,
-                    format!(
-                        "build context `{}`: a URL or git context is not supported yet",
-                        b.context
-                    ),
-                )
-                .hint("clone or download it into a folder and point `build.context` at the folder"),
-            );
+            // The daemon fetches it; what only a local folder can carry is refused.
+            let session =
+                !b.secrets.is_empty() || !b.ssh.is_empty() || !b.additional_contexts.is_empty();
+            if session || b.dockerfile_inline.is_some() {
+                diags.push(
+                    loc.diag(
+                        &bpath,
+                        false,
+                        format!(
+                            "build context `{}` is fetched by the daemon, which cannot then take an inline Dockerfile, secrets, ssh or named contexts",
+                            b.context
+                        ),
+                    )
+                    .hint("clone or download it into a folder and point `build.context` at the folder"),
+                );
+            }
         } else if !ctx.is_dir() {
             diags.push(
                 loc.diag(

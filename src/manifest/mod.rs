@@ -17,7 +17,7 @@ mod spans;
 pub mod units;
 mod validate;
 
-pub use build_rules::{cache_ref, cache_type};
+pub use build_rules::{cache_ref, cache_type, is_remote as is_remote_context};
 pub use diag::{Diagnostic, Diagnostics, nearest, problems_of, some_of};
 pub use interpolate::{InterpolationError, interpolate};
 pub use load::{

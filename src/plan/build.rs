@@ -413,6 +413,7 @@ fn build_plan(project: &Project, svc: &Service, b: &Build) -> BuildPlan {
         .collect();
     BuildPlan {
         context: absolute(dir, &b.context),
+        remote: crate::manifest::is_remote_context(&b.context).then(|| b.context.clone()),
         // An empty `dockerfile:` (an unset variable) means the default, as in compose.
         dockerfile: b
             .dockerfile

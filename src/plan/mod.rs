@@ -97,7 +97,10 @@ pub struct VolumePlan {
 
 #[derive(Debug, Clone)]
 pub struct BuildPlan {
+    /// The folder sent as the context; meaningless when `remote` is set.
     pub context: PathBuf,
+    /// A context the daemon fetches itself: a tarball URL or a git repository.
+    pub remote: Option<String>,
     pub dockerfile: String,
     /// The Dockerfile's text, sent in the context under `dockerfile`'s name.
     pub dockerfile_inline: Option<String>,

@@ -75,9 +75,16 @@ pub async fn build_image(
         build.dockerfile.clone(),
         build.dockerfile_inline.clone(),
     );
-    let tar =
-        tokio::task::spawn_blocking(move || pack_context(&context, &dockerfile, inline.as_deref()))
-            .await??;
+    // A remote context is fetched by the daemon: the request carries no files.
+    let tar = match &build.remote {
+        Some(_) => Vec::new(),
+        None => {
+            tokio::task::spawn_blocking(move || {
+                pack_context(&context, &dockerfile, inline.as_deref())
+            })
+            .await??
+        }
+    };
     let mut image_labels: HashMap<String, String> = build.labels.clone().into_iter().collect();
     image_labels.insert(labels::PROJECT.into(), project.into());
     image_labels.insert(labels::SERVICE.into(), service.into());
@@ -120,6 +127,7 @@ pub async fn build_image(
             networkmode: build.network.clone(),
             shmsize: build.shm_size.map(|s| s.min(i32::MAX as u64) as i32),
             extrahosts: (!build.extra_hosts.is_empty()).then(|| build.extra_hosts.join(",")),
+            remote: build.remote.clone(),
             ..Default::default()
         };
         match run_build(
