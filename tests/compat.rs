@@ -161,3 +161,79 @@ fn config_output_reads_back_as_the_same_project() {
         first["services"]
     );
 }
+
+#[test]
+fn included_files_join_the_project_with_their_own_folder_and_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["db", "app"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+    }
+    std::fs::write(
+        d.join("compose.yaml"),
+        "include:\n  - db/compose.yaml\n  - path: app/compose.yaml\n    env_file: app/app.env\nservices:\n  web:\n    image: nginx\n    depends_on: [db, api]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("db/compose.yaml"),
+        "services:\n  db:\n    image: postgres:${PG_TAG}\n    volumes:\n      - ./init.sql:/docker-entrypoint-initdb.d/init.sql\n      - dbdata:/var/lib/postgresql/data\n    env_file: db.env\nvolumes:\n  dbdata:\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("db/.env"), "PG_TAG=16\n").unwrap();
+    std::fs::write(d.join("db/db.env"), "X=1\n").unwrap();
+    std::fs::write(d.join("db/init.sql"), "").unwrap();
+    std::fs::write(
+        d.join("app/compose.yaml"),
+        "services:\n  api:\n    build: .\n    environment:\n      MODE: ${APP_MODE}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("app/app.env"), "APP_MODE=prod\n").unwrap();
+    let json = config_json(d, &[]);
+    let s = &json["services"];
+    // As compose prints them: the included file's .env and env_file, paths from its own folder.
+    assert_eq!(s["db"]["image"], "postgres:16");
+    assert_eq!(s["db"]["environment"]["X"], "1");
+    assert_eq!(
+        s["db"]["volumes"][0]["source"],
+        d.join("db/init.sql").to_string_lossy().as_ref()
+    );
+    assert_eq!(s["db"]["volumes"][1]["source"], "dbdata");
+    assert_eq!(s["api"]["environment"]["MODE"], "prod");
+    assert_eq!(
+        s["api"]["build"]["context"],
+        d.join("app").to_string_lossy().as_ref()
+    );
+    assert!(json["volumes"].get("dbdata").is_some());
+    assert_eq!(
+        s["web"]["depends_on"]["api"]["condition"],
+        "service_started"
+    );
+
+    // compose refuses a service defined both here and in an included file, and include loops.
+    std::fs::write(
+        d.join("twice.yaml"),
+        "include: [db/compose.yaml]\nservices:\n  db:\n    image: other\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("loop.yaml"),
+        "include: [loop.yaml]\nservices:\n  x:\n    image: a\n",
+    )
+    .unwrap();
+    for (file, says) in [
+        (
+            "twice.yaml",
+            "service `db` is also defined by an included file",
+        ),
+        ("loop.yaml", "include loop:"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+            .current_dir(d)
+            .args(["-f", file, "config"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+}

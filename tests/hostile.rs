@@ -319,3 +319,31 @@ fn a_dollar_that_starts_no_variable_passes_through_as_in_compose() {
     let json = accepted(text, &["config", "--format", "json"]);
     assert!(json.contains("$(date)") && json.contains("$5"), "{json}");
 }
+
+#[test]
+fn includes_of_devices_and_include_loops_are_refused_at_once() {
+    refused(
+        &[(
+            "compose.yaml",
+            b"include: [/dev/stdin, /dev/zero]\nservices:\n  a:\n    image: x\n".to_vec(),
+        )],
+        &["config"],
+        &["included file /dev/stdin is not a regular file"],
+        FAST,
+    );
+    refused(
+        &[
+            (
+                "compose.yaml",
+                b"include: [b.yaml]\nservices:\n  a:\n    image: x\n".to_vec(),
+            ),
+            (
+                "b.yaml",
+                b"include: [compose.yaml]\nservices:\n  b:\n    image: x\n".to_vec(),
+            ),
+        ],
+        &["config"],
+        &["include loop:", "b.yaml \u{2192} "],
+        FAST,
+    );
+}

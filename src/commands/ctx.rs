@@ -65,6 +65,7 @@ impl Ctx {
             cwd: std::env::current_dir()?,
             environ: std::env::vars().collect(),
             inline: None,
+            include_chain: Vec::new(),
         };
         let loaded = manifest::load(&opts)?;
         ui::warnings(&loaded.warnings);

@@ -215,10 +215,15 @@ pub(super) fn rebase_paths(svc: &mut Service, from: &Path, project_dir: &Path) {
         if Path::new(p).is_absolute() || p.starts_with('~') {
             p.to_owned()
         } else {
-            from.join(p).to_string_lossy().into_owned()
+            clean(&from.join(p)).to_string_lossy().into_owned()
         }
     };
-    if let Some(b) = &mut svc.build {
+    // A URL or git context stays what it is.
+    if let Some(b) = svc
+        .build
+        .as_mut()
+        .filter(|b| !crate::manifest::is_remote_context(&b.context))
+    {
         b.context = rebase(&b.context);
     }
     for f in &mut svc.env_file {
@@ -231,4 +236,22 @@ pub(super) fn rebase_paths(svc: &mut Service, from: &Path, project_dir: &Path) {
             *src = rebase(src);
         }
     }
+}
+
+/// `a/./b/../c` → `a/c`, without asking the file system (the path may not exist yet).
+pub(super) fn clean(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

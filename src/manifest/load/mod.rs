@@ -5,6 +5,7 @@
 mod decode;
 mod extends;
 mod files;
+mod include;
 mod names;
 mod parse;
 mod resolve;
@@ -61,6 +62,8 @@ pub struct LoadOptions {
     pub environ: HashMap<String, String>,
     /// Manifest contents given in memory (fuzzing, stdin): used instead of reading `files`.
     pub inline: Option<Vec<u8>>,
+    /// The files that include this one, outermost first (to refuse include loops).
+    pub include_chain: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -152,6 +155,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
             if let Some(n) = top.name {
                 declared_name = Some(n);
             }
+            // Included projects first: this file may not redefine what they define.
+            let mut included_names = std::collections::BTreeSet::new();
+            if let Some(inc) = top.include {
+                match include::load_includes(inc, path, opts, &loc) {
+                    Ok(list) => {
+                        for (file, sub, mut sub_warnings) in list {
+                            included_names.extend(sub.services.keys().cloned());
+                            warnings.append(&mut sub_warnings);
+                            if let Err(e) = include::merge_included(&mut project, sub, &file) {
+                                diags.push(loc.diag(&FieldPath::root().key("include"), true, e));
+                            }
+                        }
+                    }
+                    Err(mut d) => diags.0.append(&mut d.0),
+                }
+            }
             let raws = top.services.unwrap_or_default();
             let mut extending = Extending::default();
             for name in raws.keys() {
@@ -164,6 +183,17 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                     loc: &loc,
                 };
                 extending.begin();
+                if included_names.contains(name) {
+                    diags.push(
+                        loc.diag(
+                            &FieldPath::root().key("services").key(name),
+                            true,
+                            format!("service `{name}` is also defined by an included file"),
+                        )
+                        .hint("define it in one place: drop it here, or from the included file"),
+                    );
+                    continue;
+                }
                 let resolved = resolve_extends(name, &file, &project_dir, &lookup, &mut extending);
                 match resolved {
                     Ok(svc) => match project.services.get_mut(name) {

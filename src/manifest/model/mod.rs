@@ -59,6 +59,9 @@ pub struct FileTop {
     pub secrets: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     pub configs: Option<BTreeMap<String, Value>>,
+    /// Other Compose files whose resources join this project (read by load/include.rs).
+    #[serde(default)]
+    pub include: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
