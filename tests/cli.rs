@@ -109,6 +109,26 @@ fn replicas_sharing_a_fixed_host_port_are_refused_by_local_up_only() {
     assert!(err.contains("nonexistent"), "{err}");
 }
 
+#[test]
+fn what_swarm_cannot_run_is_refused_before_reaching_the_daemon() {
+    for (manifest, says) in [
+        (
+            "services:\n  a:\n    image: x\n    post_start:\n      - command: [\"true\"]\n",
+            "service a has post_start/pre_stop hooks, which Swarm does not run",
+        ),
+        (
+            "services:\n  a:\n    image: x\n    network_mode: host\n",
+            "service a sets network_mode, which Swarm services do not have",
+        ),
+    ] {
+        let dir = project(manifest);
+        let out = stackctl(dir.path(), &["--target", "swarm", "up"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says) && !err.contains("nonexistent"), "{err}");
+    }
+}
+
 use crate::common;
 
 #[test]

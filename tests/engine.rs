@@ -989,3 +989,62 @@ fn ipc_service_shares_the_first_container_of_that_service() {
     let seen = stdout(&p.ok(&["exec", "-T", "user", "cat", "/dev/shm/probe"]));
     assert_eq!(seen.trim(), "shared");
 }
+
+#[test]
+fn post_start_and_pre_stop_hooks_run_in_each_container() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "hooks",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    scale: 2\n    volumes: [marks:/marks]\n    post_start:\n      - command: [sh, -c, \"echo started-$$HOSTNAME-$$WHO > /marks/$$HOSTNAME.start\"]\n        environment: {{WHO: hook}}\n    pre_stop:\n      - command: [sh, -c, \"echo stopping > /marks/$$HOSTNAME.stop\"]\n        user: root\nvolumes:\n  marks: {{}}\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let name = |n: u32| format!("{}-app-{n}", p.name);
+    for n in [1, 2] {
+        let host = inspect(&name(n), "{{.Config.Hostname}}");
+        assert_eq!(
+            docker(&["exec", &name(n), "cat", &format!("/marks/{host}.start")]),
+            format!("started-{host}-hook"),
+            "post_start ran in replica {n} with its environment"
+        );
+    }
+    let hosts: Vec<String> = [1, 2]
+        .iter()
+        .map(|n| inspect(&name(*n), "{{.Config.Hostname}}"))
+        .collect();
+    // down keeps the volume: the pre_stop marks are read from it afterwards.
+    p.ok(&["down", "-t", "1"]);
+    let volume = format!("{}_marks", p.name);
+    let marks = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/marks"),
+        IMG,
+        "sh",
+        "-c",
+        "cat /marks/*.stop | wc -l",
+    ]);
+    docker(&["volume", "rm", &volume]);
+    assert_eq!(
+        marks, "2",
+        "pre_stop ran in both replicas before they stopped ({hosts:?})"
+    );
+
+    // A failing post_start fails `up`, naming the hook and what it said.
+    p.write(&format!(
+        "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    post_start:\n      - command: [sh, -c, \"echo no-config-here >&2; exit 3\"]\n"
+    ));
+    let out = p.run(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the post_start hook `sh -c echo no-config-here >&2; exit 3`")
+            && err.contains("exited with code 3")
+            && err.contains("| no-config-here"),
+        "{err}"
+    );
+}

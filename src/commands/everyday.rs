@@ -93,6 +93,9 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
             futures::future::try_join_all(wave.iter().map(|c| {
                 let report = report.clone();
                 async move {
+                    if let Some(s) = plan.services.get(&c.service) {
+                        engine::converge::pre_stop_hooks(engine, c, &s.pre_stop, &report).await;
+                    }
                     engine::step(&report, format!("Container {}", c.name), "Stopping", false);
                     containers::stop(
                         engine,

@@ -96,6 +96,21 @@ impl Target {
                     }
                     .into());
                 }
+                if let Some(svc) = req
+                    .plan
+                    .services
+                    .values()
+                    .find(|s| !s.post_start.is_empty() || !s.pre_stop.is_empty())
+                {
+                    return Err(NotOnTarget {
+                        message: format!(
+                            "service {} has post_start/pre_stop hooks, which Swarm does not run",
+                            svc.name
+                        ),
+                        hint: "leave the hooks out of the Swarm override, or run the service with --target local".into(),
+                    }
+                    .into());
+                }
                 if let Some((_, flag)) = req.container_flags.iter().find(|(given, _)| *given) {
                     return Err(NotOnTarget {
                         message: format!("{flag} works on one engine, not on Swarm"),

@@ -14,7 +14,7 @@ use super::images::{self, ImageOptions};
 use super::observe::{self, ObservedContainer};
 use super::{Engine, Event, Reporter, containers, resources, step};
 use crate::manifest::Condition;
-use crate::plan::{Plan, ServicePlan, hash};
+use crate::plan::{HookPlan, Plan, ServicePlan, hash};
 
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -176,7 +176,7 @@ pub async fn up(
             try_join_all(
                 orphans
                     .iter()
-                    .map(|c| stop_and_remove(engine, c, Duration::from_secs(10), sem, report)),
+                    .map(|c| stop_and_remove(engine, c, Duration::from_secs(10), &[], sem, report)),
             )
             .await?;
         } else {
@@ -216,10 +216,11 @@ pub async fn up(
 
     // Phase 1: scale-downs and every fresh container, all levels at once.
     let removals = actions.iter().flat_map(|(name, (a, _))| {
-        let timeout = plan.services[name].stop_timeout();
+        let svc = &plan.services[name];
+        let timeout = svc.stop_timeout();
         a.remove
             .iter()
-            .map(move |c| stop_and_remove(engine, c, timeout, sem, report))
+            .map(move |c| stop_and_remove(engine, c, timeout, &svc.pre_stop, sem, report))
     });
     try_join_all(removals).await?;
 
@@ -401,7 +402,7 @@ async fn run_service(
 
     let mut to_start = fresh;
     let recreated = try_join_all(actions.recreate.iter().map(|old| async move {
-        stop_and_remove(engine, old, svc.stop_timeout(), sem, report).await?;
+        stop_and_remove(engine, old, svc.stop_timeout(), &svc.pre_stop, sem, report).await?;
         let _permit = sem.acquire().await?;
         let id = containers::create(engine, plan, svc, old.number, hash).await?;
         step(
@@ -437,6 +438,9 @@ async fn run_service(
             let _permit = sem.acquire().await?;
             step(report, format!("Container {name}"), "Starting", false);
             containers::start(engine, id, name).await?;
+            if !svc.post_start.is_empty() {
+                super::hooks::run(engine, id, name, &svc.post_start, "post_start", report).await?;
+            }
             step(report, format!("Container {name}"), "Started", true);
             Ok::<_, anyhow::Error>(())
         }))
@@ -462,11 +466,13 @@ pub async fn stop_and_remove(
     engine: &Engine,
     c: &ObservedContainer,
     timeout: Duration,
+    pre_stop: &[HookPlan],
     sem: &Semaphore,
     report: &Reporter,
 ) -> Result<()> {
     let _permit = sem.acquire().await?;
     let object = format!("Container {}", c.name);
+    pre_stop_hooks(engine, c, pre_stop, report).await;
     if c.running() || c.state == "restarting" {
         step(report, &object, "Stopping", false);
         containers::stop(engine, &c.id, &c.name, timeout).await?;
@@ -475,4 +481,20 @@ pub async fn stop_and_remove(
     containers::remove(engine, &c.id, &c.name, false).await?;
     step(report, &object, "Removed", true);
     Ok(())
+}
+
+/// A service's `pre_stop` hooks in a running container; a failing hook is reported and the
+/// container is stopped all the same, as compose does.
+pub async fn pre_stop_hooks(
+    engine: &Engine,
+    c: &ObservedContainer,
+    hooks: &[HookPlan],
+    report: &Reporter,
+) {
+    if hooks.is_empty() || !c.running() {
+        return;
+    }
+    if let Err(e) = super::hooks::run(engine, &c.id, &c.name, hooks, "pre_stop", report).await {
+        report(Event::Warning(format!("{e:#}; stopping it all the same")));
+    }
 }

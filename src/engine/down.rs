@@ -57,7 +57,11 @@ pub async fn down(
         .filter(|c| c.oneoff || (!plan.services.contains_key(&c.service) && opts.remove_orphans));
     try_join_all(first_wave.map(|c| {
         done.insert(&c.id);
-        stop_and_remove(engine, c, timeout_for(&c.service), &sem, report)
+        let hooks = plan
+            .services
+            .get(&c.service)
+            .map_or(&[][..], |s| &s.pre_stop[..]);
+        stop_and_remove(engine, c, timeout_for(&c.service), hooks, &sem, report)
     }))
     .await?;
     let mut removals = Vec::new();
@@ -69,6 +73,9 @@ pub async fn down(
         // A level's dependencies may stop once the level has stopped; its removal runs meanwhile.
         try_join_all(wave.iter().map(|c| async {
             let object = format!("Container {}", c.name);
+            if let Some(s) = plan.services.get(&c.service) {
+                crate::engine::converge::pre_stop_hooks(engine, c, &s.pre_stop, report).await;
+            }
             if c.running() || c.state == "restarting" {
                 step(report, &object, "Stopping", false);
                 containers::stop(engine, &c.id, &c.name, timeout_for(&c.service)).await?;

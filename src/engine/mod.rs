@@ -12,6 +12,7 @@ pub mod down;
 pub mod endpoint;
 pub mod facts;
 mod health;
+mod hooks;
 pub mod images;
 pub mod logs;
 pub mod observe;

@@ -80,6 +80,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
         attach,
         network_mode,
         develop,
+        post_start,
+        pre_stop,
         platform,
         configs,
         label_file,
@@ -164,6 +166,9 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.attach, attach);
     replace(&mut base.network_mode, network_mode);
     replace(&mut base.develop, develop);
+    // Hooks are lists compose appends.
+    base.post_start.extend(post_start);
+    base.pre_stop.extend(pre_stop);
     replace(&mut base.platform, platform);
     by_key(&mut base.configs, configs, |c| c.target.clone());
     union(&mut base.label_file, label_file);

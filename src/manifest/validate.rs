@@ -113,6 +113,16 @@ pub fn validate(
         if let Some(b) = &svc.build {
             super::build_rules::check(p, name, b, loc, &mut diags);
         }
+        for (which, hooks) in [("post_start", &svc.post_start), ("pre_stop", &svc.pre_stop)] {
+            for (i, h) in hooks.iter().enumerate() {
+                if h.command.as_ref().is_none_or(Vec::is_empty) {
+                    diags.push(
+                        loc.diag(&sp.key(which).index(i), false, format!("a {which} hook needs a `command`"))
+                            .hint("give the command to run in the container, e.g. `command: [sh, -c, \"...\"]`"),
+                    );
+                }
+            }
+        }
         if name.is_empty()
             || !name
                 .chars()

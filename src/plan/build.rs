@@ -294,6 +294,8 @@ fn service_plan(
             host
         },
         attach: svc.attach.unwrap_or(true),
+        post_start: svc.post_start.iter().map(hook_plan).collect(),
+        pre_stop: svc.pre_stop.iter().map(hook_plan).collect(),
         // The engine's form: a service's first container by name.
         network_mode: svc.network_mode.as_ref().map(|m| match m {
             NetworkMode::Service(other) => format!("container:{}", first_container(project, other)),
@@ -447,5 +449,19 @@ fn build_plan(project: &Project, svc: &Service, b: &Build) -> BuildPlan {
         tags: b.tags.clone(),
         pull: b.pull == Some(true),
         no_cache: b.no_cache == Some(true),
+    }
+}
+
+fn hook_plan(h: &crate::manifest::Hook) -> HookPlan {
+    HookPlan {
+        command: h.command.clone().unwrap_or_default(),
+        user: h.user.clone(),
+        privileged: h.privileged == Some(true),
+        working_dir: h.working_dir.clone(),
+        env: h
+            .environment
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect(),
     }
 }

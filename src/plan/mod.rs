@@ -126,6 +126,17 @@ pub struct BuildPlan {
     pub no_cache: bool,
 }
 
+/// A command run inside a container (a lifecycle hook), as an exec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookPlan {
+    pub command: Vec<String>,
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub working_dir: Option<String>,
+    /// `KEY=VALUE` items.
+    pub env: Vec<String>,
+}
+
 /// A secret lent to `RUN --mount=type=secret,id=ID`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildSecret {
@@ -257,6 +268,9 @@ pub struct ServicePlan {
     pub platform: Option<String>,
     /// Whether attached `up` shows this service's output (`attach: false` hides it).
     pub attach: bool,
+    /// Run in each container right after it starts / right before it stops.
+    pub post_start: Vec<HookPlan>,
+    pub pre_stop: Vec<HookPlan>,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
     pub config_hash: String,
     pub swarm: SwarmPlan,

@@ -4,6 +4,7 @@
 
 mod build;
 mod de;
+mod hooks;
 mod modes;
 mod parts;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use serde_yaml::Value;
 pub use build::Build;
 use de::*;
 pub use de::{parse_mount_short, parse_port_short};
+pub use hooks::Hook;
 pub use modes::NetworkMode;
 pub use parts::*;
 
@@ -469,6 +471,10 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub network_mode: Option<NetworkMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
     /// `develop` (for `watch`): kept for `config`, not acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub develop: Option<Value>,
