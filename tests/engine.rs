@@ -1048,3 +1048,54 @@ fn post_start_and_pre_stop_hooks_run_in_each_container() {
         "{err}"
     );
 }
+
+#[test]
+fn ipam_and_fixed_addresses_reach_the_engine() {
+    if !daemon_available() {
+        return;
+    }
+    // A subnet of the test's own, unlikely to be taken; the address comes from the manifest.
+    let octet = 100 + std::process::id() % 100;
+    let p = TestProject::new(
+        "ipam",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    networks:\n      back:\n        priority: 10\n        ipv4_address: 10.213.{octet}.10\n        aliases: [api]\n      front: {{}}\nnetworks:\n  front: {{}}\n  back:\n    ipam:\n      config:\n        - subnet: 10.213.{octet}.0/24\n          gateway: 10.213.{octet}.1\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let c = format!("{}-app-1", p.name);
+    let back = format!("{}_back", p.name);
+    assert_eq!(
+        inspect(
+            &c,
+            &format!("{{{{(index .NetworkSettings.Networks \"{back}\").IPAddress}}}}")
+        ),
+        format!("10.213.{octet}.10")
+    );
+    assert_eq!(
+        docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}",
+            &back
+        ]),
+        format!("10.213.{octet}.0/24 10.213.{octet}.1")
+    );
+    // The config reads back with what was given, and an unknown endpoint key is refused.
+    let config = String::from_utf8_lossy(&p.ok(&["config"]).stdout).into_owned();
+    assert!(
+        config.contains(&format!("ipv4_address: 10.213.{octet}.10")),
+        "{config}"
+    );
+    p.write(&format!(
+        "services:\n  app:\n    image: {IMG}\n    networks:\n      back:\n        ipv4_adress: 10.0.0.1\nnetworks:\n  back: {{}}\n"
+    ));
+    let out = p.run(&["config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ipv4_adress"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

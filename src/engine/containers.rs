@@ -126,8 +126,9 @@ pub fn create_body(
     });
     let healthcheck = health_config(&svc.health);
     let h = &svc.host;
-    // API 1.41 accepts one endpoint at create; further networks are connected before start.
-    let first_net = svc.networks.iter().next();
+    // API 1.41 accepts one endpoint at create; further networks are connected before start, in
+    // the order of their `priority` (highest first), then of their names.
+    let first_net = network_order(svc).into_iter().next();
     let networking_config = first_net.map(|(name, aliases)| NetworkingConfig {
         endpoints_config: Some(HashMap::from([(
             name.clone(),
@@ -135,7 +136,7 @@ pub fn create_body(
                 aliases: Some(aliases.clone()),
                 // On a user-defined network, links belong to the endpoint.
                 links: external_links(&h.external_links),
-                ..Default::default()
+                ..endpoint(svc, name)
             },
         )])),
     });
@@ -302,7 +303,7 @@ pub async fn create_named(
         )
         .await
         .api(|| format!("creating container {name}"))?;
-    for (net, aliases) in svc.networks.iter().skip(1) {
+    for (net, aliases) in network_order(svc).into_iter().skip(1) {
         engine
             .docker
             .connect_network(
@@ -311,7 +312,7 @@ pub async fn create_named(
                     container: created.id.clone(),
                     endpoint_config: Some(EndpointSettings {
                         aliases: Some(aliases.clone()),
-                        ..Default::default()
+                        ..endpoint(svc, net)
                     }),
                 },
             )
@@ -442,5 +443,77 @@ pub fn health_config(health: &Health) -> Option<HealthConfig> {
             start_period: nanos(h.start_period),
             start_interval: nanos(h.start_interval),
         }),
+    }
+}
+
+/// The service's networks, highest `priority` first, then by name.
+fn network_order(svc: &ServicePlan) -> Vec<(&String, &Vec<String>)> {
+    let mut nets: Vec<_> = svc.networks.iter().collect();
+    let priority = |n: &String| svc.endpoints.get(n).and_then(|e| e.priority).unwrap_or(0);
+    nets.sort_by(|a, b| priority(b.0).cmp(&priority(a.0)).then(a.0.cmp(b.0)));
+    nets
+}
+
+/// The endpoint settings a service asks for on `network`: fixed addresses, MAC, driver options
+/// (`interface_name` is the driver option the engine reads for it), gateway priority.
+fn endpoint(svc: &ServicePlan, network: &str) -> EndpointSettings {
+    let Some(e) = svc.endpoints.get(network) else {
+        return EndpointSettings::default();
+    };
+    let mut opts: HashMap<String, String> = e.driver_opts.clone().into_iter().collect();
+    if let Some(ifname) = &e.interface_name {
+        opts.insert("com.docker.network.endpoint.ifname".into(), ifname.clone());
+    }
+    let ipam =
+        (e.ipv4_address.is_some() || e.ipv6_address.is_some() || !e.link_local_ips.is_empty())
+            .then(|| bollard::models::EndpointIpamConfig {
+                ipv4_address: e.ipv4_address.clone(),
+                ipv6_address: e.ipv6_address.clone(),
+                link_local_ips: (!e.link_local_ips.is_empty()).then(|| e.link_local_ips.clone()),
+            });
+    EndpointSettings {
+        ipam_config: ipam,
+        mac_address: e.mac_address.clone(),
+        driver_opts: (!opts.is_empty()).then_some(opts),
+        gw_priority: e.gw_priority,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{endpoint, network_order};
+
+    fn service(manifest: &str) -> crate::plan::ServicePlan {
+        let opts = crate::manifest::LoadOptions {
+            cwd: "/nonexistent-containers-test".into(),
+            project_name: Some("p".into()),
+            inline: Some(manifest.as_bytes().to_vec()),
+            ..Default::default()
+        };
+        let loaded = crate::manifest::load(&opts).expect("manifest loads");
+        crate::plan::build(&loaded.project, &Default::default()).services["a"].clone()
+    }
+
+    #[test]
+    fn the_highest_priority_network_is_joined_first_and_endpoints_carry_their_settings() {
+        let svc = service(
+            "services:\n  a:\n    image: x\n    networks:\n      aa: {}\n      zz:\n        priority: 5\n        ipv4_address: 10.1.2.3\n        interface_name: eth7\nnetworks:\n  aa: {}\n  zz: {}\n",
+        );
+        let order: Vec<&str> = network_order(&svc)
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(order, ["p_zz", "p_aa"]);
+        let e = endpoint(&svc, "p_zz");
+        assert_eq!(
+            e.ipam_config.and_then(|i| i.ipv4_address).as_deref(),
+            Some("10.1.2.3")
+        );
+        assert_eq!(
+            e.driver_opts.unwrap()["com.docker.network.endpoint.ifname"],
+            "eth7"
+        );
+        assert_eq!(endpoint(&svc, "p_aa").ipam_config, None);
     }
 }

@@ -59,6 +59,23 @@ pub async fn ensure_networks(engine: &Engine, plan: &Plan, report: &Reporter) ->
                 &net.key,
                 &net.labels,
             )),
+            ipam: net.ipam.as_ref().map(|i| bollard::models::Ipam {
+                driver: i.driver.clone(),
+                config: Some(
+                    i.config
+                        .iter()
+                        .map(|p| bollard::models::IpamConfig {
+                            subnet: p.subnet.clone(),
+                            ip_range: p.ip_range.clone(),
+                            gateway: p.gateway.clone(),
+                            auxiliary_addresses: (!p.aux_addresses.is_empty())
+                                .then(|| p.aux_addresses.clone().into_iter().collect()),
+                        })
+                        .collect(),
+                ),
+                options: (!i.options.is_empty()).then(|| i.options.clone().into_iter().collect()),
+            }),
+            enable_ipv6: net.enable_ipv6.then_some(true),
             ..Default::default()
         };
         match engine.docker.create_network(req).await {

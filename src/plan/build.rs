@@ -28,6 +28,8 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             external: false,
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
+            ipam: None,
+            enable_ipv6: false,
         });
     }
     for (key, def) in &project.networks {
@@ -40,6 +42,8 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             external: def.external.unwrap_or(false),
             labels: def.labels.clone(),
             options: def.driver_opts.clone(),
+            ipam: def.ipam.clone(),
+            enable_ipv6: def.enable_ipv6.unwrap_or(false),
         });
     }
     let volumes = project
@@ -211,10 +215,12 @@ fn service_plan(
     if svc.networks.is_empty() && svc.network_mode.is_none() {
         networks.insert(net_name("default"), vec![name.to_owned()]);
     }
+    let mut endpoints = BTreeMap::new();
     for (key, n) in &svc.networks {
         let mut aliases = vec![name.to_owned()];
         aliases.extend(n.aliases.iter().cloned());
         networks.insert(net_name(key), aliases);
+        endpoints.insert(net_name(key), n.clone());
     }
     let health = match &svc.healthcheck {
         Some(h) if h.is_disabled() => Health::Disabled,
@@ -259,6 +265,7 @@ fn service_plan(
         mounts,
         tmpfs: svc.tmpfs.clone(),
         networks,
+        endpoints,
         restart,
         health,
         stop_signal: svc.stop_signal.clone(),

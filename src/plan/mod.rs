@@ -83,6 +83,8 @@ pub struct NetworkPlan {
     pub external: bool,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+    pub ipam: Option<crate::manifest::Ipam>,
+    pub enable_ipv6: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +238,8 @@ pub struct ServicePlan {
     pub tmpfs: Vec<String>,
     /// Daemon network name → aliases (the service name is always one).
     pub networks: BTreeMap<String, Vec<String>>,
+    /// Daemon network name → the endpoint's own settings (addresses, priority, driver options).
+    pub endpoints: BTreeMap<String, crate::manifest::ServiceNetwork>,
     pub restart: Option<Restart>,
     pub health: Health,
     /// True when the manifest switches an image's healthcheck off.

@@ -21,11 +21,36 @@ pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "gpus",
     "mac_address",
     "models",
-    "post_start",
-    "pre_stop",
     "provider",
+    "pull_refresh_after",
     "use_api_socket",
 ];
+
+/// Compose-format keys stackctl does not implement yet, by where they stand (the path's keys with
+/// names of services, networks and so on left out): a key found here is "not supported yet", not
+/// a typo to correct.
+fn not_yet_supported(path: &FieldPath) -> &'static [&'static str] {
+    use crate::manifest::spans::Seg;
+    let keys: Vec<&str> = path
+        .0
+        .iter()
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+        .collect();
+    match keys.as_slice() {
+        [] => &["models"],
+        ["services", _] => SERVICE_KEYS_UNSUPPORTED,
+        ["services", _, "deploy"] => &["rollback_config"],
+        ["services", _, "deploy", "resources"] => &[],
+        ["services", _, "deploy", "resources", _] => &["devices", "generic_resources"],
+        ["services", _, "volumes"] => &["image"],
+        ["networks", _] => &["enable_ipv4"],
+        ["secrets", _] | ["configs", _] => &["driver", "driver_opts", "template_driver", "labels"],
+        _ => &[],
+    }
+}
 
 pub(super) fn decode_top(v: Value, loc: &Locator) -> Result<FileTop, Diagnostic> {
     decode::<FileTop>(v, &FieldPath::root(), loc, &[])
@@ -111,12 +136,26 @@ pub(super) fn unknown_field(
         [] => "at the top level".to_owned(),
         _ => format!("in {}", key_path.parent().unwrap_or_default()),
     };
+    if unsupported.contains(&key)
+        || not_yet_supported(&key_path.parent().unwrap_or_default()).contains(&key)
+    {
+        return Some(
+            loc.diag(
+                &key_path,
+                true,
+                format!("`{key}` {place} is part of the Compose format; stackctl does not support it yet"),
+            )
+            .hint("remove it to continue, or use docker compose for this file"),
+        );
+    }
     let d = loc.diag(&key_path, true, format!("unknown key `{key}` {place}"));
-    Some(if unsupported.contains(&key) {
-        d.hint(format!("`{key}` is part of the Compose format but stackctl does not support it yet; remove it to continue"))
-    } else if let Some(near) = nearest(key, candidates.iter().copied()) {
-        d.hint(format!("did you mean `{near}`?"))
-    } else {
-        d.hint(format!("valid keys here: {}", candidates.join(", ")))
-    })
+    Some(
+        if let Some(near) = nearest(key, candidates.iter().copied()) {
+            d.hint(format!("did you mean `{near}`?"))
+        } else if let Some(near) = nearest(key, candidates.iter().copied()) {
+            d.hint(format!("did you mean `{near}`?"))
+        } else {
+            d.hint(format!("valid keys here: {}", candidates.join(", ")))
+        },
+    )
 }

@@ -6,6 +6,7 @@ mod build;
 mod de;
 mod hooks;
 mod modes;
+mod networks;
 mod parts;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ use de::*;
 pub use de::{parse_mount_short, parse_port_short};
 pub use hooks::Hook;
 pub use modes::NetworkMode;
+pub use networks::{Ipam, IpamPool, NetworkDef, ServiceNetwork};
 pub use parts::*;
 
 /// A whole project: every file merged, interpolated and normalised.

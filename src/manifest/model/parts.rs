@@ -91,12 +91,6 @@ pub struct Mount {
     pub read_only: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ServiceNetwork {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub aliases: Vec<String>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
@@ -392,45 +386,6 @@ impl Healthcheck {
 pub struct ServiceSecret {
     pub source: String,
     pub target: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkDef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "bool_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub external: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "bool_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub internal: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "bool_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub attachable: Option<bool>,
-    #[serde(
-        default,
-        deserialize_with = "label_map",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub labels: BTreeMap<String, String>,
-    #[serde(
-        default,
-        deserialize_with = "label_map",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub driver_opts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

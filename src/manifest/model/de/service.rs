@@ -304,29 +304,8 @@ pub(crate) fn service_networks<'de, D: Deserializer<'de>>(
                 let name = scalar_text(&k).ok_or_else(|| fail("network names must be strings"))?;
                 let net = match v {
                     Value::Null => ServiceNetwork::default(),
-                    Value::Mapping(m) => {
-                        for key in m.keys() {
-                            let key = scalar_text(key).unwrap_or_default();
-                            if !["aliases", "ipv4_address", "ipv6_address", "priority"]
-                                .contains(&key.as_str())
-                            {
-                                return Err(fail(format!(
-                                    "unknown key `{key}` under network `{name}`; expected aliases"
-                                )));
-                            }
-                        }
-                        let aliases = match m.get("aliases") {
-                            Some(Value::Sequence(a)) => string_items(a)?,
-                            None | Some(Value::Null) => Vec::new(),
-                            Some(other) => {
-                                return Err(fail(format!(
-                                    "aliases should be a list, found {}",
-                                    kind_of(other)
-                                )));
-                            }
-                        };
-                        ServiceNetwork { aliases }
-                    }
+                    v @ Value::Mapping(_) => ServiceNetwork::deserialize(v)
+                        .map_err(|e| fail(format!("under network `{name}`: {e}")))?,
                     other => {
                         return Err(fail(format!(
                             "network `{name}` should map to settings, found {}",
