@@ -1099,3 +1099,45 @@ fn ipam_and_fixed_addresses_reach_the_engine() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn service_healthy_uses_the_images_own_healthcheck_and_says_when_there_is_none() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("imghc", "services: {}\n");
+    let image = format!("{}-db", p.name);
+    std::fs::create_dir(p.path().join("db")).unwrap();
+    std::fs::write(
+        p.path().join("db/Dockerfile"),
+        format!("FROM {IMG}\nHEALTHCHECK --interval=1s CMD test -e /tmp/ready\nCMD [\"sh\", \"-c\", \"sleep 2; touch /tmp/ready; exec sleep infinity\"]\n"),
+    )
+    .unwrap();
+    let manifest = |db: &str| {
+        format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on:\n      db: {{condition: service_healthy}}\n  db:\n{db}"
+        )
+    };
+    // The manifest has no healthcheck for db; its image has: `up` waits for it to be healthy.
+    p.write(&manifest("    build: ./db\n    init: true\n"));
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        inspect(&format!("{}-db-1", p.name), "{{.State.Health.Status}}"),
+        "healthy",
+        "app started only once db's image healthcheck passed"
+    );
+    p.ok(&["down", "-t", "1"]);
+    docker(&["rmi", "-f", &image]);
+    // Neither the manifest nor the image has one: `up` says so instead of waiting forever.
+    p.write(&manifest(&format!(
+        "    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
+    )));
+    let out = p.run(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("neither the manifest nor the image of")
+            && err.contains("condition: service_started"),
+        "{err}"
+    );
+}

@@ -480,6 +480,24 @@ fn endpoint(svc: &ServicePlan, network: &str) -> EndpointSettings {
     }
 }
 
+/// Whether the container has a healthcheck of its own (from its image), not switched off.
+pub async fn has_own_healthcheck(engine: &Engine, id: &str) -> Result<bool> {
+    let info = engine
+        .docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .api(|| format!("inspecting container {id}"))?;
+    let test = info
+        .config
+        .and_then(|c| c.healthcheck)
+        .and_then(|h| h.test)
+        .unwrap_or_default();
+    Ok(!test.is_empty() && test[0] != "NONE")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{endpoint, network_order};

@@ -368,12 +368,25 @@ async fn run_service(
             Condition::ServiceCompletedSuccessfully => Want::Completed,
         };
         let dep_plan = &plan.services[dep];
-        let targets: Vec<(String, String, bool)> = observe::containers(engine, &plan.project, true)
-            .await?
-            .into_iter()
-            .filter(|c| c.service == *dep && !c.oneoff)
-            .map(|c| (c.id, c.name, dep_plan.has_healthcheck()))
-            .collect();
+        let mut targets: Vec<(String, String, bool)> =
+            observe::containers(engine, &plan.project, true)
+                .await?
+                .into_iter()
+                .filter(|c| c.service == *dep && !c.oneoff)
+                .map(|c| (c.id, c.name, dep_plan.has_healthcheck()))
+                .collect();
+        // No healthcheck in the manifest: the image's own HEALTHCHECK, if it has one, serves.
+        if want == Want::Healthy && !dep_plan.has_healthcheck() {
+            for (id, name, has_hc) in &mut targets {
+                *has_hc = containers::has_own_healthcheck(engine, id).await?;
+                if !*has_hc {
+                    bail!(
+                        "service {} waits for {dep} to be healthy, but neither the manifest nor the image of {name} defines a healthcheck\n  = help: add a `healthcheck:` to {dep}, or use `condition: service_started`",
+                        svc.name
+                    );
+                }
+            }
+        }
         for (_, name, _) in &targets {
             step(report, format!("Container {name}"), "Waiting", false);
         }

@@ -276,13 +276,15 @@ pub fn validate(
             );
         }
         for (dep, d) in &svc.depends_on {
+            // Without a healthcheck in the manifest the image's own may serve (checked when
+            // `up` waits); one switched off cannot.
             if d.condition == Condition::ServiceHealthy
                 && let Some(target) = p.services.get(dep)
-                && !target.has_healthcheck()
+                && target.healthcheck.as_ref().is_some_and(|h| h.is_disabled())
             {
                 diags.push(
-                    loc.diag(&sp.key("depends_on").key(dep), true, format!("`{name}` waits for `{dep}` to be healthy, but `{dep}` has no healthcheck"))
-                        .hint(format!("add a `healthcheck:` to `{dep}`, or use `condition: service_started`")),
+                    loc.diag(&sp.key("depends_on").key(dep), true, format!("`{name}` waits for `{dep}` to be healthy, but `{dep}` switches its healthcheck off"))
+                        .hint(format!("give `{dep}` a `healthcheck:`, or use `condition: service_started`")),
                 );
             }
         }
