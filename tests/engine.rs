@@ -1141,3 +1141,33 @@ fn service_healthy_uses_the_images_own_healthcheck_and_says_when_there_is_none()
         "{err}"
     );
 }
+
+#[test]
+fn a_gpu_request_reaches_the_engine() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "gpus",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    gpus: all\n"
+        ),
+    );
+    let c = format!("{}-app-1", p.name);
+    let out = p.run(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    // This machine has no GPU: the engine, having been asked for one, says it cannot give it.
+    if out.status.success() {
+        eprintln!("this machine gave a GPU: the request was honoured");
+    } else {
+        assert!(err.contains("could not select device driver"), "{err}");
+    }
+    let requests: serde_json::Value =
+        serde_json::from_str(&inspect(&c, "{{json .HostConfig.DeviceRequests}}")).unwrap();
+    assert_eq!(requests[0]["Count"], -1, "{requests}");
+    assert_eq!(
+        requests[0]["Capabilities"],
+        serde_json::json!([["gpu"]]),
+        "{requests}"
+    );
+}

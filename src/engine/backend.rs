@@ -96,15 +96,14 @@ impl Target {
                     }
                     .into());
                 }
-                if let Some(svc) = req
-                    .plan
-                    .services
-                    .values()
-                    .find(|s| !s.post_start.is_empty() || !s.pre_stop.is_empty())
-                {
+                if let Some(svc) = req.plan.services.values().find(|s| {
+                    !s.post_start.is_empty()
+                        || !s.pre_stop.is_empty()
+                        || !s.device_requests.is_empty()
+                }) {
                     return Err(NotOnTarget {
                         message: format!(
-                            "service {} has post_start/pre_stop hooks, which Swarm does not run",
+                            "service {} has post_start/pre_stop hooks or device requests (gpus), which this Swarm backend does not pass on",
                             svc.name
                         ),
                         hint: "leave the hooks out of the Swarm override, or run the service with --target local".into(),

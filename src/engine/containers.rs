@@ -173,6 +173,21 @@ pub fn create_body(
             nano_cpus: svc.nano_cpus,
             memory: svc.memory,
             pids_limit: svc.pids_limit,
+            device_requests: (!svc.device_requests.is_empty()).then(|| {
+                svc.device_requests
+                    .iter()
+                    .map(|d| bollard::models::DeviceRequest {
+                        driver: d.driver.clone(),
+                        count: d.count,
+                        device_ids: (!d.device_ids.is_empty()).then(|| d.device_ids.clone()),
+                        // One set of capabilities, all of which the device must have.
+                        capabilities: (!d.capabilities.is_empty())
+                            .then(|| vec![d.capabilities.clone()]),
+                        options: (!d.options.is_empty())
+                            .then(|| d.options.clone().into_iter().collect()),
+                    })
+                    .collect()
+            }),
             network_mode: svc
                 .network_mode
                 .clone()
@@ -511,6 +526,33 @@ mod tests {
         };
         let loaded = crate::manifest::load(&opts).expect("manifest loads");
         crate::plan::build(&loaded.project, &Default::default()).services["a"].clone()
+    }
+
+    #[test]
+    fn gpus_and_device_reservations_become_device_requests() {
+        let manifest = "services:\n  a:\n    image: x\n    gpus: all\n    deploy:\n      resources:\n        reservations:\n          devices:\n            - driver: nvidia\n              device_ids: ['0', '3']\n              capabilities: [gpu, compute]\n";
+        let opts = crate::manifest::LoadOptions {
+            cwd: "/nonexistent-containers-test".into(),
+            project_name: Some("p".into()),
+            inline: Some(manifest.as_bytes().to_vec()),
+            ..Default::default()
+        };
+        let loaded = crate::manifest::load(&opts).expect("manifest loads");
+        let plan = crate::plan::build(&loaded.project, &Default::default());
+        let body = super::create_body(&plan, &plan.services["a"], 1, "h");
+        let requests = body.host_config.unwrap().device_requests.unwrap();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0].count, Some(-1));
+        assert_eq!(requests[0].capabilities, Some(vec![vec!["gpu".to_owned()]]));
+        assert_eq!(requests[1].driver.as_deref(), Some("nvidia"));
+        assert_eq!(
+            requests[1].device_ids,
+            Some(vec!["0".to_owned(), "3".to_owned()])
+        );
+        assert_eq!(
+            requests[1].capabilities,
+            Some(vec![vec!["gpu".to_owned(), "compute".to_owned()]])
+        );
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         attach,
         network_mode,
         develop,
+        gpus,
         post_start,
         pre_stop,
         platform,
@@ -168,6 +169,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.develop, develop);
     // Hooks are lists compose appends.
     base.post_start.extend(post_start);
+    replace_list(&mut base.gpus, gpus);
     base.pre_stop.extend(pre_stop);
     replace(&mut base.platform, platform);
     by_key(&mut base.configs, configs, |c| c.target.clone());
@@ -280,6 +282,13 @@ fn merge_healthcheck(mut b: Healthcheck, o: Healthcheck) -> Healthcheck {
     replace(&mut b.start_interval, o.start_interval);
     replace(&mut b.disable, o.disable);
     b
+}
+
+/// An override's list, when it has one, replaces the base's.
+fn replace_list<T>(base: &mut Vec<T>, over: Vec<T>) {
+    if !over.is_empty() {
+        *base = over;
+    }
 }
 
 #[cfg(test)]

@@ -292,6 +292,19 @@ fn service_plan(
             .and_then(|l| l.pids)
             .map(i64::from)
             .or(svc.pids_limit),
+        device_requests: svc
+            .gpus
+            .iter()
+            .chain(
+                svc.deploy
+                    .as_ref()
+                    .and_then(|d| d.resources.as_ref())
+                    .and_then(|r| r.reservations.as_ref())
+                    .map(|r| &r.devices[..])
+                    .unwrap_or_default(),
+            )
+            .cloned()
+            .collect(),
         host: {
             // `ipc: service:X` shares X's first container's IPC namespace.
             let mut host = HostOptions::of(svc);

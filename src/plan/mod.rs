@@ -258,6 +258,8 @@ pub struct ServicePlan {
     pub nano_cpus: Option<i64>,
     pub memory: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// Host devices asked for: `gpus` and `deploy.resources.reservations.devices`.
+    pub device_requests: Vec<crate::manifest::DeviceRequest>,
     /// Settings passed through to the container as the manifest writes them.
     pub host: HostOptions,
     /// `host`, `none`, `bridge` or `container:NAME` instead of the project's networks

@@ -473,6 +473,12 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub network_mode: Option<NetworkMode>,
+    #[serde(
+        default,
+        deserialize_with = "gpus",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub gpus: Vec<DeviceRequest>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<Hook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -277,6 +277,45 @@ pub struct ResourceSet {
         skip_serializing_if = "Option::is_none"
     )]
     pub pids: Option<u32>,
+    /// Devices such as GPUs (`reservations.devices`), asked of the engine's device drivers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceRequest>,
+}
+
+/// A request for host devices (a GPU): by driver, count (`all` is -1) or IDs, and capabilities.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRequest {
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub driver: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "device_count",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub count: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub device_ids: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub capabilities: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

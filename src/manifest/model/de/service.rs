@@ -433,3 +433,40 @@ pub(crate) fn service_refs<E: de::Error>(v: Value, noun: &str) -> Result<Vec<Ser
         })
         .collect()
 }
+
+/// A device request's `count`: a number, or `all` (-1, as the engine wants it).
+pub(crate) fn device_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) if s == "all" => Ok(Some(-1)),
+        v => whole_number(&v)
+            .map_err(fail)?
+            .map(Some)
+            .ok_or_else(|| fail("expected a number of devices or `all`")),
+    }
+}
+
+/// `gpus`: `all`, or a list of device requests (the GPU capability is implied).
+pub(crate) fn gpus<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<DeviceRequest>, D::Error> {
+    let gpu = |mut r: DeviceRequest| {
+        if r.capabilities.is_empty() {
+            r.capabilities = vec!["gpu".into()];
+        }
+        r
+    };
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) if s == "all" => Ok(vec![gpu(DeviceRequest {
+            count: Some(-1),
+            ..DeviceRequest::default()
+        })]),
+        Value::Sequence(items) => items
+            .into_iter()
+            .map(|i| DeviceRequest::deserialize(i).map(gpu).map_err(fail))
+            .collect(),
+        other => Err(fail(format!(
+            "expected `all` or a list of device requests, found {}",
+            kind_of(&other)
+        ))),
+    }
+}
