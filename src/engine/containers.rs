@@ -517,7 +517,7 @@ pub async fn has_own_healthcheck(engine: &Engine, id: &str) -> Result<bool> {
 mod tests {
     use super::{endpoint, network_order};
 
-    fn service(manifest: &str) -> crate::plan::ServicePlan {
+    fn plan_of(manifest: &str) -> crate::plan::Plan {
         let opts = crate::manifest::LoadOptions {
             cwd: "/nonexistent-containers-test".into(),
             project_name: Some("p".into()),
@@ -525,20 +525,17 @@ mod tests {
             ..Default::default()
         };
         let loaded = crate::manifest::load(&opts).expect("manifest loads");
-        crate::plan::build(&loaded.project, &Default::default()).services["a"].clone()
+        crate::plan::build(&loaded.project, &Default::default())
+    }
+
+    fn service(manifest: &str) -> crate::plan::ServicePlan {
+        plan_of(manifest).services["a"].clone()
     }
 
     #[test]
     fn gpus_and_device_reservations_become_device_requests() {
         let manifest = "services:\n  a:\n    image: x\n    gpus: all\n    deploy:\n      resources:\n        reservations:\n          devices:\n            - driver: nvidia\n              device_ids: ['0', '3']\n              capabilities: [gpu, compute]\n";
-        let opts = crate::manifest::LoadOptions {
-            cwd: "/nonexistent-containers-test".into(),
-            project_name: Some("p".into()),
-            inline: Some(manifest.as_bytes().to_vec()),
-            ..Default::default()
-        };
-        let loaded = crate::manifest::load(&opts).expect("manifest loads");
-        let plan = crate::plan::build(&loaded.project, &Default::default());
+        let plan = plan_of(manifest);
         let body = super::create_body(&plan, &plan.services["a"], 1, "h");
         let requests = body.host_config.unwrap().device_requests.unwrap();
         assert_eq!(requests.len(), 2);
