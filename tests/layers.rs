@@ -129,3 +129,93 @@ fn a_long_source_file_says_why_at_its_top() {
         long.join("\n")
     );
 }
+
+/// The module a source file belongs to at each depth: `engine/build/mod.rs` → [engine, build].
+fn module_path(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
+        .collect();
+    if parts
+        .last()
+        .is_some_and(|l| l == "mod" || l == "lib" || l == "main")
+    {
+        parts.pop();
+    }
+    parts
+}
+
+#[test]
+fn sibling_modules_import_each_other_in_one_direction_only() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    // Edges between siblings: in `a::b::x`, a use of `crate::a::b::y` (or `super::y` at that
+    // level) is x → y. A parent and its children use each other by nature; siblings need not.
+    let mut edges: std::collections::BTreeSet<(String, String)> = Default::default();
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap();
+        let me = module_path(rel);
+        let text = std::fs::read_to_string(f).unwrap();
+        let own_dir = rel.file_name().is_some_and(|n| n == "mod.rs");
+        for line in text
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with("//"))
+        {
+            // Every prefix of my path is a level at which I am the sibling `me[depth]`.
+            for depth in 0..me.len() {
+                let parent = &me[..depth];
+                let prefix = if parent.is_empty() {
+                    "crate::".to_owned()
+                } else {
+                    format!("crate::{}::", parent.join("::"))
+                };
+                let mut targets: Vec<String> = line
+                    .match_indices(&prefix)
+                    .filter_map(|(i, _)| {
+                        let rest = &line[i + prefix.len()..];
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        (!name.is_empty()).then_some(name)
+                    })
+                    .collect();
+                // `super::y` in a plain file at this level names a sibling too.
+                if depth + 1 == me.len() && !own_dir {
+                    targets.extend(line.match_indices("super::").filter_map(|(i, _)| {
+                        if i >= 7 && line[..i].ends_with("super::") {
+                            return None;
+                        }
+                        let name: String = line[i + 7..]
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        (!name.is_empty() && name != "super").then_some(name)
+                    }));
+                }
+                for t in targets {
+                    let mine = &me[depth];
+                    let sibling = src.join(parent.join("/")).join(&t);
+                    let is_module = sibling.is_dir() || sibling.with_extension("rs").is_file();
+                    if &t != mine && is_module {
+                        let at = parent.join("::");
+                        edges.insert((format!("{at}::{mine}"), format!("{at}::{t}")));
+                    }
+                }
+            }
+        }
+    }
+    let mut circles = Vec::new();
+    for (a, b) in &edges {
+        if a < b && edges.contains(&(b.clone(), a.clone())) {
+            circles.push(format!("{a} <-> {b}"));
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "modules that import each other:\n{}",
+        circles.join("\n")
+    );
+}

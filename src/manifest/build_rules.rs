@@ -9,7 +9,6 @@ use super::diag::{Diagnostics, nearest, some_of};
 use super::model::{Build, Project};
 use super::source::Locator;
 use super::spans::FieldPath;
-use super::validate::resolve;
 
 /// The entitlements BuildKit knows; the daemon's `/build` endpoint grants neither.
 const ENTITLEMENTS: &[&str] = &["network.host", "security.insecure"];
@@ -197,7 +196,7 @@ pub fn input_problems(p: &Project, loc: &Locator) -> BTreeMap<String, Diagnostic
     for (name, svc) in &p.services {
         let Some(b) = &svc.build else { continue };
         let bpath = FieldPath::root().key("services").key(name).key("build");
-        let ctx = resolve(&p.working_dir, &b.context);
+        let ctx = super::host_path(&p.working_dir, &b.context);
         let mut diags = Diagnostics::default();
         cannot_honour(p, name, b, loc, &mut diags);
         if is_remote(&b.context) {
@@ -250,7 +249,7 @@ pub fn input_problems(p: &Project, loc: &Locator) -> BTreeMap<String, Diagnostic
             if value.starts_with("service:") || value.contains("://") {
                 continue;
             }
-            if !resolve(&p.working_dir, value).is_dir() {
+            if !super::host_path(&p.working_dir, value).is_dir() {
                 diags.push(
                     loc.diag(
                         &bpath.key("additional_contexts").key(key),

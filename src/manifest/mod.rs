@@ -26,3 +26,13 @@ pub use load::{
 };
 pub use model::*;
 pub use validate::find_cycle;
+
+/// A path the manifest gives, on this machine: from the project folder, `~/` from the home folder.
+pub(crate) fn host_path(base: &std::path::Path, p: &str) -> std::path::PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return std::path::Path::new(&home).join(rest);
+    }
+    base.join(p)
+}

@@ -324,9 +324,9 @@ pub fn validate(
             );
         }
         for (i, f) in svc.env_file.iter().enumerate() {
-            if f.required && !resolve(&p.working_dir, &f.path).is_file() {
+            if f.required && !super::host_path(&p.working_dir, &f.path).is_file() {
                 diags.push(
-                    loc.diag(&sp.key("env_file").index(i), false, format!("env_file `{}` {}", f.path, missing_file(&resolve(&p.working_dir, &f.path))))
+                    loc.diag(&sp.key("env_file").index(i), false, format!("env_file `{}` {}", f.path, missing_file(&super::host_path(&p.working_dir, &f.path))))
                         .hint(format!("create it, fix the path (relative to {}), or use the long form with `required: false`", p.working_dir.display())),
                 );
             }
@@ -336,8 +336,8 @@ pub fn validate(
     for (name, c) in &p.configs {
         let path = root.key("configs").key(name);
         match (&c.file, c.external) {
-            (Some(f), _) if !resolve(&p.working_dir, f).is_file() => diags.push(
-                loc.diag(&path.key("file"), false, format!("config file `{f}` {}", missing_file(&resolve(&p.working_dir, f))))
+            (Some(f), _) if !super::host_path(&p.working_dir, f).is_file() => diags.push(
+                loc.diag(&path.key("file"), false, format!("config file `{f}` {}", missing_file(&super::host_path(&p.working_dir, f))))
                     .hint("create it or fix the path"),
             ),
             (Some(_), _) => {}
@@ -379,7 +379,7 @@ pub fn validate(
             );
         }
         if let Some(f) = &s.file
-            && !resolve(&p.working_dir, f).is_file()
+            && !super::host_path(&p.working_dir, f).is_file()
         {
             diags.push(
                 loc.diag(
@@ -387,7 +387,7 @@ pub fn validate(
                     false,
                     format!(
                         "secret file `{f}` {}",
-                        missing_file(&resolve(&p.working_dir, f))
+                        missing_file(&super::host_path(&p.working_dir, f))
                     ),
                 )
                 .hint("create it or fix the path"),
@@ -471,15 +471,6 @@ fn missing_file(path: &Path) -> &'static str {
     } else {
         "does not exist"
     }
-}
-
-pub(super) fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
-    if let Some(rest) = p.strip_prefix("~/")
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        return Path::new(&home).join(rest);
-    }
-    base.join(p)
 }
 
 /// A dependency cycle as the list of services on it, the first repeated at the end.
