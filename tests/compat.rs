@@ -237,3 +237,24 @@ fn included_files_join_the_project_with_their_own_folder_and_variables() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn an_env_file_in_raw_format_is_taken_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("raw.env"),
+        "# comment\nA=\"quoted $HOME\"\nB=plain value\n\nC=x # not comment\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  a:\n    image: x\n    env_file:\n      - path: raw.env\n        format: raw\n",
+    )
+    .unwrap();
+    let env = &config_json(d, &[])["services"]["a"]["environment"];
+    // As docker compose v2.40 prints it (`$` doubled so that the output reads back the same).
+    assert_eq!(env["A"], "\"quoted $$HOME\"");
+    assert_eq!(env["B"], "plain value");
+    assert_eq!(env["C"], "x # not comment");
+}

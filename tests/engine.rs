@@ -1171,3 +1171,51 @@ fn a_gpu_request_reaches_the_engine() {
         "{requests}"
     );
 }
+
+#[test]
+fn mac_address_is_set_where_the_engine_takes_it_and_refused_where_it_cannot() {
+    if !daemon_available() {
+        return;
+    }
+    let mac = "02:42:ac:11:99:42";
+    let p = TestProject::new(
+        "mac",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    mac_address: \"{mac}\"\n"
+        ),
+    );
+    let api = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    let newer = api
+        .split_once('.')
+        .and_then(|(_, minor)| minor.parse::<u32>().ok())
+        .is_some_and(|m| m >= 44);
+    let out = p.run(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if newer {
+        assert!(out.status.success(), "{err}");
+        assert_eq!(
+            inspect(
+                &format!("{}-app-1", p.name),
+                "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}"
+            ),
+            mac
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("sets mac_address") && err.contains("Engine 25"),
+            "{err}"
+        );
+        assert!(p.containers().is_empty(), "nothing was created");
+        assert_eq!(
+            docker(&[
+                "network",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("name={}_default", p.name)
+            ]),
+            ""
+        );
+    }
+}

@@ -319,7 +319,7 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     let sec = TestProject::new(
         "swsec",
         &format!(
-            "services:\n  one:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    secrets: [pw]\n    deploy: {{endpoint_mode: dnsrr}}\nsecrets:\n  pw:\n    file: ./pw\n"
+            "services:\n  one:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    secrets: [pw]\n    deploy: {{endpoint_mode: dnsrr}}\nsecrets:\n  pw:\n    file: ./pw\n    labels: {{team: blue}}\n"
         ),
     );
     std::fs::write(sec.path().join("pw"), "hunter2\n").unwrap();
@@ -327,6 +327,11 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     let sfiles = vec![sec.file.clone()];
     ok(node, &sfiles, &sproject, &["up"]);
     let secret = format!("{sproject}_pw");
+    assert_eq!(
+        node.docker(&["secret", "inspect", "-f", "{{.Spec.Labels.team}}", &secret]),
+        "blue",
+        "a secret's labels reach the Swarm secret"
+    );
     let outsider = format!("{sproject}-outsider");
     node.docker(&[
         "service",

@@ -136,6 +136,9 @@ pub fn create_body(
                 aliases: Some(aliases.clone()),
                 // On a user-defined network, links belong to the endpoint.
                 links: external_links(&h.external_links),
+                mac_address: endpoint(svc, name)
+                    .mac_address
+                    .or_else(|| h.mac_address.clone()),
                 ..endpoint(svc, name)
             },
         )])),

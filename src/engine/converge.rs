@@ -155,6 +155,17 @@ pub async fn up(
         .iter()
         .filter_map(|s| plan.services.get(s))
         .collect();
+    // What this engine cannot do is refused before anything is created.
+    if let Some(svc) = services.iter().find(|s| s.host.mac_address.is_some())
+        && super::build::api_below(&engine.api_version, (1, 44))
+    {
+        bail!(
+            "service {} sets mac_address, which Docker Engine {} (API {}) takes only through an API field this client no longer sends\n  = help: use Docker Engine 25 or newer (API 1.44), or leave mac_address out",
+            svc.name,
+            engine.server_version,
+            engine.api_version
+        );
+    }
     let watcher = Watcher::spawn(engine, &plan.project, now_unix() - 1);
 
     let (image_ids, (), (), observed) = tokio::try_join!(

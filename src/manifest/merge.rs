@@ -59,6 +59,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         sysctls,
         ulimits,
         domainname,
+        mac_address,
         ipc,
         pid,
         uts,
@@ -148,6 +149,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.pids_limit, pids_limit);
     replace(&mut base.oom_score_adj, oom_score_adj);
     replace(&mut base.domainname, domainname);
+    replace(&mut base.mac_address, mac_address);
     replace(&mut base.ipc, ipc);
     replace(&mut base.pid, pid);
     replace(&mut base.uts, uts);

@@ -97,6 +97,12 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
                 Some((k.clone(), absolute(&project.working_dir, d.file.as_ref()?)))
             })
             .collect(),
+        secret_labels: project
+            .secrets
+            .iter()
+            .filter(|(_, d)| !d.labels.is_empty())
+            .map(|(k, d)| (k.clone(), d.labels.clone()))
+            .collect(),
     }
 }
 

@@ -50,6 +50,8 @@ pub struct Plan {
     pub levels: Vec<Vec<String>>,
     /// File secrets by key, as absolute paths (Swarm stores their contents).
     pub swarm_secrets: BTreeMap<String, PathBuf>,
+    /// The labels each secret asks for (on Swarm, the secret object's).
+    pub secret_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// What only the Swarm backend reads: `deploy` settings that a local engine has no use for.
@@ -304,6 +306,7 @@ pub struct HostOptions {
     pub sysctls: BTreeMap<String, String>,
     pub ulimits: BTreeMap<String, crate::manifest::Ulimit>,
     pub domainname: Option<String>,
+    pub mac_address: Option<String>,
     pub ipc: Option<String>,
     pub pid: Option<String>,
     pub uts: Option<String>,
@@ -348,6 +351,7 @@ impl HostOptions {
             sysctls: svc.sysctls.clone(),
             ulimits: svc.ulimits.clone(),
             domainname: svc.domainname.clone(),
+            mac_address: svc.mac_address.clone(),
             ipc: svc.ipc.clone(),
             pid: svc.pid.clone(),
             uts: svc.uts.clone(),

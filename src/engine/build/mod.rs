@@ -51,7 +51,7 @@ pub fn check_daemon(engine: &Engine, service: &str, build: &BuildPlan) -> Result
     Ok(())
 }
 
-fn api_below(version: &str, (major, minor): (u32, u32)) -> bool {
+pub(crate) fn api_below(version: &str, (major, minor): (u32, u32)) -> bool {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     have < (major, minor)

@@ -184,10 +184,15 @@ async fn ensure_secrets(engine: &Engine, plan: &Plan) -> Result<HashMap<String, 
             .docker
             .create_secret(SecretSpec {
                 name: Some(name.clone()),
-                labels: Some(HashMap::from([(
-                    NAMESPACE.to_owned(),
-                    plan.project.clone(),
-                )])),
+                labels: Some(
+                    plan.secret_labels
+                        .get(key)
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .chain([(NAMESPACE.to_owned(), plan.project.clone())])
+                        .collect(),
+                ),
                 data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
                 ..Default::default()
             })

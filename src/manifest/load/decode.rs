@@ -18,7 +18,6 @@ pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "cpu_percent",
     "credential_spec",
     "driver_opts",
-    "mac_address",
     "models",
     "provider",
     "pull_refresh_after",
@@ -46,7 +45,7 @@ fn not_yet_supported(path: &FieldPath) -> &'static [&'static str] {
         ["services", _, "deploy", "resources", _] => &["generic_resources"],
         ["services", _, "volumes"] => &["image"],
         ["networks", _] => &["enable_ipv4"],
-        ["secrets", _] | ["configs", _] => &["driver", "driver_opts", "template_driver", "labels"],
+        ["secrets", _] | ["configs", _] => &["driver", "driver_opts", "template_driver"],
         _ => &[],
     }
 }

@@ -201,7 +201,12 @@ pub(super) fn resolve_environment(
             if !path.is_file() && !f.required {
                 continue;
             }
-            for (k, v) in read_env_file(&path, &lookup)? {
+            let pairs = if f.raw {
+                read_raw_env_file(&path)?
+            } else {
+                read_env_file(&path, &lookup)?
+            };
+            for (k, v) in pairs {
                 env.insert(k, Some(v));
             }
         }
@@ -213,4 +218,21 @@ pub(super) fn resolve_environment(
         svc.environment = env;
     }
     Ok(())
+}
+
+/// An env_file in `format: raw`: `KEY=VALUE` lines taken as written (no quotes removed, nothing
+/// interpolated); blank lines and `#` comments are skipped.
+fn read_raw_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::new(format!("cannot read env_file {}: {e}", path.display()))
+            .hint("check the path (relative to the project folder)")
+    })?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.trim().to_owned(), v.to_owned()),
+            None => (l.trim().to_owned(), String::new()),
+        })
+        .collect())
 }

@@ -353,6 +353,13 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub domainname: Option<String>,
+    /// The container's MAC address (on its first network).
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mac_address: Option<String>,
     #[serde(
         default,
         deserialize_with = "string_opt",

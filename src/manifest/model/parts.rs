@@ -20,6 +20,9 @@ pub struct Ulimit {
 pub struct EnvFile {
     pub path: String,
     pub required: bool,
+    /// `format: raw`: each line is KEY=VALUE taken as written, without quotes or interpolation.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub raw: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -476,6 +479,13 @@ pub struct SecretDef {
     pub external: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Labels of the Swarm secret or config made from it.
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Service {

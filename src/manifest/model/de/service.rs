@@ -189,17 +189,35 @@ pub(crate) fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>,
         .into_iter()
         .map(|item| match item {
             Value::Mapping(m) => {
+                for k in m.keys() {
+                    let k = scalar_text(k).unwrap_or_default();
+                    if !["path", "required", "format"].contains(&k.as_str()) {
+                        return Err(fail(format!(
+                            "unknown key `{k}` in an env_file entry; valid: path, required, format"
+                        )));
+                    }
+                }
                 let path = m
                     .get("path")
                     .and_then(scalar_text)
                     .ok_or_else(|| fail("an env_file entry in long form needs `path`"))?;
                 let required = m.get("required").and_then(Value::as_bool).unwrap_or(true);
-                Ok(EnvFile { path, required })
+                let raw = match m.get("format").and_then(scalar_text).as_deref() {
+                    None => false,
+                    Some("raw") => true,
+                    Some(other) => {
+                        return Err(fail(format!(
+                            "env_file format `{other}` is not known; use `raw`, or leave it out for the dotenv format"
+                        )));
+                    }
+                };
+                Ok(EnvFile { path, required, raw })
             }
             other => scalar_text(&other)
                 .map(|path| EnvFile {
                     path,
                     required: true,
+                    raw: false,
                 })
                 .ok_or_else(|| fail(format!("expected a path, found {}", kind_of(&other)))),
         })
