@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The host's daemon, as the caller reaches it: DOCKER_HOST is pointed at the node further down.
+HOST_DOCKER=(docker)
+if [ -n "${DOCKER_HOST:-}" ]; then HOST_DOCKER=(docker -H "$DOCKER_HOST"); fi
+
 IMAGE=stackctl-test-node:sid
 NAME="sct-current-engine-$$"
 LABEL="io.stackctl.test-node=$NAME"
@@ -14,8 +18,8 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
   docker build -q -t "$IMAGE" tests/dind/sid >/dev/null
 fi
 cleanup() {
-  docker rm -f -v "$NAME" >/dev/null 2>&1 || true
-  docker network rm "$NAME" >/dev/null 2>&1 || true
+  "${HOST_DOCKER[@]}" rm -f -v "$NAME" >/dev/null 2>&1 || true
+  "${HOST_DOCKER[@]}" network rm "$NAME" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 docker network create --label "$LABEL" "$NAME" >/dev/null
@@ -32,5 +36,5 @@ for _ in $(seq 60); do
   sleep 1
 done
 echo "current-engine tests on $(docker version --format 'Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})') at $DOCKER_HOST" >&2
-docker -H unix:///var/run/docker.sock save debian:bookworm-slim | docker load -q >/dev/null
+"${HOST_DOCKER[@]}" save debian:bookworm-slim | docker load -q >/dev/null
 cargo test --locked --test it -- engine:: everyday:: logs:: attached:: check:: build::
