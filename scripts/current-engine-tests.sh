@@ -7,8 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The host's daemon, as the caller reaches it: DOCKER_HOST is pointed at the node further down.
-HOST_DOCKER=(docker)
-if [ -n "${DOCKER_HOST:-}" ]; then HOST_DOCKER=(docker -H "$DOCKER_HOST"); fi
+HOST_DOCKER=(docker -H "${DOCKER_HOST:-unix:///var/run/docker.sock}")
 
 IMAGE=stackctl-test-node:sid
 NAME="sct-current-engine-$$"
