@@ -94,7 +94,7 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
                 let report = report.clone();
                 async move {
                     if let Some(s) = plan.services.get(&c.service) {
-                        engine::converge::pre_stop_hooks(engine, c, &s.pre_stop, &report).await;
+                        engine::hooks::before_stop(engine, c, &s.pre_stop, &report).await;
                     }
                     engine::step(&report, format!("Container {}", c.name), "Stopping", false);
                     containers::stop(

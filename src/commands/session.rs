@@ -97,6 +97,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
             workdir: args.workdir.clone(),
             tty,
             stdin: true,
+            privileged: false,
         };
         let session = ops::exec(engine, &c.id, spec).await?;
         let exec_id = session.id.clone();

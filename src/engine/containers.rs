@@ -129,19 +129,21 @@ pub fn create_body(
     // API 1.41 accepts one endpoint at create; further networks are connected before start, in
     // the order of their `priority` (highest first), then of their names.
     let first_net = network_order(svc).into_iter().next();
-    let networking_config = first_net.map(|(name, aliases)| NetworkingConfig {
-        endpoints_config: Some(HashMap::from([(
-            name.clone(),
-            EndpointSettings {
-                aliases: Some(aliases.clone()),
-                // On a user-defined network, links belong to the endpoint.
-                links: external_links(&h.external_links),
-                mac_address: endpoint(svc, name)
-                    .mac_address
-                    .or_else(|| h.mac_address.clone()),
-                ..endpoint(svc, name)
-            },
-        )])),
+    let networking_config = first_net.map(|(name, aliases)| {
+        let own = endpoint(svc, name);
+        NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                name.clone(),
+                EndpointSettings {
+                    aliases: Some(aliases.clone()),
+                    // On a user-defined network, links belong to the endpoint.
+                    links: external_links(&h.external_links),
+                    // The service's own MAC address goes on its first network.
+                    mac_address: own.mac_address.clone().or_else(|| h.mac_address.clone()),
+                    ..own
+                },
+            )])),
+        }
     });
     ContainerCreateBody {
         image: Some(svc.image.clone()),

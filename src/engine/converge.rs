@@ -157,7 +157,7 @@ pub async fn up(
         .collect();
     // What this engine cannot do is refused before anything is created.
     if let Some(svc) = services.iter().find(|s| s.host.mac_address.is_some())
-        && super::build::api_below(&engine.api_version, (1, 44))
+        && super::api_below(&engine.api_version, (1, 44))
     {
         bail!(
             "service {} sets mac_address, which Docker Engine {} (API {}) takes only through an API field this client no longer sends\n  = help: use Docker Engine 25 or newer (API 1.44), or leave mac_address out",
@@ -496,7 +496,7 @@ pub async fn stop_and_remove(
 ) -> Result<()> {
     let _permit = sem.acquire().await?;
     let object = format!("Container {}", c.name);
-    pre_stop_hooks(engine, c, pre_stop, report).await;
+    super::hooks::before_stop(engine, c, pre_stop, report).await;
     if c.running() || c.state == "restarting" {
         step(report, &object, "Stopping", false);
         containers::stop(engine, &c.id, &c.name, timeout).await?;
@@ -505,20 +505,4 @@ pub async fn stop_and_remove(
     containers::remove(engine, &c.id, &c.name, false).await?;
     step(report, &object, "Removed", true);
     Ok(())
-}
-
-/// A service's `pre_stop` hooks in a running container; a failing hook is reported and the
-/// container is stopped all the same, as compose does.
-pub async fn pre_stop_hooks(
-    engine: &Engine,
-    c: &ObservedContainer,
-    hooks: &[HookPlan],
-    report: &Reporter,
-) {
-    if hooks.is_empty() || !c.running() {
-        return;
-    }
-    if let Err(e) = super::hooks::run(engine, &c.id, &c.name, hooks, "pre_stop", report).await {
-        report(Event::Warning(format!("{e:#}; stopping it all the same")));
-    }
 }

@@ -74,7 +74,7 @@ pub async fn down(
         try_join_all(wave.iter().map(|c| async {
             let object = format!("Container {}", c.name);
             if let Some(s) = plan.services.get(&c.service) {
-                crate::engine::converge::pre_stop_hooks(engine, c, &s.pre_stop, report).await;
+                crate::engine::hooks::before_stop(engine, c, &s.pre_stop, report).await;
             }
             if c.running() || c.state == "restarting" {
                 step(report, &object, "Stopping", false);

@@ -70,22 +70,7 @@ pub fn resolve(sel: &Selection) -> Result<Endpoint> {
             "both --host and --context name a daemon\n  = help: give one of them (a context already holds its host)"
         );
     }
-    let default = |host: String| -> Result<Endpoint> {
-        let tls = if sel.tls_verify && host.starts_with("tcp://") {
-            let dir = sel
-                .cert_path
-                .clone()
-                .unwrap_or_else(|| sel.config_dir.clone());
-            Some(tls_in(&dir)?)
-        } else {
-            None
-        };
-        Ok(Endpoint {
-            context: "default".into(),
-            host,
-            tls,
-        })
-    };
+    let default = |host: String| default_context(sel, host);
     if let Some(h) = &sel.host_flag {
         return default(h.clone());
     }
@@ -124,17 +109,31 @@ fn context_dir(config_dir: &Path, kind: &str, name: &str) -> PathBuf {
     config_dir.join("contexts").join(kind).join(id)
 }
 
+/// The `default` context: `host` with the TLS files DOCKER_TLS_VERIFY asks for.
+fn default_context(sel: &Selection, host: String) -> Result<Endpoint> {
+    let tls = if sel.tls_verify && host.starts_with("tcp://") {
+        let dir = sel
+            .cert_path
+            .clone()
+            .unwrap_or_else(|| sel.config_dir.clone());
+        Some(tls_in(&dir)?)
+    } else {
+        None
+    };
+    Ok(Endpoint {
+        context: "default".into(),
+        host,
+        tls,
+    })
+}
+
 fn context(sel: &Selection, name: &str) -> Result<Endpoint> {
     if name == "default" {
         let host = sel
             .docker_host
             .clone()
             .unwrap_or_else(|| LOCAL_SOCKET.into());
-        return Ok(Endpoint {
-            context: "default".into(),
-            host,
-            tls: None,
-        });
+        return default_context(sel, host);
     }
     let meta = context_dir(&sel.config_dir, "meta", name).join("meta.json");
     let text = std::fs::read_to_string(&meta).map_err(|_| {

@@ -3,10 +3,11 @@
 //! the other, their output reported as the container's detail lines.
 
 use anyhow::{Result, bail};
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use futures::StreamExt;
 
-use super::{ApiContext, Engine, Event, Reporter};
+use super::observe::ObservedContainer;
+use super::ops::{self, ExecSpec, Output};
+use super::{Engine, Event, Reporter};
 use crate::plan::HookPlan;
 
 /// Runs `hooks` (`which` names them: post_start, pre_stop) in the container; the first that
@@ -21,58 +22,31 @@ pub async fn run(
 ) -> Result<()> {
     for h in hooks {
         let shown = h.command.join(" ");
-        let created = engine
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    cmd: Some(h.command.clone()),
-                    env: Some(h.env.clone()),
-                    user: h.user.clone(),
-                    privileged: Some(h.privileged),
-                    working_dir: h.working_dir.clone(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .api(|| format!("creating the {which} hook `{shown}` in {name}"))?;
-        let started = engine
-            .docker
-            .start_exec(
-                &created.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: false,
-                    output_capacity: None,
-                }),
-            )
-            .await
-            .api(|| format!("running the {which} hook `{shown}` in {name}"))?;
+        let spec = ExecSpec {
+            cmd: h.command.clone(),
+            env: h.env.clone(),
+            user: h.user.clone(),
+            workdir: h.working_dir.clone(),
+            tty: false,
+            stdin: false,
+            privileged: h.privileged,
+        };
+        let mut session = ops::exec(engine, id, spec).await?;
         let mut last: Vec<String> = Vec::new();
-        if let StartExecResults::Attached { mut output, .. } = started {
-            while let Some(Ok(chunk)) = output.next().await {
-                for line in String::from_utf8_lossy(&chunk.into_bytes()).lines() {
-                    report(Event::Detail {
-                        object: format!("Container {name}"),
-                        text: format!("{which} > {line}"),
-                        transient: false,
-                    });
-                    last.push(line.to_owned());
-                    if last.len() > 10 {
-                        last.remove(0);
-                    }
+        while let Some(Ok(Output::Out(chunk) | Output::Err(chunk))) = session.output.next().await {
+            for line in String::from_utf8_lossy(&chunk).lines() {
+                report(Event::Detail {
+                    object: format!("Container {name}"),
+                    text: format!("{which} > {line}"),
+                    transient: false,
+                });
+                last.push(line.to_owned());
+                if last.len() > 10 {
+                    last.remove(0);
                 }
             }
         }
-        let code = engine
-            .docker
-            .inspect_exec(&created.id)
-            .await
-            .api(|| format!("inspecting the {which} hook in {name}"))?
-            .exit_code
-            .unwrap_or(0);
+        let code = ops::exec_exit_code(engine, &session.id).await?;
         if code != 0 {
             bail!(
                 "the {which} hook `{shown}` in {name} exited with code {code}{}",
@@ -85,4 +59,20 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// A service's `pre_stop` hooks in a running container; a failing hook is reported and the
+/// container is stopped all the same, as compose does.
+pub async fn before_stop(
+    engine: &Engine,
+    c: &ObservedContainer,
+    hooks: &[HookPlan],
+    report: &Reporter,
+) {
+    if hooks.is_empty() || !c.running() {
+        return;
+    }
+    if let Err(e) = run(engine, &c.id, &c.name, hooks, "pre_stop", report).await {
+        report(Event::Warning(format!("{e:#}; stopping it all the same")));
+    }
 }

@@ -286,9 +286,8 @@ fn build_order(jobs: Vec<&ServicePlan>) -> Vec<Vec<&ServicePlan>> {
     while !left.is_empty() {
         let waits = |s: &ServicePlan| {
             let reads_built = s.build.as_ref().is_some_and(|b| {
-                build::context_images(b)
-                    .iter()
-                    .any(|img| *img != s.image && left.iter().any(|o| o.image == *img))
+                b.context_images()
+                    .any(|img| img != s.image && left.iter().any(|o| o.image == img))
             });
             // An `image:` another service's build tags is that build's, not the registry's.
             let runs_built = s.build.is_none()

@@ -12,7 +12,7 @@ pub mod down;
 pub mod endpoint;
 pub mod facts;
 mod health;
-mod hooks;
+pub mod hooks;
 pub mod images;
 pub mod logs;
 pub mod observe;
@@ -150,6 +150,14 @@ impl Engine {
             Ok(())
         }
     }
+}
+
+/// Whether the daemon's API `version` ("1.41") is older than `(major, minor)`: what an engine
+/// cannot do is refused before anything is created.
+pub fn api_below(version: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    have < (major, minor)
 }
 
 /// True for a 404 from the daemon.

@@ -22,6 +22,7 @@ pub struct ExecSpec {
     pub workdir: Option<String>,
     pub tty: bool,
     pub stdin: bool,
+    pub privileged: bool,
 }
 
 /// What a session's process wrote: its standard output (all of it on a TTY) or its standard error.
@@ -68,6 +69,7 @@ pub async fn exec(engine: &Engine, container: &str, spec: ExecSpec) -> Result<Se
                 cmd: Some(spec.cmd),
                 user: spec.user,
                 working_dir: spec.workdir,
+                privileged: Some(spec.privileged),
                 ..Default::default()
             },
         )

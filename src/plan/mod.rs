@@ -176,6 +176,17 @@ impl BuildPlan {
         })
     }
 
+    /// The images this build's named contexts read (a `service:` context's image, a
+    /// `docker-image://`), which must be there before it starts.
+    pub fn context_images(&self) -> impl Iterator<Item = &str> {
+        self.contexts.values().filter_map(|c| match c {
+            NamedContext::Service { image, .. } | NamedContext::Image(image) => {
+                Some(image.as_str())
+            }
+            NamedContext::Folder(_) => None,
+        })
+    }
+
     /// What only a BuildKit session can provide (secrets, the ssh agent, named contexts).
     pub fn needs_session(&self) -> bool {
         !self.secrets.is_empty() || self.ssh_agent || !self.contexts.is_empty()

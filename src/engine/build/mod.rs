@@ -14,8 +14,8 @@ use anyhow::{Context, Result, bail};
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, TagImageOptions};
 use futures::StreamExt;
 
-use super::{Engine, Event, Reporter, step};
-use crate::plan::{BuildPlan, NamedContext, labels};
+use super::{Engine, Event, Reporter, api_below, step};
+use crate::plan::{BuildPlan, labels};
 
 pub use context::pack_context;
 
@@ -49,12 +49,6 @@ pub fn check_daemon(engine: &Engine, service: &str, build: &BuildPlan) -> Result
         );
     }
     Ok(())
-}
-
-pub(crate) fn api_below(version: &str, (major, minor): (u32, u32)) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    have < (major, minor)
 }
 
 /// Builds `image` for `service`, then gives it the build's extra `tags`.
@@ -219,7 +213,7 @@ async fn run_build(
 ) -> Result<()> {
     if buildkit {
         options.version = BuilderVersion::BuilderBuildKit;
-        options.session = Some(format!("stackctl-{}", session::random_id()));
+        options.session = Some(String::from(bollard::grpc::BuildRef::random()));
     }
     let mut stream = engine.docker.build_image(
         options,
@@ -260,23 +254,9 @@ async fn run_build(
     Ok(())
 }
 
-/// The images a build's named contexts read, for ordering: `service:` contexts come first.
-pub fn context_images(build: &BuildPlan) -> Vec<&str> {
-    build
-        .contexts
-        .values()
-        .filter_map(|c| match c {
-            NamedContext::Service { image, .. } | NamedContext::Image(image) => {
-                Some(image.as_str())
-            }
-            NamedContext::Folder(_) => None,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::api_below;
+    use crate::engine::api_below;
 
     #[test]
     fn the_syntax_directive_is_read_only_before_other_lines() {

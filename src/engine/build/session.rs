@@ -5,7 +5,6 @@
 //! its end.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 use bollard::grpc::build::{
@@ -18,19 +17,6 @@ use bollard::query_parameters::BuildImageOptions;
 
 use crate::engine::{Engine, Reporter};
 use crate::plan::{BuildPlan, NamedContext, SecretSource, labels};
-
-/// A session or build id nobody else uses: time and a counter.
-pub fn random_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{nanos:x}{:x}{:x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// What the caller has already made of the build section.
 pub struct Inputs {

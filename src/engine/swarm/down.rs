@@ -58,42 +58,36 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
         }))
         .await
         .api(|| "listing secrets".into())?;
-    // A secret is in use until the tasks that mount it are gone: retried like the network. One
-    // still held (by a service outside the project) does not stop the others from going.
-    let mut held = Vec::new();
-    for s in secrets {
-        let (Some(id), name) = (s.id, s.spec.and_then(|sp| sp.name).unwrap_or_default()) else {
-            continue;
-        };
-        match remove_when_free(t, Duration::from_millis(300), || {
-            engine.docker.delete_secret(&id)
-        })
-        .await
-        {
-            Ok(()) => step(report, format!("Secret {name}"), "Removed", true),
-            Err(e) => held.push(format!("{name}: {:#}", crate::engine::api_error(e))),
-        }
-    }
-    // Configs made from bound files: free once their tasks are gone, like the secrets.
-    let configs = engine
+    // A secret or a config is in use until the tasks that mount it are gone: retried like the
+    // network. One still held (by a service outside the project) does not stop the others going.
+    let secrets: Vec<(String, String)> = secrets
+        .into_iter()
+        .filter_map(|s| Some((s.id?, s.spec.and_then(|sp| sp.name).unwrap_or_default())))
+        .collect();
+    let configs: Vec<(String, String)> = engine
         .docker
         .list_configs(Some(ListConfigsOptions {
             filters: Some(ns_filter(&plan.project)),
         }))
         .await
-        .api(|| "listing configs".into())?;
-    for c in configs {
-        let (Some(id), name) = (c.id, c.spec.and_then(|s| s.name).unwrap_or_default()) else {
-            continue;
-        };
-        remove_when_free(t, Duration::from_millis(300), || {
-            engine.docker.delete_config(&id)
+        .api(|| "listing configs".into())?
+        .into_iter()
+        .filter_map(|c| Some((c.id?, c.spec.and_then(|sp| sp.name).unwrap_or_default())))
+        .collect();
+    let mut held = Vec::new();
+    let docker = &engine.docker;
+    held.extend(
+        remove_each(t, "Secret", secrets, report, |id| async move {
+            docker.delete_secret(&id).await
         })
-        .await
-        .map_err(crate::engine::api_error)
-        .with_context(|| format!("removing config {name}"))?;
-        step(report, format!("Config {name}"), "Removed", true);
-    }
+        .await,
+    );
+    held.extend(
+        remove_each(t, "Config", configs, report, |id| async move {
+            docker.delete_config(&id).await
+        })
+        .await,
+    );
     if volumes {
         // On this node only: a volume lives where its task ran. Its containers may still be going.
         let t = Instant::now();
@@ -119,12 +113,40 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
     }
     if !held.is_empty() {
         bail!(
-            "could not remove secret {}\n  = help: a service outside this project may still use it \
-             (`docker service ls`, then `docker service update --secret-rm NAME SERVICE`), then run `down` again",
-            held.join("; secret ")
+            "could not remove {}\n  = help: a service outside this project may still use it \
+             (`docker service ls`, then `docker service update --secret-rm NAME SERVICE` or \
+             `--config-rm`), then run `down` again",
+            held.join("; ")
         );
     }
     Ok(())
+}
+
+/// Removes each `(id, name)` of a `kind` ("Secret", "Config") once the tasks let go of it; returns
+/// "kind name: why" for each one still held instead of stopping at the first.
+async fn remove_each<F, Fut>(
+    started: Instant,
+    kind: &str,
+    items: Vec<(String, String)>,
+    report: &Reporter,
+    delete: F,
+) -> Vec<String>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), bollard::errors::Error>>,
+{
+    let mut held = Vec::new();
+    for (id, name) in items {
+        match remove_when_free(started, Duration::from_millis(300), || delete(id.clone())).await {
+            Ok(()) => step(report, format!("{kind} {name}"), "Removed", true),
+            Err(e) => held.push(format!(
+                "{} {name}: {:#}",
+                kind.to_lowercase(),
+                crate::engine::api_error(e)
+            )),
+        }
+    }
+    held
 }
 
 /// Removes something the tasks of removed services may still hold (Swarm winds them down
