@@ -88,13 +88,21 @@ fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
     let p = TestProject::new("logfollow", &manifest);
     p.ok(&["up", "-d"]);
     let n = &p.name;
-    let follower = follow(&p, &["logs", "-f", "--no-color"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    let follower = Follower::start(p.cmd(&["logs", "-f", "--no-color"]));
+    let boots_of = |text: &str, who: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{n}-{who}")) && l.contains("| boot "))
+            .count()
+    };
+    let limit = Duration::from_secs(15);
+    follower.until(|t| t.contains("| tick"), limit);
     docker(&["restart", "-t", "1", &format!("{n}-app-1")]);
-    std::thread::sleep(Duration::from_millis(1500));
+    follower.until(|t| boots_of(t, "app-1") >= 2, limit);
     p.ok(&["scale", "app=2"]);
-    std::thread::sleep(Duration::from_millis(2000));
-    let out = stop(follower);
+    follower.until(|t| boots_of(t, "app-2") >= 1, limit);
+    // Time for a replayed line, if one were coming.
+    std::thread::sleep(Duration::from_millis(1000));
+    let out = follower.stop();
     let boots: Vec<&str> = out.lines().filter(|l| l.contains("| boot ")).collect();
     let first: Vec<&&str> = boots
         .iter()
@@ -127,12 +135,15 @@ fn follow_with_index_keeps_a_container_name_service_across_a_restart() {
         "services:\n  app:\n    image: {IMG}\n    container_name: {custom}\n    command: [sh, -c, 'echo boot $$(date +%s%N); exec sleep infinity']\n    init: true\n"
     ));
     p.ok(&["up", "-d"]);
-    let follower = follow(&p, &["logs", "-f", "--no-color", "--index", "1"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    let follower = Follower::start(p.cmd(&["logs", "-f", "--no-color", "--index", "1"]));
+    let boots_in = |t: &str| t.lines().filter(|l| l.contains("| boot ")).count();
+    let limit = Duration::from_secs(15);
+    follower.until(|t| boots_in(t) >= 1, limit);
     docker(&["restart", "-t", "1", &custom]);
-    std::thread::sleep(Duration::from_millis(2000));
-    let out = stop(follower);
-    let boots = out.lines().filter(|l| l.contains("| boot ")).count();
+    follower.until(|t| boots_in(t) >= 2, limit);
+    std::thread::sleep(Duration::from_millis(1000));
+    let out = follower.stop();
+    let boots = boots_in(&out);
     assert_eq!(
         boots, 2,
         "the first boot and the one after the restart:\n{out}"
