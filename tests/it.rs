@@ -12,6 +12,7 @@ mod compat;
 mod endpoints;
 mod engine;
 mod everyday;
+mod faults;
 mod hostile;
 mod layers;
 mod logs;

@@ -17,8 +17,8 @@ use crate::manifest::Project;
 use crate::plan;
 use crate::ui;
 
-use super::Ctx;
 use super::logs::AttachOptions;
+use super::{Ctx, lock};
 
 /// Refuses service names that the manifest does not define, with the nearest one suggested.
 pub fn check_services(project: &Project, names: &[String]) -> Result<(), UsageError> {
@@ -185,8 +185,11 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         if !detach {
             attach.since = engine::logs::daemon_clock(engine).await;
         }
-        let running =
-            interruptible(engine, backend.up(&plan, &args.services, &opts, &report)).await?;
+        let running = interruptible(engine, async {
+            let _lock = lock::acquire(engine, &plan.project, "up").await?;
+            backend.up(&plan, &args.services, &opts, &report).await
+        })
+        .await?;
         match running {
             Some(running) if !detach => {
                 super::logs::attached(engine, &plan, running, &attach).await
@@ -208,7 +211,12 @@ pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
-        interruptible(backend.engine(), backend.down(&plan, &opts, &report)).await
+        let engine = backend.engine();
+        interruptible(engine, async {
+            let _lock = lock::acquire(engine, &plan.project, "down").await?;
+            backend.down(&plan, &opts, &report).await
+        })
+        .await
     })
 }
 
@@ -220,10 +228,11 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
-        interruptible(
-            backend.engine(),
-            backend.scale(&plan, &scale, !args.no_deps, &report),
-        )
+        let engine = backend.engine();
+        interruptible(engine, async {
+            let _lock = lock::acquire(engine, &plan.project, "scale").await?;
+            backend.scale(&plan, &scale, !args.no_deps, &report).await
+        })
         .await
     })
 }

@@ -62,8 +62,9 @@ fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
 pub fn restart(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
+        let _lock = super::lock::acquire(engine, &plan.project, "restart").await?;
         let list = service_containers(engine, plan, &args.services, true).await?;
-        futures::future::try_join_all(list.iter().map(|c| {
+        engine::settle_all(list.iter().map(|c| {
             let grace = timeout_for(plan, &c.service, args.timeout);
             let report = report.clone();
             async move {
@@ -86,11 +87,12 @@ pub fn restart(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
 pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
+        let _lock = super::lock::acquire(engine, &plan.project, "stop").await?;
         let list = service_containers(engine, plan, &args.services, false).await?;
         // Dependents first.
         for level in plan.levels.iter().rev() {
             let wave: Vec<_> = list.iter().filter(|c| level.contains(&c.service)).collect();
-            futures::future::try_join_all(wave.iter().map(|c| {
+            engine::settle_all(wave.iter().map(|c| {
                 let report = report.clone();
                 async move {
                     if let Some(s) = plan.services.get(&c.service) {
@@ -117,6 +119,7 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
 pub fn start(ctx: &Ctx, args: Services) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
+        let _lock = super::lock::acquire(engine, &plan.project, "start").await?;
         let list = service_containers(engine, plan, &args.services, true).await?;
         if list.is_empty() {
             return Err(UsageError::new("no containers to start")
@@ -128,7 +131,7 @@ pub fn start(ctx: &Ctx, args: Services) -> Result<()> {
                 .iter()
                 .filter(|c| level.contains(&c.service) && !c.running())
                 .collect();
-            futures::future::try_join_all(wave.iter().map(|c| {
+            engine::settle_all(wave.iter().map(|c| {
                 let report = report.clone();
                 async move {
                     containers::start(engine, &c.id, &c.name).await?;
@@ -201,7 +204,7 @@ pub fn pause(ctx: &Ctx, args: Services, freeze: bool) -> Result<()> {
                 .hint("start them with `stackctl up -d`")
                 .into());
         }
-        futures::future::try_join_all(todo.iter().map(|c| {
+        engine::settle_all(todo.iter().map(|c| {
             let report = report.clone();
             async move {
                 engine::step(&report, format!("Container {}", c.name), doing, false);
@@ -235,6 +238,7 @@ pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
 pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
+        let _lock = super::lock::acquire(engine, &plan.project, "rm").await?;
         let list = service_containers(engine, plan, &args.services, true).await?;
         for c in &list {
             if c.running() {
@@ -304,10 +308,12 @@ pub fn port(ctx: &Ctx, args: PortArgs) -> Result<()> {
 
 pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = match logs::daemon_clock(engine).await {
+            Some(t) => t,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128),
+        };
         let mut s = Box::pin(logs::events(engine, &plan.project, now));
         let mut out = std::io::stdout();
         loop {

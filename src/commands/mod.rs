@@ -6,6 +6,7 @@ mod cp;
 mod ctx;
 mod engine_cmds;
 mod everyday;
+mod lock;
 mod logs;
 mod session;
 mod stats;

@@ -65,7 +65,7 @@ pub async fn upload(
         ..Default::default()
     };
     engine
-        .docker
+        .patient
         .upload_to_container(id, Some(opts), bollard::body_stream(tar))
         .await
         .api(|| format!("copying into {dir} in the container"))

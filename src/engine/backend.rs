@@ -199,9 +199,11 @@ impl Backend {
     /// The project's containers or tasks; with `all`, also stopped ones.
     pub async fn ps(&self, project: &str, all: bool) -> Result<Listing> {
         match self {
-            Backend::Local(e) => Ok(Listing::Containers(
-                observe::containers(e, project, all).await?,
-            )),
+            Backend::Local(e) => {
+                let mut list = observe::containers(e, project, all).await?;
+                observe::with_exit_details(e, &mut list).await;
+                Ok(Listing::Containers(list))
+            }
             Backend::Swarm { engine, .. } => {
                 Ok(Listing::Tasks(swarm::tasks(engine, project, all).await?))
             }

@@ -355,7 +355,7 @@ pub async fn start(engine: &Engine, id: &str, name: &str) -> Result<()> {
 pub async fn stop(engine: &Engine, id: &str, name: &str, timeout: Duration) -> Result<()> {
     let t = timeout.as_secs().min(i32::MAX as u64) as i32;
     match engine
-        .docker
+        .patient
         .stop_container(
             id,
             Some(StopContainerOptions {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, anyhow, bail};
-use futures::future::{join_all, try_join_all};
+use futures::future::join_all;
 use tokio::sync::{Semaphore, watch};
 
 use super::health::{Want, Watcher};
@@ -136,11 +136,10 @@ fn decide(
     a
 }
 
-fn now_unix() -> i64 {
+fn now_nanos() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 pub async fn up(
@@ -166,14 +165,18 @@ pub async fn up(
             engine.api_version
         );
     }
-    let watcher = Watcher::spawn(engine, &plan.project, now_unix() - 1);
+    resources::check_networks(engine, plan).await?;
+    // Events from before this `up` (a stop just now of a container it starts again) are not news.
+    let watcher = Watcher::spawn(engine, &plan.project, now_nanos());
 
-    let (image_ids, (), (), observed) = tokio::try_join!(
+    // All four run to their end, even when one fails: see `settle_all`.
+    let (image_ids, networks, volumes, observed) = tokio::join!(
         images::ensure(engine, &plan.project, &services, opts.images, report),
         resources::ensure_networks(engine, plan, report),
         resources::ensure_volumes(engine, plan, report),
         observe::containers(engine, &plan.project, true),
-    )?;
+    );
+    let (image_ids, (), (), observed) = (image_ids?, networks?, volumes?, observed?);
     let observed: Vec<ObservedContainer> = observed.into_iter().filter(|c| !c.oneoff).collect();
 
     let orphans: Vec<&ObservedContainer> = observed
@@ -184,7 +187,7 @@ pub async fn up(
     let sem: &Semaphore = &sem_owned;
     if !orphans.is_empty() {
         if opts.remove_orphans {
-            try_join_all(
+            super::settle_all(
                 orphans
                     .iter()
                     .map(|c| stop_and_remove(engine, c, Duration::from_secs(10), &[], sem, report)),
@@ -233,7 +236,7 @@ pub async fn up(
             .iter()
             .map(move |c| stop_and_remove(engine, c, timeout, &svc.pre_stop, sem, report))
     });
-    try_join_all(removals).await?;
+    super::settle_all(removals).await?;
 
     // Phase 2, every service at once: create its fresh containers (creation needs no running
     // dependency, so a later level's containers are ready when its turn comes), wait for its
@@ -299,7 +302,7 @@ pub async fn up(
             step(report, format!("Container {name}"), "Waiting", false);
         }
         tokio::try_join!(
-            watcher.wait(engine, &long_running, Want::Healthy, opts.wait_timeout),
+            watcher.wait(engine, &long_running, Want::Up, opts.wait_timeout),
             watcher.wait(engine, &one_shots, Want::Completed, opts.wait_timeout),
         )?;
         for (_, name, _) in &one_shots {
@@ -337,7 +340,7 @@ async fn run_service(
             let _ = rx.clone().wait_for(|v| v.is_some()).await;
         }
     }
-    let fresh = try_join_all(actions.create.iter().map(|n| async move {
+    let fresh = super::settle_all(actions.create.iter().map(|n| async move {
         let _permit = sem.acquire().await?;
         let name = svc.container_name(&plan.project, *n);
         let id = containers::create(engine, plan, svc, *n, hash).await?;
@@ -425,7 +428,7 @@ async fn run_service(
     }
 
     let mut to_start = fresh;
-    let recreated = try_join_all(actions.recreate.iter().map(|old| async move {
+    let recreated = super::settle_all(actions.recreate.iter().map(|old| async move {
         stop_and_remove(engine, old, svc.stop_timeout(), &svc.pre_stop, sem, report).await?;
         let _permit = sem.acquire().await?;
         let id = containers::create(engine, plan, svc, old.number, hash).await?;
@@ -458,7 +461,7 @@ async fn run_service(
         });
     }
     if opts.start {
-        try_join_all(to_start.iter().map(|(id, name, _)| async move {
+        super::settle_all(to_start.iter().map(|(id, name, _)| async move {
             let _permit = sem.acquire().await?;
             step(report, format!("Container {name}"), "Starting", false);
             containers::start(engine, id, name).await?;
@@ -495,12 +498,14 @@ pub async fn stop_and_remove(
     report: &Reporter,
 ) -> Result<()> {
     let _permit = sem.acquire().await?;
+    engine.check_cancelled()?;
     let object = format!("Container {}", c.name);
     super::hooks::before_stop(engine, c, pre_stop, report).await;
     if c.running() || c.state == "restarting" {
         step(report, &object, "Stopping", false);
         containers::stop(engine, &c.id, &c.name, timeout).await?;
     }
+    engine.check_cancelled()?;
     step(report, &object, "Removing", false);
     containers::remove(engine, &c.id, &c.name, false).await?;
     step(report, &object, "Removed", true);

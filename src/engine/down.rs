@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::Result;
-use futures::future::try_join_all;
 use tokio::sync::Semaphore;
 
 use super::converge::stop_and_remove;
@@ -55,7 +54,10 @@ pub async fn down(
     let first_wave = observed
         .iter()
         .filter(|c| c.oneoff || (!plan.services.contains_key(&c.service) && opts.remove_orphans));
-    try_join_all(first_wave.map(|c| {
+    // After a Ctrl-C no new step starts (`check_cancelled` before each): the steps in flight
+    // finish, and above all no volume goes once the user has asked to stop.
+    engine.check_cancelled()?;
+    super::settle_all(first_wave.map(|c| {
         done.insert(&c.id);
         let hooks = plan
             .services
@@ -71,7 +73,8 @@ pub async fn down(
             .filter(|c| !c.oneoff && level.contains(&c.service) && !done.contains(c.id.as_str()))
             .collect();
         // A level's dependencies may stop once the level has stopped; its removal runs meanwhile.
-        try_join_all(wave.iter().map(|c| async {
+        super::settle_all(wave.iter().map(|c| async {
+            engine.check_cancelled()?;
             let object = format!("Container {}", c.name);
             if let Some(s) = plan.services.get(&c.service) {
                 crate::engine::hooks::before_stop(engine, c, &s.pre_stop, report).await;
@@ -88,6 +91,7 @@ pub async fn down(
             let (engine, report, id, name) =
                 (engine.clone(), report.clone(), c.id.clone(), c.name.clone());
             removals.push(tokio::spawn(async move {
+                engine.check_cancelled()?;
                 containers::remove(&engine, &id, &name, false).await?;
                 step(&report, format!("Container {name}"), "Removed", true);
                 Ok::<_, anyhow::Error>(())
@@ -97,16 +101,16 @@ pub async fn down(
     // Every container has stopped, so none holds an endpoint any more: the networks go while the
     // last removals finish (a network takes longer to remove than a stopped container).
     let removed = async {
-        for r in removals {
-            r.await??;
-        }
-        Ok::<_, anyhow::Error>(())
+        let removals = removals.into_iter().map(|r| async move { r.await? });
+        super::settle_all(removals).await.map(|_| ())
     };
+    engine.check_cancelled()?;
     let (removed, ()) = tokio::join!(
         removed,
-        resources::remove_networks(engine, networks.into_keys(), report)
+        resources::remove_networks(engine, networks, report)
     );
     removed?;
+    engine.check_cancelled()?;
     if opts.volumes {
         resources::remove_volumes(engine, &plan.project, report).await?;
     }
@@ -120,8 +124,9 @@ pub async fn down(
         images.sort();
         images.dedup();
         for image in images {
+            engine.check_cancelled()?;
             match engine
-                .docker
+                .patient
                 .remove_image(
                     image,
                     None::<bollard::query_parameters::RemoveImageOptions>,

@@ -256,12 +256,7 @@ pub async fn gather(
         let now = std::time::SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let watcher = Watcher::spawn_after(
-            engine,
-            &plan.project,
-            now.as_secs() as i64 - 1,
-            now.as_nanos() as i64,
-        );
+        let watcher = Watcher::spawn(engine, &plan.project, now.as_nanos() as i64);
         let t = Instant::now();
         containers::start(engine, &target.id, &target.name).await?;
         let targets = [(target.id.clone(), target.name.clone(), f.has_healthcheck)];

@@ -3,7 +3,7 @@
 //! first time (it may have been healthy long before we subscribed).
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, bail};
 use bollard::query_parameters::EventsOptions;
@@ -16,10 +16,19 @@ use crate::plan::labels;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
     pub running: bool,
+    /// When it last started, on this machine's monotonic clock.
+    pub running_since: Option<Instant>,
     pub health: Option<String>,
     pub exit_code: Option<i64>,
+    /// How many times it stopped while we watched: under a restart policy, a crash loop.
+    pub dies: u32,
     pub removed: bool,
 }
+
+/// How long a container without a healthcheck must stay running, without exiting, before `up --wait`
+/// counts it as up. A process that fails at start-up usually does so well within it, and the restart
+/// policy's first back-off (0.1 s) is shorter, so a crash loop shows as a stop inside the window.
+pub const STEADY_RUNNING: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
@@ -27,6 +36,9 @@ pub enum Want {
     Healthy,
     /// Exited with code 0.
     Completed,
+    /// Healthy when the container has a healthcheck; otherwise running for `STEADY_RUNNING` on
+    /// end. Either way, one that exits meanwhile (a crash loop under a restart policy) fails.
+    Up,
 }
 
 pub struct Watcher {
@@ -42,20 +54,12 @@ impl Drop for Watcher {
 }
 
 impl Watcher {
-    /// Subscribes to the project's container events, replaying from `since_unix` so that nothing
-    /// between the subscription request and its connection is missed.
-    pub fn spawn(engine: &Engine, project: &str, since_unix: i64) -> Self {
-        Self::spawn_after(engine, project, since_unix, 0)
-    }
-
-    /// Like `spawn`, ignoring replayed events older than `not_before_nanos` (a stop just before a start
-    /// must not read as the fresh container exiting).
-    pub fn spawn_after(
-        engine: &Engine,
-        project: &str,
-        since_unix: i64,
-        not_before_nanos: i64,
-    ) -> Self {
+    /// Subscribes to the project's container events from `not_before_nanos` (unix time) on. The
+    /// subscription asks from a second earlier, so that nothing between the request and its
+    /// connection is missed, and drops what came before (a stop just before a start must not read as
+    /// the fresh container exiting).
+    pub fn spawn(engine: &Engine, project: &str, not_before_nanos: i64) -> Self {
+        let since_unix = not_before_nanos.div_euclid(1_000_000_000) - 1;
         let (tx, rx) = watch::channel(HashMap::new());
         let filters = HashMap::from([
             ("type".to_owned(), vec!["container".to_owned()]),
@@ -97,11 +101,14 @@ impl Watcher {
                     match action.as_str() {
                         "start" => {
                             s.running = true;
+                            s.running_since = Some(Instant::now());
                             s.exit_code = None;
                             s.removed = false;
                         }
                         "die" => {
                             s.running = false;
+                            s.running_since = None;
+                            s.dies += 1;
                             s.exit_code = attrs.get("exitCode").and_then(|c| c.parse().ok());
                         }
                         "destroy" => s.removed = true,
@@ -124,8 +131,10 @@ impl Watcher {
         let state = match engine.docker.inspect_container(id, None).await {
             Ok(info) => {
                 let st = info.state.unwrap_or_default();
+                let running = st.running.unwrap_or(false);
                 State {
-                    running: st.running.unwrap_or(false),
+                    running,
+                    running_since: running.then(|| running_since(st.started_at.as_deref())),
                     health: st
                         .health
                         .and_then(|h| h.status)
@@ -140,6 +149,7 @@ impl Watcher {
                                 .is_some_and(|f| !f.starts_with("0001"))
                         })
                     },
+                    dies: 0,
                     removed: false,
                 }
             }
@@ -179,8 +189,25 @@ impl Watcher {
                 if s.removed {
                     bail!("container {name} was removed while we waited for it");
                 }
+                if want == Want::Up
+                    && s.dies > 0
+                    && let Some(code) = s.exit_code
+                {
+                    bail!(
+                        "container {name} exited with code {code}{} while we waited for it to be up; `stackctl logs {}` may say why",
+                        if s.running || s.dies > 1 {
+                            format!(
+                                " and was restarted {} time(s) by its restart policy",
+                                s.dies
+                            )
+                        } else {
+                            String::new()
+                        },
+                        service_of(name)
+                    );
+                }
                 let ok = match want {
-                    Want::Healthy if *has_hc => {
+                    Want::Healthy | Want::Up if *has_hc => {
                         if s.health.as_deref() == Some("unhealthy") {
                             bail!(
                                 "container {name} is unhealthy; `stackctl logs {}` may say why",
@@ -190,6 +217,11 @@ impl Watcher {
                         s.running && s.health.as_deref() == Some("healthy")
                     }
                     Want::Healthy => s.running,
+                    Want::Up => {
+                        s.running
+                            && s.running_since
+                                .is_some_and(|t| t.elapsed() >= STEADY_RUNNING)
+                    }
                     Want::Completed => match s.exit_code {
                         Some(0) if !s.running => true,
                         Some(code) if !s.running => bail!(
@@ -199,30 +231,43 @@ impl Watcher {
                     },
                 };
                 if !ok
-                    && want == Want::Healthy
+                    && want != Want::Completed
                     && !s.running
                     && let Some(code) = s.exit_code
                 {
                     bail!(
                         "container {name} exited with code {code} while we waited for it to be {}",
-                        if want == Want::Healthy && *has_hc {
-                            "healthy"
-                        } else {
-                            "running"
-                        }
+                        if *has_hc { "healthy" } else { "running" }
                     );
                 }
                 all &= ok;
             }
             Ok(all)
         };
+        // Nothing is sent when a container has simply run long enough: wake up for that too.
+        let steady_at = |states: &HashMap<String, State>| {
+            targets
+                .iter()
+                .filter(|(_, _, hc)| want == Want::Up && !hc)
+                .filter_map(|(id, _, _)| states.get(id)?.running_since)
+                .map(|t| t + STEADY_RUNNING)
+                .filter(|t| *t > Instant::now())
+                .min()
+        };
         let waiting = async {
             loop {
-                if check(&rx.borrow_and_update())? {
-                    return Ok(());
-                }
-                if rx.changed().await.is_err() {
-                    bail!("lost the daemon's event stream while waiting");
+                let wake = {
+                    let states = rx.borrow_and_update();
+                    if check(&states)? {
+                        return Ok(());
+                    }
+                    steady_at(&states)
+                };
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() {
+                        bail!("lost the daemon's event stream while waiting");
+                    },
+                    _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now).into()), if wake.is_some() => {}
                 }
             }
         };
@@ -264,6 +309,25 @@ impl Watcher {
             },
             None => waiting.await,
         }
+    }
+}
+
+/// When a container that runs now started, from its `StartedAt` (this machine's clock stands in for
+/// the daemon's; an error only moves the end of the steady window).
+fn running_since(started_at: Option<&str>) -> Instant {
+    let now = Instant::now();
+    let started = started_at.and_then(|t| crate::logs::daemon_nanos(t.as_bytes()));
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    match started {
+        Some(t) if t <= wall => {
+            let age = Duration::from_nanos(u64::try_from(wall - t).unwrap_or(u64::MAX));
+            now.checked_sub(age)
+                .or_else(|| now.checked_sub(STEADY_RUNNING))
+                .unwrap_or(now)
+        }
+        _ => now,
     }
 }
 

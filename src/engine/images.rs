@@ -92,7 +92,7 @@ pub async fn push_image(engine: &Engine, reference: &str, report: &Reporter) -> 
     let object = format!("Image {reference}");
     step(report, &object, "Pushing", false);
     let (repo, tag) = split_reference(reference);
-    let mut push = engine.docker.push_image(
+    let mut push = engine.patient.push_image(
         &repo,
         Some(bollard::query_parameters::PushImageOptions {
             tag: Some(tag.clone()),
@@ -139,7 +139,7 @@ pub async fn pull_image(
         ..Default::default()
     };
     let creds = super::auth::credentials_for(reference);
-    let mut stream = engine.docker.create_image(Some(options), None, creds);
+    let mut stream = engine.patient.create_image(Some(options), None, creds);
     let mut layers: BTreeMap<String, (i64, i64, String)> = BTreeMap::new();
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| registry_failure("pulling", reference, &e.to_string()))?;

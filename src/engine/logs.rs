@@ -105,12 +105,14 @@ pub struct ContainerEvent {
     pub time_nano: i64,
     /// On `die`: the container has a restart policy that will bring it back (not after a manual stop).
     pub restart_policy_applies: bool,
+    /// On `die`: the kernel's OOM killer ended it.
+    pub oom_killed: bool,
 }
 
 pub fn events(
     engine: &Engine,
     project: &str,
-    since: i64,
+    since_nanos: i128,
 ) -> impl Stream<Item = ContainerEvent> + Send + 'static {
     let filters = HashMap::from([
         ("type".to_owned(), vec!["container".to_owned()]),
@@ -120,7 +122,12 @@ pub fn events(
         ),
     ]);
     let opts = EventsOptions {
-        since: Some(since.to_string()),
+        // The API takes `seconds.nanoseconds`.
+        since: Some(format!(
+            "{}.{:09}",
+            since_nanos.div_euclid(1_000_000_000),
+            since_nanos.rem_euclid(1_000_000_000)
+        )),
         until: None,
         filters: Some(filters),
     };
@@ -134,14 +141,17 @@ pub fn events(
             let action = ev.action?;
             let id = actor.id?;
             // The daemon marks a container restarting before it reports the `die`.
-            let restart_policy_applies = action == "die"
-                && docker
+            let state = match action.as_str() {
+                "die" => docker
                     .inspect_container(&id, None)
                     .await
                     .ok()
                     .and_then(|c| c.state)
-                    .and_then(|s| s.restarting)
-                    .unwrap_or(false);
+                    .unwrap_or_default(),
+                _ => Default::default(),
+            };
+            let restart_policy_applies = state.restarting.unwrap_or(false);
+            let oom_killed = state.oom_killed.unwrap_or(false);
             Some(ContainerEvent {
                 action,
                 id,
@@ -158,6 +168,7 @@ pub fn events(
                 time: ev.time.unwrap_or(0),
                 time_nano: ev.time_nano.unwrap_or(0),
                 restart_policy_applies,
+                oom_killed,
             })
         }
     })

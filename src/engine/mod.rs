@@ -81,7 +81,13 @@ pub fn step(r: &Reporter, object: impl Into<String>, status: impl Into<String>, 
 /// A connected daemon.
 #[derive(Clone)]
 pub struct Engine {
+    /// For calls the daemon answers at once (inspect, list, create, start): bounded by
+    /// `request_bound`, so a daemon that stalls is reported instead of waited on.
     pub docker: Docker,
+    /// For calls that take as long as their work (stop with its grace period, wait, build, pull,
+    /// push, uploads, image and volume removal): bounded only by `PATIENT_BOUND`. Streams (logs,
+    /// events, attach) use either: the bound covers only the wait for the answer's headers.
+    pub patient: Docker,
     /// Set by the first Ctrl-C: no new step starts, the steps in flight finish.
     pub cancel: tokio_util::sync::CancellationToken,
     pub api_version: String,
@@ -91,6 +97,23 @@ pub struct Engine {
     /// The docker context it came from, `default` when none.
     pub context: String,
 }
+
+/// The bound on a call that should be answered at once: `STACKCTL_API_TIMEOUT` seconds, 60 by default
+/// (a loaded daemon can take seconds to create or start a container; a minute means it is stuck).
+pub fn request_bound() -> Duration {
+    let secs = std::env::var("STACKCTL_API_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// The bound on a call whose answer waits for its work to finish.
+const PATIENT_BOUND: Duration = Duration::from_secs(3600);
+
+/// The daemon this run talks to, for errors that reach `api_error` without it.
+static DAEMON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Connects to the daemon `ep` names and checks that it answers (within 2 seconds; 10 over ssh,
 /// whose first connection logs in).
@@ -119,8 +142,10 @@ pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
         _ if ssh => Docker::connect_with_ssh(addr, 120, version, None),
         _ => Docker::connect_with_host(addr),
     }
-    .map_err(|e| anyhow!("cannot connect to the Docker daemon at {addr}: {e}\n  = help: {hint}"))?
-    .with_timeout(Duration::from_secs(900));
+    .map_err(|e| anyhow!("cannot connect to the Docker daemon at {addr}: {e}\n  = help: {hint}"))?;
+    let patient = docker.clone().with_timeout(PATIENT_BOUND);
+    let docker = docker.with_timeout(request_bound());
+    let _ = DAEMON.set(addr.clone());
     let wait = Duration::from_secs(if ssh { 10 } else { 2 });
     let answer = tokio::time::timeout(wait, docker.version())
         .await
@@ -133,6 +158,7 @@ pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
         .map_err(|e| anyhow!("cannot reach the Docker daemon at {addr}: {e}\n  = help: {hint}"))?;
     Ok(Engine {
         docker,
+        patient,
         cancel: tokio_util::sync::CancellationToken::new(),
         api_version: answer.api_version.unwrap_or_else(|| "?".into()),
         server_version: answer.version.unwrap_or_else(|| "?".into()),
@@ -149,6 +175,36 @@ impl Engine {
         } else {
             Ok(())
         }
+    }
+}
+
+/// Runs every step to its end and then reports: the results in order, or the first failure (one
+/// that is not an interruption, when there is one). Unlike `try_join_all`, a failure does not drop
+/// the steps still in flight: their requests would be cut off while the daemon goes on with them,
+/// and the next run would find a container stopping under it.
+pub async fn settle_all<T>(
+    steps: impl IntoIterator<Item = impl std::future::Future<Output = Result<T>>>,
+) -> Result<Vec<T>> {
+    let results = futures::future::join_all(steps).await;
+    let mut done = Vec::with_capacity(results.len());
+    let mut failure: Option<anyhow::Error> = None;
+    for r in results {
+        match r {
+            Ok(v) => done.push(v),
+            Err(e) => {
+                let interrupted = |e: &anyhow::Error| e.is::<crate::exit::Interrupted>();
+                if failure
+                    .as_ref()
+                    .is_none_or(|f| interrupted(f) && !interrupted(&e))
+                {
+                    failure = Some(e);
+                }
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(done),
     }
 }
 
@@ -189,6 +245,25 @@ pub fn api_error(e: bollard::errors::Error) -> anyhow::Error {
             message,
         } => {
             anyhow!("the daemon refused ({status_code}): {message}")
+        }
+        bollard::errors::Error::RequestTimeoutError => anyhow!(
+            "the Docker daemon at {} did not answer within {} s; it is overloaded or stuck\n  = help: check it with `docker info`; STACKCTL_API_TIMEOUT=SECONDS allows longer",
+            DAEMON.get().map_or("?", String::as_str),
+            request_bound().as_secs()
+        ),
+        e @ (bollard::errors::Error::HyperLegacyError { .. }
+        | bollard::errors::Error::HyperResponseError { .. }
+        | bollard::errors::Error::IOError { .. }) => {
+            // The innermost cause says what happened (`Connection reset by peer`); the wrappers
+            // name client internals.
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            anyhow!(
+                "lost the connection to the Docker daemon at {}: {cause}\n  = help: is it still running? `docker info` tells",
+                DAEMON.get().map_or("?", String::as_str)
+            )
         }
         other => anyhow!(other),
     }

@@ -24,11 +24,40 @@ pub struct ObservedContainer {
     pub status: String,
     pub ports: Vec<(Option<String>, Option<u16>, u16, String)>,
     pub created: i64,
+    /// The exit code of a container that has stopped, from the status text (`Exited (137) …`).
+    pub exit_code: Option<i64>,
+    /// Filled by `with_exit_details` (the list does not have them): restarts by its policy, and
+    /// whether the kernel's OOM killer ended its last run.
+    pub restarts: i64,
+    pub oom_killed: bool,
 }
 
 impl ObservedContainer {
     pub fn running(&self) -> bool {
         self.state == "running"
+    }
+
+    /// The state as `ps` says it: `exited (137, OOM-killed)`, `running (3 restarts)`.
+    pub fn state_text(&self) -> String {
+        let mut why = Vec::new();
+        if !self.running()
+            && let Some(code) = self.exit_code
+        {
+            why.push(code.to_string());
+        }
+        if self.oom_killed {
+            why.push("OOM-killed".to_owned());
+        }
+        match self.restarts {
+            0 => {}
+            1 => why.push("1 restart".to_owned()),
+            n => why.push(format!("{n} restarts")),
+        }
+        if why.is_empty() {
+            self.state.clone()
+        } else {
+            format!("{} ({})", self.state, why.join(", "))
+        }
     }
 
     /// healthy / unhealthy / starting, from the status text (API 1.41 has no health field in lists).
@@ -94,7 +123,7 @@ pub async fn containers(
                 config_hash: labels.get(labels::CONFIG_HASH).cloned().unwrap_or_default(),
                 image: c.image.unwrap_or_default(),
                 state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-                status: c.status.unwrap_or_default(),
+                status: c.status.clone().unwrap_or_default(),
                 ports: c
                     .ports
                     .unwrap_or_default()
@@ -109,6 +138,9 @@ pub async fn containers(
                     })
                     .collect(),
                 created: c.created.unwrap_or(0),
+                exit_code: c.status.as_deref().and_then(exit_code_in_status),
+                restarts: 0,
+                oom_killed: false,
             })
         })
         .collect();
@@ -116,8 +148,47 @@ pub async fn containers(
     Ok(out)
 }
 
-/// Networks of the project: daemon name → manifest key.
-pub async fn networks(engine: &Engine, project: &str) -> Result<HashMap<String, String>> {
+/// `Exited (137) 5 seconds ago` → 137.
+fn exit_code_in_status(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest[..rest.find(')')?].parse().ok()
+}
+
+/// Adds what only an inspect tells: restart counts and OOM kills (one inspect per container, all
+/// at once).
+pub async fn with_exit_details(engine: &Engine, list: &mut [ObservedContainer]) {
+    let details = futures::future::join_all(list.iter().map(|c| async {
+        let state = engine.docker.inspect_container(&c.id, None).await.ok();
+        state.map(|i| {
+            (
+                i.restart_count.unwrap_or(0),
+                i.state.and_then(|s| s.oom_killed).unwrap_or(false),
+            )
+        })
+    }))
+    .await;
+    for (c, d) in list.iter_mut().zip(details) {
+        if let Some((restarts, oom)) = d {
+            c.restarts = restarts;
+            c.oom_killed = oom;
+        }
+    }
+}
+
+/// A network of the project. Two runs racing on an engine that allows duplicate names (Engine
+/// 20.10 does) can leave two with one name, so a network is handled by its ID, never by its name.
+#[derive(Debug, Clone)]
+pub struct ObservedNetwork {
+    pub id: String,
+    pub name: String,
+    /// The manifest's key for it.
+    pub key: String,
+    /// Nanoseconds since the epoch; 0 when the daemon did not say.
+    pub created: i128,
+}
+
+/// Networks of the project, oldest first.
+pub async fn networks(engine: &Engine, project: &str) -> Result<Vec<ObservedNetwork>> {
     let list = engine
         .docker
         .list_networks(Some(ListNetworksOptions {
@@ -125,17 +196,41 @@ pub async fn networks(engine: &Engine, project: &str) -> Result<HashMap<String, 
         }))
         .await
         .api(|| format!("listing the networks of project {project}"))?;
-    Ok(list
+    let mut out: Vec<ObservedNetwork> = list
         .into_iter()
         .filter_map(|n| {
             let labels = n.labels.unwrap_or_default();
             if labels.get(labels::PROJECT).map(String::as_str) != Some(project) {
                 return None;
             }
-            Some((
-                n.name?,
-                labels.get(labels::NETWORK).cloned().unwrap_or_default(),
-            ))
+            Some(ObservedNetwork {
+                id: n.id?,
+                name: n.name?,
+                key: labels.get(labels::NETWORK).cloned().unwrap_or_default(),
+                created: n.created.map_or(0, |t| t.unix_timestamp_nanos()),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    Ok(out)
+}
+
+/// Every network with exactly this name, whoever made it: (ID, project label if any).
+pub async fn networks_named(engine: &Engine, name: &str) -> Result<Vec<(String, Option<String>)>> {
+    let list = engine
+        .docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(HashMap::from([("name".to_owned(), vec![name.to_owned()])])),
+        }))
+        .await
+        .api(|| format!("looking for networks named {name}"))?;
+    // The name filter matches parts of names too.
+    Ok(list
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some(name))
+        .map(|n| {
+            let project = n.labels.unwrap_or_default().remove(labels::PROJECT);
+            (n.id.unwrap_or_default(), project)
         })
         .collect())
 }
@@ -159,4 +254,46 @@ pub async fn volumes(engine: &Engine, project: &str) -> Result<HashMap<String, S
             (v.name, key)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(state: &str, status: &str) -> ObservedContainer {
+        ObservedContainer {
+            id: "id".into(),
+            name: "p-a-1".into(),
+            service: "a".into(),
+            number: 1,
+            oneoff: false,
+            config_hash: String::new(),
+            image: "img".into(),
+            state: state.into(),
+            status: status.into(),
+            ports: Vec::new(),
+            created: 0,
+            exit_code: exit_code_in_status(status),
+            restarts: 0,
+            oom_killed: false,
+        }
+    }
+
+    #[test]
+    fn the_state_says_how_a_container_ended_and_how_often_it_restarted() {
+        assert_eq!(container("running", "Up 3 seconds").state_text(), "running");
+        let mut c = container("exited", "Exited (137) 2 seconds ago");
+        assert_eq!(c.state_text(), "exited (137)");
+        c.oom_killed = true;
+        assert_eq!(c.state_text(), "exited (137, OOM-killed)");
+        let mut r = container("running", "Up 1 second");
+        r.restarts = 3;
+        assert_eq!(r.state_text(), "running (3 restarts)");
+        assert_eq!(
+            container("restarting", "Restarting (1) 1 second ago").state_text(),
+            "restarting"
+        );
+        assert_eq!(exit_code_in_status("Exited (-1) now"), Some(-1));
+        assert_eq!(exit_code_in_status("Up 2 hours"), None);
+    }
 }

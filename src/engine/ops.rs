@@ -205,7 +205,7 @@ pub async fn attach(engine: &Engine, id: &str, stdin: bool, replay: bool) -> Res
 
 /// Waits for the container to exit and returns its exit code.
 pub async fn wait_exit(engine: &Engine, id: &str) -> Result<i64> {
-    let mut s = engine.docker.wait_container(
+    let mut s = engine.patient.wait_container(
         id,
         Some(WaitContainerOptions {
             condition: "not-running".into(),
@@ -278,7 +278,7 @@ pub async fn projects(
 pub async fn restart(engine: &Engine, id: &str, grace: std::time::Duration) -> Result<()> {
     let t = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
     engine
-        .docker
+        .patient
         .restart_container(
             id,
             Some(bollard::query_parameters::RestartContainerOptions {

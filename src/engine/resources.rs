@@ -22,28 +22,68 @@ fn labelled(
     l
 }
 
-pub async fn ensure_networks(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<()> {
-    let existing = observe::networks(engine, &plan.project).await?;
+/// Refuses, before anything is created, a network the project needs that is missing (external) or
+/// that someone else made under the project network's name: creating ours beside it would give both
+/// owners an ambiguous name (Engine 20.10 allows two networks with one name).
+pub async fn check_networks(engine: &Engine, plan: &Plan) -> Result<()> {
     for net in &plan.networks {
         if net.external {
-            if engine
+            if let Err(e) = engine
                 .docker
                 .inspect_network(
                     &net.name,
                     None::<bollard::query_parameters::InspectNetworkOptions>,
                 )
                 .await
-                .is_err()
             {
-                bail!(
-                    "external network {} does not exist; create it first (`docker network create {}`)",
-                    net.name,
-                    net.name
-                );
+                if is_not_found(&e) {
+                    bail!(
+                        "external network {} does not exist; create it first (`docker network create {}`)",
+                        net.name,
+                        net.name
+                    );
+                }
+                return Err(super::api_error(e))
+                    .map_err(|e| e.context(format!("looking for network {}", net.name)));
             }
             continue;
         }
-        if existing.contains_key(&net.name) {
+        let named = observe::networks_named(engine, &net.name).await?;
+        if let Some((id, owner)) = named
+            .iter()
+            .find(|(_, owner)| owner.as_deref() != Some(plan.project.as_str()))
+        {
+            let whose = match owner {
+                Some(p) => format!("project {p}"),
+                None => "no stackctl or compose project".to_owned(),
+            };
+            bail!(
+                "a network named {} already exists (ID {}, belonging to {whose}), so project {} cannot make its own\n  = help: remove it (`docker network rm {}`) if nothing needs it, declare it `external: true` under `networks: {}:` to use it as it is, or choose another project name with -p",
+                net.name,
+                short_id(id),
+                plan.project,
+                short_id(id),
+                net.key
+            );
+        }
+    }
+    Ok(())
+}
+
+fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+pub async fn ensure_networks(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<()> {
+    let existing = observe::networks(engine, &plan.project).await?;
+    for net in &plan.networks {
+        if net.external {
+            continue;
+        }
+        let twins: Vec<&observe::ObservedNetwork> =
+            existing.iter().filter(|n| n.name == net.name).collect();
+        if let Some((_, extra)) = twins.split_first() {
+            remove_twins(engine, &net.name, extra, report).await?;
             continue;
         }
         engine.check_cancelled()?;
@@ -144,18 +184,21 @@ pub async fn ensure_volumes(engine: &Engine, plan: &Plan, report: &Reporter) -> 
     Ok(())
 }
 
-/// Removes the given networks of the project, all at once; a network still in use is reported, not fatal.
+/// Removes the given networks of the project, all at once and by ID; a network still in use is
+/// reported, not fatal.
 pub async fn remove_networks(
     engine: &Engine,
-    names: impl IntoIterator<Item = String>,
+    networks: Vec<observe::ObservedNetwork>,
     report: &Reporter,
 ) {
-    futures::future::join_all(names.into_iter().map(|name| async move {
-        match engine.docker.remove_network(&name).await {
-            Ok(()) => step(report, format!("Network {name}"), "Removed", true),
+    futures::future::join_all(networks.into_iter().map(|net| async move {
+        match engine.docker.remove_network(&net.id).await {
+            Ok(()) => step(report, format!("Network {}", net.name), "Removed", true),
             Err(e) if is_not_found(&e) => {}
             Err(e) => report(Event::Warning(format!(
-                "could not remove network {name}: {}",
+                "could not remove network {} ({}): {}",
+                net.name,
+                short_id(&net.id),
                 super::api_error(e)
             ))),
         }
@@ -163,10 +206,37 @@ pub async fn remove_networks(
     .await;
 }
 
+/// Removes the project's later networks of one name, left by two runs that created it at once: the
+/// name is ambiguous to the daemon while they stand, so nothing could join it.
+async fn remove_twins(
+    engine: &Engine,
+    name: &str,
+    twins: &[&observe::ObservedNetwork],
+    report: &Reporter,
+) -> Result<()> {
+    for twin in twins {
+        engine.check_cancelled()?;
+        match engine.docker.remove_network(&twin.id).await {
+            Ok(()) => report(Event::Warning(format!(
+                "removed a second network named {name} ({}), left by two runs at the same time",
+                short_id(&twin.id)
+            ))),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => bail!(
+                "project network {name} exists twice and the second ({}) cannot be removed: {}\n  = help: run `stackctl down`, which removes both, then `up` again",
+                short_id(&twin.id),
+                super::api_error(e)
+            ),
+        }
+    }
+    Ok(())
+}
+
 pub async fn remove_volumes(engine: &Engine, project: &str, report: &Reporter) -> Result<()> {
     for (name, _) in observe::volumes(engine, project).await? {
+        engine.check_cancelled()?;
         match engine
-            .docker
+            .patient
             .remove_volume(
                 &name,
                 None::<bollard::query_parameters::RemoveVolumeOptions>,

@@ -10,7 +10,8 @@ pub struct LineBuffer {
 }
 
 impl LineBuffer {
-    /// Feeds a frame; calls `emit` for each complete line, without its `\n` (and `\r`).
+    /// Feeds a frame; calls `emit` for each complete line, without its `\n`. Every other byte is the
+    /// container's, a `\r` before the `\n` included (as `docker logs` gives it).
     pub fn push(&mut self, mut frame: Bytes, mut emit: impl FnMut(Bytes)) {
         while let Some(nl) = frame.iter().position(|b| *b == b'\n') {
             let mut line = frame.split_to(nl + 1);
@@ -21,7 +22,7 @@ impl LineBuffer {
                 self.partial.extend_from_slice(&line);
                 self.partial.split().freeze()
             };
-            emit(strip_cr(line));
+            emit(line);
         }
         if !frame.is_empty() {
             self.partial.extend_from_slice(&frame);
@@ -38,16 +39,9 @@ impl LineBuffer {
         if self.partial.is_empty() {
             None
         } else {
-            Some(strip_cr(self.partial.split().freeze()))
+            Some(self.partial.split().freeze())
         }
     }
-}
-
-fn strip_cr(mut line: Bytes) -> Bytes {
-    if line.last() == Some(&b'\r') {
-        line.truncate(line.len() - 1);
-    }
-    line
 }
 
 /// Splits the daemon's `2026-01-02T03:04:05.123456789Z ` prefix off a frame (logs asked with
@@ -242,10 +236,10 @@ mod tests {
     }
 
     #[test]
-    fn crlf_from_tty_containers() {
+    fn carriage_returns_are_kept_as_written() {
         assert_eq!(
-            lines(&[b"one\r\ntwo\r", b"\n"]),
-            vec![b"one".to_vec(), b"two".to_vec()]
+            lines(&[b"one\r\ntwo\r", b"\n", b"a\rb\n"]),
+            vec![b"one\r".to_vec(), b"two\r".to_vec(), b"a\rb".to_vec()]
         );
     }
 

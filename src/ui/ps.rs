@@ -30,6 +30,7 @@ pub fn containers(list: &[ObservedContainer], quiet: bool, json: bool) -> Result
                 serde_json::json!({
                     "ID": c.id, "Name": c.name, "Service": c.service, "Number": c.number,
                     "State": c.state, "Health": c.health().unwrap_or(""), "Status": c.status,
+                    "ExitCode": c.exit_code, "OOMKilled": c.oom_killed, "RestartCount": c.restarts,
                     "Image": c.image, "Ports": port_text(c), "OneOff": c.oneoff,
                 })
             })
@@ -43,7 +44,7 @@ pub fn containers(list: &[ObservedContainer], quiet: bool, json: bool) -> Result
                 c.name.clone(),
                 c.service.clone(),
                 c.number.to_string(),
-                c.state.clone(),
+                c.state_text(),
                 c.health().unwrap_or("").to_owned(),
                 port_text(c),
             ]

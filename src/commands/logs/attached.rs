@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
-use super::{Follow, Stamps, StopWatch, Target, now_unix, pump};
+use super::{Follow, Stamps, StopWatch, Target, pump};
 use crate::engine::converge::Running;
 use crate::engine::logs::{ContainerEvent, LogQuery};
 use crate::engine::{Engine, containers};
@@ -53,7 +53,9 @@ pub async fn attached(
     opts: &AttachOptions,
 ) -> Result<ExitCode> {
     // Events are asked from here on; a container that stopped before is found by looking below.
-    let since = now_unix();
+    let since = crate::engine::logs::daemon_clock(engine)
+        .await
+        .unwrap_or_else(super::now_nanos);
     let shown: Vec<&Running> = running.iter().filter(|r| opts.shows(&r.service)).collect();
     let targets: Vec<Target> = shown
         .iter()

@@ -51,7 +51,7 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-fn now_nanos() -> i128 {
+pub(super) fn now_nanos() -> i128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i128)
@@ -313,6 +313,9 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
             (services.is_empty() || services.iter().any(|s| s == service))
                 && index.is_none_or(|i| i == number)
         };
+        // Events from this instant on the daemon's clock, to the nanosecond: a whole second back
+        // would bring the last second's stops and removals of containers that are gone.
+        let events_from = logs::daemon_clock(&engine).await.unwrap_or_else(now_nanos);
         let list: Vec<_> = observe::containers(&engine, &project, true)
             .await?
             .into_iter()
@@ -330,7 +333,7 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
             }
             let follow = args.follow.then(|| Follow {
                 project: project.clone(),
-                since: now_unix(),
+                since: events_from,
                 wanted: move |svc: &str, n: u32| wanted(svc, n),
                 stops: None,
             });
@@ -348,12 +351,13 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
     })
 }
 
-/// What a follow watches besides the first containers: the project's events from `since` (seconds),
+/// What a follow watches besides the first containers: the project's events from `since` (the
+/// daemon's clock, nanoseconds),
 /// so that the containers `wanted` shows join in when they start; and, for attached `up` with
 /// `--abort-on-container-exit`, which containers' stops to report.
 struct Follow<F> {
     project: String,
-    since: i64,
+    since: i128,
     wanted: F,
     stops: Option<StopWatch>,
 }
@@ -506,6 +510,9 @@ async fn pump<F: Fn(&str, u32) -> bool>(
             }
             Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
                 let Some(f) = &follow else { continue };
+                if i128::from(ev.time_nano) < f.since {
+                    continue;
+                }
                 let shown = !ev.oneoff && (f.wanted)(&ev.service, ev.number);
                 match ev.action.as_str() {
                     "start" if shown && !streaming.contains_key(&ev.id) => {
@@ -518,19 +525,16 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                         let from = LogQuery { follow: true, tail: None, since: min.map_or(0, secs_for_query), ..q.clone() };
                         spawn_reader(engine, idx, &ev.id, &from, Stamps { parse: true, min, ..stamps }, sink.clone(), tx.clone());
                     }
-                    "die" | "destroy" if shown => {
-                        let idx = match ids.iter().rposition(|i| *i == ev.id) {
-                            Some(i) => i,
-                            None => {
-                                ids.push(ev.id.clone());
-                                view.with(|v| v.add(&ev.name))
-                            }
-                        };
+                    // Only the containers this view shows: one it never showed (the one a
+                    // recreation replaced, say) has nothing to say here.
+                    "die" | "destroy" if shown && ids.contains(&ev.id) => {
+                        let idx = ids.iter().rposition(|i| *i == ev.id).unwrap_or_default();
                         let text = if ev.action == "destroy" {
                             "removed".to_owned()
                         } else {
+                            let oom = if ev.oom_killed { ", killed for want of memory (OOM)" } else { "" };
                             let restarting = if ev.restart_policy_applies { ", restarting" } else { "" };
-                            format!("exited with code {}{restarting}", ev.exit_code.unwrap_or(-1))
+                            format!("exited with code {}{oom}{restarting}", ev.exit_code.unwrap_or(-1))
                         };
                         view.with(|v| v.status(idx, &text));
                     }

@@ -215,7 +215,7 @@ async fn run_build(
         options.version = BuilderVersion::BuilderBuildKit;
         options.session = Some(String::from(bollard::grpc::BuildRef::random()));
     }
-    let mut stream = engine.docker.build_image(
+    let mut stream = engine.patient.build_image(
         options,
         super::auth::all_credentials(),
         Some(bollard::body_full(tar.into())),

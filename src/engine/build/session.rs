@@ -161,7 +161,7 @@ pub async fn solve(engine: &Engine, image: &str, build: &BuildPlan, inputs: Inpu
     let credentials = credentials
         .as_ref()
         .map(|c| c.iter().map(|(k, v)| (k.as_str(), v.clone())).collect());
-    Moby::new(&engine.docker)
+    Moby::new(&engine.patient)
         .docker_build(
             image,
             opts.build(),

@@ -100,7 +100,7 @@ pub async fn down(engine: &Engine, plan: &Plan, volumes: bool, report: &Reporter
             .api(|| "listing volumes".into())?;
         for v in list.volumes.unwrap_or_default() {
             remove_when_free(t, Duration::from_millis(300), || {
-                engine.docker.remove_volume(
+                engine.patient.remove_volume(
                     &v.name,
                     None::<bollard::query_parameters::RemoveVolumeOptions>,
                 )
