@@ -592,3 +592,47 @@ fn a_stalled_daemon_is_reported_within_the_bound() {
         assert!(took < Duration::from_secs(8), "{args:?} took {took:?}");
     }
 }
+
+#[test]
+fn logs_follow_outlives_a_daemon_restart_losing_and_repeating_nothing() {
+    if !local_daemon_available("the node's daemon is killed through the host's daemon") {
+        return;
+    }
+    let cluster = crate::common::dind::Cluster::start_restartable("fdaemon");
+    let node = &cluster.nodes[0];
+    node.load(&[IMG]);
+    let p = TestProject::new(
+        "fdaemon",
+        &format!(
+            "services:\n  count:\n    image: {IMG}\n    command: [sh, -c, 'i=0; while true; do i=$$((i+1)); echo \"line $$i\"; sleep 0.1; done']\n    init: true\n    restart: always\n"
+        ),
+    );
+    let on_node = |args: &[&str]| {
+        let mut c = p.cmd(args);
+        c.env("DOCKER_HOST", node.host());
+        c
+    };
+    assert!(on_node(&["up", "-d"]).status().expect("up").success());
+    let follower = Follower::start(on_node(&["logs", "-f", "--no-log-prefix"]));
+    let limit = Duration::from_secs(60);
+    follower.until(|t| t.contains("line 10\n"), limit);
+    node.kill_daemon();
+    std::thread::sleep(Duration::from_secs(10));
+    node.start_daemon();
+    // The restart policy starts the counter again: its first lines come a second time.
+    let restarted = |t: &str| t.lines().filter(|l| *l == "line 5").count() >= 2;
+    let seen = follower.until(restarted, limit);
+    assert!(restarted(&seen), "no line after the restart:\n{seen}");
+    let ours = follower.stop();
+    let theirs = node.docker(&["logs", &format!("{}-count-1", p.name)]);
+    let ours: Vec<&str> = ours.lines().collect();
+    let theirs: Vec<&str> = theirs.lines().collect();
+    assert!(
+        theirs.len() >= ours.len() && theirs[..ours.len()] == ours[..],
+        "what logs -f showed is not what the daemon holds, in order, once each:\nours ({}): {:?}\ntheirs ({}): {:?}",
+        ours.len(),
+        ours,
+        theirs.len(),
+        theirs
+    );
+}

@@ -75,6 +75,59 @@ impl Node {
         assert!(status.success(), "loading {images:?} into {}", self.name);
     }
 
+    fn wait_for_daemon(&self) {
+        let t = Instant::now();
+        while self
+            .docker(&["info", "--format", "{{.ServerVersion}}"])
+            .is_empty()
+        {
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "the daemon of {} did not answer within 60 s",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Starts the node's daemon (a node of `Cluster::start_restartable`) and waits until it answers.
+    pub fn start_daemon(&self) {
+        let host = "unix:///var/run/docker.sock";
+        assert!(
+            super::docker_ok(&[
+                "-H",
+                host,
+                "exec",
+                "-d",
+                &self.name,
+                "dockerd",
+                "--host=unix:///var/run/docker.sock",
+                "--host=tcp://0.0.0.0:2375",
+                "--tls=false",
+            ]),
+            "starting the daemon of {}",
+            self.name
+        );
+        self.wait_for_daemon();
+    }
+
+    /// Kills the node's daemon at once (SIGKILL), as a crash would.
+    pub fn kill_daemon(&self) {
+        assert!(
+            super::docker_ok(&[
+                "-H",
+                "unix:///var/run/docker.sock",
+                "exec",
+                &self.name,
+                "sh",
+                "-c",
+                "kill -9 $(cat /var/run/docker.pid)",
+            ]),
+            "killing the daemon of {}",
+            self.name
+        );
+    }
+
     /// The docker CLI against this node; trimmed stdout.
     pub fn docker(&self, args: &[&str]) -> String {
         let host = self.host();
@@ -82,6 +135,13 @@ impl Node {
         all.extend_from_slice(args);
         docker(&all)
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    None,
+    Registry,
+    RestartableDaemon,
 }
 
 /// Nodes on one network, removed (with everything inside them) when dropped.
@@ -101,17 +161,25 @@ impl Cluster {
     /// Like `start`, with host folders mounted read-only at the same path in every node, as if the
     /// nodes were this machine (bind mounts of the project's files then resolve there too).
     pub fn start_sharing(prefix: &str, n: usize, shared: &[&std::path::Path]) -> Cluster {
-        Self::start_with(NODE_IMAGE, prefix, n, shared, false)
+        Self::start_with(NODE_IMAGE, prefix, n, shared, Extra::None)
     }
 
     /// One node running a current Engine (28.x) instead of 20.10.
     pub fn start_current(prefix: &str) -> Cluster {
-        Self::start_with(CURRENT_NODE_IMAGE, prefix, 1, &[], false)
+        Self::start_with(CURRENT_NODE_IMAGE, prefix, 1, &[], Extra::None)
     }
 
     /// `n` nodes and a registry on their network that every node trusts (plain HTTP).
     pub fn start_with_registry(prefix: &str, n: usize) -> Cluster {
-        Self::start_with(NODE_IMAGE, prefix, n, &[], true)
+        Self::start_with(NODE_IMAGE, prefix, n, &[], Extra::Registry)
+    }
+
+    /// One node whose daemon can be killed and started again (`Node::kill_daemon`,
+    /// `Node::start_daemon`): dockerd is not the node's first process, so the node outlives it.
+    pub fn start_restartable(prefix: &str) -> Cluster {
+        let cluster = Self::start_with(NODE_IMAGE, prefix, 1, &[], Extra::RestartableDaemon);
+        cluster.nodes[0].start_daemon();
+        cluster
     }
 
     fn start_with(
@@ -119,8 +187,9 @@ impl Cluster {
         prefix: &str,
         n: usize,
         shared: &[&std::path::Path],
-        with_registry: bool,
+        extra: Extra,
     ) -> Cluster {
+        let with_registry = extra == Extra::Registry;
         ensure_node_image(image);
         let network = format!("sct-dind-{prefix}-{}", std::process::id());
         let label = format!("{LABEL}={network}");
@@ -170,6 +239,12 @@ impl Cluster {
             .collect();
             cluster.registry = Some(address);
         }
+        if extra == Extra::RestartableDaemon {
+            daemon_args = ["--init", image, "sleep", "infinity"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+        }
         for i in 1..=n {
             let name = format!("{network}-node{i}");
             let mounts: Vec<String> = shared
@@ -177,6 +252,12 @@ impl Cluster {
                 .flat_map(|p| ["-v".to_owned(), format!("{0}:{0}:ro", p.display())])
                 .collect();
             let mounts: Vec<&str> = mounts.iter().map(String::as_str).collect();
+            // A restartable node names its image among its own arguments, after --init.
+            let image_arg: &[&str] = if extra == Extra::RestartableDaemon {
+                &[]
+            } else {
+                std::slice::from_ref(&image)
+            };
             let ok = super::docker_ok(
                 &[
                     &["run", "-d"][..],
@@ -209,8 +290,8 @@ impl Cluster {
                         "/dev/fuse",
                         "--tmpfs",
                         "/var/lib/docker:exec,size=4g",
-                        image,
                     ],
+                    image_arg,
                     &daemon_args.iter().map(String::as_str).collect::<Vec<_>>(),
                 ]
                 .concat(),
@@ -224,18 +305,9 @@ impl Cluster {
             ]);
             cluster.nodes.push(Node { name, ip });
         }
-        for node in &cluster.nodes {
-            let t = Instant::now();
-            while node
-                .docker(&["info", "--format", "{{.ServerVersion}}"])
-                .is_empty()
-            {
-                assert!(
-                    t.elapsed() < Duration::from_secs(60),
-                    "the daemon of {} did not answer within 60 s",
-                    node.name
-                );
-                std::thread::sleep(Duration::from_millis(300));
+        if extra != Extra::RestartableDaemon {
+            for node in &cluster.nodes {
+                node.wait_for_daemon();
             }
         }
         cluster

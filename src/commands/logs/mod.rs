@@ -5,7 +5,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
@@ -13,23 +13,25 @@ use anyhow::Result;
 use super::Ctx;
 use bytes::Bytes;
 use futures::StreamExt;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::cli::LogsArgs;
 use crate::engine::backend::Backend;
 use crate::engine::logs::{self, Channel, ContainerEvent, LogQuery};
 use crate::engine::{Engine, observe};
 use crate::exit::{Interrupted, UsageError};
-use crate::logs::{Stamped, StampedLines};
 use crate::ui::logview::LogView;
 
 mod attached;
 mod merge;
 mod pause;
+mod reader;
+mod reconnect;
 mod swarm;
 
 pub use attached::{AttachOptions, attached};
 pub use pause::on_park;
+use reader::{SharedView, Sink, Stamps, spawn_reader, spawn_stream_reader};
 
 /// A line with the daemon's time when it was asked for (0 otherwise).
 type Line = (i128, Bytes);
@@ -72,189 +74,6 @@ pub fn parse_time(s: &str) -> Result<i64, UsageError> {
             UsageError::new(format!("`{s}` is not a time"))
                 .hint("use a duration such as 10m or 1h30m, or an RFC 3339 time such as 2026-01-02T15:04:05Z")
         })
-}
-
-/// How a reader treats the daemon's timestamps.
-#[derive(Clone, Copy, Default)]
-struct Stamps {
-    /// The user asked for them (-t): keep them in the text.
-    show: bool,
-    /// Needed for ordering or filtering: ask the daemon even when not shown.
-    parse: bool,
-    /// Drop lines older than this (a container attached from its start time, to nanosecond precision).
-    min: Option<i128>,
-}
-
-impl Stamps {
-    /// Whether the daemon is asked for its timestamps.
-    fn wanted(&self) -> bool {
-        self.show || self.parse
-    }
-}
-
-/// The view shared by the readers that write into it directly. Lines are buffered and flushed a
-/// moment after the last write, so a burst costs a few large writes instead of one per line.
-#[derive(Clone)]
-struct SharedView {
-    view: Arc<Mutex<LogView>>,
-    dirty: Arc<Notify>,
-}
-
-/// How long written lines may wait for more before they are flushed to the terminal.
-const FLUSH_DELAY: Duration = Duration::from_millis(2);
-
-impl SharedView {
-    fn new(view: LogView) -> Self {
-        SharedView {
-            view: Arc::new(Mutex::new(view)),
-            dirty: Arc::new(Notify::new()),
-        }
-    }
-
-    fn with<R>(&self, f: impl FnOnce(&mut LogView) -> R) -> R {
-        // A panic elsewhere cannot leave a LogView half-updated in a way that matters for output.
-        let mut view = self.view.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut view)
-    }
-
-    /// Flushes `FLUSH_DELAY` after lines were written; returns only when flushing fails (e.g. the
-    /// reading end of a pipe closed).
-    async fn flush_when_dirty(&self) -> std::io::Error {
-        loop {
-            self.dirty.notified().await;
-            tokio::time::sleep(FLUSH_DELAY).await;
-            if let Err(e) = self.with(|v| v.flush()) {
-                return e;
-            }
-        }
-    }
-}
-
-/// Where a reader's lines go.
-#[derive(Clone)]
-enum Sink {
-    /// Straight into the view: the hot path, no hand-off per line.
-    View(SharedView),
-    /// To the writer as `Msg::Lines`, for a writer that orders lines by time.
-    Queue,
-}
-
-fn spawn_reader(
-    engine: &Engine,
-    idx: usize,
-    id: &str,
-    q: &LogQuery,
-    stamps: Stamps,
-    sink: Sink,
-    tx: mpsc::Sender<Msg>,
-) {
-    let q = LogQuery {
-        timestamps: stamps.wanted(),
-        ..q.clone()
-    };
-    spawn_stream_reader(
-        Box::pin(logs::stream(engine, id, &q)),
-        idx,
-        stamps,
-        sink,
-        tx,
-    );
-}
-
-type FrameStream =
-    std::pin::Pin<Box<dyn futures::Stream<Item = Result<(Channel, Bytes), String>> + Send>>;
-
-/// The receiving end of one stream's lines: timestamps handled per `stamps`, lines handed to `sink`.
-struct LineOutput {
-    idx: usize,
-    stamps: Stamps,
-    sink: Sink,
-    tx: mpsc::Sender<Msg>,
-    /// The daemon's time of the newest line delivered.
-    last_ts: Option<i128>,
-}
-
-impl LineOutput {
-    fn convert(&mut self, s: Stamped) -> Option<Line> {
-        let stamps = self.stamps;
-        if !stamps.wanted() {
-            return Some((0, s.line));
-        }
-        if stamps.min.is_some_and(|m| s.nanos < m) {
-            return None;
-        }
-        self.last_ts = Some(self.last_ts.map_or(s.nanos, |t| t.max(s.nanos)));
-        if !stamps.show || s.text.is_empty() {
-            return Some((s.nanos, s.line));
-        }
-        let mut shown = Vec::with_capacity(s.text.len() + 1 + s.line.len());
-        shown.extend_from_slice(&s.text);
-        shown.push(b' ');
-        shown.extend_from_slice(&s.line);
-        Some((s.nanos, shown.into()))
-    }
-
-    /// Delivers the lines `feed` produces; false when nobody listens any more.
-    async fn emit(&mut self, ch: Channel, feed: impl FnOnce(&mut dyn FnMut(Stamped))) -> bool {
-        match self.sink.clone() {
-            Sink::View(shared) => {
-                let mut wrote = false;
-                shared.with(|v| {
-                    feed(&mut |l| {
-                        if let Some((_, l)) = self.convert(l) {
-                            v.line(self.idx, ch, &l);
-                            wrote = true;
-                        }
-                    })
-                });
-                if wrote {
-                    shared.dirty.notify_one();
-                }
-                true
-            }
-            Sink::Queue => {
-                let mut batch = Vec::new();
-                feed(&mut |l| batch.extend(self.convert(l)));
-                batch.is_empty() || self.tx.send(Msg::Lines(self.idx, ch, batch)).await.is_ok()
-            }
-        }
-    }
-}
-
-/// Reads one stream of frames, rebuilds its lines and hands them to `sink`; says `Ended` on `tx`.
-fn spawn_stream_reader(
-    mut s: FrameStream,
-    idx: usize,
-    stamps: Stamps,
-    sink: Sink,
-    tx: mpsc::Sender<Msg>,
-) {
-    tokio::spawn(async move {
-        let mut o = LineOutput {
-            idx,
-            stamps,
-            sink,
-            tx,
-            last_ts: None,
-        };
-        let mut out = StampedLines::new(stamps.wanted());
-        let mut err = StampedLines::new(stamps.wanted());
-        while let Some(Ok((ch, frame))) = s.next().await {
-            pause::READING.frame_read();
-            let buf = if ch == Channel::Stdout {
-                &mut out
-            } else {
-                &mut err
-            };
-            if !o.emit(ch, |e| buf.push(frame, e)).await {
-                return;
-            }
-        }
-        for (ch, buf) in [(Channel::Stdout, &mut out), (Channel::Stderr, &mut err)] {
-            o.emit(ch, |e| buf.finish().into_iter().for_each(e)).await;
-        }
-        let _ = o.tx.send(Msg::Ended(idx, o.last_ts)).await;
-    });
 }
 
 pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
@@ -508,8 +327,14 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 release(&mut held, now_nanos() - window.unwrap_or_default().as_nanos() as i128);
                 view.with(|v| v.flush())?;
             }
-            Some(ev) = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
+            ev = async { match events.as_mut() { Some(e) => e.next().await, None => std::future::pending().await } } => {
                 let Some(f) = &follow else { continue };
+                // The events end only when the connection does: the daemon may be gone.
+                let Some(ev) = ev else {
+                    events = None;
+                    maybe_done = true;
+                    continue;
+                };
                 if i128::from(ev.time_nano) < f.since {
                     continue;
                 }
@@ -564,10 +389,48 @@ async fn pump<F: Fn(&str, u32) -> bool>(
         if std::mem::take(&mut maybe_done) && active.is_empty() && exit_unseen.is_empty() {
             settle_by = None;
             view.with(|v| v.flush())?;
-            if let Some(f) = &follow
-                && !any_running_or_restarting(engine, &f.project).await?
-            {
-                return Ok(());
+            let Some(f) = &follow else { continue };
+            if events.is_some() {
+                match any_running_or_restarting(engine, &f.project).await {
+                    Ok(true) => continue,
+                    Ok(false) => return Ok(()),
+                    Err(e) if reconnect::answers(engine).await => return Err(e),
+                    Err(_) => {}
+                }
+            }
+            // The daemon went away (every stream ended with it): wait, then follow again.
+            reconnect::wait_for_daemon(engine).await;
+            let now = logs::daemon_clock(engine).await.unwrap_or_else(now_nanos);
+            events = Some(Box::pin(logs::events(engine, &f.project, now)));
+            for c in observe::containers(engine, &f.project, true).await? {
+                if c.oneoff || !(f.wanted)(&c.service, c.number) || streaming.contains_key(&c.id) {
+                    continue;
+                }
+                let idx = ids.iter().rposition(|i| *i == c.id).unwrap_or_else(|| {
+                    ids.push(c.id.clone());
+                    view.with(|v| v.add(&c.name))
+                });
+                streaming.insert(c.id.clone(), idx);
+                active.insert(idx);
+                let min = last_ts.get(&c.id).map(|t| t + 1);
+                let from = LogQuery {
+                    follow: true,
+                    since: min.map_or(q.since, secs_for_query),
+                    ..q.clone()
+                };
+                spawn_reader(
+                    engine,
+                    idx,
+                    &c.id,
+                    &from,
+                    Stamps {
+                        parse: true,
+                        min,
+                        ..stamps
+                    },
+                    sink.clone(),
+                    tx.clone(),
+                );
             }
         }
     }
