@@ -17,5 +17,6 @@ mod hostile;
 mod layers;
 mod logs;
 mod manifest_errors;
+mod preview;
 mod stack;
 mod swarm;

@@ -63,13 +63,35 @@ impl Ctx {
             env_files: g.env_files.clone(),
             project_directory: g.project_directory.clone(),
             cwd: std::env::current_dir()?,
-            environ: std::env::vars().collect(),
+            environ: {
+                let mut environ: std::collections::HashMap<String, String> =
+                    std::env::vars().collect();
+                // `--profile` replaces COMPOSE_PROFILES, as in compose.
+                if !g.profiles.is_empty() {
+                    environ.insert("COMPOSE_PROFILES".into(), g.profiles.join(","));
+                }
+                environ
+            },
             inline: None,
             include_chain: Vec::new(),
         };
         let loaded = manifest::load(&opts)?;
         ui::warnings(&loaded.warnings);
         Ok(loaded)
+    }
+
+    /// The plan of a command that creates things: with `scale` applied, and without the networks
+    /// and volumes no service uses unless `--all-resources` asks for them.
+    pub fn plan_to_create(
+        &self,
+        project: &manifest::Project,
+        scale: &std::collections::BTreeMap<String, u32>,
+    ) -> crate::plan::Plan {
+        let mut plan = crate::plan::build(project, scale);
+        if !self.global.all_resources {
+            plan.drop_unused_resources();
+        }
+        plan
     }
 
     pub fn target(&self) -> Target {

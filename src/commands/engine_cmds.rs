@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, DownArgs, Format, PsArgs, PullArgs, PushArgs, ScaleArgs, UpArgs};
+use crate::cli::{
+    BuildArgs, CreateArgs, DownArgs, Format, PsArgs, PullArgs, PushArgs, ScaleArgs, UpArgs,
+};
 use crate::engine::backend::{Listing, UpRequest};
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::DownOptions;
@@ -99,8 +101,8 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     check_services(project, &args.attach)?;
     check_services(project, &args.no_attach)?;
     check_services(project, args.exit_code_from.as_slice())?;
-    let scale = parse_scale(project, &args.scale)?;
-    let plan = plan::build(project, &scale);
+    let scale = parse_scale(project, &args.create.scale)?;
+    let plan = ctx.plan_to_create(project, &scale);
     if let Some(svc) = &args.exit_code_from
         && !converge::selection(&plan, &args.services, !args.no_deps).contains(svc)
     {
@@ -114,9 +116,9 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         .into());
     }
     let opts = UpOptions {
-        force_recreate: args.force_recreate,
-        no_recreate: args.no_recreate,
-        remove_orphans: args.remove_orphans,
+        force_recreate: args.create.force_recreate,
+        no_recreate: args.create.no_recreate,
+        remove_orphans: args.create.remove_orphans,
         parallel: if ctx.parallel() == 0 {
             16
         } else {
@@ -126,9 +128,9 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         wait_timeout: args.wait_timeout.map(Duration::from_secs),
         images: ImageOptions {
             parallel: ctx.parallel(),
-            force_build: args.build,
-            no_build: args.no_build,
-            pull: args.pull.map(|p| match p {
+            force_build: args.create.build,
+            no_build: args.create.no_build,
+            pull: args.create.pull.map(|p| match p {
                 crate::cli::PullPolicy::Missing => PullPolicy::Missing,
                 crate::cli::PullPolicy::Always => PullPolicy::Always,
                 crate::cli::PullPolicy::Never => PullPolicy::Never,
@@ -163,7 +165,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         since: None,
     };
     let started = converge::selection(&plan, &args.services, !args.no_deps);
-    if args.build {
+    if args.create.build {
         loaded.refuse_unbuildable(started.iter().map(String::as_str))?;
     }
     ctx.target().refuse_up(&UpRequest {
@@ -178,6 +180,14 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
             (args.no_deps, "--no-deps"),
         ],
     })?;
+    if ctx.global.dry_run {
+        return ctx.block_on(async {
+            let backend = ctx.backend().await?;
+            let changes = backend.preview_up(&plan, &args.services, &opts).await?;
+            ui::out(ui::preview::render(&changes))?;
+            Ok(ExitCode::SUCCESS)
+        });
+    }
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
@@ -199,6 +209,17 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     })
 }
 
+/// `create`: `up --no-start` with create's flags.
+pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
+    let up_args = UpArgs {
+        services: args.services,
+        create: args.create,
+        no_start: true,
+        ..UpArgs::default()
+    };
+    up(ctx, up_args).map(|_| ())
+}
+
 pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
     let loaded = ctx.load()?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
@@ -208,6 +229,13 @@ pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
         remove_orphans: args.remove_orphans,
         timeout: args.timeout.map(Duration::from_secs),
     };
+    if ctx.global.dry_run {
+        return ctx.block_on(async {
+            let changes = ctx.backend().await?.preview_down(&plan, &opts).await?;
+            ui::out(ui::preview::render(&changes))?;
+            Ok(())
+        });
+    }
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
@@ -224,7 +252,15 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
     let loaded = ctx.load()?;
     let project = &loaded.project;
     let scale = parse_scale(project, &args.pairs)?;
-    let plan = plan::build(project, &scale);
+    let plan = ctx.plan_to_create(project, &scale);
+    if ctx.global.dry_run {
+        return ctx.block_on(async {
+            let backend = ctx.backend().await?;
+            let changes = backend.preview_scale(&plan, &scale, !args.no_deps).await?;
+            ui::out(ui::preview::render(&changes))?;
+            Ok(())
+        });
+    }
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;

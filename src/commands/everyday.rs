@@ -11,13 +11,13 @@ use futures::StreamExt;
 
 use crate::cli::{
     CompletionArgs, EventsArgs, Format, KillArgs, LsArgs, PortArgs, RmArgs, Services,
-    ServicesTimeout, WaitArgs,
+    ServicesTimeout, VolumesArgs, WaitArgs,
 };
 use crate::engine::down::{self, DownOptions};
 use crate::engine::observe::{self, ObservedContainer};
 use crate::engine::{self, Engine, containers, logs, ops};
 use crate::exit::UsageError;
-use crate::plan::{self, Plan};
+use crate::plan::Plan;
 use crate::ui;
 
 use super::{Ctx, check_services, exit_code};
@@ -30,7 +30,7 @@ pub(super) fn with_project<T>(
 ) -> Result<T> {
     let loaded = ctx.load()?;
     check_services(&loaded.project, services)?;
-    let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new());
     ctx.block_on(async {
         let engine = ctx.connect().await?;
         f(&engine, &plan).await
@@ -372,6 +372,46 @@ pub fn images(ctx: &Ctx, args: Services) -> Result<()> {
             &["SERVICE", "IMAGE", "ID", "SIZE"],
             &rows,
         ))?;
+        Ok(())
+    })
+}
+
+/// `volumes`: the project's volumes (those the named services mount, when some are named).
+pub fn volumes(ctx: &Ctx, args: VolumesArgs) -> Result<()> {
+    with_project(ctx, &args.services, async |engine, plan| {
+        let mounted: Vec<&String> = plan
+            .services
+            .values()
+            .filter(|s| args.services.contains(&s.name))
+            .flat_map(|s| &s.mounts)
+            .filter(|m| m.kind == crate::manifest::MountKind::Volume)
+            .filter_map(|m| m.source.as_ref())
+            .collect();
+        let list: Vec<_> = observe::volume_details(engine, &plan.project)
+            .await?
+            .into_iter()
+            .filter(|v| args.services.is_empty() || mounted.contains(&&v.name))
+            .collect();
+        let text = if args.quiet {
+            list.iter().map(|v| format!("{}\n", v.name)).collect()
+        } else if args.format == Format::Json {
+            let rows: Vec<serde_json::Value> = list
+                .iter()
+                .map(|v| {
+                    serde_json::json!({
+                        "Name": v.name, "Volume": v.key, "Driver": v.driver, "Mountpoint": v.mountpoint,
+                    })
+                })
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&rows)?)
+        } else {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|v| vec![v.name.clone(), v.key.clone(), v.driver.clone()])
+                .collect();
+            ui::table::render(&["NAME", "VOLUME", "DRIVER"], &rows)
+        };
+        ui::out(text)?;
         Ok(())
     })
 }

@@ -21,13 +21,47 @@ pub use ctx::{Ctx, Shape};
 
 use crate::cli::{Cli, Command};
 
+/// What `--dry-run` may be given to: the four that preview their changes, then those that change
+/// nothing anyway. Any other command refuses it rather than run for real.
+const DRY_RUN_COMMANDS: &[&str] = &[
+    "up",
+    "create",
+    "down",
+    "scale",
+    "config",
+    "ps",
+    "logs",
+    "top",
+    "port",
+    "events",
+    "images",
+    "ls",
+    "version",
+    "completion",
+    "volumes",
+    "stats",
+];
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let shape = match cli.command {
         Command::Logs(_) => Shape::LogReader,
         _ => Shape::Workers,
     };
+    crate::ui::set_ansi(cli.global.ansi);
     let ctx = Ctx::new(cli.global, shape);
     ctx.target().refuse_command(cli.command.name())?;
+    if ctx.global.dry_run && !DRY_RUN_COMMANDS.contains(&cli.command.name()) {
+        return Err(crate::exit::UsageError::new(format!(
+            "--dry-run is not supported by `stackctl {}` yet, and it would change things",
+            cli.command.name()
+        ))
+        .hint(format!(
+            "--dry-run previews {}; drop it to run `{}`",
+            DRY_RUN_COMMANDS[..4].join(", "),
+            cli.command.name()
+        ))
+        .into());
+    }
     let ctx = &ctx;
     // Commands that only succeed or fail return (); those with a code of their own return it.
     let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
@@ -35,6 +69,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(args) => done(config::run(ctx, args)),
         Command::Up(args) => engine_cmds::up(ctx, args),
         Command::Down(args) => done(engine_cmds::down(ctx, args)),
+        Command::Create(args) => done(engine_cmds::create(ctx, args)),
+        Command::Volumes(args) => done(everyday::volumes(ctx, args)),
         Command::Ps(args) => done(engine_cmds::ps(ctx, args)),
         Command::Scale(args) => done(engine_cmds::scale(ctx, args)),
         Command::Build(args) => done(engine_cmds::build(ctx, args)),

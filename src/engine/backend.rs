@@ -9,6 +9,7 @@ use anyhow::Result;
 use super::converge::{self, Running, UpOptions};
 use super::down::{self, DownOptions};
 use super::observe::{self, ObservedContainer};
+use super::preview::{self, Change};
 use super::swarm::{self, SwarmTask};
 use super::{Engine, Reporter};
 use crate::exit::NotOnTarget;
@@ -123,6 +124,13 @@ impl Target {
     }
 }
 
+fn dry_run_on_swarm() -> NotOnTarget {
+    NotOnTarget {
+        message: "--dry-run previews changes to one engine's containers, not to a swarm".into(),
+        hint: "drop --dry-run, or preview with --target local".into(),
+    }
+}
+
 /// What `ps` lists: one engine's containers, or a swarm's tasks.
 pub enum Listing {
     Containers(Vec<ObservedContainer>),
@@ -171,6 +179,43 @@ impl Backend {
             Backend::Local(e) => down::down(e, plan, opts, report).await,
             Backend::Swarm { engine, .. } => swarm::down(engine, plan, opts.volumes, report).await,
         }
+    }
+
+    /// What `up` of `selected` would change (`--dry-run`); on one engine only.
+    pub async fn preview_up(
+        &self,
+        plan: &Plan,
+        selected: &[String],
+        opts: &UpOptions,
+    ) -> Result<Vec<Change>> {
+        match self {
+            Backend::Local(e) => preview::up(e, plan, selected, opts).await,
+            Backend::Swarm { .. } => Err(dry_run_on_swarm().into()),
+        }
+    }
+
+    /// What `down` would stop and remove (`--dry-run`); on one engine only.
+    pub async fn preview_down(&self, plan: &Plan, opts: &DownOptions) -> Result<Vec<Change>> {
+        match self {
+            Backend::Local(e) => preview::down(e, plan, opts).await,
+            Backend::Swarm { .. } => Err(dry_run_on_swarm().into()),
+        }
+    }
+
+    /// What `scale` would change (`--dry-run`).
+    pub async fn preview_scale(
+        &self,
+        plan: &Plan,
+        scale: &BTreeMap<String, u32>,
+        with_deps: bool,
+    ) -> Result<Vec<Change>> {
+        let selected: Vec<String> = scale.keys().cloned().collect();
+        let mut targets = plan.clone();
+        if !with_deps {
+            targets.services.retain(|k, _| selected.contains(k));
+        }
+        self.preview_up(&targets, &selected, &UpOptions::keep_existing(with_deps))
+            .await
     }
 
     /// Sets the replica counts of `scale`'s services; `with_deps` starts what they need first.

@@ -51,6 +51,7 @@ pub fn create_body(
     l.insert(labels::NUMBER.into(), number.to_string());
     l.insert(labels::ONEOFF.into(), "False".into());
     l.insert(labels::CONFIG_HASH.into(), config_hash.into());
+    l.insert(labels::CONFIG.into(), svc.config_snapshot.clone());
     l.insert(
         labels::WORKING_DIR.into(),
         plan.working_dir.display().to_string(),

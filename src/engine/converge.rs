@@ -2,19 +2,20 @@
 //! and waiting as possible. Every service creates its fresh containers at once (creation needs no
 //! running dependency); each service then starts as soon as its own dependencies meet their condition.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, anyhow, bail};
 use futures::future::join_all;
 use tokio::sync::{Semaphore, watch};
 
+use super::decide::{self, ServiceActions};
 use super::health::{Want, Watcher};
 use super::images::{self, ImageOptions};
 use super::observe::{self, ObservedContainer};
 use super::{Engine, Event, Reporter, containers, resources, step};
 use crate::manifest::Condition;
-use crate::plan::{HookPlan, Plan, ServicePlan, hash};
+use crate::plan::{HookPlan, Plan, ServicePlan};
 
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -33,6 +34,13 @@ pub struct UpOptions {
 
 impl UpOptions {
     /// Bring services up without touching what already runs: `scale`, and `run`'s dependencies.
+    pub fn recreate_rule(&self) -> decide::RecreateRule {
+        decide::RecreateRule {
+            force: self.force_recreate,
+            never: self.no_recreate,
+        }
+    }
+
     pub fn keep_existing(with_deps: bool) -> Self {
         UpOptions {
             force_recreate: false,
@@ -85,55 +93,6 @@ pub fn with_dependencies(plan: &Plan, selected: &[String]) -> Vec<String> {
     }
     out.sort();
     out
-}
-
-/// What happens to one service's containers.
-#[derive(Default)]
-struct ServiceActions {
-    create: Vec<u32>,
-    recreate: Vec<ObservedContainer>,
-    keep: Vec<ObservedContainer>,
-    remove: Vec<ObservedContainer>,
-}
-
-fn decide(
-    svc: &ServicePlan,
-    hash: &str,
-    observed: &[&ObservedContainer],
-    opts: &UpOptions,
-) -> ServiceActions {
-    let mut a = ServiceActions::default();
-    let mut by_number: BTreeMap<u32, &ObservedContainer> = BTreeMap::new();
-    for c in observed {
-        // Two containers with one number (a crash mid-recreate): keep the newest.
-        match by_number.get(&c.number) {
-            Some(prev) if prev.created >= c.created => a.remove.push((*c).clone()),
-            Some(prev) => {
-                a.remove.push((*prev).clone());
-                by_number.insert(c.number, c);
-            }
-            None => {
-                by_number.insert(c.number, c);
-            }
-        }
-    }
-    for (n, c) in &by_number {
-        if *n == 0 || *n > svc.replicas {
-            a.remove.push((*c).clone());
-        }
-    }
-    // Highest numbers go first, as documented for scale-down.
-    a.remove.sort_by_key(|c| std::cmp::Reverse(c.number));
-    for n in 1..=svc.replicas {
-        match by_number.get(&n) {
-            None => a.create.push(n),
-            Some(c) if opts.force_recreate || (c.config_hash != hash && !opts.no_recreate) => {
-                a.recreate.push((*c).clone())
-            }
-            Some(c) => a.keep.push((*c).clone()),
-        }
-    }
-    a
 }
 
 fn now_nanos() -> i64 {
@@ -202,31 +161,7 @@ pub async fn up(
         }
     }
 
-    let mut actions: HashMap<String, (ServiceActions, String)> = HashMap::new();
-    for svc in &services {
-        let image_id = image_ids.get(&svc.image).cloned().unwrap_or_default();
-        let h = hash::with_image(&svc.config_hash, &image_id);
-        let mine: Vec<&ObservedContainer> =
-            observed.iter().filter(|c| c.service == svc.name).collect();
-        actions.insert(svc.name.clone(), (decide(svc, &h, &mine, opts), h));
-    }
-    // A service that shares another's network namespace or volumes is bound to that service's
-    // first container: when it is made anew, the sharers are too, or they keep the old one's.
-    let renewed: Vec<String> = actions
-        .iter()
-        .filter(|(_, (a, _))| !a.recreate.is_empty() || a.create.contains(&1))
-        .map(|(name, _)| name.clone())
-        .collect();
-    if !opts.no_recreate {
-        for svc in &services {
-            if svc.created_after.iter().any(|o| renewed.contains(o))
-                && let Some((a, _)) = actions.get_mut(&svc.name)
-            {
-                let kept = std::mem::take(&mut a.keep);
-                a.recreate.extend(kept);
-            }
-        }
-    }
+    let actions = decide::all(&services, &image_ids, &observed, opts.recreate_rule());
 
     // Phase 1: scale-downs and every fresh container, all levels at once.
     let removals = actions.iter().flat_map(|(name, (a, _))| {

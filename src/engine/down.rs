@@ -115,14 +115,7 @@ pub async fn down(
         resources::remove_volumes(engine, &plan.project, report).await?;
     }
     if let Some(rmi) = &opts.rmi {
-        let mut images: Vec<&str> = plan
-            .services
-            .values()
-            .filter(|s| rmi == "all" || s.build.is_some())
-            .map(|s| s.image.as_str())
-            .collect();
-        images.sort();
-        images.dedup();
+        let images = images_to_remove(plan, rmi);
         for image in images {
             engine.check_cancelled()?;
             match engine
@@ -144,4 +137,17 @@ pub async fn down(
         }
     }
     Ok(())
+}
+
+/// The images `down --rmi` removes: `local` the built ones, `all` every service's.
+pub fn images_to_remove<'a>(plan: &'a Plan, rmi: &str) -> Vec<&'a str> {
+    let mut images: Vec<&str> = plan
+        .services
+        .values()
+        .filter(|s| rmi == "all" || s.build.is_some())
+        .map(|s| s.image.as_str())
+        .collect();
+    images.sort();
+    images.dedup();
+    images
 }

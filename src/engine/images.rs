@@ -191,6 +191,49 @@ pub async fn pull_image(
     Ok(())
 }
 
+/// What a service's image needs before its containers can be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageStep {
+    Build,
+    Pull,
+    Keep,
+}
+
+/// Decides, from the service, whether its image is `present` and the flags, what `ensure` does
+/// (and `up --dry-run` says); an image that may be neither built nor pulled is an error.
+pub fn image_step(svc: &ServicePlan, present: bool, opts: &ImageOptions) -> Result<ImageStep> {
+    let policy = opts.pull.unwrap_or(match svc.pull_policy.as_deref() {
+        Some("always") => PullPolicy::Always,
+        Some("never") => PullPolicy::Never,
+        _ => PullPolicy::Missing,
+    });
+    if svc.build.is_some() {
+        let must_build =
+            opts.force_build || svc.pull_policy.as_deref() == Some("build") || !present;
+        if !must_build {
+            return Ok(ImageStep::Keep);
+        }
+        if opts.no_build {
+            bail!(
+                "image {} for service {} is missing and --no-build was given; run `stackctl build {}`",
+                svc.image,
+                svc.name,
+                svc.name
+            );
+        }
+        return Ok(ImageStep::Build);
+    }
+    match (policy, present) {
+        (PullPolicy::Always, _) | (PullPolicy::Missing, false) => Ok(ImageStep::Pull),
+        (PullPolicy::Never, false) => bail!(
+            "image {} for service {} is not present and the pull policy is `never`",
+            svc.image,
+            svc.name
+        ),
+        _ => Ok(ImageStep::Keep),
+    }
+}
+
 /// Builds or pulls what `services` need and returns image reference → image ID.
 pub async fn ensure<'a>(
     engine: &Engine,
@@ -210,43 +253,21 @@ pub async fn ensure<'a>(
     }
     let one = |svc: &'a ServicePlan| async move {
         let present = image_id(engine, &svc.image).await?;
-        let policy = opts.pull.unwrap_or(match svc.pull_policy.as_deref() {
-            Some("always") => PullPolicy::Always,
-            Some("never") => PullPolicy::Never,
-            _ => PullPolicy::Missing,
-        });
-        let must_build = svc.build.is_some()
-            && (opts.force_build
-                || svc.pull_policy.as_deref() == Some("build")
-                || present.is_none());
-        if let (true, Some(b)) = (must_build, &svc.build) {
-            if opts.no_build {
-                bail!(
-                    "image {} for service {} is missing and --no-build was given; run `stackctl build {}`",
-                    svc.image,
-                    svc.name,
-                    svc.name
-                );
-            }
-            let flags = build::BuildFlags {
-                no_cache: opts.no_cache,
-                pull: opts.build_pull,
-            };
-            build::build_image(engine, project, &svc.name, &svc.image, b, flags, report).await?;
-        } else if svc.build.is_none() {
-            match (policy, &present) {
-                (PullPolicy::Always, _) | (PullPolicy::Missing, None) => {
-                    pull_image(engine, &svc.image, svc.platform.as_deref(), report).await?
+        match image_step(svc, present.is_some(), &opts)? {
+            ImageStep::Build => {
+                if let Some(b) = &svc.build {
+                    let flags = build::BuildFlags {
+                        no_cache: opts.no_cache,
+                        pull: opts.build_pull,
+                    };
+                    build::build_image(engine, project, &svc.name, &svc.image, b, flags, report)
+                        .await?;
                 }
-                (PullPolicy::Never, None) => {
-                    bail!(
-                        "image {} for service {} is not present and the pull policy is `never`",
-                        svc.image,
-                        svc.name
-                    )
-                }
-                _ => {}
             }
+            ImageStep::Pull => {
+                pull_image(engine, &svc.image, svc.platform.as_deref(), report).await?
+            }
+            ImageStep::Keep => {}
         }
         let id = image_id(engine, &svc.image)
             .await?

@@ -17,7 +17,10 @@ pub struct ObservedContainer {
     pub number: u32,
     pub oneoff: bool,
     pub config_hash: String,
+    /// The configuration it was made from (see `plan::hash::config_snapshot`), when stackctl made it.
+    pub config: Option<String>,
     pub image: String,
+    pub image_id: String,
     /// created, running, exited, restarting, paused, dead
     pub state: String,
     /// Human status from the daemon, e.g. "Up 3 seconds (healthy)".
@@ -121,7 +124,9 @@ pub async fn containers(
                     .get(labels::ONEOFF)
                     .is_some_and(|v| v.eq_ignore_ascii_case("true")),
                 config_hash: labels.get(labels::CONFIG_HASH).cloned().unwrap_or_default(),
+                config: labels.get(labels::CONFIG).cloned(),
                 image: c.image.unwrap_or_default(),
+                image_id: c.image_id.unwrap_or_default(),
                 state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                 status: c.status.clone().unwrap_or_default(),
                 ports: c
@@ -235,8 +240,18 @@ pub async fn networks_named(engine: &Engine, name: &str) -> Result<Vec<(String, 
         .collect())
 }
 
-/// Volumes of the project: daemon name → manifest key.
-pub async fn volumes(engine: &Engine, project: &str) -> Result<HashMap<String, String>> {
+/// A volume of the project as `volumes` lists it.
+#[derive(Debug, Clone)]
+pub struct VolumeInfo {
+    pub name: String,
+    /// The manifest's key for it.
+    pub key: String,
+    pub driver: String,
+    pub mountpoint: String,
+}
+
+/// Volumes of the project with their driver and mount point, by name.
+pub async fn volume_details(engine: &Engine, project: &str) -> Result<Vec<VolumeInfo>> {
     let list = engine
         .docker
         .list_volumes(Some(ListVolumesOptions {
@@ -244,15 +259,28 @@ pub async fn volumes(engine: &Engine, project: &str) -> Result<HashMap<String, S
         }))
         .await
         .api(|| format!("listing the volumes of project {project}"))?;
-    Ok(list
+    let mut out: Vec<VolumeInfo> = list
         .volumes
         .unwrap_or_default()
         .into_iter()
         .filter(|v| v.labels.get(labels::PROJECT).map(String::as_str) == Some(project))
-        .map(|v| {
-            let key = v.labels.get(labels::VOLUME).cloned().unwrap_or_default();
-            (v.name, key)
+        .map(|v| VolumeInfo {
+            key: v.labels.get(labels::VOLUME).cloned().unwrap_or_default(),
+            name: v.name,
+            driver: v.driver,
+            mountpoint: v.mountpoint,
         })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Volumes of the project: daemon name → manifest key.
+pub async fn volumes(engine: &Engine, project: &str) -> Result<HashMap<String, String>> {
+    Ok(volume_details(engine, project)
+        .await?
+        .into_iter()
+        .map(|v| (v.name, v.key))
         .collect())
 }
 
@@ -268,7 +296,9 @@ mod tests {
             number: 1,
             oneoff: false,
             config_hash: String::new(),
+            config: None,
             image: "img".into(),
+            image_id: String::new(),
             state: state.into(),
             status: status.into(),
             ports: Vec::new(),

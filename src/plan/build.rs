@@ -341,6 +341,7 @@ fn service_plan(
         created_after: crate::manifest::container_sources(svc),
         platform: svc.platform.clone(),
         config_hash: config_hash(svc, project),
+        config_snapshot: super::hash::config_snapshot(svc),
         swarm: SwarmPlan {
             global: svc.deploy.as_ref().and_then(|d| d.mode) == Some(DeployMode::Global),
             endpoint_mode: svc

@@ -7,6 +7,16 @@ use sha2::{Digest, Sha256};
 use crate::manifest::{Project, Service};
 
 pub fn config_hash(svc: &Service, project: &Project) -> String {
+    let mut h = Sha256::new();
+    h.update(config_snapshot(svc).as_bytes());
+    // The project's working dir decides where bind mounts point.
+    h.update(project.working_dir.to_string_lossy().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// What the hash is made of, as compact JSON: kept on each container (its `CONFIG` label), so that
+/// a later run can say which fields changed, not only that something did.
+pub fn config_snapshot(svc: &Service) -> String {
     let mut s = svc.clone();
     s.build = None;
     s.depends_on.clear();
@@ -19,12 +29,73 @@ pub fn config_hash(svc: &Service, project: &Project) -> String {
         d.replicas = None;
         d.update_config = None;
     }
-    let mut h = Sha256::new();
     // serde_json over BTreeMaps is deterministic.
-    h.update(serde_json::to_vec(&s).unwrap_or_default());
-    // The project's working dir decides where bind mounts point.
-    h.update(project.working_dir.to_string_lossy().as_bytes());
-    hex::encode(h.finalize())
+    serde_json::to_string(&s).unwrap_or_default()
+}
+
+/// The fields that differ between two snapshots, as `environment.DEBUG: "0" → "1"`, in field
+/// order; empty when either cannot be read.
+pub fn config_changes(old: &str, new: &str) -> Vec<String> {
+    let (Ok(old), Ok(new)) = (
+        serde_json::from_str::<serde_json::Value>(old),
+        serde_json::from_str::<serde_json::Value>(new),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    changes("", &old, &new, &mut out);
+    out
+}
+
+fn changes(path: &str, old: &serde_json::Value, new: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    if old == new {
+        return;
+    }
+    let absent = |v: &Value| {
+        v.is_null()
+            || v.as_array().is_some_and(Vec::is_empty)
+            || v.as_object().is_some_and(|o| o.is_empty())
+    };
+    // A map on one side and nothing on the other compares key by key, as two maps.
+    let none = serde_json::Map::new();
+    let as_map = |v: &'_ Value| match v {
+        Value::Object(o) => Some(o.clone()),
+        Value::Null => Some(none.clone()),
+        _ => None,
+    };
+    match (as_map(old), as_map(new)) {
+        (Some(a), Some(b)) if old.is_object() || new.is_object() => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                changes(
+                    &child,
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if absent(old) && absent(new) => {}
+        _ if absent(old) => out.push(format!("{path}: set to {}", shown(new))),
+        _ if absent(new) => out.push(format!("{path}: {} removed", shown(old))),
+        _ => out.push(format!("{path}: {} → {}", shown(old), shown(new))),
+    }
+}
+
+/// A value short enough for one line.
+fn shown(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(59).collect::<String>())
+    } else {
+        text
+    }
 }
 
 /// Combines the service hash with the image ID the container will run.
@@ -77,6 +148,33 @@ mod tests {
             },
         );
         assert_eq!(config_hash(&s, &p), base);
+    }
+
+    #[test]
+    fn a_change_is_named_by_its_field() {
+        let mut a = svc();
+        a.environment.insert("DEBUG".into(), Some("0".into()));
+        let mut b = a.clone();
+        b.environment.insert("DEBUG".into(), Some("1".into()));
+        b.image = Some("redis:7".into());
+        b.command = Some(vec!["redis-server".into()]);
+        let changes = config_changes(&config_snapshot(&a), &config_snapshot(&b));
+        assert_eq!(
+            changes,
+            vec![
+                "command: set to [\"redis-server\"]".to_owned(),
+                "environment.DEBUG: \"0\" → \"1\"".to_owned(),
+                "image: \"redis\" → \"redis:7\"".to_owned(),
+            ]
+        );
+        assert!(config_changes(&config_snapshot(&a), &config_snapshot(&a)).is_empty());
+        assert!(config_changes("not json", &config_snapshot(&a)).is_empty());
+        let mut c = a.clone();
+        c.environment.clear();
+        assert_eq!(
+            config_changes(&config_snapshot(&a), &config_snapshot(&c)),
+            vec!["environment.DEBUG: \"0\" removed".to_owned()]
+        );
     }
 
     #[test]

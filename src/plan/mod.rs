@@ -35,6 +35,8 @@ pub mod labels {
     pub const VOLUME: &str = "com.docker.compose.volume";
     pub const IMAGE: &str = "com.docker.compose.image";
     pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+    /// stackctl's own: the service configuration a container was made from (`hash::config_snapshot`).
+    pub const CONFIG: &str = "io.stackctl.config";
 }
 
 #[derive(Debug, Clone)]
@@ -292,6 +294,8 @@ pub struct ServicePlan {
     pub pre_stop: Vec<HookPlan>,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
     pub config_hash: String,
+    /// What the hash is made of (JSON), kept on the container to name what changed later.
+    pub config_snapshot: String,
     pub swarm: SwarmPlan,
 }
 
@@ -419,6 +423,33 @@ impl ServicePlan {
 }
 
 impl Plan {
+    /// Leaves out the networks and volumes no service uses, as docker compose does unless
+    /// `--all-resources` asks for them.
+    pub fn drop_unused_resources(&mut self) {
+        let used_networks: Vec<&String> = self
+            .services
+            .values()
+            .flat_map(|s| s.networks.keys())
+            .collect();
+        let used_volumes: Vec<&String> = self
+            .services
+            .values()
+            .flat_map(|s| &s.mounts)
+            .filter(|m| m.kind == MountKind::Volume)
+            .filter_map(|m| m.source.as_ref())
+            .collect();
+        let networks = std::mem::take(&mut self.networks)
+            .into_iter()
+            .filter(|n| used_networks.contains(&&n.name))
+            .collect();
+        let volumes = std::mem::take(&mut self.volumes)
+            .into_iter()
+            .filter(|v| used_volumes.contains(&&v.name))
+            .collect();
+        self.networks = networks;
+        self.volumes = volumes;
+    }
+
     /// True when some service waits for `service` with `service_completed_successfully`: it is a
     /// one-shot job, done once it exits 0.
     pub fn is_awaited_to_complete(&self, service: &str) -> bool {

@@ -165,3 +165,17 @@ secrets:
     let base = &p.services["base"];
     assert!(!base.build.as_ref().unwrap().needs_session());
 }
+
+#[test]
+fn resources_no_service_uses_are_left_out_unless_asked_for() {
+    let mut plan = plan(
+        "services:\n  a:\n    image: x\n    networks: [front]\n    volumes: [data:/d]\nnetworks:\n  front: {}\n  spare: {}\nvolumes:\n  data: {}\n  unused: {}\n",
+    );
+    assert_eq!(plan.networks.len(), 2);
+    assert_eq!(plan.volumes.len(), 2);
+    plan.drop_unused_resources();
+    let nets: Vec<&str> = plan.networks.iter().map(|n| n.key.as_str()).collect();
+    let vols: Vec<&str> = plan.volumes.iter().map(|v| v.key.as_str()).collect();
+    assert_eq!(nets, ["front"]);
+    assert_eq!(vols, ["data"]);
+}

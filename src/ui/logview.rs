@@ -20,8 +20,7 @@ pub struct LogView {
 impl LogView {
     /// A view whose containers `0..names.len()` are `names`, in order.
     pub fn new(names: &[String], no_color: bool, show_prefix: bool) -> Self {
-        let colour =
-            !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+        let colour = !no_color && super::ansi(std::io::stdout().is_terminal());
         let mut v = LogView {
             out: BufWriter::with_capacity(128 * 1024, std::io::stdout()),
             err: BufWriter::with_capacity(16 * 1024, std::io::stderr()),

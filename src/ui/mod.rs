@@ -2,6 +2,7 @@
 //! terminal; it knows nothing of HTTP or the daemon, only the engine's events.
 
 pub mod logview;
+pub mod preview;
 pub mod ps;
 pub mod table;
 pub mod units;
@@ -13,7 +14,24 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::Progress;
+use crate::cli::{Ansi, Progress};
+
+/// `--ansi`, set once at start.
+static ANSI: std::sync::OnceLock<Ansi> = std::sync::OnceLock::new();
+
+pub fn set_ansi(mode: Ansi) {
+    let _ = ANSI.set(mode);
+}
+
+/// Whether output to a stream that `is_terminal` (or not) may carry colours and cursor control:
+/// `--ansi` decides, `auto` means a terminal and no NO_COLOR.
+pub fn ansi(is_terminal: bool) -> bool {
+    match ANSI.get().copied().unwrap_or(Ansi::Auto) {
+        Ansi::Never => false,
+        Ansi::Always => true,
+        Ansi::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
 use crate::engine::{Event, Reporter, StepState};
 
 /// Whether to draw bars: `--progress` decides, `auto` means "stderr is a terminal".
@@ -21,7 +39,11 @@ pub fn use_bars(mode: Progress) -> bool {
     match mode {
         Progress::Tty => true,
         Progress::Plain | Progress::Quiet | Progress::Json => false,
-        Progress::Auto => std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+        Progress::Auto => {
+            ANSI.get() != Some(&Ansi::Never)
+                && std::io::stderr().is_terminal()
+                && std::env::var_os("CI").is_none()
+        }
     }
 }
 

@@ -1,0 +1,246 @@
+//! `--dry-run` (the same decisions as the real run, nothing changed), `--profile`, `--ansi`,
+//! `--all-resources`, `create` and `volumes`, against the real daemon; docker compose v2.40's
+//! behaviour is the reference for each.
+
+use std::collections::BTreeSet;
+
+use crate::common::*;
+
+const IMG: &str = "debian:bookworm-slim";
+
+fn manifest(debug: &str) -> String {
+    format!(
+        "services:
+  a:
+    image: {IMG}
+    command: [sleep, infinity]
+    init: true
+    environment: {{ DEBUG: \"{debug}\" }}
+    deploy: {{ replicas: 2 }}
+    volumes: [data:/d]
+  b:
+    image: {IMG}
+    command: [sleep, infinity]
+    init: true
+  dbg:
+    image: {IMG}
+    command: [sleep, infinity]
+    init: true
+    profiles: [debug]
+volumes:
+  data: {{}}
+  spare: {{}}
+networks:
+  unused: {{}}
+"
+    )
+}
+
+/// Everything of the project on the daemon, with the state and start time of each container:
+/// equal before and after means nothing was changed.
+fn daemon_objects(p: &TestProject) -> String {
+    let label = format!("label=com.docker.compose.project={}", p.name);
+    let containers = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &label,
+        "--format",
+        "{{.ID}} {{.Names}} {{.State}}",
+    ]);
+    let started: Vec<String> = containers
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|id| inspect(id, "{{.State.StartedAt}}"))
+        .collect();
+    let networks = docker(&["network", "ls", "-q", "--filter", &label]);
+    let volumes = docker(&["volume", "ls", "-q", "--filter", &label]);
+    format!("{containers}\n{started:?}\n{networks}\n{volumes}")
+}
+
+/// The objects of dry-run lines with this action (`  Container x-a-1  recreate: …`).
+fn previewed(text: &str, action: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (kind, name, act) = (words.next()?, words.next()?, words.next()?);
+            (act.trim_end_matches(':') == action).then(|| format!("{kind} {name}"))
+        })
+        .collect()
+}
+
+/// The objects of progress lines with this status (`Container x-a-1   Recreated`).
+fn reported(text: &str, status: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            (words.len() == 3 && words[2] == status).then(|| format!("{} {}", words[0], words[1]))
+        })
+        .collect()
+}
+
+#[test]
+fn dry_run_up_names_what_up_then_does_and_why_and_changes_nothing() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("dryup", &manifest("0"));
+    let first = daemon_objects(&p);
+    let out = stdout(&p.ok(&["--dry-run", "up", "-d"]));
+    assert_eq!(daemon_objects(&p), first, "a dry run created something");
+    let n = &p.name;
+    assert_eq!(
+        previewed(&out, "create"),
+        [
+            format!("Container {n}-a-1"),
+            format!("Container {n}-a-2"),
+            format!("Container {n}-b-1"),
+            format!("Network {n}_default"),
+            format!("Volume {n}_data"),
+        ]
+        .into_iter()
+        .collect(),
+        "{out}"
+    );
+    p.ok(&["up", "-d"]);
+    // One changed service: only its containers are recreated, and the preview says why.
+    p.write(&manifest("1"));
+    let before = daemon_objects(&p);
+    let out = stdout(&p.ok(&["--dry-run", "up", "-d"]));
+    assert_eq!(daemon_objects(&p), before, "a dry run changed something");
+    let expected: BTreeSet<String> = [format!("Container {n}-a-1"), format!("Container {n}-a-2")]
+        .into_iter()
+        .collect();
+    assert_eq!(previewed(&out, "recreate"), expected, "{out}");
+    assert!(
+        out.contains("recreate: environment.DEBUG: \"0\" → \"1\""),
+        "the changed field is named:\n{out}"
+    );
+    assert!(previewed(&out, "create").is_empty(), "{out}");
+    let done = stderr(&p.ok(&["up", "-d"]));
+    assert_eq!(reported(&done, "Recreated"), expected, "{done}");
+    // Nothing left to do.
+    let out = stdout(&p.ok(&["--dry-run", "up", "-d"]));
+    assert!(out.contains("nothing to change"), "{out}");
+}
+
+#[test]
+fn dry_run_down_and_scale_list_their_changes_and_other_commands_refuse_it() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("drydown", &manifest("0"));
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    let before = daemon_objects(&p);
+    let down = stdout(&p.ok(&["--dry-run", "down", "-v"]));
+    let scale = stdout(&p.ok(&["--dry-run", "scale", "a=3"]));
+    assert_eq!(daemon_objects(&p), before);
+    assert!(
+        previewed(&down, "remove").contains(&format!("Volume {n}_data")),
+        "{down}"
+    );
+    assert!(
+        previewed(&down, "stop").contains(&format!("Container {n}-b-1")),
+        "{down}"
+    );
+    assert_eq!(
+        previewed(&scale, "create"),
+        [format!("Container {n}-a-3")].into_iter().collect(),
+        "{scale}"
+    );
+    let out = p.run(&["--dry-run", "restart"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--dry-run is not supported by `stackctl restart`"));
+    assert_eq!(daemon_objects(&p), before, "the refused restart ran");
+}
+
+#[test]
+fn profile_flag_enables_profiled_services_as_compose_profiles_does() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("profile", &manifest("0"));
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    assert!(!p.containers().contains(&format!("{n}-dbg-1")));
+    p.ok(&["--profile", "debug", "up", "-d"]);
+    assert!(p.containers().contains(&format!("{n}-dbg-1")));
+    // The flag replaces the variable.
+    let out = p
+        .cmd(&["--profile", "other", "config", "--services"])
+        .env("COMPOSE_PROFILES", "debug")
+        .output()
+        .expect("config");
+    assert!(!stdout(&out).contains("dbg"), "{}", stdout(&out));
+}
+
+#[test]
+fn create_makes_containers_without_starting_them() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("create", &manifest("0"));
+    p.ok(&["create"]);
+    let n = &p.name;
+    for c in ["a-1", "a-2", "b-1"] {
+        assert_eq!(inspect(&format!("{n}-{c}"), "{{.State.Status}}"), "created");
+    }
+    p.ok(&["start"]);
+    assert_eq!(inspect(&format!("{n}-a-1"), "{{.State.Status}}"), "running");
+}
+
+#[test]
+fn unused_resources_are_made_only_with_all_resources_and_volumes_lists_them() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("allres", &manifest("0"));
+    let n = &p.name;
+    p.ok(&["up", "-d"]);
+    assert!(docker_ok(&["volume", "inspect", &format!("{n}_data")]));
+    assert!(!docker_ok(&["volume", "inspect", &format!("{n}_spare")]));
+    assert!(!docker_ok(&["network", "inspect", &format!("{n}_unused")]));
+    p.ok(&["--all-resources", "up", "-d"]);
+    assert!(docker_ok(&["volume", "inspect", &format!("{n}_spare")]));
+    assert!(docker_ok(&["network", "inspect", &format!("{n}_unused")]));
+    let table = stdout(&p.ok(&["volumes"]));
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.contains(&format!("{n}_data")) && table.contains(&format!("{n}_spare")));
+    let quiet = stdout(&p.ok(&["volumes", "-q", "a"]));
+    assert_eq!(quiet.trim(), format!("{n}_data"), "a's volumes only");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&p.ok(&["volumes", "--format", "json"]))).expect("json");
+    assert_eq!(json[0]["Name"], format!("{n}_data"));
+    assert_eq!(json[0]["Volume"], "data");
+}
+
+#[test]
+fn ansi_always_colours_a_pipe_and_never_does_not() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "ansi",
+        &format!(
+            "services:\n  a:\n    image: {IMG}\n    command: [sh, -c, 'echo hi; exec sleep infinity']\n    init: true\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let text = |ansi: &str| {
+        let t = std::time::Instant::now();
+        loop {
+            let out = stdout(&p.ok(&["--ansi", ansi, "logs"]));
+            if out.contains("hi") || t.elapsed() > std::time::Duration::from_secs(10) {
+                return out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    assert!(text("always").contains("\u{1b}["), "colours asked for");
+    let plain = text("never");
+    assert!(
+        plain.contains("hi") && !plain.contains('\u{1b}'),
+        "{plain:?}"
+    );
+}
