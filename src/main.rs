@@ -3,10 +3,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use stackctl::{cli, commands, exit, manifest};
+use stackctl::{cli, commands, exit, manifest, ui};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let docker_started_it = std::env::var_os("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND").is_some();
+    let args = match cli::plugin::invocation(std::env::args_os().collect(), docker_started_it) {
+        cli::plugin::Invocation::Metadata => {
+            let _ = ui::out(format!("{}\n", cli::plugin::metadata()));
+            return ExitCode::SUCCESS;
+        }
+        cli::plugin::Invocation::Run(args) => args,
+    };
+    let cli = cli::Cli::parse_from(args);
     match commands::run(cli) {
         Ok(code) => code,
         // A reader that went away (`stackctl logs | head`) is not a failure of ours.

@@ -145,3 +145,90 @@ fn without_a_daemon_the_engine_tests_fail_unless_skipping_is_asked_for() {
         "under CI even a skip request fails"
     );
 }
+
+#[test]
+fn the_manual_page_has_a_section_for_every_subcommand() {
+    let dir = project("services:\n  web:\n    image: x\n");
+    let out = stackctl(dir.path(), &["man"]);
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie") || page.starts_with(".TH"),
+        "{page:.200}"
+    );
+    for sub in stackctl::cli::Cli::command().get_subcommands() {
+        let title = format!(".TH stackctl-{} 1", sub.get_name());
+        assert!(page.contains(&title), "no section {title}");
+    }
+    assert!(page.contains("\\-\\-dry\\-run"), "global flags are listed");
+}
+
+#[test]
+fn zsh_and_fish_complete_service_names_from_the_manifest() {
+    let dir = project("services:\n  web:\n    image: x\n");
+    let zsh =
+        String::from_utf8_lossy(&stackctl(dir.path(), &["completion", "zsh"]).stdout).into_owned();
+    assert!(zsh.contains("_stackctl_services() {"), "{zsh:.300}");
+    assert!(zsh.contains("config --services"));
+    assert!(
+        !zsh.contains("'*::services:_default'"),
+        "a positional left plain"
+    );
+    let fish =
+        String::from_utf8_lossy(&stackctl(dir.path(), &["completion", "fish"]).stdout).into_owned();
+    assert!(
+        fish.contains("__fish_seen_subcommand_from up down ps logs")
+            && fish.contains("(stackctl config --services 2>/dev/null)"),
+        "{fish}"
+    );
+}
+
+#[test]
+fn as_a_docker_cli_plugin_it_runs_under_docker_with_dockers_global_flags() {
+    if Command::new("docker").arg("--version").output().is_err() {
+        eprintln!("skipped: no docker CLI to host the plugin");
+        return;
+    }
+    let dir = project("services:\n  web:\n    image: x\n  db:\n    image: y\n");
+    let config = tempfile::tempdir().expect("tempdir");
+    let plugins = config.path().join("cli-plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_stackctl"),
+        plugins.join("docker-stackctl"),
+    )
+    .unwrap();
+    let docker = |args: &[&str]| {
+        Command::new("docker")
+            .current_dir(dir.path())
+            .env("DOCKER_CONFIG", config.path())
+            .env("DOCKER_HOST", NO_DAEMON)
+            .args(args)
+            .output()
+            .expect("docker")
+    };
+    let help = String::from_utf8_lossy(&docker(&["--help"]).stdout).into_owned();
+    assert!(
+        help.contains("stackctl") && help.contains("Compose stack"),
+        "docker lists the plugin:\n{help}"
+    );
+    let out = docker(&[
+        "--debug",
+        "-H",
+        NO_DAEMON,
+        "stackctl",
+        "config",
+        "--services",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "db\nweb\n");
+    // A global flag of docker's that means something here reaches stackctl: -H names the daemon.
+    let out = docker(&["-H", "tcp://127.0.0.1:9", "stackctl", "ps"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("tcp://127.0.0.1:9"), "{err}");
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod args;
+pub mod plugin;
 
 pub use args::*;
 
@@ -224,6 +225,9 @@ pub enum Command {
     /// Shell completion script (service names come from the manifest)
     #[command(after_help = "Example:\n  source <(stackctl completion bash)")]
     Completion(CompletionArgs),
+    /// Print the manual page (roff), made from the same definitions as --help
+    #[command(after_help = "Example:\n  stackctl man > ~/.local/share/man/man1/stackctl.1")]
+    Man,
 }
 
 impl Command {
@@ -262,6 +266,7 @@ impl Command {
             Command::Version => "version",
             Command::Check(_) => "check",
             Command::Completion(_) => "completion",
+            Command::Man => "man",
         }
     }
 }

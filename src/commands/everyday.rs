@@ -461,6 +461,22 @@ pub fn version(ctx: &Ctx) -> Result<()> {
 const TAKES_SERVICES: &str =
     "up|down|ps|logs|build|pull|restart|stop|start|kill|rm|top|images|exec|run|port|scale|events";
 
+/// `man`: the manual page, with a section for each subcommand, from the clap definitions.
+pub fn man() -> Result<()> {
+    use clap::CommandFactory;
+    let cmd = crate::cli::Cli::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("stackctl-{}", sub.get_name());
+        let sub = sub.clone().display_name(name);
+        out.extend_from_slice(b"\n");
+        clap_mangen::Man::new(sub).render(&mut out)?;
+    }
+    ui::out(String::from_utf8(out)?)?;
+    Ok(())
+}
+
 pub fn completion(args: CompletionArgs) -> Result<()> {
     use clap::CommandFactory;
     let mut cmd = crate::cli::Cli::command();
@@ -494,6 +510,32 @@ _stackctl_services() {{
 }}
 complete -F _stackctl_services -o bashdefault -o default stackctl
 "#
+        ));
+    }
+    if args.shell == clap_complete::Shell::Zsh {
+        // Positional service names complete from the manifest, as in bash.
+        out = out
+            .lines()
+            .map(|l| {
+                if l.starts_with("'*::services") && l.ends_with(":_default' \\") {
+                    l.replace(":_default' \\", ":_stackctl_services' \\")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        out = out.replacen(
+            "\n",
+            "\n_stackctl_services() {\n    local -a names\n    names=(${(f)\"$(stackctl config --services 2>/dev/null)\"})\n    _describe 'service' names\n}\n",
+            1,
+        );
+        out.push('\n');
+    }
+    if args.shell == clap_complete::Shell::Fish {
+        out.push_str(&format!(
+            "complete -c stackctl -n '__fish_seen_subcommand_from {}' -f -a '(stackctl config --services 2>/dev/null)'\n",
+            TAKES_SERVICES.replace('|', " ")
         ));
     }
     ui::out(out)?;

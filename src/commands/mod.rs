@@ -28,6 +28,7 @@ const DRY_RUN_COMMANDS: &[&str] = &[
     "create",
     "down",
     "scale",
+    "man",
     "config",
     "ps",
     "logs",
@@ -97,6 +98,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ls(args) => done(everyday::ls(ctx, args)),
         Command::Version => done(everyday::version(ctx)),
         Command::Completion(args) => done(everyday::completion(args)),
+        Command::Man => done(everyday::man()),
         Command::Check(args) => check::run(ctx, args),
     }
 }

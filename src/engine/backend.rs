@@ -37,6 +37,7 @@ pub const SWARM_COMMANDS: &[&str] = &[
     "push",
     "version",
     "completion",
+    "man",
 ];
 
 /// What `up` was asked that only some targets can do, checked before anything is created.

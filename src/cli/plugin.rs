@@ -1,0 +1,145 @@
+//! stackctl as a docker CLI plugin: installed as `docker-stackctl` in `~/.docker/cli-plugins`, it
+//! answers `docker-cli-plugin-metadata`, and `docker [GLOBAL FLAGS] stackctl ARGS` runs it as
+//! `docker-stackctl [GLOBAL FLAGS] stackctl ARGS`. The docker flags that mean something here
+//! (`--context`/`-c`, `--host`/`-H`) are kept; those docker has already acted on are dropped.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+/// How this process was started.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Invocation {
+    /// As `stackctl ARGS` (or as a plugin, with its arguments made plain): parse these.
+    Run(Vec<OsString>),
+    /// The docker CLI asks what plugin this is.
+    Metadata,
+}
+
+/// The metadata the docker CLI reads to list and run the plugin.
+pub fn metadata() -> String {
+    serde_json::json!({
+        "SchemaVersion": "0.1.0",
+        "Vendor": "stackctl",
+        "Version": env!("CARGO_PKG_VERSION"),
+        "ShortDescription": "Bring up a Compose stack through the Docker Engine API",
+    })
+    .to_string()
+}
+
+/// Docker's global flags that take a value and mean nothing more here (docker applied them).
+const DOCKER_ONLY_WITH_VALUE: &[&str] = &[
+    "--config",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
+const DOCKER_ONLY: &[&str] = &["-D", "--debug", "--tls", "--tlsverify"];
+
+/// Reads the process arguments: as a plugin when the program is named `docker-…` or the docker
+/// CLI says it started it; otherwise unchanged.
+pub fn invocation(args: Vec<OsString>, docker_started_it: bool) -> Invocation {
+    let program = args.first().cloned().unwrap_or_default();
+    let name = Path::new(&program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let plugin_name = name.strip_prefix("docker-");
+    if plugin_name.is_none() && !docker_started_it {
+        return Invocation::Run(args);
+    }
+    let plugin_name = plugin_name.unwrap_or("stackctl").to_owned();
+    if args
+        .get(1)
+        .is_some_and(|a| a == "docker-cli-plugin-metadata")
+    {
+        return Invocation::Metadata;
+    }
+    let mut out = vec![OsString::from("stackctl")];
+    let mut rest = args.into_iter().skip(1);
+    // Docker's global flags come first, then the plugin's name, then the plugin's own arguments.
+    while let Some(arg) = rest.next() {
+        let text = arg.to_string_lossy().into_owned();
+        if text == plugin_name {
+            break;
+        }
+        let (flag, inline) = match text.split_once('=') {
+            Some((f, v)) if f.starts_with('-') => (f.to_owned(), Some(v.to_owned())),
+            _ => (text.clone(), None),
+        };
+        match flag.as_str() {
+            "-c" | "--context" | "-H" | "--host" => {
+                let long = if flag == "-c" {
+                    "--context"
+                } else {
+                    flag.as_str()
+                };
+                out.push(long.into());
+                match inline {
+                    Some(v) => out.push(v.into()),
+                    None => out.extend(rest.next()),
+                }
+            }
+            f if DOCKER_ONLY_WITH_VALUE.contains(&f) => {
+                if inline.is_none() {
+                    rest.next();
+                }
+            }
+            f if DOCKER_ONLY.contains(&f) => {}
+            _ => out.push(arg),
+        }
+    }
+    out.extend(rest);
+    Invocation::Run(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_plain_run_is_left_alone() {
+        let a = args(&["/usr/bin/stackctl", "up", "-d"]);
+        assert_eq!(invocation(a.clone(), false), Invocation::Run(a));
+    }
+
+    #[test]
+    fn the_docker_cli_asks_for_metadata_and_runs_with_its_global_flags() {
+        let plugin = "/home/u/.docker/cli-plugins/docker-stackctl";
+        assert_eq!(
+            invocation(args(&[plugin, "docker-cli-plugin-metadata"]), true),
+            Invocation::Metadata
+        );
+        assert_eq!(
+            invocation(
+                args(&[
+                    plugin, "-c", "remote", "-D", "--config", "/x", "-l=debug", "stackctl", "up",
+                    "-d", "stackctl"
+                ]),
+                true
+            ),
+            Invocation::Run(args(&[
+                "stackctl",
+                "--context",
+                "remote",
+                "up",
+                "-d",
+                "stackctl"
+            ]))
+        );
+        assert_eq!(
+            invocation(
+                args(&[plugin, "--host=tcp://h:2375", "stackctl", "ps"]),
+                true
+            ),
+            Invocation::Run(args(&["stackctl", "--host", "tcp://h:2375", "ps"]))
+        );
+        let meta: serde_json::Value = serde_json::from_str(&metadata()).unwrap();
+        assert_eq!(meta["SchemaVersion"], "0.1.0");
+    }
+}
