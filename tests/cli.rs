@@ -36,7 +36,8 @@ fn args_for(verb: &str) -> Vec<&'static str> {
         "up" => vec!["-d"],
         "scale" => vec!["web=2"],
         "exec" | "run" => vec!["web", "true"],
-        "restart" | "stop" | "start" | "pause" | "unpause" | "attach" | "wait" | "kill" => {
+        "restart" | "stop" | "start" | "pause" | "unpause" | "attach" | "wait" | "kill"
+        | "export" | "commit" => {
             vec!["web"]
         }
         "rm" => vec!["-f", "web"],

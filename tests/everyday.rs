@@ -629,3 +629,82 @@ fn attach_shows_new_output_and_passes_ctrl_c_on() {
         "3"
     );
 }
+
+#[test]
+fn export_writes_a_replicas_filesystem_and_commit_makes_an_image_of_it() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "snapshot",
+        &format!(
+            "services:\n  box:\n    image: {IMG}\n    command: [sh, -c, 'echo made-here > /marker; exec sleep infinity']\n    init: true\n    deploy: {{ replicas: 2 }}\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let n = &p.name;
+    let t = std::time::Instant::now();
+    while docker(&["exec", &format!("{n}-box-2"), "cat", "/marker"]) != "made-here" {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the marker never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let tar = p.path().join("box.tar");
+    p.ok(&["export", "--index", "2", "box", "-o", tar.to_str().unwrap()]);
+    let listing = std::process::Command::new("tar")
+        .args(["-tf", tar.to_str().unwrap()])
+        .output()
+        .expect("tar");
+    let names = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        names.lines().any(|l| l == "marker"),
+        "no /marker in the export"
+    );
+    assert!(names.lines().any(|l| l.starts_with("etc/")));
+    // To a pipe, the same archive; to nothing, a refusal.
+    let piped = p.ok(&["export", "box"]).stdout;
+    assert!(piped.len() > 1_000_000, "{} bytes", piped.len());
+    let out = p.run(&["export", "box", "--index", "9"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no replica 9"));
+
+    let image = format!("{n}-committed:snap");
+    let out = p.ok(&[
+        "commit",
+        "box",
+        &image,
+        "-m",
+        "with the marker",
+        "-a",
+        "tests",
+        "-c",
+        "ENV MODE=snap",
+    ]);
+    assert!(
+        stdout(&out).trim().starts_with("sha256:"),
+        "{}",
+        stdout(&out)
+    );
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            docker(&["rmi", "-f", &self.0]);
+        }
+    }
+    let _cleanup = Remove(image.clone());
+    assert_eq!(inspect(&image, "{{.Comment}}"), "with the marker");
+    assert_eq!(inspect(&image, "{{.Author}}"), "tests");
+    assert!(inspect(&image, "{{.Config.Env}}").contains("MODE=snap"));
+    assert_eq!(
+        docker(&["run", "--rm", &image, "cat", "/marker"]),
+        "made-here",
+        "the image holds the replica's state"
+    );
+    assert_eq!(
+        inspect(&format!("{n}-box-1"), "{{.State.Status}}"),
+        "running",
+        "paused only while committing"
+    );
+}

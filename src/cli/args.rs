@@ -378,3 +378,37 @@ pub struct VolumesArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub service: String,
+    /// Which replica
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Write the tar archive to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    pub service: String,
+    /// The new image's name, REPOSITORY[:TAG]
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+    /// Which replica
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Commit message
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Author (e.g. "Jane Doe <jane@example.com>")
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// A Dockerfile instruction to apply to the image (repeatable), e.g. -c 'ENV MODE=prod'
+    #[arg(short, long, value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Pause the container while committing (--pause=false to leave it running)
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub pause: bool,
+}

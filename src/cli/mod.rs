@@ -125,6 +125,14 @@ pub enum Command {
     /// Create the stack's containers (and networks, volumes, images) without starting them
     #[command(after_help = "Example:\n  stackctl create && stackctl start")]
     Create(CreateArgs),
+    /// Write a replica's filesystem as a tar archive
+    #[command(after_help = "Example:\n  stackctl export flaskapp -o flaskapp.tar")]
+    Export(ExportArgs),
+    /// Make an image of a replica's present state
+    #[command(
+        after_help = "Example:\n  stackctl commit flaskapp visitors/web:debug -m 'with the fix'"
+    )]
+    Commit(CommitArgs),
     /// List the stack's volumes
     #[command(after_help = "Example:\n  stackctl volumes --format json")]
     Volumes(VolumesArgs),
@@ -239,6 +247,8 @@ impl Command {
             Command::Down(_) => "down",
             Command::Create(_) => "create",
             Command::Volumes(_) => "volumes",
+            Command::Export(_) => "export",
+            Command::Commit(_) => "commit",
             Command::Ps(_) => "ps",
             Command::Scale(_) => "scale",
             Command::Build(_) => "build",

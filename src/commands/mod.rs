@@ -9,6 +9,7 @@ mod everyday;
 mod lock;
 mod logs;
 mod session;
+mod snapshot;
 mod stats;
 
 pub use engine_cmds::{check_services, parse_scale};
@@ -37,6 +38,7 @@ const DRY_RUN_COMMANDS: &[&str] = &[
     "events",
     "images",
     "ls",
+    "export",
     "version",
     "completion",
     "volumes",
@@ -72,6 +74,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Down(args) => done(engine_cmds::down(ctx, args)),
         Command::Create(args) => done(engine_cmds::create(ctx, args)),
         Command::Volumes(args) => done(everyday::volumes(ctx, args)),
+        Command::Export(args) => done(snapshot::export(ctx, args)),
+        Command::Commit(args) => done(snapshot::commit(ctx, args)),
         Command::Ps(args) => done(engine_cmds::ps(ctx, args)),
         Command::Scale(args) => done(engine_cmds::scale(ctx, args)),
         Command::Build(args) => done(engine_cmds::build(ctx, args)),

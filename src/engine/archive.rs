@@ -70,3 +70,51 @@ pub async fn upload(
         .await
         .api(|| format!("copying into {dir} in the container"))
 }
+
+/// The whole filesystem of a container as a tar stream (`docker export`).
+pub fn export(
+    engine: &Engine,
+    id: &str,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    engine
+        .docker
+        .export_container(id)
+        .map(|r| r.map_err(std::io::Error::other))
+}
+
+/// What `commit` records with the new image.
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    pub reference: Option<String>,
+    pub message: Option<String>,
+    pub author: Option<String>,
+    /// Dockerfile instructions applied to the image (`CMD …`, `ENV …`), one a line.
+    pub changes: Vec<String>,
+    pub pause: bool,
+}
+
+/// Makes an image of a container's present state; returns the image ID.
+pub async fn commit(engine: &Engine, id: &str, opts: &CommitOptions) -> anyhow::Result<String> {
+    let (repo, tag) = match &opts.reference {
+        Some(r) => {
+            let (repo, tag) = super::images::split_reference(r);
+            (Some(repo), Some(tag))
+        }
+        None => (None, None),
+    };
+    let options = bollard::query_parameters::CommitContainerOptions {
+        container: Some(id.to_owned()),
+        repo,
+        tag,
+        comment: opts.message.clone(),
+        author: opts.author.clone(),
+        pause: opts.pause,
+        changes: (!opts.changes.is_empty()).then(|| opts.changes.join("\n")),
+    };
+    let made = engine
+        .patient
+        .commit_container(options, bollard::models::ContainerConfig::default())
+        .await
+        .api(|| "committing the container".into())?;
+    Ok(made.id)
+}
