@@ -708,3 +708,38 @@ fn export_writes_a_replicas_filesystem_and_commit_makes_an_image_of_it() {
         "paused only while committing"
     );
 }
+
+#[test]
+fn down_v_removes_anonymous_volumes_too_and_plain_down_keeps_them() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "anonvol",
+        &format!(
+            "services:\n  a:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes: [/scratch]\n"
+        ),
+    );
+    let anonymous = |p: &TestProject| {
+        inspect(
+            &format!("{}-a-1", p.name),
+            "{{range .Mounts}}{{.Name}}{{end}}",
+        )
+    };
+    p.ok(&["up", "-d"]);
+    let first = anonymous(&p);
+    assert!(!first.is_empty());
+    p.ok(&["down", "-t", "0"]);
+    assert!(
+        docker_ok(&["volume", "inspect", &first]),
+        "plain down keeps it"
+    );
+    docker(&["volume", "rm", &first]);
+    p.ok(&["up", "-d"]);
+    let second = anonymous(&p);
+    p.ok(&["down", "-v", "-t", "0"]);
+    assert!(
+        !docker_ok(&["volume", "inspect", &second]),
+        "down -v removes it"
+    );
+}

@@ -90,9 +90,11 @@ pub async fn down(
         for c in wave {
             let (engine, report, id, name) =
                 (engine.clone(), report.clone(), c.id.clone(), c.name.clone());
+            // `-v` takes the containers' anonymous volumes too, as compose's `down -v` does.
+            let anonymous_volumes = opts.volumes;
             removals.push(tokio::spawn(async move {
                 engine.check_cancelled()?;
-                containers::remove(&engine, &id, &name, false).await?;
+                containers::remove(&engine, &id, &name, anonymous_volumes).await?;
                 step(&report, format!("Container {name}"), "Removed", true);
                 Ok::<_, anyhow::Error>(())
             }));
