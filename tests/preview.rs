@@ -125,7 +125,7 @@ fn dry_run_up_names_what_up_then_does_and_why_and_changes_nothing() {
 }
 
 #[test]
-fn dry_run_down_and_scale_list_their_changes_and_other_commands_refuse_it() {
+fn dry_run_down_scale_stop_rm_restart_list_their_changes_and_build_refuses_it() {
     if !daemon_available() {
         return;
     }
@@ -149,10 +149,30 @@ fn dry_run_down_and_scale_list_their_changes_and_other_commands_refuse_it() {
         [format!("Container {n}-a-3")].into_iter().collect(),
         "{scale}"
     );
-    let out = p.run(&["--dry-run", "restart"]);
+    let stop = stdout(&p.ok(&["--dry-run", "stop", "a"]));
+    let rm = stdout(&p.ok(&["--dry-run", "rm", "-s", "-f", "b"]));
+    let restart = stdout(&p.ok(&["--dry-run", "restart"]));
+    assert_eq!(
+        daemon_objects(&p),
+        before,
+        "a dry run stopped, removed or restarted something"
+    );
+    assert_eq!(
+        previewed(&stop, "stop"),
+        [format!("Container {n}-a-1"), format!("Container {n}-a-2")]
+            .into_iter()
+            .collect(),
+        "{stop}"
+    );
+    assert!(
+        previewed(&rm, "remove").contains(&format!("Container {n}-b-1")),
+        "{rm}"
+    );
+    assert_eq!(previewed(&restart, "restart").len(), 3, "{restart}");
+    let out = p.run(&["--dry-run", "build"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--dry-run is not supported by `stackctl restart`"));
-    assert_eq!(daemon_objects(&p), before, "the refused restart ran");
+    assert!(stderr(&out).contains("--dry-run is not supported by `stackctl build`"));
+    assert_eq!(daemon_objects(&p), before, "the refused build ran");
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::cli::{
 };
 use crate::engine::down::{self, DownOptions};
 use crate::engine::observe::{self, ObservedContainer};
+use crate::engine::preview::Change;
 use crate::engine::{self, Engine, containers, logs, ops};
 use crate::exit::UsageError;
 use crate::plan::Plan;
@@ -50,6 +51,28 @@ pub(super) async fn service_containers(
         .collect())
 }
 
+/// What `actions` would do to each of `list`, as `--dry-run` shows it.
+fn changes_for(list: &[&ObservedContainer], actions: &[&'static str]) -> Vec<Change> {
+    list.iter()
+        .flat_map(|c| {
+            actions.iter().map(|action| Change {
+                object: format!("Container {}", c.name),
+                action,
+                why: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// With `--dry-run`, shows `changes` and returns true: the caller then changes nothing.
+fn dry_run(ctx: &Ctx, changes: &[Change]) -> Result<bool> {
+    if !ctx.global.dry_run {
+        return Ok(false);
+    }
+    ui::out(ui::preview::render(changes))?;
+    Ok(true)
+}
+
 fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
     t.map(Duration::from_secs).unwrap_or_else(|| {
         plan.services
@@ -64,6 +87,12 @@ pub fn restart(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
         let _lock = super::lock::acquire(engine, &plan.project, "restart").await?;
         let list = service_containers(engine, plan, &args.services, true).await?;
+        if dry_run(
+            ctx,
+            &changes_for(&list.iter().collect::<Vec<_>>(), &["restart"]),
+        )? {
+            return Ok(());
+        }
         engine::settle_all(list.iter().map(|c| {
             let grace = timeout_for(plan, &c.service, args.timeout);
             let report = report.clone();
@@ -89,6 +118,12 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
         let _lock = super::lock::acquire(engine, &plan.project, "stop").await?;
         let list = service_containers(engine, plan, &args.services, false).await?;
+        if dry_run(
+            ctx,
+            &changes_for(&list.iter().collect::<Vec<_>>(), &["stop"]),
+        )? {
+            return Ok(());
+        }
         // Dependents first.
         for level in plan.levels.iter().rev() {
             let wave: Vec<_> = list.iter().filter(|c| level.contains(&c.service)).collect();
@@ -125,6 +160,10 @@ pub fn start(ctx: &Ctx, args: Services) -> Result<()> {
             return Err(UsageError::new("no containers to start")
                 .hint("create them first with `stackctl up -d`")
                 .into());
+        }
+        let stopped: Vec<_> = list.iter().filter(|c| !c.running()).collect();
+        if dry_run(ctx, &changes_for(&stopped, &["start"]))? {
+            return Ok(());
         }
         for level in &plan.levels {
             let wave: Vec<_> = list
@@ -204,6 +243,10 @@ pub fn pause(ctx: &Ctx, args: Services, freeze: bool) -> Result<()> {
                 .hint("start them with `stackctl up -d`")
                 .into());
         }
+        let action = if freeze { "pause" } else { "unpause" };
+        if dry_run(ctx, &changes_for(&todo, &[action]))? {
+            return Ok(());
+        }
         engine::settle_all(todo.iter().map(|c| {
             let report = report.clone();
             async move {
@@ -222,6 +265,12 @@ pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
+        if dry_run(
+            ctx,
+            &changes_for(&list.iter().collect::<Vec<_>>(), &["kill"]),
+        )? {
+            return Ok(());
+        }
         for c in &list {
             containers::signal(engine, &c.id, &args.signal).await?;
             engine::step(
@@ -240,6 +289,14 @@ pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
         let _lock = super::lock::acquire(engine, &plan.project, "rm").await?;
         let list = service_containers(engine, plan, &args.services, true).await?;
+        let (running, stopped): (Vec<_>, Vec<_>) = list.iter().partition(|c| c.running());
+        let mut changes = changes_for(&stopped, &["remove"]);
+        if args.stop {
+            changes.extend(changes_for(&running, &["stop", "remove"]));
+        }
+        if dry_run(ctx, &changes)? {
+            return Ok(());
+        }
         for c in &list {
             if c.running() {
                 if !args.stop {

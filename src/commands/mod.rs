@@ -22,13 +22,20 @@ pub use ctx::{Ctx, Shape};
 
 use crate::cli::{Cli, Command};
 
-/// What `--dry-run` may be given to: the four that preview their changes, then those that change
-/// nothing anyway. Any other command refuses it rather than run for real.
+/// What `--dry-run` may be given to: the eleven that preview their changes, then those that
+/// change nothing anyway. Any other command refuses it rather than run for real.
 const DRY_RUN_COMMANDS: &[&str] = &[
     "up",
     "create",
     "down",
     "scale",
+    "restart",
+    "stop",
+    "start",
+    "pause",
+    "unpause",
+    "kill",
+    "rm",
     "man",
     "config",
     "ps",
@@ -60,7 +67,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ))
         .hint(format!(
             "--dry-run previews {}; drop it to run `{}`",
-            DRY_RUN_COMMANDS[..4].join(", "),
+            DRY_RUN_COMMANDS[..11].join(", "),
             cli.command.name()
         ))
         .into());
