@@ -743,3 +743,61 @@ fn down_v_removes_anonymous_volumes_too_and_plain_down_keeps_them() {
         "down -v removes it"
     );
 }
+
+#[test]
+fn secrets_and_configs_given_as_text_are_copied_into_each_container() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "textfiles",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{ replicas: 2 }}\n    secrets: [token]\n    configs:\n      - source: site\n        target: /etc/app/site.conf\nsecrets:\n  token:\n    environment: STACKCTL_TEST_TOKEN\nconfigs:\n  site:\n    content: |\n      listen 8080\n      name $${{HOSTNAME}}\n"
+        ),
+    );
+    let up = |token: &str| {
+        let out = p
+            .cmd(&["up", "-d"])
+            .env("STACKCTL_TEST_TOKEN", token)
+            .output()
+            .expect("up");
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    up("s3cret");
+    let n = &p.name;
+    for i in [1, 2] {
+        let c = format!("{n}-app-{i}");
+        assert_eq!(docker(&["exec", &c, "cat", "/run/secrets/token"]), "s3cret");
+        assert_eq!(
+            docker(&["exec", &c, "cat", "/etc/app/site.conf"]),
+            "listen 8080\nname ${HOSTNAME}"
+        );
+        assert_eq!(
+            docker(&["exec", &c, "stat", "-c", "%a", "/run/secrets/token"]),
+            "444"
+        );
+    }
+    // The value is never written out by `config`.
+    let config = p
+        .cmd(&["config"])
+        .env("STACKCTL_TEST_TOKEN", "s3cret")
+        .output()
+        .expect("config");
+    assert!(!stdout(&config).contains("s3cret"), "{}", stdout(&config));
+    // A new value recreates the containers, as a changed file would need.
+    let before = p.id(&format!("{n}-app-1"));
+    up("rotated");
+    assert_ne!(p.id(&format!("{n}-app-1")), before);
+    assert_eq!(
+        docker(&["exec", &format!("{n}-app-1"), "cat", "/run/secrets/token"]),
+        "rotated"
+    );
+    // Unset, it is refused before anything is made, naming the variable.
+    let out = p
+        .cmd(&["up", "-d"])
+        .env_remove("STACKCTL_TEST_TOKEN")
+        .output()
+        .expect("up");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("STACKCTL_TEST_TOKEN, which is not set"));
+}

@@ -118,3 +118,40 @@ pub async fn commit(engine: &Engine, id: &str, opts: &CommitOptions) -> anyhow::
         .api(|| "committing the container".into())?;
     Ok(made.id)
 }
+
+/// Writes `files` into a created container (before it starts), their folders made as needed.
+pub async fn put_files(
+    engine: &Engine,
+    id: &str,
+    files: &[crate::plan::InjectedFile],
+) -> anyhow::Result<()> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut folders = std::collections::BTreeSet::new();
+    for f in files {
+        let relative = f.target.trim_start_matches('/');
+        let mut parent = std::path::Path::new(relative).parent();
+        while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+            folders.insert(p.to_path_buf());
+            parent = p.parent();
+        }
+    }
+    for dir in &folders {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(0o755);
+        header.set_size(0);
+        tar.append_data(&mut header, dir, std::io::empty())?;
+    }
+    for f in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(f.mode);
+        header.set_size(f.content.len() as u64);
+        tar.append_data(
+            &mut header,
+            f.target.trim_start_matches('/'),
+            f.content.as_bytes(),
+        )?;
+    }
+    let bytes = Bytes::from(tar.into_inner()?);
+    upload(engine, id, "/", futures::stream::iter([bytes])).await
+}

@@ -112,6 +112,16 @@ impl Target {
                     }
                     .into());
                 }
+                if let Some(svc) = req.plan.services.values().find(|s| !s.injected.is_empty()) {
+                    return Err(NotOnTarget {
+                        message: format!(
+                            "service {} takes a secret or config given as text (`content:` or `environment:`), which this Swarm backend does not pass on yet",
+                            svc.name
+                        ),
+                        hint: "give the secret or config a `file:` in the Swarm override".into(),
+                    }
+                    .into());
+                }
                 if let Some((_, flag)) = req.container_flags.iter().find(|(given, _)| *given) {
                     return Err(NotOnTarget {
                         message: format!("{flag} works on one engine, not on Swarm"),

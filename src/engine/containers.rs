@@ -340,6 +340,9 @@ pub async fn create_named(
             .await
             .api(|| format!("connecting {name} to network {net}"))?;
     }
+    if !svc.injected.is_empty() {
+        super::archive::put_files(engine, &created.id, &svc.injected).await?;
+    }
     Ok(created.id)
 }
 

@@ -337,14 +337,22 @@ pub fn validate(
         let path = root.key("configs").key(name);
         match (&c.file, c.external) {
             (Some(f), _) if !super::host_path(&p.working_dir, f).is_file() => diags.push(
-                loc.diag(&path.key("file"), false, format!("config file `{f}` {}", missing_file(&super::host_path(&p.working_dir, f))))
-                    .hint("create it or fix the path"),
+                loc.diag(
+                    &path.key("file"),
+                    false,
+                    format!(
+                        "config file `{f}` {}",
+                        missing_file(&super::host_path(&p.working_dir, f))
+                    ),
+                )
+                .hint("create it or fix the path"),
             ),
             (Some(_), _) => {}
             (None, Some(true)) => {}
+            (None, _) if c.content.is_some() || c.environment.is_some() => {}
             (None, _) => diags.push(
-                loc.diag(&path, true, format!("config `{name}` has no file"))
-                    .hint("give it `file: PATH` (`content:` and `environment:` are not supported yet)"),
+                loc.diag(&path, true, format!("config `{name}` has no source"))
+                    .hint("give it `file: PATH`, `content: TEXT` or `environment: VAR`"),
             ),
         }
     }
@@ -365,17 +373,6 @@ pub fn validate(
             diags.push(
                 loc.diag(&path, true, format!("secret `{name}` has no source"))
                     .hint("give it `file: PATH` or `environment: VAR`"),
-            );
-        }
-        // A build reads it from stackctl's environment; a container would need it as a file.
-        let mounted = p
-            .services
-            .values()
-            .any(|svc| svc.secrets.iter().any(|r| &r.source == name));
-        if s.environment.is_some() && s.file.is_none() && mounted {
-            diags.push(
-                loc.diag(&path.key("environment"), true, format!("secret `{name}` comes from an environment variable, which stackctl does not support yet for a service's `secrets:` (builds can use it)"))
-                    .hint("write the value to a file and use `file: PATH` instead"),
             );
         }
         if let Some(f) = &s.file

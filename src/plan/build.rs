@@ -184,38 +184,36 @@ fn service_plan(
     // File secrets are bind-mounted read-only under /run/secrets, as compose does locally.
     let mut mounts: Vec<MountPlan> = mounts;
     // Configs likewise, at their target (`/<name>` unless the service says otherwise).
-    for cfg in &svc.configs {
-        if let Some(file) = project
-            .configs
-            .get(&cfg.source)
-            .and_then(|d| d.file.as_ref())
-        {
-            mounts.push(MountPlan {
-                kind: MountKind::Bind,
-                source: Some(absolute(&project.working_dir, file).display().to_string()),
-                target: format!("/{}", cfg.target.trim_start_matches('/')),
-                read_only: true,
-            });
-        }
-    }
-    for sec in &svc.secrets {
-        if let Some(file) = project
-            .secrets
-            .get(&sec.source)
-            .and_then(|d| d.file.as_ref())
-        {
-            let target = if sec.target.starts_with('/') {
-                sec.target.clone()
-            } else {
-                format!("/run/secrets/{}", sec.target)
-            };
+    // Those given as text are copied in instead (`injected`).
+    let mut injected = Vec::new();
+    let mut place = |def: Option<&crate::manifest::SecretDef>, target: String| {
+        let Some(def) = def else { return };
+        if let Some(file) = &def.file {
             mounts.push(MountPlan {
                 kind: MountKind::Bind,
                 source: Some(absolute(&project.working_dir, file).display().to_string()),
                 target,
                 read_only: true,
             });
+        } else if let Some(text) = def.content.as_ref().or(def.resolved.as_ref()) {
+            injected.push(InjectedFile {
+                target,
+                content: text.clone(),
+                mode: 0o444,
+            });
         }
+    };
+    for cfg in &svc.configs {
+        let target = format!("/{}", cfg.target.trim_start_matches('/'));
+        place(project.configs.get(&cfg.source), target);
+    }
+    for sec in &svc.secrets {
+        let target = if sec.target.starts_with('/') {
+            sec.target.clone()
+        } else {
+            format!("/run/secrets/{}", sec.target)
+        };
+        place(project.secrets.get(&sec.source), target);
     }
     let mut networks = BTreeMap::new();
     if svc.networks.is_empty() && svc.network_mode.is_none() {
@@ -269,6 +267,7 @@ fn service_plan(
         ports,
         expose: svc.expose.clone(),
         mounts,
+        injected: injected.clone(),
         tmpfs: svc.tmpfs.clone(),
         networks,
         endpoints,
@@ -340,7 +339,8 @@ fn service_plan(
             .collect(),
         created_after: crate::manifest::container_sources(svc),
         platform: svc.platform.clone(),
-        config_hash: config_hash(svc, project),
+        // What is copied in changes the container as a mount's file would: it is part of the hash.
+        config_hash: super::hash::with_injected(&config_hash(svc, project), &injected),
         config_snapshot: super::hash::config_snapshot(svc),
         swarm: SwarmPlan {
             global: svc.deploy.as_ref().and_then(|d| d.mode) == Some(DeployMode::Global),

@@ -98,6 +98,23 @@ fn shown(v: &serde_json::Value) -> String {
     }
 }
 
+/// Adds the files copied into the container to the service hash (unchanged when there are none,
+/// so containers made before are not recreated).
+pub fn with_injected(service_hash: &str, files: &[crate::plan::InjectedFile]) -> String {
+    if files.is_empty() {
+        return service_hash.to_owned();
+    }
+    let mut h = Sha256::new();
+    h.update(service_hash.as_bytes());
+    for f in files {
+        h.update(f.target.as_bytes());
+        h.update([0]);
+        h.update(f.content.as_bytes());
+        h.update(f.mode.to_be_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 /// Combines the service hash with the image ID the container will run.
 pub fn with_image(service_hash: &str, image_id: &str) -> String {
     let mut h = Sha256::new();

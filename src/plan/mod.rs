@@ -204,6 +204,15 @@ pub struct MountPlan {
     pub read_only: bool,
 }
 
+/// A file written into a container before it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectedFile {
+    /// Absolute path in the container.
+    pub target: String,
+    pub content: String,
+    pub mode: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortPlan {
     pub target: u16,
@@ -250,6 +259,9 @@ pub struct ServicePlan {
     pub ports: Vec<PortPlan>,
     pub expose: Vec<String>,
     pub mounts: Vec<MountPlan>,
+    /// Secrets and configs given as text (`content:`, `environment:`): copied into each container
+    /// before it starts, as compose does, since there is no file to mount.
+    pub injected: Vec<InjectedFile>,
     pub tmpfs: Vec<String>,
     /// Daemon network name → aliases (the service name is always one).
     pub networks: BTreeMap<String, Vec<String>>,

@@ -303,6 +303,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     add_implicit_dependencies(&mut project, &loc)?;
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
+    resolve::file_values(&mut project, &variables, &loc)?;
     let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
     let build_input_problems = build_rules::input_problems(&project, &loc);
     resolve_environment(&mut project, &variables)?;

@@ -236,3 +236,50 @@ fn read_raw_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, Di
         })
         .collect())
 }
+
+/// Reads the value of each secret and config that comes from an `environment:` variable, as compose
+/// does (the process environment, then `.env`); an unset variable is an error at its line.
+pub(super) fn file_values(
+    project: &mut Project,
+    vars: &HashMap<String, String>,
+    loc: &Locator,
+) -> Result<(), Diagnostics> {
+    let mut diags = Diagnostics::default();
+    // Only what a container mounts must be there now; a build reads its secrets when it runs.
+    let mounted: Vec<(&str, String)> = project
+        .services
+        .values()
+        .flat_map(|s| {
+            let secrets = s.secrets.iter().map(|r| ("secrets", r.source.clone()));
+            let configs = s.configs.iter().map(|r| ("configs", r.source.clone()));
+            secrets.chain(configs).collect::<Vec<_>>()
+        })
+        .collect();
+    for (section, defs) in [
+        ("secrets", &mut project.secrets),
+        ("configs", &mut project.configs),
+    ] {
+        for (name, def) in defs.iter_mut() {
+            let Some(var) = def.environment.clone().filter(|_| def.file.is_none()) else {
+                continue;
+            };
+            match vars.get(&var) {
+                Some(value) => def.resolved = Some(value.clone()),
+                None if !mounted.contains(&(section, name.clone())) => {}
+                None => diags.push(
+                    loc.diag(
+                        &FieldPath::root().key(section).key(name).key("environment"),
+                        true,
+                        format!(
+                            "`{name}` comes from the environment variable {var}, which is not set"
+                        ),
+                    )
+                    .hint(format!(
+                        "export {var}=… before running stackctl, or set it in the project's .env"
+                    )),
+                ),
+            }
+        }
+    }
+    if diags.is_empty() { Ok(()) } else { Err(diags) }
+}

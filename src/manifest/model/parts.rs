@@ -486,6 +486,9 @@ pub struct SecretDef {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,
+    /// The value of `environment:`, read when loading (never written out: it may be a secret).
+    #[serde(skip)]
+    pub resolved: Option<String>,
 }
 
 impl Service {
