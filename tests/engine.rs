@@ -468,8 +468,11 @@ fn an_interrupted_up_converges_on_the_next_up() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         unsafe_sigint(child.id());
         let status = child.wait().unwrap();
+        // Ended by the signal itself: it came before stackctl listened for it (a busy machine
+        // takes more than 50 ms to load and connect), when nothing had been changed yet.
+        use std::os::unix::process::ExitStatusExt;
         assert!(
-            matches!(status.code(), Some(0) | Some(130)),
+            matches!(status.code(), Some(0) | Some(130)) || status.signal() == Some(2),
             "exit {status:?}"
         );
         p.ok(&["up", "-d"]);

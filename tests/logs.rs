@@ -348,8 +348,11 @@ fn a_reader_that_does_not_keep_up_slows_logs_down_without_growing_its_memory() {
     assert_eq!(last, 1_000_000);
     let _ = follower.kill();
     let _ = follower.wait();
+    // This debug binary is ~33 MiB resident following a quiet container (the release one ~11 MiB); had it
+    // kept the 40 MB of unread output, it would be past 70 MiB. The bound leaves room for the
+    // binary to grow and none for buffering the output.
     assert!(
-        peak > 0 && peak < 32 * 1024,
+        peak > 0 && peak < 48 * 1024,
         "peak RSS {peak} KiB while the output was not read"
     );
 }

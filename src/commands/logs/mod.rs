@@ -234,6 +234,8 @@ async fn pump<F: Fn(&str, u32) -> bool>(
     // Containers whose stream ended before their stop's event came, and the other way round.
     let mut exit_unseen: HashSet<String> = HashSet::new();
     let mut died: HashSet<String> = HashSet::new();
+    // Containers that started again while their previous run's stream was still open.
+    let mut started_again: HashSet<String> = HashSet::new();
     let mut settle_by: Option<tokio::time::Instant> = None;
     // Set when a stream ends, a stop is seen or the grace runs out: time to ask whether we are done.
     let mut maybe_done = false;
@@ -299,6 +301,15 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                     }
                     active.remove(&idx);
                     streaming.retain(|_, v| *v != idx);
+                    if started_again.remove(&ids[idx]) {
+                        // Its next run began before this stream ended: follow that run now.
+                        let id = ids[idx].clone();
+                        died.remove(&id);
+                        streaming.insert(id.clone(), idx);
+                        active.insert(idx);
+                        follow_after_last(engine, idx, &id, &last_ts, &q, stamps, sink.clone(), tx.clone());
+                        continue;
+                    }
                     // A followed stream ends when its container stops; the stop's event may still
                     // be on its way, and its status line is worth waiting for.
                     if follow.is_some() && !died.remove(&ids[idx]) {
@@ -345,10 +356,12 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                         ids.push(ev.id.clone());
                         streaming.insert(ev.id.clone(), idx);
                         active.insert(idx);
-                        // A container seen before continues after its last shown line; a new one from its start.
-                        let min = last_ts.get(&ev.id).map(|t| t + 1);
-                        let from = LogQuery { follow: true, tail: None, since: min.map_or(0, secs_for_query), ..q.clone() };
-                        spawn_reader(engine, idx, &ev.id, &from, Stamps { parse: true, min, ..stamps }, sink.clone(), tx.clone());
+                        follow_after_last(engine, idx, &ev.id, &last_ts, &q, stamps, sink.clone(), tx.clone());
+                    }
+                    // A restart whose start comes before the old run's stream has ended: picked
+                    // up when it ends (above), or the new run would go unread.
+                    "start" if shown => {
+                        started_again.insert(ev.id.clone());
                     }
                     // Only the containers this view shows: one it never showed (the one a
                     // recreation replaced, say) has nothing to say here.
@@ -434,6 +447,34 @@ async fn pump<F: Fn(&str, u32) -> bool>(
             }
         }
     }
+}
+
+/// Follows container `id` into view slot `idx`: a container seen before continues after its last
+/// shown line, a new one from its start.
+#[allow(clippy::too_many_arguments)]
+fn follow_after_last(
+    engine: &Engine,
+    idx: usize,
+    id: &str,
+    last_ts: &HashMap<String, i128>,
+    q: &LogQuery,
+    stamps: Stamps,
+    sink: Sink,
+    tx: mpsc::Sender<Msg>,
+) {
+    let min = last_ts.get(id).map(|t| t + 1);
+    let from = LogQuery {
+        follow: true,
+        tail: None,
+        since: min.map_or(0, secs_for_query),
+        ..q.clone()
+    };
+    let stamps = Stamps {
+        parse: true,
+        min,
+        ..stamps
+    };
+    spawn_reader(engine, idx, id, &from, stamps, sink, tx);
 }
 
 async fn any_running_or_restarting(engine: &Engine, project: &str) -> Result<bool> {
