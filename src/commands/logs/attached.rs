@@ -84,6 +84,8 @@ pub async fn attached(
             services: started,
             tx: stop_tx.clone(),
         }),
+        // Attached `up` ends with its containers, as compose's does.
+        linger: Duration::ZERO,
     };
     let stamps = Stamps {
         show: opts.timestamps,

@@ -155,6 +155,7 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
                 since: events_from,
                 wanted: move |svc: &str, n: u32| wanted(svc, n),
                 stops: None,
+                linger: LOGS_LINGER,
             });
             let window = args.merge_time.then_some(Duration::from_millis(250));
             let targets = targets
@@ -179,6 +180,8 @@ struct Follow<F> {
     since: i128,
     wanted: F,
     stops: Option<StopWatch>,
+    /// Once nothing runs, how long to wait for a start before ending.
+    linger: Duration,
 }
 
 /// Where to report that a container of `services` stopped for good (no restart policy brings it back).
@@ -404,7 +407,7 @@ async fn pump<F: Fn(&str, u32) -> bool>(
             view.with(|v| v.flush())?;
             let Some(f) = &follow else { continue };
             if events.is_some() {
-                match any_running_or_restarting(engine, &f.project).await {
+                match any_running_or_restarting(engine, &f.project, f.linger).await {
                     Ok(true) => continue,
                     Ok(false) => return Ok(()),
                     Err(e) if reconnect::answers(engine).await => return Err(e),
@@ -477,15 +480,27 @@ fn follow_after_last(
     spawn_reader(engine, idx, id, &from, stamps, sink, tx);
 }
 
-async fn any_running_or_restarting(engine: &Engine, project: &str) -> Result<bool> {
+/// How long `logs -f` waits, once nothing runs, for something to start again before it ends: a
+/// `docker restart` or `stackctl restart` leaves a container exited between its stop and its start,
+/// for more than a second on a busy machine.
+const LOGS_LINGER: Duration = Duration::from_secs(5);
+
+async fn any_running_or_restarting(
+    engine: &Engine,
+    project: &str,
+    linger: Duration,
+) -> Result<bool> {
     // A container that died under a restart policy shows as restarting, or starts again within its
-    // back-off; give it a moment before concluding the stack is down.
-    for _ in 0..3 {
+    // back-off; give it a moment (at least 0.6 s) before concluding the stack is down.
+    let until = tokio::time::Instant::now() + linger.max(Duration::from_millis(600));
+    loop {
         let list = observe::containers(engine, project, true).await?;
         if list.iter().any(|c| c.running() || c.state == "restarting") {
             return Ok(true);
         }
+        if tokio::time::Instant::now() >= until {
+            return Ok(false);
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    Ok(false)
 }
