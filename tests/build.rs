@@ -301,19 +301,6 @@ fn the_shipped_images_build_and_an_app_change_rebuilds_only_what_follows_its_cop
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn named_contexts_build_on_a_current_engine_node() {
     if !local_daemon_available("it starts its own node on the local daemon") {

@@ -18,5 +18,6 @@ mod layers;
 mod logs;
 mod manifest_errors;
 mod preview;
+mod rolling;
 mod stack;
 mod swarm;

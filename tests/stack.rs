@@ -53,19 +53,7 @@ impl Stack {
     }
 
     fn postgres_count(&self) -> u64 {
-        docker(&[
-            "exec",
-            &self.container("postgres", 1),
-            "psql",
-            "-U",
-            "postgres",
-            "-d",
-            "linode",
-            "-tAc",
-            "SELECT visitor_count FROM visitors WHERE site_id = 1",
-        ])
-        .parse()
-        .expect("postgres count")
+        postgres_count(&self.container("postgres", 1))
     }
 
     fn redis_count(&self) -> u64 {

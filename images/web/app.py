@@ -18,7 +18,6 @@ import uuid
 
 import psycopg2
 import psycopg2.errors
-import psycopg2.pool
 import redis
 from flask import Flask
 
@@ -38,49 +37,52 @@ def _password():
     return os.environ.get("POSTGRES_PASSWORD", "")
 
 
-_pool = None
-_pool_lock = threading.Lock()
+# One connection per gunicorn thread, kept for the worker's life: a request never waits for a
+# connection or pays for opening one (a pool that closes what it lends beyond its minimum made
+# Postgres fork a backend for most requests under load). A broken connection is replaced.
+_local = threading.local()
 
 
-def pool():
-    """One small pool per worker process, created lazily (after gunicorn forks)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = psycopg2.pool.ThreadedConnectionPool(
-                1,
-                int(os.environ.get("WEB_THREADS", "4")),
-                host=os.environ.get("POSTGRES_HOST", "postgres"),
-                dbname=os.environ.get("POSTGRES_DB", "linode"),
-                user=os.environ.get("POSTGRES_USER", "postgres"),
-                password=_password(),
-                connect_timeout=3,
-            )
-        return _pool
+def _connect():
+    conn = psycopg2.connect(
+        host=os.environ.get("POSTGRES_HOST", "postgres"),
+        dbname=os.environ.get("POSTGRES_DB", "linode"),
+        user=os.environ.get("POSTGRES_USER", "postgres"),
+        password=_password(),
+        connect_timeout=3,
+    )
+    # Each statement the app sends is a whole transaction on its own: autocommit saves the BEGIN and
+    # COMMIT round trips, and the row lock on the counter is held only while Postgres commits.
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(PREPARE_INCREMENT)
+    return conn
 
 
 def pg(sql, params=()):
-    """Runs one statement in its own transaction on a pooled connection (a broken one is dropped)."""
-    conn = pool().getconn()
-    broken = False
+    """Runs one statement as its own transaction on this thread's connection (a broken one is dropped)."""
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed:
+        conn = _local.conn = _connect()
     try:
-        with conn:
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchone() if cur.description else None
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone() if cur.description else None
     except (psycopg2.OperationalError, psycopg2.InterfaceError):
-        broken = True
+        _local.conn = None
+        conn.close()
         raise
-    finally:
-        pool().putconn(conn, close=broken or conn.closed != 0)
 
 
-INCREMENT = """
+# Prepared once per connection: the statement is parsed and planned once, not on every visit.
+PREPARE_INCREMENT = """
+PREPARE increment(integer, uuid) AS
 WITH inc AS (
-    UPDATE visitors SET visitor_count = visitor_count + 1 WHERE site_id = %(site)s RETURNING visitor_count
+    UPDATE visitors SET visitor_count = visitor_count + 1 WHERE site_id = $1 RETURNING visitor_count
 )
-INSERT INTO hits (request_id, visitor_count) SELECT %(rid)s, visitor_count FROM inc RETURNING visitor_count
+INSERT INTO hits (request_id, visitor_count) SELECT $2, visitor_count FROM inc RETURNING visitor_count
 """
+INCREMENT = "EXECUTE increment(%(site)s, %(rid)s)"
 # How long one request keeps retrying while Postgres restarts (nginx waits up to 60 s).
 RETRY_BUDGET = float(os.environ.get("POSTGRES_RETRY_SECONDS", "20"))
 _last_prune = 0.0

@@ -93,23 +93,8 @@ pub fn restart(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
         )? {
             return Ok(());
         }
-        engine::settle_all(list.iter().map(|c| {
-            let grace = timeout_for(plan, &c.service, args.timeout);
-            let report = report.clone();
-            async move {
-                engine::step(
-                    &report,
-                    format!("Container {}", c.name),
-                    "Restarting",
-                    false,
-                );
-                ops::restart(engine, &c.id, grace).await?;
-                engine::step(&report, format!("Container {}", c.name), "Restarted", true);
-                Ok::<_, anyhow::Error>(())
-            }
-        }))
-        .await?;
-        Ok(())
+        let grace = |service: &str| timeout_for(plan, service, args.timeout);
+        engine::rolling::restart(engine, plan, &list, grace, &report).await
     })
 }
 

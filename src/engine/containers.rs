@@ -130,21 +130,11 @@ pub fn create_body(
     // API 1.41 accepts one endpoint at create; further networks are connected before start, in
     // the order of their `priority` (highest first), then of their names.
     let first_net = network_order(svc).into_iter().next();
-    let networking_config = first_net.map(|(name, aliases)| {
-        let own = endpoint(svc, name);
-        NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                name.clone(),
-                EndpointSettings {
-                    aliases: Some(aliases.clone()),
-                    // On a user-defined network, links belong to the endpoint.
-                    links: external_links(&h.external_links),
-                    // The service's own MAC address goes on its first network.
-                    mac_address: own.mac_address.clone().or_else(|| h.mac_address.clone()),
-                    ..own
-                },
-            )])),
-        }
+    let networking_config = first_net.map(|(name, aliases)| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            name.clone(),
+            first_endpoint(svc, name, aliases),
+        )])),
     });
     ContainerCreateBody {
         image: Some(svc.image.clone()),
@@ -301,18 +291,24 @@ pub async fn create(
         svc,
         &name,
         create_body(plan, svc, number, config_hash),
+        true,
     )
     .await
 }
 
 /// Creates a container of `svc` named `name` from `body`, connected to all the service's networks
-/// (API 1.41 takes one at create; the others are connected before start).
+/// (API 1.41 takes one at create; the others before start); without aliases unless `announce`.
 pub async fn create_named(
     engine: &Engine,
     svc: &ServicePlan,
     name: &str,
-    body: ContainerCreateBody,
+    mut body: ContainerCreateBody,
+    announce: bool,
 ) -> Result<String> {
+    let endpoints = body.networking_config.iter_mut();
+    for e in endpoints.flat_map(|n| n.endpoints_config.iter_mut().flat_map(|m| m.values_mut())) {
+        e.aliases = e.aliases.take().filter(|_| announce);
+    }
     let created = engine
         .docker
         .create_container(
@@ -332,7 +328,7 @@ pub async fn create_named(
                 NetworkConnectRequest {
                     container: created.id.clone(),
                     endpoint_config: Some(EndpointSettings {
-                        aliases: Some(aliases.clone()),
+                        aliases: announce.then(|| aliases.clone()),
                         ..endpoint(svc, net)
                     }),
                 },
@@ -470,8 +466,25 @@ pub fn health_config(health: &Health) -> Option<HealthConfig> {
     }
 }
 
+/// The endpoint on the service's first network: its aliases, and the links and MAC address that
+/// belong to the container's first endpoint.
+pub(super) fn first_endpoint(svc: &ServicePlan, net: &str, aliases: &[String]) -> EndpointSettings {
+    let own = endpoint(svc, net);
+    EndpointSettings {
+        aliases: Some(aliases.to_vec()),
+        // On a user-defined network, links belong to the endpoint.
+        links: external_links(&svc.host.external_links),
+        // The service's own MAC address goes on its first network.
+        mac_address: own
+            .mac_address
+            .clone()
+            .or_else(|| svc.host.mac_address.clone()),
+        ..own
+    }
+}
+
 /// The service's networks, highest `priority` first, then by name.
-fn network_order(svc: &ServicePlan) -> Vec<(&String, &Vec<String>)> {
+pub(super) fn network_order(svc: &ServicePlan) -> Vec<(&String, &Vec<String>)> {
     let mut nets: Vec<_> = svc.networks.iter().collect();
     let priority = |n: &String| svc.endpoints.get(n).and_then(|e| e.priority).unwrap_or(0);
     nets.sort_by(|a, b| priority(b.0).cmp(&priority(a.0)).then(a.0.cmp(b.0)));
@@ -480,7 +493,7 @@ fn network_order(svc: &ServicePlan) -> Vec<(&String, &Vec<String>)> {
 
 /// The endpoint settings a service asks for on `network`: fixed addresses, MAC, driver options
 /// (`interface_name` is the driver option the engine reads for it), gateway priority.
-fn endpoint(svc: &ServicePlan, network: &str) -> EndpointSettings {
+pub(super) fn endpoint(svc: &ServicePlan, network: &str) -> EndpointSettings {
     let Some(e) = svc.endpoints.get(network) else {
         return EndpointSettings::default();
     };

@@ -161,7 +161,13 @@ pub async fn up(
         }
     }
 
-    let actions = decide::all(&services, &image_ids, &observed, opts.recreate_rule());
+    let actions = decide::all(
+        &plan.project,
+        &services,
+        &image_ids,
+        &observed,
+        opts.recreate_rule(),
+    );
 
     // Phase 1: scale-downs and every fresh container, all levels at once.
     let removals = actions.iter().flat_map(|(name, (a, _))| {
@@ -363,7 +369,15 @@ async fn run_service(
     }
 
     let mut to_start = fresh;
-    let recreated = super::settle_all(actions.recreate.iter().map(|old| async move {
+    // With `update_config`, changed replicas are replaced a batch at a time once the rest have
+    // started (see `rolling`); without it, together, as docker compose does.
+    let rolling = svc.rolling.as_ref().filter(|_| opts.start);
+    let together: &[ObservedContainer] = if rolling.is_some() {
+        &[]
+    } else {
+        &actions.recreate
+    };
+    let recreated = super::settle_all(together.iter().map(|old| async move {
         stop_and_remove(engine, old, svc.stop_timeout(), &svc.pre_stop, sem, report).await?;
         let _permit = sem.acquire().await?;
         let id = containers::create(engine, plan, svc, old.number, hash).await?;
@@ -407,6 +421,22 @@ async fn run_service(
             Ok::<_, anyhow::Error>(())
         }))
         .await?;
+    }
+    if let Some(policy) = rolling
+        && !actions.recreate.is_empty()
+    {
+        let roll = super::rolling::Roll {
+            engine,
+            plan,
+            svc,
+            hash,
+            watcher,
+            report,
+        };
+        let serving =
+            super::rolling::update(&roll, &policy.update, &policy.rollback, &actions.recreate)
+                .await?;
+        to_start.extend(serving);
     }
     let known: Vec<String> = running.iter().map(|r| r.id.clone()).collect();
     running.extend(

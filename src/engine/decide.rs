@@ -27,6 +27,7 @@ pub struct ServiceActions {
 
 /// The actions for every service of `services`, with the hash its containers carry.
 pub fn all(
+    project: &str,
     services: &[&ServicePlan],
     image_ids: &HashMap<String, String>,
     observed: &[ObservedContainer],
@@ -42,6 +43,21 @@ pub fn all(
         for c in &a.recreate {
             a.why
                 .insert(c.id.clone(), reasons(svc, c, &image_id, rule.force));
+        }
+        // A replica under a name not its own was left by an interrupted rolling update (see
+        // `rolling`): it may lack its aliases, so it is made anew under its name.
+        if !rule.never {
+            let (odd, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut a.keep)
+                .into_iter()
+                .partition(|c| c.name != svc.container_name(project, c.number));
+            a.keep = keep;
+            for c in odd {
+                a.why.insert(
+                    c.id.clone(),
+                    vec!["an interrupted update left it under another name".to_owned()],
+                );
+                a.recreate.push(c);
+            }
         }
         actions.insert(svc.name.clone(), (a, h));
     }

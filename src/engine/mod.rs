@@ -20,6 +20,7 @@ pub mod observe;
 pub mod ops;
 pub mod preview;
 mod resources;
+pub mod rolling;
 pub mod stats;
 pub mod swarm;
 

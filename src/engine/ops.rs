@@ -162,7 +162,7 @@ pub async fn create_oneoff(
         hc.port_bindings = None;
         hc.restart_policy = None;
     }
-    let id = containers::create_named(engine, svc, &name, body).await?;
+    let id = containers::create_named(engine, svc, &name, body, true).await?;
     Ok((id, name))
 }
 

@@ -82,7 +82,13 @@ pub async fn up(
             out.push(ch);
         }
     }
-    let actions = decide::all(&services, &image_ids, &observed, opts.recreate_rule());
+    let actions = decide::all(
+        &plan.project,
+        &services,
+        &image_ids,
+        &observed,
+        opts.recreate_rule(),
+    );
     for svc in &services {
         let Some((a, _)) = actions.get(&svc.name) else {
             continue;

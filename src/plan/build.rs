@@ -321,6 +321,10 @@ fn service_plan(
         attach: svc.attach.unwrap_or(true),
         post_start: svc.post_start.iter().map(hook_plan).collect(),
         pre_stop: svc.pre_stop.iter().map(hook_plan).collect(),
+        rolling: svc
+            .deploy
+            .as_ref()
+            .and_then(|d| super::rolling::of(d.update_config.as_ref(), d.rollback_config.as_ref())),
         // The engine's form: a service's first container by name.
         network_mode: svc.network_mode.as_ref().map(|m| match m {
             NetworkMode::Service(other) => format!("container:{}", first_container(project, other)),
@@ -364,16 +368,6 @@ fn service_plan(
                 .as_ref()
                 .and_then(|d| d.restart_policy.as_ref())
                 .and_then(|r| r.max_attempts),
-            update_parallelism: svc
-                .deploy
-                .as_ref()
-                .and_then(|d| d.update_config.as_ref())
-                .and_then(|u| u.parallelism),
-            update_delay: svc
-                .deploy
-                .as_ref()
-                .and_then(|d| d.update_config.as_ref())
-                .and_then(|u| u.delay),
             secrets: svc
                 .secrets
                 .iter()

@@ -28,6 +28,7 @@ pub fn config_snapshot(svc: &Service) -> String {
     if let Some(d) = &mut s.deploy {
         d.replicas = None;
         d.update_config = None;
+        d.rollback_config = None;
     }
     // serde_json over BTreeMaps is deterministic.
     serde_json::to_string(&s).unwrap_or_default()

@@ -5,6 +5,7 @@
 mod build;
 pub mod hash;
 mod levels;
+pub mod rolling;
 #[cfg(test)]
 mod tests;
 
@@ -65,8 +66,6 @@ pub struct SwarmPlan {
     pub port_modes: Vec<PortMode>,
     pub restart_condition: Option<RestartCondition>,
     pub restart_max_attempts: Option<u32>,
-    pub update_parallelism: Option<u32>,
-    pub update_delay: Option<Duration>,
     /// (secret key, file name under /run/secrets)
     pub secrets: Vec<(String, String)>,
     /// `deploy.placement`: constraints, spread preferences, a per-node cap.
@@ -304,6 +303,9 @@ pub struct ServicePlan {
     /// Run in each container right after it starts / right before it stops.
     pub post_start: Vec<HookPlan>,
     pub pre_stop: Vec<HookPlan>,
+    /// `deploy.update_config`/`rollback_config`: replace replicas in batches, each healthy before
+    /// the next; None recreates them together.
+    pub rolling: Option<rolling::Rolling>,
     /// Hash of the service's configuration, without the image ID (the engine adds that).
     pub config_hash: String,
     /// What the hash is made of (JSON), kept on the container to name what changed later.

@@ -169,6 +169,37 @@ impl Drop for TestProject {
     }
 }
 
+/// The visitor count in the shipped stack's Postgres container.
+pub fn postgres_count(container: &str) -> u64 {
+    docker(&[
+        "exec",
+        container,
+        "psql",
+        "-U",
+        "postgres",
+        "-d",
+        "linode",
+        "-tAc",
+        "SELECT visitor_count FROM visitors WHERE site_id = 1",
+    ])
+    .parse()
+    .expect("postgres count")
+}
+
+/// Copies a folder and everything in it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -2,7 +2,6 @@
 //! Pure: no daemon is involved, which is what the tests below rely on.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
@@ -17,7 +16,10 @@ use sha2::{Digest, Sha256};
 
 use super::files::FileConfigs;
 use super::{NAMESPACE, service_name};
-use crate::manifest::{EndpointMode, PortMode, Restart, RestartCondition};
+use crate::manifest::{
+    EndpointMode, FailureAction, PortMode, Restart, RestartCondition, UpdateOrder,
+};
+use crate::plan::rolling::RollPolicy;
 use crate::plan::{Plan, ServicePlan};
 
 /// What in the plan needs Swarm's virtual IPs or routing mesh (both need IPVS in the kernel).
@@ -53,7 +55,6 @@ pub fn spec_for(
     secrets: &HashMap<String, String>,
     configs: &FileConfigs,
 ) -> ServiceSpec {
-    let nanos = |d: Option<Duration>| d.map(|d| d.as_nanos() as i64);
     let mounts = svc
         .mounts
         .iter()
@@ -239,14 +240,8 @@ pub fn spec_for(
             ..Default::default()
         }),
         mode: Some(mode),
-        update_config: svc
-            .swarm
-            .update_parallelism
-            .map(|p| ServiceSpecUpdateConfig {
-                parallelism: Some(i64::from(p)),
-                delay: nanos(svc.swarm.update_delay),
-                ..Default::default()
-            }),
+        update_config: svc.rolling.as_ref().map(|r| update_spec(&r.update)),
+        rollback_config: svc.rolling.as_ref().map(|r| rollback_spec(&r.rollback)),
         endpoint_spec: Some(EndpointSpec {
             mode: Some(match svc.swarm.endpoint_mode {
                 EndpointMode::Dnsrr => EndpointSpecModeEnum::DNSRR,
@@ -264,6 +259,50 @@ pub fn spec_for(
 pub fn config_hash(spec: &ServiceSpec) -> String {
     let canonical = serde_json::to_value(spec).and_then(|v| serde_json::to_vec(&v));
     hex::encode(Sha256::digest(canonical.unwrap_or_default()))
+}
+
+fn update_spec(p: &RollPolicy) -> ServiceSpecUpdateConfig {
+    use bollard::models::{
+        ServiceSpecUpdateConfigFailureActionEnum as Action,
+        ServiceSpecUpdateConfigOrderEnum as Order,
+    };
+    ServiceSpecUpdateConfig {
+        parallelism: Some(i64::from(p.parallelism)),
+        delay: Some(p.delay.as_nanos() as i64),
+        failure_action: Some(match p.failure_action {
+            FailureAction::Continue => Action::CONTINUE,
+            FailureAction::Rollback => Action::ROLLBACK,
+            FailureAction::Pause => Action::PAUSE,
+        }),
+        monitor: Some(p.monitor.as_nanos() as i64),
+        max_failure_ratio: Some(p.max_failure_ratio),
+        order: Some(match p.order {
+            UpdateOrder::StopFirst => Order::STOP_FIRST,
+            UpdateOrder::StartFirst => Order::START_FIRST,
+        }),
+    }
+}
+
+fn rollback_spec(p: &RollPolicy) -> bollard::models::ServiceSpecRollbackConfig {
+    use bollard::models::{
+        ServiceSpecRollbackConfigFailureActionEnum as Action,
+        ServiceSpecRollbackConfigOrderEnum as Order,
+    };
+    bollard::models::ServiceSpecRollbackConfig {
+        parallelism: Some(i64::from(p.parallelism)),
+        delay: Some(p.delay.as_nanos() as i64),
+        // A rollback that fails cannot roll back again: Swarm knows only continue and pause there.
+        failure_action: Some(match p.failure_action {
+            FailureAction::Continue => Action::CONTINUE,
+            FailureAction::Rollback | FailureAction::Pause => Action::PAUSE,
+        }),
+        monitor: Some(p.monitor.as_nanos() as i64),
+        max_failure_ratio: Some(p.max_failure_ratio),
+        order: Some(match p.order {
+            UpdateOrder::StopFirst => Order::STOP_FIRST,
+            UpdateOrder::StartFirst => Order::START_FIRST,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,6 @@ fn not_yet_supported(path: &FieldPath) -> &'static [&'static str] {
     match keys.as_slice() {
         [] => &["models"],
         ["services", _] => SERVICE_KEYS_UNSUPPORTED,
-        ["services", _, "deploy"] => &["rollback_config"],
         ["services", _, "deploy", "resources"] => &[],
         ["services", _, "deploy", "resources", _] => &["generic_resources"],
         ["services", _, "volumes"] => &["image"],

@@ -184,6 +184,8 @@ pub struct Deploy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_config: Option<UpdateConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_config: Option<UpdateConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
 }
 
@@ -338,7 +340,7 @@ pub struct UpdateConfig {
     )]
     pub delay: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_action: Option<String>,
+    pub failure_action: Option<FailureAction>,
     #[serde(
         default,
         deserialize_with = "duration_opt",
@@ -349,7 +351,24 @@ pub struct UpdateConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_failure_ratio: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<String>,
+    pub order: Option<UpdateOrder>,
+}
+
+/// `update_config.order`: whether a replica's replacement starts before or after it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    StopFirst,
+    StartFirst,
+}
+
+/// `update_config.failure_action`: what a failed update does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureAction {
+    Continue,
+    Rollback,
+    Pause,
 }
 
 /// `logging:` — the container's log driver and its options (`max-size: 10m`, `max-file: 3`...).
