@@ -105,8 +105,9 @@ def write_section(title, text):
     else:
         at = next((i for i, p in enumerate(parts) if p.startswith(f"## {title}\n")), len(parts))
         parts[at:at + 1] = [text]
+    parts = [p.rstrip("\n") + "\n\n" for p in [head, *parts]]
     with open(path, "w") as f:
-        f.write((head + "".join(parts)).rstrip("\n") + "\n")
+        f.write("".join(parts).rstrip("\n") + "\n")
 
 
 def fmt(xs):
