@@ -2,8 +2,9 @@
 
 Every hit is one atomic `UPDATE ... RETURNING` in Postgres, so N concurrent requests add exactly N
 and a count acknowledged to a client survives any crash. Each hit carries a request id recorded in
-the same transaction, so when Postgres dies mid-request the outcome can be looked up after it comes
-back instead of being guessed: nothing is counted twice and nothing acknowledged is lost.
+the same transaction (nginx's, which it keeps when it retries a request on another replica), so when
+Postgres or a replica dies mid-request the outcome is looked up instead of being guessed: nothing is
+counted twice and nothing acknowledged is lost.
 Redis is refreshed with the returned value by a compare-and-set script, so it never goes backwards
 and re-seeds itself from Postgres on the first request after it comes back. When Redis is down,
 requests still succeed.
@@ -19,7 +20,7 @@ import uuid
 import psycopg2
 import psycopg2.errors
 import redis
-from flask import Flask
+from flask import Flask, request
 
 app = Flask(__name__)
 log = logging.getLogger("visitors")
@@ -88,10 +89,20 @@ RETRY_BUDGET = float(os.environ.get("POSTGRES_RETRY_SECONDS", "20"))
 _last_prune = 0.0
 
 
-def count_hit():
-    """Adds exactly one visit and returns the new count, retrying through a Postgres restart."""
+def request_id():
+    """The id this visit is counted under. nginx sends one per client request and keeps it when it
+    retries the request on another replica (one that went away mid-request may have counted it
+    already): the second replica finds the visit recorded instead of counting it again."""
+    try:
+        return str(uuid.UUID(hex=request.headers.get("X-Request-Id", "")))
+    except ValueError:
+        return str(uuid.uuid4())
+
+
+def count_hit(rid):
+    """Adds exactly one visit under id `rid` (once, however often it is asked) and returns the
+    count it made, retrying through a Postgres restart."""
     global _last_prune
-    rid = str(uuid.uuid4())
     deadline = time.monotonic() + RETRY_BUDGET
     first = True
     while True:
@@ -155,7 +166,7 @@ def served_by(resp):
 @app.route("/")
 def hello():
     try:
-        count = count_hit()
+        count = count_hit(request_id())
     except psycopg2.Error as e:
         log.error("postgres unavailable: %s", e)
         return "Service temporarily unavailable, please retry.\n", 503
