@@ -794,7 +794,7 @@ fn network_mode_host_and_none_join_no_project_network() {
 }
 
 #[test]
-fn platform_reaches_the_engine_and_develop_is_kept_with_a_warning() {
+fn platform_reaches_the_engine_and_develop_is_kept_for_watch() {
     if !daemon_available() {
         return;
     }
@@ -819,11 +819,7 @@ fn platform_reaches_the_engine_and_develop_is_kept_with_a_warning() {
 
     p.write(&manifest(arch));
     let out = p.ok(&["up", "-d"]);
-    assert!(
-        stderr(&out).contains("services.box.develop: stackctl has no `watch` yet"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(!stderr(&out).contains("develop"), "{}", stderr(&out));
     assert_eq!(
         inspect(&format!("{}-box-1", p.name), "{{.State.Status}}"),
         "running"

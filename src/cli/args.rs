@@ -155,6 +155,15 @@ pub struct EventsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Follow the rules without bringing the services up first
+    #[arg(long)]
+    pub no_up: bool,
+    /// Services whose rules to follow (default: every service that has some)
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct LsArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -204,6 +213,9 @@ pub struct UpArgs {
     /// Give up waiting after this many seconds
     #[arg(long, value_name = "SECONDS")]
     pub wait_timeout: Option<u64>,
+    /// Then follow the services' `develop.watch` rules, as `stackctl watch` does
+    #[arg(long, conflicts_with = "no_start")]
+    pub watch: bool,
     #[command(flatten)]
     pub create: CreateFlags,
     /// Seconds to wait for containers to stop when interrupted

@@ -213,6 +213,9 @@ pub enum Command {
     /// The host address a container port is published on
     #[command(after_help = "Example:\n  stackctl port nginx 8080")]
     Port(PortArgs),
+    /// Bring the services up, then follow their `develop.watch` rules: sync, restart, exec, rebuild
+    #[command(after_help = "Example:\n  stackctl watch web")]
+    Watch(WatchArgs),
     /// The project's engine events as they happen
     #[command(after_help = "Example:\n  stackctl events --json")]
     Events(EventsArgs),
@@ -271,6 +274,7 @@ impl Command {
             Command::Top(_) => "top",
             Command::Port(_) => "port",
             Command::Events(_) => "events",
+            Command::Watch(_) => "watch",
             Command::Images(_) => "images",
             Command::Ls(_) => "ls",
             Command::Version => "version",

@@ -76,7 +76,7 @@ pub fn parse_scale(
 
 /// Runs `fut` under Ctrl-C: the first asks the engine to start nothing new and lets the steps in
 /// flight finish (so the next `up` finds a consistent state); a second abandons them. Exit 130 either way.
-async fn interruptible<T>(
+pub(super) async fn interruptible<T>(
     engine: &Engine,
     fut: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
@@ -188,6 +188,24 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         });
     }
+    // Rules that cannot be followed are refused before anything starts.
+    let rules = if args.watch {
+        let named: Vec<String> = started
+            .iter()
+            .filter(|s| project.services[*s].develop.is_some())
+            .cloned()
+            .collect();
+        if named.is_empty() {
+            return Err(UsageError::new(
+                "--watch: none of the services this `up` starts has `develop.watch` rules",
+            )
+            .hint("add rules under a service's `develop.watch`, or drop --watch")
+            .into());
+        }
+        Some(super::watch::rules_of(project, &plan, &named)?)
+    } else {
+        None
+    };
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
@@ -200,10 +218,20 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
             backend.up(&plan, &args.services, &opts, &report).await
         })
         .await?;
-        match running {
-            Some(running) if !detach => {
-                super::logs::attached(engine, &plan, running, &attach).await
+        let watching = async {
+            match &rules {
+                Some(rules) => super::watch::follow_rules(&backend, &plan, rules, &report).await,
+                None => std::future::pending().await,
             }
+        };
+        match running {
+            Some(running) if !detach => tokio::select! {
+                code = super::logs::attached(engine, &plan, running, &attach) => code,
+                watched = watching => watched.map(|()| ExitCode::SUCCESS),
+            },
+            _ if rules.is_some() => interruptible(engine, watching)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             _ => Ok(ExitCode::SUCCESS),
         }
     })

@@ -11,6 +11,7 @@ mod logs;
 mod session;
 mod snapshot;
 mod stats;
+mod watch;
 
 pub use engine_cmds::{check_services, parse_scale};
 
@@ -111,6 +112,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Completion(args) => done(everyday::completion(args)),
         Command::Man => done(everyday::man()),
         Command::Check(args) => check::run(ctx, args),
+        Command::Watch(args) => watch::run(ctx, args),
     }
 }
 

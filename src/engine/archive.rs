@@ -125,11 +125,29 @@ pub async fn put_files(
     id: &str,
     files: &[crate::plan::InjectedFile],
 ) -> anyhow::Result<()> {
+    let mut tar = with_folders(files.iter().map(|f| f.target.as_str()))?;
+    for f in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(f.mode);
+        header.set_size(f.content.len() as u64);
+        tar.append_data(
+            &mut header,
+            f.target.trim_start_matches('/'),
+            f.content.as_bytes(),
+        )?;
+    }
+    let bytes = Bytes::from(tar.into_inner()?);
+    upload(engine, id, "/", futures::stream::iter([bytes])).await
+}
+
+/// A tar that starts with the folders above `targets` (absolute container paths).
+fn with_folders<'a>(
+    targets: impl Iterator<Item = &'a str>,
+) -> std::io::Result<tar::Builder<Vec<u8>>> {
     let mut tar = tar::Builder::new(Vec::new());
     let mut folders = std::collections::BTreeSet::new();
-    for f in files {
-        let relative = f.target.trim_start_matches('/');
-        let mut parent = std::path::Path::new(relative).parent();
+    for target in targets {
+        let mut parent = std::path::Path::new(target.trim_start_matches('/')).parent();
         while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
             folders.insert(p.to_path_buf());
             parent = p.parent();
@@ -142,15 +160,22 @@ pub async fn put_files(
         header.set_size(0);
         tar.append_data(&mut header, dir, std::io::empty())?;
     }
-    for f in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(f.mode);
-        header.set_size(f.content.len() as u64);
-        tar.append_data(
-            &mut header,
-            f.target.trim_start_matches('/'),
-            f.content.as_bytes(),
-        )?;
+    Ok(tar)
+}
+
+/// Copies files of this machine into a running container: (file here, absolute path there).
+/// A file that vanished since it was seen is left out; missing folders are made by the daemon.
+pub async fn put_host_files(
+    engine: &Engine,
+    id: &str,
+    files: &[(std::path::PathBuf, String)],
+) -> anyhow::Result<()> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (from, to) in files {
+        let Ok(mut file) = std::fs::File::open(from) else {
+            continue;
+        };
+        tar.append_file(to.trim_start_matches('/'), &mut file)?;
     }
     let bytes = Bytes::from(tar.into_inner()?);
     upload(engine, id, "/", futures::stream::iter([bytes])).await

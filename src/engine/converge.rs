@@ -170,12 +170,21 @@ pub async fn up(
     );
 
     // Phase 1: scale-downs and every fresh container, all levels at once.
-    let removals = actions.iter().flat_map(|(name, (a, _))| {
+    // A service with `update_config` loses replicas `parallelism` at a time, `delay` apart.
+    let removals = actions.iter().map(|(name, (a, _))| async move {
         let svc = &plan.services[name];
-        let timeout = svc.stop_timeout();
-        a.remove
-            .iter()
-            .map(move |c| stop_and_remove(engine, c, timeout, &svc.pre_stop, sem, report))
+        let policy = svc.rolling.as_ref().map(|r| &r.update);
+        let batch = policy.map_or(a.remove.len(), |p| p.batch(a.remove.len()));
+        for (i, chunk) in a.remove.chunks(batch.max(1)).enumerate() {
+            if let Some(p) = policy.filter(|p| i > 0 && !p.delay.is_zero()) {
+                tokio::time::sleep(p.delay).await;
+            }
+            super::settle_all(chunk.iter().map(|c| {
+                stop_and_remove(engine, c, svc.stop_timeout(), &svc.pre_stop, sem, report)
+            }))
+            .await?;
+        }
+        Ok(())
     });
     super::settle_all(removals).await?;
 

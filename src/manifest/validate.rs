@@ -123,6 +123,27 @@ pub fn validate(
                 }
             }
         }
+        let rules = svc.develop.iter().flat_map(|d| d.watch.iter());
+        for (i, r) in rules.enumerate() {
+            let at = sp.key("develop").key("watch").index(i);
+            if r.action.syncs() && r.target.is_none() {
+                diags.push(
+                    loc.diag(&at, false, "a sync rule needs a `target`")
+                        .hint("name the folder in the container that `path` is copied to, e.g. `target: /app`"),
+                );
+            }
+            if r.action == crate::manifest::WatchAction::SyncExec
+                && r.exec
+                    .as_ref()
+                    .and_then(|e| e.command.as_ref())
+                    .is_none_or(Vec::is_empty)
+            {
+                diags.push(
+                    loc.diag(&at, false, "a sync+exec rule needs `exec.command`")
+                        .hint("give the command to run after each sync, e.g. `exec: {command: [kill, -HUP, \"1\"]}`"),
+                );
+            }
+        }
         if name.is_empty()
             || !name
                 .chars()

@@ -473,7 +473,7 @@ fn build_plan(project: &Project, svc: &Service, b: &Build) -> BuildPlan {
     }
 }
 
-fn hook_plan(h: &crate::manifest::Hook) -> HookPlan {
+pub fn hook_plan(h: &crate::manifest::Hook) -> HookPlan {
     HookPlan {
         command: h.command.clone().unwrap_or_default(),
         user: h.user.clone(),

@@ -18,7 +18,7 @@ use crate::manifest::{
     Service,
 };
 
-pub use build::build;
+pub use build::{build, hook_plan};
 pub use hash::config_hash;
 pub use levels::dependency_levels;
 

@@ -292,13 +292,6 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         }
     };
 
-    for (name, svc) in &project.services {
-        if svc.develop.is_some() {
-            warnings.push(format!(
-                "services.{name}.develop: stackctl has no `watch` yet; the section is kept in `config` and otherwise ignored"
-            ));
-        }
-    }
     let loc = Locator { files: &sources };
     add_implicit_dependencies(&mut project, &loc)?;
     validate::validate(&project, &loc, &variables)?;

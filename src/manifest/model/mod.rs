@@ -4,6 +4,7 @@
 
 mod build;
 mod de;
+mod develop;
 mod hooks;
 mod modes;
 mod networks;
@@ -21,6 +22,7 @@ use serde_yaml::Value;
 pub use build::Build;
 use de::*;
 pub use de::{parse_mount_short, parse_port_short};
+pub use develop::{Develop, WatchAction, WatchRule};
 pub use hooks::Hook;
 pub use modes::NetworkMode;
 pub use networks::{Ipam, IpamPool, NetworkDef, ServiceNetwork};
@@ -490,9 +492,9 @@ pub struct Service {
     pub post_start: Vec<Hook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pre_stop: Vec<Hook>,
-    /// `develop` (for `watch`): kept for `config`, not acted on.
+    /// `develop.watch`: what `watch` does when files change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub develop: Option<Value>,
+    pub develop: Option<Develop>,
     #[serde(
         default,
         deserialize_with = "string_opt",
