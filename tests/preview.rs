@@ -3,6 +3,7 @@
 //! behaviour is the reference for each.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crate::common::*;
 
@@ -169,6 +170,39 @@ fn dry_run_down_scale_stop_rm_restart_list_their_changes_and_build_refuses_it() 
         "{rm}"
     );
     assert_eq!(previewed(&restart, "restart").len(), 3, "{restart}");
+    let kill = stdout(&p.ok(&["--dry-run", "kill", "a"]));
+    let pause = stdout(&p.ok(&["--dry-run", "pause", "b"]));
+    assert_eq!(
+        daemon_objects(&p),
+        before,
+        "a dry run killed or paused something"
+    );
+    let a_both: BTreeSet<String> = [format!("Container {n}-a-1"), format!("Container {n}-a-2")]
+        .into_iter()
+        .collect();
+    assert_eq!(previewed(&kill, "kill"), a_both, "{kill}");
+    assert_eq!(
+        previewed(&pause, "pause"),
+        [format!("Container {n}-b-1")].into_iter().collect(),
+        "{pause}"
+    );
+    // What only a stopped or paused container can be asked: start and unpause.
+    p.ok(&["stop", "a"]);
+    p.ok(&["pause", "b"]);
+    let before = daemon_objects(&p);
+    let start = stdout(&p.ok(&["--dry-run", "start"]));
+    let unpause = stdout(&p.ok(&["--dry-run", "unpause"]));
+    assert_eq!(
+        daemon_objects(&p),
+        before,
+        "a dry run started or unpaused something"
+    );
+    assert_eq!(previewed(&start, "start"), a_both, "{start}");
+    assert_eq!(
+        previewed(&unpause, "unpause"),
+        [format!("Container {n}-b-1")].into_iter().collect(),
+        "{unpause}"
+    );
     let out = p.run(&["--dry-run", "build"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--dry-run is not supported by `stackctl build`"));
@@ -263,4 +297,123 @@ fn ansi_always_colours_a_pipe_and_never_does_not() {
         plain.contains("hi") && !plain.contains('\u{1b}'),
         "{plain:?}"
     );
+}
+
+/// A registry of the test's own (Debian's docker-registry, temporary storage) on a free port.
+struct OwnRegistry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnRegistry {
+    fn start() -> Option<Self> {
+        let bin = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog: {{ level: error }}\nstorage: {{ filesystem: {{ rootdirectory: {} }} }}\nhttp: {{ addr: 127.0.0.1:{port} }}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(bin)
+            .args(["serve", config.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let r = OwnRegistry {
+            child,
+            port,
+            _dir: dir,
+        };
+        let up = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            get(r.port, "/v2/", "").is_some_and(|(status, _)| status == 200)
+        });
+        up.then_some(r)
+    }
+}
+
+impl Drop for OwnRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET with an Accept header: (status, body).
+fn get(port: u16, path: &str, accept: &str) -> Option<(u16, Vec<u8>)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: {accept}\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, raw[split + 4..].to_vec()))
+}
+
+#[test]
+fn publish_pushes_the_compose_files_as_an_oci_artifact() {
+    let Some(registry) = OwnRegistry::start() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "docker-registry is needed (apt-get install docker-registry)"
+        );
+        return;
+    };
+    let manifest =
+        "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n";
+    let p = TestProject::new("publish", manifest);
+    let to = format!("127.0.0.1:{}/sct/app:v1", registry.port);
+    let out = p.ok(&["publish", &to]);
+    assert!(stdout(&out).contains("@sha256:"), "{}", stdout(&out));
+    let (status, body) = get(
+        registry.port,
+        "/v2/sct/app/manifests/v1",
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+    .expect("manifest");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(m["artifactType"], "application/vnd.docker.compose.project");
+    let layer = &m["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.docker.compose.file+yaml"
+    );
+    assert_eq!(
+        layer["annotations"]["com.docker.compose.file"],
+        "compose.yaml"
+    );
+    let digest = layer["digest"].as_str().unwrap();
+    let (status, blob) = get(registry.port, &format!("/v2/sct/app/blobs/{digest}"), "*/*").unwrap();
+    assert_eq!((status, blob.as_slice()), (200, manifest.as_bytes()));
+
+    // What would not work elsewhere is refused before anything is pushed.
+    p.write("services:\n  web:\n    build: .\n");
+    let refused = p.run(&[
+        "publish",
+        &format!("127.0.0.1:{}/sct/other:v1", registry.port),
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("names no image"),
+        "{}",
+        stderr(&refused)
+    );
+    let (status, _) = get(registry.port, "/v2/sct/other/tags/list", "").unwrap();
+    assert_eq!(status, 404, "nothing was pushed");
 }

@@ -403,6 +403,12 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Where to push: REGISTRY/REPOSITORY[:TAG]
+    pub repository: String,
+}
+
+#[derive(Debug, Args)]
 pub struct CommitArgs {
     pub service: String,
     /// The new image's name, REPOSITORY[:TAG]

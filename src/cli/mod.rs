@@ -213,6 +213,9 @@ pub enum Command {
     /// The host address a container port is published on
     #[command(after_help = "Example:\n  stackctl port nginx 8080")]
     Port(PortArgs),
+    /// Push the project's Compose files to a registry as an OCI artifact
+    #[command(after_help = "Example:\n  stackctl publish localhost:5000/me/app:v1")]
+    Publish(PublishArgs),
     /// Bring the services up, then follow their `develop.watch` rules: sync, restart, exec, rebuild
     #[command(after_help = "Example:\n  stackctl watch web")]
     Watch(WatchArgs),
@@ -275,6 +278,7 @@ impl Command {
             Command::Port(_) => "port",
             Command::Events(_) => "events",
             Command::Watch(_) => "watch",
+            Command::Publish(_) => "publish",
             Command::Images(_) => "images",
             Command::Ls(_) => "ls",
             Command::Version => "version",

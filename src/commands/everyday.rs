@@ -146,7 +146,11 @@ pub fn start(ctx: &Ctx, args: Services) -> Result<()> {
                 .hint("create them first with `stackctl up -d`")
                 .into());
         }
-        let stopped: Vec<_> = list.iter().filter(|c| !c.running()).collect();
+        // A paused container is running: `unpause` is its verb, as in docker compose.
+        let stopped: Vec<_> = list
+            .iter()
+            .filter(|c| !c.running() && c.state != "paused")
+            .collect();
         if dry_run(ctx, &changes_for(&stopped, &["start"]))? {
             return Ok(());
         }

@@ -8,6 +8,7 @@ mod engine_cmds;
 mod everyday;
 mod lock;
 mod logs;
+mod publish;
 mod session;
 mod snapshot;
 mod stats;
@@ -23,20 +24,15 @@ pub use ctx::{Ctx, Shape};
 
 use crate::cli::{Cli, Command};
 
-/// What `--dry-run` may be given to: the eleven that preview their changes, then those that
-/// change nothing anyway. Any other command refuses it rather than run for real.
-const DRY_RUN_COMMANDS: &[&str] = &[
-    "up",
-    "create",
-    "down",
-    "scale",
-    "restart",
-    "stop",
-    "start",
-    "pause",
-    "unpause",
-    "kill",
-    "rm",
+/// The commands that preview their changes under `--dry-run` and change nothing.
+const PREVIEWING: &[&str] = &[
+    "up", "create", "down", "scale", "restart", "stop", "start", "pause", "unpause", "kill", "rm",
+    "publish",
+];
+
+/// The commands that change nothing anyway, so `--dry-run` is harmless there. Any command in
+/// neither list refuses `--dry-run` rather than run for real.
+const UNCHANGING: &[&str] = &[
     "man",
     "config",
     "ps",
@@ -61,14 +57,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::ui::set_ansi(cli.global.ansi);
     let ctx = Ctx::new(cli.global, shape);
     ctx.target().refuse_command(cli.command.name())?;
-    if ctx.global.dry_run && !DRY_RUN_COMMANDS.contains(&cli.command.name()) {
+    let name = cli.command.name();
+    if ctx.global.dry_run && !PREVIEWING.contains(&name) && !UNCHANGING.contains(&name) {
         return Err(crate::exit::UsageError::new(format!(
             "--dry-run is not supported by `stackctl {}` yet, and it would change things",
             cli.command.name()
         ))
         .hint(format!(
             "--dry-run previews {}; drop it to run `{}`",
-            DRY_RUN_COMMANDS[..11].join(", "),
+            PREVIEWING.join(", "),
             cli.command.name()
         ))
         .into());
@@ -113,6 +110,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man => done(everyday::man()),
         Command::Check(args) => check::run(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
+        Command::Publish(args) => done(publish::run(ctx, args)),
     }
 }
 

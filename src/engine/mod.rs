@@ -19,6 +19,7 @@ pub mod logs;
 pub mod observe;
 pub mod ops;
 pub mod preview;
+pub mod registry;
 mod resources;
 pub mod rolling;
 pub mod stats;

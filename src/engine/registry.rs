@@ -1,0 +1,224 @@
+//! Pushing a Compose project to a registry as an OCI artifact, in the shape `docker compose
+//! publish` gives it: an image manifest of artifact type `application/vnd.docker.compose.project`
+//! whose layers are the Compose files, each annotated with its file name, and an empty config.
+//! The registry's HTTP API is spoken directly (the daemon has no call for artifacts).
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+pub const ARTIFACT_TYPE: &str = "application/vnd.docker.compose.project";
+pub const FILE_MEDIA_TYPE: &str = "application/vnd.docker.compose.file+yaml";
+/// The config media type registries that predate OCI 1.1 accept; compose falls back to it too.
+pub const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.docker.compose.config.empty.v1+json";
+const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// Where an artifact goes: `registry/repository:tag`.
+#[derive(Debug, PartialEq)]
+pub struct Reference {
+    pub registry: String,
+    pub repository: String,
+    pub tag: String,
+}
+
+impl Reference {
+    /// `host[:port]/path[:tag]`, or a Docker Hub name (`user/app:tag`).
+    pub fn parse(s: &str) -> Result<Self> {
+        let (name, tag) = match s.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, t),
+            _ => (s, "latest"),
+        };
+        let (registry, repository) = match name.split_once('/') {
+            Some((host, rest))
+                if host.contains('.') || host.contains(':') || host == "localhost" =>
+            {
+                (host.to_owned(), rest.to_owned())
+            }
+            Some(_) => ("registry-1.docker.io".to_owned(), name.to_owned()),
+            None => ("registry-1.docker.io".to_owned(), format!("library/{name}")),
+        };
+        let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c);
+        if repository.is_empty() || !repository.chars().all(valid) || tag.is_empty() {
+            bail!(
+                crate::exit::UsageError::new(format!("`{s}` is not a repository reference")).hint(
+                    "give REGISTRY/REPOSITORY[:TAG] in lower case, e.g. localhost:5000/me/app:v1"
+                )
+            );
+        }
+        Ok(Reference {
+            registry,
+            repository,
+            tag: tag.to_owned(),
+        })
+    }
+
+    fn base(&self) -> String {
+        // Docker's own rule: only the loopback registry is spoken to over plain HTTP.
+        let host = self.registry.split(':').next().unwrap_or_default();
+        let plain = host == "localhost" || host.starts_with("127.");
+        let scheme = if plain { "http" } else { "https" };
+        format!("{scheme}://{}/v2/{}", self.registry, self.repository)
+    }
+}
+
+/// A file that becomes one layer.
+pub struct Layer {
+    pub file_name: String,
+    pub content: Vec<u8>,
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The artifact's manifest for `layers` (the bytes that are pushed, and their digest).
+pub fn manifest(layers: &[Layer], version: &str) -> Vec<u8> {
+    let config = b"{}";
+    let value = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "artifactType": ARTIFACT_TYPE,
+        "config": {
+            "mediaType": EMPTY_CONFIG_MEDIA_TYPE,
+            "digest": digest(config),
+            "size": config.len(),
+        },
+        "layers": layers.iter().map(|l| serde_json::json!({
+            "mediaType": FILE_MEDIA_TYPE,
+            "digest": digest(&l.content),
+            "size": l.content.len(),
+            "annotations": {
+                "com.docker.compose.file": l.file_name,
+                "com.docker.compose.version": version,
+            },
+        })).collect::<Vec<_>>(),
+    });
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
+/// Pushes the files as one artifact; returns the manifest's digest.
+pub fn push(to: &Reference, layers: &[Layer], version: &str) -> Result<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into();
+    let base = to.base();
+    let mut blobs: Vec<&[u8]> = vec![b"{}"];
+    blobs.extend(layers.iter().map(|l| l.content.as_slice()));
+    for blob in blobs {
+        let d = digest(blob);
+        let head = agent
+            .head(format!("{base}/blobs/{d}"))
+            .call()
+            .with_context(|| format!("reaching the registry {}", to.registry))?;
+        if head.status() == 200 {
+            continue;
+        }
+        refuse_auth(head.status().as_u16(), to)?;
+        let started = agent
+            .post(format!("{base}/blobs/uploads/"))
+            .send_empty()
+            .with_context(|| format!("starting an upload to {}", to.registry))?;
+        refuse_auth(started.status().as_u16(), to)?;
+        let Some(location) = started
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+        else {
+            bail!(
+                "the registry {} did not start an upload (HTTP {})",
+                to.registry,
+                started.status()
+            );
+        };
+        let url = if location.starts_with("http") {
+            location.to_owned()
+        } else {
+            format!(
+                "{}{location}",
+                base.split("/v2/").next().unwrap_or_default()
+            )
+        };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let done = agent
+            .put(format!("{url}{sep}digest={d}"))
+            .header("Content-Type", "application/octet-stream")
+            .send(blob)
+            .with_context(|| format!("uploading to {}", to.registry))?;
+        if done.status() != 201 {
+            bail!(
+                "the registry {} refused a blob (HTTP {})",
+                to.registry,
+                done.status()
+            );
+        }
+    }
+    let body = manifest(layers, version);
+    let put = agent
+        .put(format!("{base}/manifests/{}", to.tag))
+        .header("Content-Type", MANIFEST_MEDIA_TYPE)
+        .send(&body[..])
+        .with_context(|| format!("pushing the manifest to {}", to.registry))?;
+    refuse_auth(put.status().as_u16(), to)?;
+    if put.status() != 201 {
+        bail!(
+            "the registry {} refused the manifest (HTTP {})",
+            to.registry,
+            put.status()
+        );
+    }
+    Ok(digest(&body))
+}
+
+fn refuse_auth(status: u16, to: &Reference) -> Result<()> {
+    if status == 401 || status == 403 {
+        bail!(
+            "the registry {} asks for credentials, and publish does not log in yet\n  = help: publish to a registry that takes anonymous pushes (e.g. a local one), or use `docker compose publish` there",
+            to.registry
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_name_registry_repository_and_tag() {
+        let r = Reference::parse("127.0.0.1:5000/me/app:v1").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_str()),
+            ("127.0.0.1:5000", "me/app", "v1")
+        );
+        assert_eq!(r.base(), "http://127.0.0.1:5000/v2/me/app");
+        let hub = Reference::parse("me/app").unwrap();
+        assert_eq!(
+            (hub.registry.as_str(), hub.tag.as_str()),
+            ("registry-1.docker.io", "latest")
+        );
+        assert!(hub.base().starts_with("https://"));
+        assert_eq!(Reference::parse("app").unwrap().repository, "library/app");
+        assert!(Reference::parse("Me/App").is_err());
+    }
+
+    #[test]
+    fn the_manifest_is_the_compose_artifact_shape() {
+        let m = manifest(
+            &[Layer {
+                file_name: "compose.yaml".into(),
+                content: b"services: {}\n".to_vec(),
+            }],
+            "1.0",
+        );
+        let v: serde_json::Value = serde_json::from_slice(&m).unwrap();
+        assert_eq!(v["artifactType"], ARTIFACT_TYPE);
+        assert_eq!(v["config"]["size"], 2);
+        assert_eq!(v["layers"][0]["mediaType"], FILE_MEDIA_TYPE);
+        assert_eq!(
+            v["layers"][0]["annotations"]["com.docker.compose.file"],
+            "compose.yaml"
+        );
+        assert_eq!(v["layers"][0]["digest"], digest(b"services: {}\n"));
+    }
+}
