@@ -19,6 +19,7 @@ fn manifest() -> String {
       watch:
         - {{path: ./src, action: sync, target: /app, ignore: ["*.tmp"]}}
         - {{path: ./conf, action: sync+restart, target: /etc/conf}}
+        - {{path: ./seed, action: sync, target: /seed, initial_sync: true}}
         - path: ./hook
           action: sync+exec
           target: /hook
@@ -70,6 +71,7 @@ fn watch_syncs_restarts_runs_and_rebuilds_what_changed_and_nothing_else() {
     write(&p, "src/a.py", "one");
     write(&p, "conf/c.ini", "x=1");
     write(&p, "hook/h", "h0");
+    write(&p, "seed/s.txt", "there before watching");
     write(
         &p,
         "built/Dockerfile",
@@ -82,6 +84,18 @@ fn watch_syncs_restarts_runs_and_rebuilds_what_changed_and_nothing_else() {
     let web = |n: u32| format!("{}-web-{n}", p.name);
     let built_id = p.id(&format!("{}-built-1", p.name));
     let web_started = inspect(&web(1), "{{.State.StartedAt}}");
+    // initial_sync: what was there before watching began is copied in at once.
+    for n in 1..=2 {
+        assert_eq!(
+            cat(&web(n), "/seed/s.txt").as_deref(),
+            Some("there before watching")
+        );
+    }
+    assert_eq!(
+        cat(&web(1), "/app/a.py"),
+        None,
+        "no initial sync without it"
+    );
 
     // sync: in every replica, quickly.
     write(&p, "src/a.py", "two");
