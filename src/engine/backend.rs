@@ -35,6 +35,7 @@ pub const SWARM_COMMANDS: &[&str] = &[
     "logs",
     "build",
     "push",
+    "publish",
     "version",
     "completion",
     "man",
