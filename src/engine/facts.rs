@@ -129,18 +129,20 @@ pub async fn gather(
         .collect();
     let is_init =
         |c: &str| c.contains("docker-init") || c.starts_with("/sbin/tini") || c.starts_with("tini");
+    let execs = exec_pids(&procs, pid, ppid);
     for p in &procs {
+        if pid
+            .and_then(|i| p.get(i))
+            .is_some_and(|p| execs.contains(p))
+        {
+            continue;
+        }
         let c = cmd.and_then(|i| p.get(i)).cloned().unwrap_or_default();
         let parent = ppid
             .and_then(|i| p.get(i))
             .map(String::as_str)
             .unwrap_or("");
         let root = !pids.contains(&parent);
-        if root && !f.pid1.is_empty() {
-            // Another process whose parent is outside the container: an exec (a healthcheck, a
-            // `docker exec`), not one of the container's own programs.
-            continue;
-        }
         if root {
             f.pid1 = c.clone();
         }
@@ -301,5 +303,53 @@ async fn startup_from_events(engine: &Engine, id: &str, started_nanos: i128) -> 
             }
             _ = &mut deadline => return None,
         }
+    }
+}
+
+/// The PIDs (as `top` lists them) of execs and everything they started. Processes whose parent is
+/// outside the container are its first process and its execs (a healthcheck, a `docker exec`);
+/// the first process has the lowest PID. A shell an exec runs forks before it runs a program, so
+/// an exec's children count as the exec, not as the container's own programs.
+fn exec_pids(
+    procs: &[Vec<String>],
+    pid: Option<usize>,
+    ppid: Option<usize>,
+) -> std::collections::HashSet<String> {
+    let field = |p: &Vec<String>, i: Option<usize>| -> String {
+        i.and_then(|i| p.get(i)).cloned().unwrap_or_default()
+    };
+    let all: Vec<String> = procs.iter().map(|p| field(p, pid)).collect();
+    let mut roots: Vec<(u64, String)> = procs
+        .iter()
+        .filter(|p| !all.contains(&field(p, ppid)))
+        .map(|p| (field(p, pid).parse().unwrap_or(u64::MAX), field(p, pid)))
+        .collect();
+    roots.sort();
+    let mut execs: std::collections::HashSet<String> =
+        roots.into_iter().skip(1).map(|(_, p)| p).collect();
+    while let Some(child) = procs
+        .iter()
+        .find(|p| execs.contains(&field(p, ppid)) && !execs.contains(&field(p, pid)))
+    {
+        execs.insert(field(child, pid));
+    }
+    execs
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_exec_and_what_it_forks_are_not_the_containers_programs() {
+        let row = |pid: &str, ppid: &str| vec![pid.to_owned(), ppid.to_owned()];
+        // nginx (100) with a worker; a healthcheck bash (900, parent outside) that forked (901).
+        let procs = [
+            row("100", "7"),
+            row("101", "100"),
+            row("900", "8"),
+            row("901", "900"),
+        ];
+        let execs = super::exec_pids(&procs, Some(0), Some(1));
+        assert_eq!(execs.len(), 2);
+        assert!(execs.contains("900") && execs.contains("901"));
     }
 }
