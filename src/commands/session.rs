@@ -161,7 +161,9 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
             stdin,
         };
         let (id, _name) = ops::create_oneoff(engine, plan, svc, run).await?;
-        let session = ops::attach(engine, &id, stdin, true).await?;
+        // Attached before it starts, the stream has all its output; asking for the logged output
+        // too repeated lines on Engine 28 when the process wrote before the replay was read.
+        let session = ops::attach(engine, &id, stdin, false).await?;
         containers::start(engine, &id, "one-off").await?;
         let _raw = RawMode::enable(tty);
         pump_session(session, tty, stdin).await?;
