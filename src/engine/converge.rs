@@ -3,7 +3,7 @@
 //! running dependency); each service then starts as soon as its own dependencies meet their condition.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use futures::future::join_all;
@@ -95,12 +95,6 @@ pub fn with_dependencies(plan: &Plan, selected: &[String]) -> Vec<String> {
     out
 }
 
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 pub async fn up(
     engine: &Engine,
     plan: &Plan,
@@ -126,7 +120,7 @@ pub async fn up(
     }
     resources::check_networks(engine, plan).await?;
     // Events from before this `up` (a stop just now of a container it starts again) are not news.
-    let watcher = Watcher::spawn(engine, &plan.project, now_nanos());
+    let watcher = Watcher::spawn(engine, &plan.project, super::health::now_nanos());
 
     // All four run to their end, even when one fails: see `settle_all`.
     let (image_ids, networks, volumes, observed) = tokio::join!(

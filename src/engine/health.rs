@@ -336,3 +336,10 @@ fn service_of(container: &str) -> &str {
     let trimmed = container.rsplit_once('-').map_or(container, |(a, _)| a);
     trimmed.split_once('-').map_or(trimmed, |(_, s)| s)
 }
+
+/// Now on this machine's clock, in nanoseconds since the epoch: where a `Watcher` starts.
+pub(super) fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}

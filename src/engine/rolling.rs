@@ -144,7 +144,7 @@ pub async fn restart(
         super::ops::restart(engine, &c.id, grace(&c.service)).await?;
         if wait && let Some(svc) = plan.services.get(&c.service) {
             // Watched from now: the stop that was part of the restart is not a failure.
-            let watcher = Watcher::spawn(engine, &plan.project, now_nanos());
+            let watcher = Watcher::spawn(engine, &plan.project, super::health::now_nanos());
             let target = [(c.id.clone(), c.name.clone(), svc.has_healthcheck())];
             watcher.wait(engine, &target, Want::Up, None).await?;
         }
@@ -189,7 +189,7 @@ pub async fn restart(
                     })
                     .collect();
                 if !rest.is_empty() {
-                    let watcher = Watcher::spawn(engine, &plan.project, now_nanos());
+                    let watcher = Watcher::spawn(engine, &plan.project, super::health::now_nanos());
                     watcher.wait(engine, &rest, Want::Healthy, None).await?;
                 }
                 super::settle_all(batch.iter().map(|c| one(c, true))).await?;
@@ -382,12 +382,6 @@ async fn roll_back(r: &Roll<'_>, policy: &RollPolicy, swapped: &[Swapped]) -> Re
         .await?;
     }
     Ok(())
-}
-
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 async fn rename(engine: &Engine, id: &str, name: &str) -> Result<()> {
