@@ -97,6 +97,15 @@ pub(super) async fn interruptible<T>(
 pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     let loaded = ctx.load()?;
     let project = &loaded.project;
+    // A file with no services is a valid project (it may only define volumes or networks for
+    // others to include), but there is nothing to bring up, as compose says too.
+    if project.services.is_empty() {
+        return Err(
+            UsageError::new("no service selected: the project defines no services")
+                .hint("add a service under `services:`, or enable one's profile with --profile")
+                .into(),
+        );
+    }
     check_services(project, &args.services)?;
     check_services(project, &args.attach)?;
     check_services(project, &args.no_attach)?;

@@ -92,16 +92,6 @@ pub fn validate(
 ) -> Result<(), Diagnostics> {
     let mut diags = Diagnostics::default();
     let root = FieldPath::root();
-    if p.services.is_empty() {
-        diags.push(
-            loc.diag(
-                &root.key("services"),
-                true,
-                "the manifest defines no services",
-            )
-            .hint("add at least one service under `services:`"),
-        );
-    }
     let names: Vec<&str> = p.services.keys().map(String::as_str).collect();
     let suggest = |bad: &str, pool: &[&str]| match nearest(bad, pool.iter().copied()) {
         Some(n) => format!("did you mean `{n}`?"),

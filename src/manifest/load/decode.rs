@@ -60,8 +60,22 @@ pub(super) fn decode_defs<T: for<'de> Deserialize<'de> + Default>(
     into: &mut BTreeMap<String, T>,
     diags: &mut Diagnostics,
 ) {
-    for (name, raw) in defs.unwrap_or_default() {
+    for (name, mut raw) in defs.unwrap_or_default() {
         let path = FieldPath::root().key(section).key(&name);
+        // A definition replaces the earlier file's whole, so `!override` changes nothing here.
+        if let Value::Tagged(t) = &mut raw {
+            match super::tags::merge_tag(t) {
+                Ok(super::tags::MergeTag::Reset) => {
+                    into.remove(&name);
+                    continue;
+                }
+                Ok(super::tags::MergeTag::Override) => raw = std::mem::take(&mut t.value),
+                Err(e) => {
+                    diags.push(loc.diag(&path, true, e));
+                    continue;
+                }
+            }
+        }
         if raw.is_null() {
             into.entry(name).or_default();
             continue;

@@ -17,6 +17,8 @@ use crate::manifest::spans::FieldPath;
 pub(super) struct ExtendsFile<'a> {
     pub(super) path: &'a Path,
     pub(super) raws: &'a BTreeMap<String, Value>,
+    /// Per service, what its `!reset` and `!override` tags clear in what it extends.
+    pub(super) cleared: &'a BTreeMap<String, super::tags::ClearedPaths>,
     pub(super) loc: &'a Locator<'a>,
 }
 
@@ -163,13 +165,15 @@ pub(super) fn resolve_extends(
                 files: std::slice::from_ref(&source),
             };
             let top = decode_top(top, &other_loc)?;
-            let raws = top.services.unwrap_or_default();
+            let mut raws = top.services.unwrap_or_default();
+            let other_tags = super::tags::take_service_tags(&mut raws, &other_loc)?;
             if !raws.contains_key(&base_name) {
                 return Err(missing(&raws, &other_path));
             }
             let other_file = ExtendsFile {
                 path: &other_path,
                 raws: &raws,
+                cleared: &other_tags.cleared,
                 loc: &other_loc,
             };
             let mut base =
@@ -183,6 +187,15 @@ pub(super) fn resolve_extends(
         }
     };
     extending.chain.pop();
+    if let Some(cleared) = file.cleared.get(name) {
+        super::tags::clear_in(&mut base, cleared).map_err(|e| {
+            file.loc.diag(
+                &spath,
+                true,
+                format!("cannot apply `!reset`/`!override` to what `{name}` extends: {e}"),
+            )
+        })?;
+    }
     merge::merge_service(&mut base, local);
     extending.resolved.insert(key, base.clone());
     Ok(base)

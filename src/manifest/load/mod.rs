@@ -9,6 +9,7 @@ mod include;
 mod names;
 mod parse;
 mod resolve;
+mod tags;
 #[cfg(test)]
 mod tests;
 
@@ -171,7 +172,18 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                     Err(mut d) => diags.0.append(&mut d.0),
                 }
             }
-            let raws = top.services.unwrap_or_default();
+            let mut raws = top.services.unwrap_or_default();
+            let tags = match tags::take_service_tags(&mut raws, &loc) {
+                Ok(t) => t,
+                Err(d) => {
+                    diags.push(d);
+                    sources.push(source);
+                    continue;
+                }
+            };
+            for name in &tags.replaced {
+                project.services.remove(name);
+            }
             let mut extending = Extending::default();
             for name in raws.keys() {
                 if diags.0.len() >= MAX_DIAGNOSTICS {
@@ -180,6 +192,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 let file = ExtendsFile {
                     path,
                     raws: &raws,
+                    cleared: &tags.cleared,
                     loc: &loc,
                 };
                 extending.begin();
@@ -197,7 +210,15 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 let resolved = resolve_extends(name, &file, &project_dir, &lookup, &mut extending);
                 match resolved {
                     Ok(svc) => match project.services.get_mut(name) {
-                        Some(base) => merge::merge_service(base, svc),
+                        Some(base) => {
+                            let cleared = tags.cleared.get(name).cloned().unwrap_or_default();
+                            if let Err(e) = tags::clear_in(base, &cleared) {
+                                diags.push(Diagnostic::new(format!(
+                                    "service `{name}`: cannot apply `!reset`/`!override`: {e}"
+                                )));
+                            }
+                            merge::merge_service(base, svc)
+                        }
                         None => {
                             project.services.insert(name.clone(), svc);
                         }

@@ -202,6 +202,7 @@ pub(super) fn strip_extensions(v: &mut Value, depth: usize) {
             }
         }
         Value::Sequence(s) => s.iter_mut().for_each(|c| strip_extensions(c, depth + 1)),
+        Value::Tagged(t) => strip_extensions(&mut t.value, depth + 1),
         _ => {}
     }
 }
@@ -224,14 +225,7 @@ pub(super) fn interpolate_value(
         },
         Value::Mapping(m) => {
             for (k, child) in m.iter_mut() {
-                let key = match k {
-                    Value::String(s) => s.clone(),
-                    other => serde_yaml::to_string(other)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned(),
-                };
-                interpolate_value(child, &path.key(&key), lookup, loc, diags);
+                interpolate_value(child, &path.key(&key_text(k)), lookup, loc, diags);
             }
         }
         Value::Sequence(s) => {
@@ -239,6 +233,18 @@ pub(super) fn interpolate_value(
                 interpolate_value(child, &path.index(i), lookup, loc, diags);
             }
         }
+        Value::Tagged(t) => interpolate_value(&mut t.value, path, lookup, loc, diags),
         _ => {}
+    }
+}
+
+/// A mapping key as the path to it names it: a string as written, any other scalar as YAML.
+pub(super) fn key_text(k: &Value) -> String {
+    match k {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     }
 }

@@ -213,3 +213,76 @@ fn override_name() {
         Path::new("/a/stack.override.yml")
     );
 }
+
+fn load_pair(base: &str, over: &str) -> Result<Loaded, Diagnostics> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), base).unwrap();
+    std::fs::write(dir.path().join("compose.override.yaml"), over).unwrap();
+    load(&LoadOptions {
+        cwd: dir.path().to_path_buf(),
+        ..LoadOptions::default()
+    })
+}
+
+#[test]
+fn reset_and_override_tags_clear_what_earlier_files_set() {
+    let l = load_pair(
+        "services:\n  web:\n    image: nginx\n    ports: ['8080:80', '8443:443']\n    environment: {A: '1', B: '2'}\n    command: [a, b]\n    depends_on: [db]\n    build: {context: ., args: {X: '1', Y: '2'}}\n  db:\n    image: postgres\nvolumes:\n  data: {}\n",
+        "services:\n  web:\n    ports: !override ['9090:80']\n    environment:\n      A: !reset null\n    command: !reset\n    depends_on: !reset []\n    build:\n      args: !override {Z: '3'}\n  db: !reset\nvolumes:\n  data: !reset\n",
+    )
+    .unwrap();
+    let web = &l.project.services["web"];
+    assert_eq!(
+        web.ports.len(),
+        1,
+        "!override replaces the list: {:?}",
+        web.ports
+    );
+    assert_eq!(web.ports[0].target, 80);
+    assert_eq!(web.environment.keys().collect::<Vec<_>>(), ["B"]);
+    assert_eq!(web.command, None);
+    assert!(web.depends_on.is_empty());
+    let args = &web.build.as_ref().unwrap().args;
+    assert_eq!(args.keys().collect::<Vec<_>>(), ["Z"], "{args:?}");
+    assert!(
+        !l.project.services.contains_key("db"),
+        "a service reset whole"
+    );
+    assert!(!l.project.volumes.contains_key("data"));
+}
+
+#[test]
+fn tags_apply_to_what_a_service_extends_and_unknown_tags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = load_text(
+        "services:\n  base:\n    image: x\n    ports: ['80']\n    environment: {A: '1'}\n  web:\n    extends: base\n    ports: !reset []\n    environment: !override {B: '2'}\n",
+        &[],
+        dir.path(),
+    )
+    .unwrap();
+    let web = &l.project.services["web"];
+    assert!(web.ports.is_empty());
+    assert_eq!(web.environment.keys().collect::<Vec<_>>(), ["B"]);
+    assert_eq!(l.project.services["base"].ports.len(), 1);
+
+    let err = load_text(
+        "services:\n  web:\n    image: x\n    ports: !replace ['80']\n",
+        &[],
+        dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unknown YAML tag `!replace`"), "{err}");
+    assert!(
+        err.contains("compose.yaml:4:5"),
+        "positioned at the key: {err}"
+    );
+}
+
+#[test]
+fn a_file_without_services_is_a_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = load_text("name: shared\nvolumes:\n  data: {}\n", &[], dir.path()).unwrap();
+    assert!(l.project.services.is_empty());
+    assert!(l.project.volumes.contains_key("data"));
+}
