@@ -36,4 +36,4 @@ for _ in $(seq 60); do
 done
 echo "current-engine tests on $(docker version --format 'Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})') at $DOCKER_HOST" >&2
 "${HOST_DOCKER[@]}" save debian:bookworm-slim | docker load -q >/dev/null
-cargo test --locked --test it -- engine:: everyday:: logs:: attached:: check:: build::
+cargo test --locked --test it -- engine:: mounts:: everyday:: logs:: attached:: check:: build::

@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     }
     // The values are interpolated already: a `$` in them is written `$$`, so that the output
     // reads back as the same project (compose does the same).
-    let mut value = serde_yaml::to_value(project)?;
+    let mut value = serde_yaml::to_value(crate::manifest::paths::with_absolute_paths(project))?;
     escape_dollars(&mut value);
     match args.format {
         Format::Json => {

@@ -189,6 +189,8 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
             (args.no_deps, "--no-deps"),
         ],
     })?;
+    let providers = super::providers::needed(project, &args.services, !args.no_deps);
+    refuse_external(ctx, project, &providers, &started)?;
     if ctx.global.dry_run {
         return ctx.block_on(async {
             let backend = ctx.backend().await?;
@@ -216,6 +218,14 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         None
     };
     let report = ctx.reporter();
+    // Provider services first: what they set is part of their dependents' configuration.
+    let provided;
+    let plan = if providers.is_empty() {
+        plan
+    } else {
+        provided = run_providers(project, &providers, &loaded.variables, &report)?;
+        ctx.plan_to_create(&provided, &scale)
+    };
     ctx.block_on(async {
         let backend = ctx.backend().await?;
         let engine = backend.engine();
@@ -257,6 +267,63 @@ pub fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     up(ctx, up_args).map(|_| ())
 }
 
+/// Refuses what cannot be done before anything is created: provider services on Swarm or whose
+/// program is missing, and models (they need Docker Model Runner, which stackctl does not drive).
+fn refuse_external(
+    ctx: &Ctx,
+    project: &Project,
+    providers: &[String],
+    started: &[String],
+) -> Result<()> {
+    if let Some(first) = providers.first()
+        && matches!(ctx.target(), crate::engine::backend::Target::Swarm)
+    {
+        return Err(UsageError::new(format!(
+            "service `{first}` is a provider service; those are made on `up` of one engine, not on Swarm"
+        ))
+        .hint("deploy it with --target local, or define the resource in the swarm another way")
+        .into());
+    }
+    super::providers::check_programs(project, providers)?;
+    if let Some(svc) = started.iter().find(|s| {
+        project
+            .services
+            .get(*s)
+            .is_some_and(|s| !s.models.is_empty())
+    }) {
+        return Err(UsageError::new(format!(
+            "service `{svc}` uses `models`, which Docker Model Runner serves; stackctl does not drive it yet"
+        ))
+        .hint("run the model with `docker model run` and give the service its URL in `environment:`")
+        .into());
+    }
+    Ok(())
+}
+
+/// Runs each provider's `up` in order and returns the project with what they set given to the
+/// services that depend on them.
+fn run_providers(
+    project: &Project,
+    providers: &[String],
+    variables: &std::collections::HashMap<String, String>,
+    report: &crate::engine::Reporter,
+) -> Result<Project> {
+    let variables: BTreeMap<String, String> = variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut out = project.clone();
+    for name in providers {
+        let Some(provider) = project.services[name].provider.as_ref() else {
+            continue;
+        };
+        let provided =
+            super::providers::run(&project.name, name, provider, "up", &variables, report)?;
+        super::providers::inject(&mut out, name, &provided);
+    }
+    Ok(out)
+}
+
 pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
     let loaded = ctx.load()?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
@@ -282,7 +349,20 @@ pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
             backend.down(&plan, &opts, &report).await
         })
         .await
-    })
+    })?;
+    // Then what the providers made, dependents' first.
+    let project = &loaded.project;
+    let variables: BTreeMap<String, String> = loaded
+        .variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for name in super::providers::needed(project, &[], true).iter().rev() {
+        if let Some(provider) = &project.services[name].provider {
+            super::providers::run(&project.name, name, provider, "down", &variables, &report)?;
+        }
+    }
+    Ok(())
 }
 
 pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {

@@ -129,6 +129,8 @@ pub async fn put_files(
     for f in files {
         let mut header = tar::Header::new_gnu();
         header.set_mode(f.mode);
+        header.set_uid(f.uid.unwrap_or(0));
+        header.set_gid(f.gid.unwrap_or(0));
         header.set_size(f.content.len() as u64);
         tar.append_data(
             &mut header,

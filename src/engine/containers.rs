@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
-    HostConfigCgroupnsModeEnum, HostConfigIsolationEnum, HostConfigLogConfig, Mount, MountType,
+    HostConfigCgroupnsModeEnum, HostConfigIsolationEnum, HostConfigLogConfig,
     NetworkConnectRequest, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
     RestartPolicyNameEnum,
 };
@@ -16,26 +16,13 @@ use bollard::query_parameters::{
 };
 
 use super::{ApiContext, Engine, is_not_found};
-use crate::manifest::{MountKind, Restart};
+use crate::manifest::Restart;
 use crate::plan::{Health, Plan, ServicePlan, labels};
+
+pub use super::mounts::to_mount;
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
-}
-
-/// A planned mount as the API wants it (for containers and Swarm tasks alike).
-pub fn to_mount(m: &crate::plan::MountPlan) -> Mount {
-    Mount {
-        target: Some(m.target.clone()),
-        source: m.source.clone(),
-        typ: Some(match m.kind {
-            MountKind::Volume => MountType::VOLUME,
-            MountKind::Bind => MountType::BIND,
-            MountKind::Tmpfs => MountType::TMPFS,
-        }),
-        read_only: Some(m.read_only),
-        ..Default::default()
-    }
 }
 
 /// The create request for replica `number` of `svc`.
@@ -98,7 +85,13 @@ pub fn create_body(
                 host_port: Some(host_port.unwrap_or_default()),
             });
     }
-    let mounts = svc.mounts.iter().map(to_mount).collect();
+    // SELinux relabelling (`:z`, `:Z`) exists only in the `Binds` form of a bind mount.
+    let (relabelled, mounts): (Vec<_>, Vec<_>) = svc
+        .mounts
+        .iter()
+        .partition(|m| m.bind.as_ref().is_some_and(|b| b.selinux.is_some()));
+    let mounts = mounts.into_iter().map(to_mount).collect();
+    let binds: Vec<String> = relabelled.into_iter().map(super::mounts::to_bind).collect();
     let tmpfs: HashMap<String, String> = svc
         .tmpfs
         .iter()
@@ -156,6 +149,7 @@ pub fn create_body(
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             restart_policy,
             mounts: Some(mounts),
+            binds: (!binds.is_empty()).then_some(binds),
             tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
             init: svc.init,
             log_config: svc.logging.as_ref().map(|l| HostConfigLogConfig {

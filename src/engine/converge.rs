@@ -95,6 +95,26 @@ pub fn with_dependencies(plan: &Plan, selected: &[String]) -> Vec<String> {
     out
 }
 
+/// What of `svc` an older engine cannot do: the feature, the API version that has it, and the
+/// first Docker Engine release with that API.
+fn needs_newer_api(svc: &ServicePlan) -> Option<(&'static str, (u32, u32), &'static str)> {
+    use crate::manifest::MountKind;
+    if svc.mounts.iter().any(|m| m.kind == MountKind::Image) {
+        return Some(("mounts an image (`type: image`)", (1, 48), "28"));
+    }
+    if svc.mounts.iter().any(|m| {
+        m.volume.as_ref().is_some_and(|v| v.subpath.is_some())
+            || m.image.as_ref().is_some_and(|i| i.subpath.is_some())
+    }) {
+        return Some(("mounts a volume's `subpath`", (1, 45), "26"));
+    }
+    // Older engines took it only through a field this client no longer sends.
+    if svc.host.mac_address.is_some() {
+        return Some(("sets mac_address", (1, 44), "25"));
+    }
+    None
+}
+
 pub async fn up(
     engine: &Engine,
     plan: &Plan,
@@ -108,15 +128,19 @@ pub async fn up(
         .filter_map(|s| plan.services.get(s))
         .collect();
     // What this engine cannot do is refused before anything is created.
-    if let Some(svc) = services.iter().find(|s| s.host.mac_address.is_some())
-        && super::api_below(&engine.api_version, (1, 44))
-    {
-        bail!(
-            "service {} sets mac_address, which Docker Engine {} (API {}) takes only through an API field this client no longer sends\n  = help: use Docker Engine 25 or newer (API 1.44), or leave mac_address out",
-            svc.name,
-            engine.server_version,
-            engine.api_version
-        );
+    for svc in &services {
+        if let Some((what, api, engine_release)) = needs_newer_api(svc)
+            && super::api_below(&engine.api_version, api)
+        {
+            bail!(
+                "service {} {what}, which Docker Engine {} (API {}) cannot do\n  = help: use Docker Engine {engine_release} or newer (API {}.{}), or leave it out",
+                svc.name,
+                engine.server_version,
+                engine.api_version,
+                api.0,
+                api.1
+            );
+        }
     }
     resources::check_networks(engine, plan).await?;
     // Events from before this `up` (a stop just now of a container it starts again) are not news.

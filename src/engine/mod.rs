@@ -16,6 +16,7 @@ mod health;
 pub mod hooks;
 pub mod images;
 pub mod logs;
+mod mounts;
 pub mod observe;
 pub mod ops;
 pub mod preview;

@@ -81,6 +81,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
         attach,
         network_mode,
         develop,
+        provider,
+        models,
         gpus,
         post_start,
         pre_stop,
@@ -169,6 +171,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.attach, attach);
     replace(&mut base.network_mode, network_mode);
     replace(&mut base.develop, develop);
+    replace(&mut base.provider, provider);
+    base.models.extend(models);
     // Hooks are lists compose appends.
     base.post_start.extend(post_start);
     replace_list(&mut base.gpus, gpus);
@@ -216,7 +220,7 @@ fn by_key<T, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> 
     }
 }
 
-fn merge_maps(base: &mut BTreeMap<String, String>, over: BTreeMap<String, String>) {
+fn merge_maps<V>(base: &mut BTreeMap<String, V>, over: BTreeMap<String, V>) {
     base.extend(over);
 }
 

@@ -11,6 +11,7 @@ mod interpolate;
 mod load;
 mod merge;
 pub mod model;
+pub mod paths;
 pub mod reference;
 mod source;
 mod spans;

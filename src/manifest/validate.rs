@@ -150,7 +150,24 @@ pub fn validate(
                     .hint("write [REGISTRY[:PORT]/]NAME[:TAG][@DIGEST] in lowercase, e.g. `registry.example.com/team/app:1.0`"),
             );
         }
-        if svc.image.is_none() && svc.build.is_none() {
+        if let Some(provider) = &svc.provider
+            && (provider.kind.is_empty() || provider.kind == "compose")
+        {
+            diags.push(
+                loc.diag(&sp.key("provider").key("type"), false, format!("`{}` is not a provider type", provider.kind))
+                    .hint("name the program that manages the service: a Docker CLI plugin `docker-TYPE` or `TYPE` on PATH"),
+            );
+        }
+        for model in svc.models.keys() {
+            if !p.models.contains_key(model) {
+                let known: Vec<&str> = p.models.keys().map(String::as_str).collect();
+                diags.push(
+                    loc.diag(&sp.key("models"), true, format!("service `{name}` uses model `{model}`, which the top-level `models:` does not define"))
+                        .hint(suggest(model, &known)),
+                );
+            }
+        }
+        if svc.image.is_none() && svc.build.is_none() && svc.provider.is_none() {
             diags.push(
                 loc.diag(&sp, true, format!("service `{name}` has neither `image` nor `build`"))
                     .hint("add `image: NAME[:TAG]` to run an existing image, or `build: DIR` to build one"),

@@ -3,9 +3,9 @@
 //! dependency levels and config hashes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::manifest::paths::absolute;
 use crate::manifest::{
     Build, DeployMode, EndpointMode, MountKind, NetworkMode, PortMode, Project, Restart,
     RestartCondition, Service,
@@ -13,6 +13,7 @@ use crate::manifest::{
 
 /// Builds the plan for `project`, with `scale` overriding replica counts.
 pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
+    let project = &*project.containers_only();
     let p = &project.name;
     let mut networks: Vec<NetworkPlan> = Vec::new();
     let uses_default = project.services.values().any(|s| {
@@ -106,27 +107,6 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
     }
 }
 
-fn absolute(base: &Path, p: &str) -> PathBuf {
-    if let Some(rest) = p.strip_prefix("~/")
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        return Path::new(&home).join(rest);
-    }
-    let joined = base.join(p);
-    // Lexical clean-up: the daemon wants a tidy absolute path, and the path may not exist yet.
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// The name of a service's first container, as `network_mode: service:` and `volumes_from` mean it.
 fn first_container(project: &Project, service: &str) -> String {
     project
@@ -175,10 +155,14 @@ fn service_plan(
             source: m.source.as_ref().map(|s| match m.kind {
                 MountKind::Volume => vol_name(s),
                 MountKind::Bind => absolute(&project.working_dir, s).display().to_string(),
-                MountKind::Tmpfs => s.clone(),
+                MountKind::Tmpfs | MountKind::Image => s.clone(),
             }),
             target: m.target.clone(),
             read_only: m.read_only,
+            volume: m.volume.clone(),
+            bind: m.bind.clone(),
+            tmpfs: m.tmpfs.clone(),
+            image: m.image.clone(),
         })
         .collect();
     // File secrets are bind-mounted read-only under /run/secrets, as compose does locally.
@@ -186,7 +170,9 @@ fn service_plan(
     // Configs likewise, at their target (`/<name>` unless the service says otherwise).
     // Those given as text are copied in instead (`injected`).
     let mut injected = Vec::new();
-    let mut place = |def: Option<&crate::manifest::SecretDef>, target: String| {
+    let mut place = |def: Option<&crate::manifest::SecretDef>,
+                     target: String,
+                     given: &crate::manifest::ServiceSecret| {
         let Some(def) = def else { return };
         if let Some(file) = &def.file {
             mounts.push(MountPlan {
@@ -194,18 +180,21 @@ fn service_plan(
                 source: Some(absolute(&project.working_dir, file).display().to_string()),
                 target,
                 read_only: true,
+                ..MountPlan::default()
             });
         } else if let Some(text) = def.content.as_ref().or(def.resolved.as_ref()) {
             injected.push(InjectedFile {
                 target,
                 content: text.clone(),
-                mode: 0o444,
+                mode: given.mode.unwrap_or(0o444),
+                uid: given.uid.as_deref().and_then(|u| u.parse().ok()),
+                gid: given.gid.as_deref().and_then(|g| g.parse().ok()),
             });
         }
     };
     for cfg in &svc.configs {
         let target = format!("/{}", cfg.target.trim_start_matches('/'));
-        place(project.configs.get(&cfg.source), target);
+        place(project.configs.get(&cfg.source), target, cfg);
     }
     for sec in &svc.secrets {
         let target = if sec.target.starts_with('/') {
@@ -213,7 +202,7 @@ fn service_plan(
         } else {
             format!("/run/secrets/{}", sec.target)
         };
-        place(project.secrets.get(&sec.source), target);
+        place(project.secrets.get(&sec.source), target, sec);
     }
     let mut networks = BTreeMap::new();
     if svc.networks.is_empty() && svc.network_mode.is_none() {
@@ -300,15 +289,24 @@ fn service_plan(
         device_requests: svc
             .gpus
             .iter()
+            // `gpus:` asks for GPUs: the capability is implied where the file names none.
+            .map(|r| {
+                let mut r = r.clone();
+                if r.capabilities.is_empty() {
+                    r.capabilities = vec!["gpu".into()];
+                }
+                r
+            })
             .chain(
                 svc.deploy
                     .as_ref()
                     .and_then(|d| d.resources.as_ref())
                     .and_then(|r| r.reservations.as_ref())
                     .map(|r| &r.devices[..])
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .iter()
+                    .cloned(),
             )
-            .cloned()
             .collect(),
         host: {
             // `ipc: service:X` shares X's first container's IPC namespace.
@@ -371,11 +369,9 @@ fn service_plan(
             secrets: svc
                 .secrets
                 .iter()
-                .map(|s| {
-                    (
-                        s.source.clone(),
-                        s.target.trim_start_matches("/run/secrets/").to_owned(),
-                    )
+                .map(|s| crate::manifest::ServiceSecret {
+                    target: s.target.trim_start_matches("/run/secrets/").to_owned(),
+                    ..s.clone()
                 })
                 .collect(),
             constraints: placement.map(|p| p.constraints.clone()).unwrap_or_default(),
@@ -444,7 +440,11 @@ fn build_plan(project: &Project, svc: &Service, b: &Build) -> BuildPlan {
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "Dockerfile".into()),
         dockerfile_inline: b.dockerfile_inline.clone(),
-        args: b.args.clone(),
+        args: b
+            .args
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+            .collect(),
         target: b.target.clone(),
         labels: b.labels.clone(),
         platform: b

@@ -112,6 +112,13 @@ pub fn with_injected(service_hash: &str, files: &[crate::plan::InjectedFile]) ->
         h.update([0]);
         h.update(f.content.as_bytes());
         h.update(f.mode.to_be_bytes());
+        // Only when given, so that files hashed before owners existed keep their hash.
+        for (tag, id) in [(b'u', f.uid), (b'g', f.gid)] {
+            if let Some(id) = id {
+                h.update([tag]);
+                h.update(id.to_be_bytes());
+            }
+        }
     }
     hex::encode(h.finalize())
 }

@@ -66,8 +66,8 @@ pub struct SwarmPlan {
     pub port_modes: Vec<PortMode>,
     pub restart_condition: Option<RestartCondition>,
     pub restart_max_attempts: Option<u32>,
-    /// (secret key, file name under /run/secrets)
-    pub secrets: Vec<(String, String)>,
+    /// The secrets, each with its file name under /run/secrets (or absolute path).
+    pub secrets: Vec<crate::manifest::ServiceSecret>,
     /// `deploy.placement`: constraints, spread preferences, a per-node cap.
     pub constraints: Vec<String>,
     pub spread: Vec<String>,
@@ -194,13 +194,17 @@ impl BuildPlan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MountPlan {
     pub kind: MountKind,
-    /// Daemon-side volume name or absolute host path.
+    /// Daemon-side volume name, absolute host path or image reference.
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,
+    pub volume: Option<crate::manifest::VolumeMountOptions>,
+    pub bind: Option<crate::manifest::BindOptions>,
+    pub tmpfs: Option<crate::manifest::TmpfsOptions>,
+    pub image: Option<crate::manifest::ImageMountOptions>,
 }
 
 /// A file written into a container before it starts.
@@ -210,6 +214,9 @@ pub struct InjectedFile {
     pub target: String,
     pub content: String,
     pub mode: u32,
+    /// Numeric owner; root when not given.
+    pub uid: Option<u64>,
+    pub gid: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -81,16 +81,17 @@ pub fn spec_for(
         .swarm
         .secrets
         .iter()
-        .filter_map(|(source, target)| {
+        .filter_map(|given| {
+            let source = &given.source;
             let id = secrets.get(source)?;
             Some(TaskSpecContainerSpecSecrets {
                 secret_id: Some(id.clone()),
                 secret_name: Some(format!("{}_{source}", plan.project)),
                 file: Some(TaskSpecContainerSpecFile {
-                    name: Some(target.clone()),
-                    uid: Some("0".into()),
-                    gid: Some("0".into()),
-                    mode: Some(0o444),
+                    name: Some(given.target.clone()),
+                    uid: Some(given.uid.clone().unwrap_or_else(|| "0".into())),
+                    gid: Some(given.gid.clone().unwrap_or_else(|| "0".into())),
+                    mode: Some(given.mode.unwrap_or(0o444)),
                 }),
             })
         })

@@ -18,8 +18,6 @@ pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
     "cpu_percent",
     "credential_spec",
     "driver_opts",
-    "models",
-    "provider",
     "pull_refresh_after",
     "use_api_socket",
 ];
@@ -38,7 +36,7 @@ fn not_yet_supported(path: &FieldPath) -> &'static [&'static str] {
         })
         .collect();
     match keys.as_slice() {
-        [] => &["models"],
+        [] => &[],
         ["services", _] => SERVICE_KEYS_UNSUPPORTED,
         ["services", _, "deploy", "resources"] => &[],
         ["services", _, "deploy", "resources", _] => &["generic_resources"],

@@ -92,6 +92,32 @@ impl Loaded {
 }
 
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let first = load_once(opts)?;
+    // As in compose, `${COMPOSE_PROJECT_NAME}` in a file is the project's name even when no
+    // variable sets it; the name is known only once the files are read, so read them again.
+    if first.variables.contains_key("COMPOSE_PROJECT_NAME") {
+        return Ok(first);
+    }
+    let mentions = |text: &[u8]| text.windows(20).any(|w| w == b"COMPOSE_PROJECT_NAME");
+    let mentioned = match &opts.inline {
+        Some(bytes) => mentions(bytes),
+        None => first
+            .project
+            .config_files
+            .iter()
+            .any(|f| std::fs::read(f).is_ok_and(|t| mentions(&t))),
+    };
+    if !mentioned {
+        return Ok(first);
+    }
+    let mut again = opts.clone();
+    again
+        .environ
+        .insert("COMPOSE_PROJECT_NAME".into(), first.project.name.clone());
+    load_once(&again)
+}
+
+fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let files = match &opts.inline {
         Some(_) => vec![
             opts.cwd.join(
@@ -254,6 +280,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 &mut project.configs,
                 &mut diags,
             );
+            decode_defs(top.models, "models", &loc, &mut project.models, &mut diags);
             sources.push(source);
         }
     }

@@ -216,6 +216,18 @@ pub(super) fn resolve_environment(
         }
         env.retain(|_, v| v.is_some());
         svc.environment = env;
+        if let Some(b) = &mut svc.build {
+            // An empty `dockerfile:` (an unset variable) means the default, as in compose.
+            if b.dockerfile.as_deref() == Some("") {
+                b.dockerfile = None;
+            }
+            for (k, v) in b.args.iter_mut() {
+                if v.is_none() {
+                    *v = vars.get(k).cloned();
+                }
+            }
+            b.args.retain(|_, v| v.is_some());
+        }
     }
     Ok(())
 }

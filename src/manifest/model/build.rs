@@ -15,10 +15,12 @@ pub struct Build {
     pub dockerfile: Option<String>,
     #[serde(
         default,
-        deserialize_with = "label_map",
+        deserialize_with = "env_map",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
-    pub args: BTreeMap<String, String>,
+    /// `KEY` without a value takes the variable of that name; the loader fills it in, or drops
+    /// the key when there is none (as compose does).
+    pub args: BTreeMap<String, Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     #[serde(
@@ -63,7 +65,7 @@ pub struct Build {
     /// Top-level secrets lent to `RUN --mount=type=secret,id=TARGET` (TARGET defaults to the name).
     #[serde(
         default,
-        deserialize_with = "service_secrets",
+        deserialize_with = "build_secrets",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub secrets: Vec<ServiceSecret>,

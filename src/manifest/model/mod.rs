@@ -5,8 +5,10 @@
 mod build;
 mod de;
 mod develop;
+mod external;
 mod hooks;
 mod modes;
+mod mounts;
 mod networks;
 mod parts;
 #[cfg(test)]
@@ -23,8 +25,13 @@ pub use build::Build;
 use de::*;
 pub use de::{parse_mount_short, parse_port_short};
 pub use develop::{Develop, WatchAction, WatchRule};
+use external::service_models;
+pub use external::{ModelDef, Provider, ServiceModel};
 pub use hooks::Hook;
 pub use modes::NetworkMode;
+pub use mounts::{
+    BindOptions, ImageMountOptions, Mount, MountKind, TmpfsOptions, VolumeMountOptions,
+};
 pub use networks::{Ipam, IpamPool, NetworkDef, ServiceNetwork};
 pub use parts::*;
 
@@ -45,6 +52,8 @@ pub struct Project {
     pub secrets: BTreeMap<String, SecretDef>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub configs: BTreeMap<String, ConfigDef>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, ModelDef>,
 }
 
 /// What one file holds at top level, before merging.
@@ -65,6 +74,8 @@ pub struct FileTop {
     pub secrets: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     pub configs: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub models: Option<BTreeMap<String, Value>>,
     /// Other Compose files whose resources join this project (read by load/include.rs).
     #[serde(default)]
     pub include: Option<Value>,
@@ -495,6 +506,15 @@ pub struct Service {
     /// `develop.watch`: what `watch` does when files change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub develop: Option<Develop>,
+    /// Set for a service an external program manages instead of a container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    #[serde(
+        default,
+        deserialize_with = "service_models",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub models: BTreeMap<String, ServiceModel>,
     #[serde(
         default,
         deserialize_with = "string_opt",

@@ -75,25 +75,6 @@ impl Port {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MountKind {
-    Volume,
-    Bind,
-    Tmpfs,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Mount {
-    #[serde(rename = "type")]
-    pub kind: MountKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    pub target: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub read_only: bool,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
@@ -443,10 +424,40 @@ impl Healthcheck {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A secret or config a service (or a build) is given, and where it lands.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSecret {
     pub source: String,
+    /// Where it lands; when the file did not say, the default of its kind (`/run/secrets/NAME`
+    /// for a service's secret, `/NAME` for a config, `NAME` as a build secret's id).
     pub target: String,
+    /// The target is a default compose leaves out of its output (a config's, a build secret's).
+    pub target_implicit: bool,
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    /// File mode (printed in octal, as compose prints it).
+    pub mode: Option<u32>,
+}
+
+impl Serialize for ServiceSecret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("source", &self.source)?;
+        if !self.target_implicit {
+            m.serialize_entry("target", &self.target)?;
+        }
+        if let Some(uid) = &self.uid {
+            m.serialize_entry("uid", uid)?;
+        }
+        if let Some(gid) = &self.gid {
+            m.serialize_entry("gid", gid)?;
+        }
+        if let Some(mode) = self.mode {
+            m.serialize_entry("mode", &format!("{mode:04o}"))?;
+        }
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

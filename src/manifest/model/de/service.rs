@@ -406,18 +406,37 @@ pub(crate) fn depends_on<'de, D: Deserializer<'de>>(
 pub(crate) fn service_secrets<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<ServiceSecret>, D::Error> {
-    service_refs(Value::deserialize(d)?, "secret")
+    service_refs(Value::deserialize(d)?, RefKind::Secret)
 }
 
 /// `configs` of a service: as `secrets`; a config's default target is `/<name>`.
 pub(crate) fn service_configs<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<ServiceSecret>, D::Error> {
-    service_refs(Value::deserialize(d)?, "config")
+    service_refs(Value::deserialize(d)?, RefKind::Config)
 }
 
-/// A service's list of secrets or configs: names, or `{source, target}`.
-pub(crate) fn service_refs<E: de::Error>(v: Value, noun: &str) -> Result<Vec<ServiceSecret>, E> {
+/// `secrets` of a build: lent to `RUN --mount=type=secret,id=TARGET`, TARGET the name by default.
+pub(crate) fn build_secrets<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<ServiceSecret>, D::Error> {
+    service_refs(Value::deserialize(d)?, RefKind::BuildSecret)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum RefKind {
+    Secret,
+    Config,
+    BuildSecret,
+}
+
+/// A service's list of secrets or configs: names, or `{source, target, uid, gid, mode}`.
+pub(crate) fn service_refs<E: de::Error>(v: Value, kind: RefKind) -> Result<Vec<ServiceSecret>, E> {
+    let noun = if kind == RefKind::Config {
+        "config"
+    } else {
+        "secret"
+    };
     let items = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Sequence(items) => items,
@@ -428,28 +447,81 @@ pub(crate) fn service_refs<E: de::Error>(v: Value, noun: &str) -> Result<Vec<Ser
             )));
         }
     };
+    let with_default = |source: String, target: Option<String>| {
+        let (target, target_implicit) = match (target, kind) {
+            (Some(t), _) => (t, false),
+            (None, RefKind::Secret) => (format!("/run/secrets/{source}"), false),
+            (None, RefKind::Config) => (format!("/{source}"), true),
+            (None, RefKind::BuildSecret) => (source.clone(), true),
+        };
+        ServiceSecret {
+            source,
+            target,
+            target_implicit,
+            uid: None,
+            gid: None,
+            mode: None,
+        }
+    };
     items
         .into_iter()
         .map(|item| match item {
             Value::Mapping(m) => {
+                for key in m.keys().filter_map(|k| k.as_str()) {
+                    if !["source", "target", "uid", "gid", "mode"].contains(&key) {
+                        return Err(fail(format!(
+                            "unknown key `{key}` in a {noun}; expected source, target, uid, gid or mode"
+                        )));
+                    }
+                }
                 let source = m
                     .get("source")
                     .and_then(scalar_text)
                     .ok_or_else(|| fail(format!("a {noun} in long form needs `source`")))?;
-                let target = m
-                    .get("target")
-                    .and_then(scalar_text)
-                    .unwrap_or_else(|| source.clone());
-                Ok(ServiceSecret { source, target })
+                let mut r = with_default(source, m.get("target").and_then(scalar_text));
+                r.uid = m.get("uid").and_then(scalar_text);
+                r.gid = m.get("gid").and_then(scalar_text);
+                r.mode = match m.get("mode") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(file_mode(v).map_err(fail)?),
+                };
+                Ok(r)
             }
             other => scalar_text(&other)
-                .map(|s| ServiceSecret {
-                    target: s.clone(),
-                    source: s,
-                })
+                .map(|s| with_default(s, None))
                 .ok_or_else(|| fail(format!("expected a {noun} name, found {}", kind_of(&other)))),
         })
         .collect()
+}
+
+/// A file mode: `0440` and `0o440` are octal (as compose reads them), a plain number is taken as
+/// it is.
+fn file_mode(v: &Value) -> Result<u32, String> {
+    let bad = || {
+        let found = match v {
+            Value::String(s) => format!("`{s}`"),
+            other => kind_of(other).to_owned(),
+        };
+        format!("`mode` should be an octal file mode such as 0440, found {found}")
+    };
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(bad),
+        Value::String(s) => {
+            let digits = s
+                .strip_prefix("0o")
+                .or_else(|| s.strip_prefix('0'))
+                .unwrap_or(s);
+            let radix = if digits.len() < s.len() { 8 } else { 10 };
+            if digits.is_empty() {
+                return Ok(0);
+            }
+            u32::from_str_radix(digits, radix).map_err(|_| bad())
+        }
+        _ => Err(bad()),
+    }
 }
 
 /// A device request's `count`: a number, or `all` (-1, as the engine wants it).
@@ -466,21 +538,15 @@ pub(crate) fn device_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64
 
 /// `gpus`: `all`, or a list of device requests (the GPU capability is implied).
 pub(crate) fn gpus<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<DeviceRequest>, D::Error> {
-    let gpu = |mut r: DeviceRequest| {
-        if r.capabilities.is_empty() {
-            r.capabilities = vec!["gpu".into()];
-        }
-        r
-    };
     match Value::deserialize(d)? {
         Value::Null => Ok(Vec::new()),
-        Value::String(s) if s == "all" => Ok(vec![gpu(DeviceRequest {
+        Value::String(s) if s == "all" => Ok(vec![DeviceRequest {
             count: Some(-1),
             ..DeviceRequest::default()
-        })]),
+        }]),
         Value::Sequence(items) => items
             .into_iter()
-            .map(|i| DeviceRequest::deserialize(i).map(gpu).map_err(fail))
+            .map(|i| DeviceRequest::deserialize(i).map_err(fail))
             .collect(),
         other => Err(fail(format!(
             "expected `all` or a list of device requests, found {}",

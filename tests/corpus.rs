@@ -1,0 +1,292 @@
+//! The compatibility corpus: real-world-shaped Compose files (tests/corpus/valid/CASE/), each
+//! with what docker compose v2 printed for it (`compose.json`, recorded by
+//! scripts/record-compose-config.sh). stackctl's `config --format json` must agree with it on
+//! what a project is made of; only the defaults compose spells out and stackctl leaves implicit
+//! are normalised away, the same way on both sides.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Map, Value, json};
+
+/// What is compared, per service: the list plus the keys its cases are about.
+const SERVICE_KEYS: &[&str] = &[
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "volumes",
+    "tmpfs",
+    "depends_on",
+    "restart",
+    "healthcheck",
+    "networks",
+    "network_mode",
+    "ipc",
+    "links",
+    "volumes_from",
+    "labels",
+    "secrets",
+    "configs",
+    "post_start",
+    "pre_stop",
+    "gpus",
+    "profiles",
+    "provider",
+    "models",
+];
+
+fn cases() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/valid");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("the corpus folder")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("compose.json").is_file())
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn stackctl_config(case: &Path) -> Result<Value, String> {
+    let args: Vec<String> = std::fs::read_to_string(case.join("case.args"))
+        .map(|a| a.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(case)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .args(&args)
+        .args(["config", "--format", "json"])
+        .output()
+        .expect("run stackctl");
+    if !out.status.success() {
+        return Err(format!(
+            "stackctl refused what compose accepts:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    let dir = case.canonicalize().unwrap();
+    let text = text.replace(dir.to_str().unwrap(), "@CASE@");
+    serde_json::from_str(&text).map_err(|e| format!("config printed no JSON: {e}"))
+}
+
+fn compose_config(case: &Path) -> Value {
+    let text = std::fs::read_to_string(case.join("compose.json")).unwrap();
+    serde_json::from_str(&text).expect("the recorded JSON")
+}
+
+/// Nulls, `false`, empty lists and empty mappings say nothing: compose leaves such values out of
+/// its output (Go's `omitempty`), stackctl prints some. Numbers written as strings (compose's
+/// byte sizes) are numbers.
+fn plain(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.values_mut().for_each(plain);
+            m.retain(|_, v| !is_empty(v));
+        }
+        Value::Array(a) => a.iter_mut().for_each(plain),
+        Value::String(s) => {
+            if let Ok(n) = s.parse::<i64>() {
+                *v = json!(n);
+            }
+        }
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                *v = json!(f as i64);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+/// Map values that mean "present, with nothing set" (a network joined without settings, an
+/// environment variable without a value) are kept as `true`, so that emptying does not lose them.
+fn keep_members(svc: &mut Map<String, Value>) {
+    for key in ["networks", "environment", "models"] {
+        if let Some(Value::Object(m)) = svc.get_mut(key) {
+            for v in m.values_mut() {
+                if is_empty(v) {
+                    *v = json!(true);
+                }
+            }
+        }
+    }
+}
+
+fn remove_if(m: &mut Map<String, Value>, key: &str, default: Value) {
+    if m.get(key) == Some(&default) {
+        m.remove(key);
+    }
+}
+
+fn comparable_service(svc: &Value) -> Value {
+    let mut out = Map::new();
+    for key in SERVICE_KEYS {
+        if let Some(v) = svc.get(*key) {
+            out.insert((*key).to_owned(), v.clone());
+        }
+    }
+    let replicas = svc
+        .pointer("/deploy/replicas")
+        .or_else(|| svc.get("scale"))
+        .cloned();
+    if let Some(r) = replicas {
+        out.insert("replicas".into(), r);
+    }
+    if let Some(devices) = svc.pointer("/deploy/resources/reservations/devices") {
+        out.insert("device_reservations".into(), devices.clone());
+    }
+    if let Some(Value::Object(b)) = out.get_mut("build") {
+        remove_if(b, "dockerfile", json!("Dockerfile"));
+    }
+    for port in out
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Value::Object(p) = port {
+            remove_if(p, "mode", json!("ingress"));
+        }
+    }
+    for mount in out
+        .get_mut("volumes")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(Value::Object(bind)) = mount.get_mut("bind") {
+            remove_if(bind, "create_host_path", json!(true));
+        }
+    }
+    for dep in out
+        .get_mut("depends_on")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
+        if let Value::Object(d) = dep {
+            remove_if(d, "required", json!(true));
+            remove_if(d, "restart", json!(false));
+        }
+    }
+    if out.get("networks") == Some(&json!({"default": null})) {
+        out.remove("networks");
+    }
+    keep_members(&mut out);
+    let mut out = Value::Object(out);
+    plain(&mut out);
+    out
+}
+
+fn comparable(project: &Value) -> Value {
+    let services: Map<String, Value> = project["services"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, svc)| (name.clone(), comparable_service(svc)))
+        .collect();
+    let mut top = json!({"name": project["name"], "services": services});
+    for section in ["networks", "volumes", "secrets", "configs"] {
+        let mut defs = project[section].clone();
+        if let Value::Object(m) = &mut defs {
+            // compose lists the default network it will create; stackctl creates it unlisted.
+            if section == "networks" {
+                m.remove("default");
+            }
+            for def in m.values_mut() {
+                if let Value::Object(d) = def {
+                    // The engine-side name compose prints is the project's name and the key.
+                    d.remove("name");
+                    // compose v2.40 drops `ipam.options` (its model has no such field, so it
+                    // cannot pass them on); stackctl passes them to the engine.
+                    if let Some(Value::Object(ipam)) = d.get_mut("ipam") {
+                        ipam.remove("options");
+                    }
+                }
+                if is_empty(def) {
+                    *def = json!(true);
+                }
+            }
+        }
+        plain(&mut defs);
+        top[section] = if is_empty(&defs) { Value::Null } else { defs };
+    }
+    top
+}
+
+/// The first difference between two values, as a path and both sides.
+fn first_difference(path: &str, want: &Value, got: &Value) -> Option<String> {
+    match (want, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                first_difference(
+                    &format!("{path}.{k}"),
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                )
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(&format!("{path}[{i}]"), x, y)),
+        _ if want == got => None,
+        _ => Some(format!("{path}\n  compose:  {want}\n  stackctl: {got}")),
+    }
+}
+
+#[test]
+fn every_corpus_file_resolves_as_docker_compose_resolves_it() {
+    let cases = cases();
+    assert!(cases.len() >= 15, "the corpus is where it should be");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy();
+        let want = comparable(&compose_config(case));
+        let mut got = match stackctl_config(case) {
+            Ok(v) => comparable(&v),
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        // compose prints only the networks and volumes some service uses; stackctl all.
+        for section in ["networks", "volumes"] {
+            if let Value::Object(defs) = &mut got[section] {
+                defs.retain(|k, _| want[section].get(k).is_some());
+                if defs.is_empty() {
+                    got[section] = Value::Null;
+                }
+            }
+        }
+        if let Some(d) = first_difference(&name, &want, &got) {
+            failures.push(d);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} files resolve differently:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

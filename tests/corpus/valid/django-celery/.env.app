@@ -1,0 +1,3 @@
+SECRET_KEY=change-me
+DEBUG=0
+ALLOWED_HOSTS=localhost,127.0.0.1

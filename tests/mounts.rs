@@ -1,0 +1,79 @@
+//! Mounts and files as the long forms describe them: each option reaches the container the engine
+//! creates, or an engine too old for it refuses before anything is created.
+
+use crate::common::*;
+
+const IMG: &str = "debian:bookworm-slim";
+
+fn api_minor() -> u32 {
+    docker(&["version", "--format", "{{.Server.APIVersion}}"])
+        .split_once('.')
+        .and_then(|(_, minor)| minor.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn mount_options_and_file_owners_reach_the_container() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "mountopts",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes:\n      - type: tmpfs\n        target: /scratch\n        tmpfs: {{size: 16m}}\n      - type: volume\n        source: data\n        target: /data\n        volume: {{nocopy: true}}\n      - ./conf:/conf:ro,z\n    secrets:\n      - source: token\n        uid: \"1000\"\n        gid: \"1001\"\n        mode: 0400\n    configs:\n      - source: motd\n        target: /etc/motd\n        mode: 0640\nvolumes:\n  data: {{}}\nsecrets:\n  token:\n    environment: TOKEN\nconfigs:\n  motd:\n    content: hello\n"
+        ),
+    );
+    std::fs::write(p.path().join(".env"), "TOKEN=s3cret\n").unwrap();
+    std::fs::create_dir(p.path().join("conf")).unwrap();
+    p.ok(&["up", "-d"]);
+    let c = format!("{}-app-1", p.name);
+    let mounts = inspect(
+        &c,
+        "{{range .HostConfig.Mounts}}{{.Target}}={{if .TmpfsOptions}}{{.TmpfsOptions.SizeBytes}}{{end}}{{if .VolumeOptions}}{{.VolumeOptions.NoCopy}}{{end}}{{if .BindOptions}}{{.BindOptions.Propagation}}{{end}} {{end}}",
+    );
+    assert!(mounts.contains("/scratch=16777216"), "tmpfs size: {mounts}");
+    assert!(mounts.contains("/data=true"), "volume nocopy: {mounts}");
+    let binds = inspect(&c, "{{json .HostConfig.Binds}}");
+    assert!(binds.contains(":/conf:ro,z\""), "relabelled bind: {binds}");
+    let stat = |path: &str| docker(&["exec", &c, "stat", "-c", "%a:%u:%g", path]);
+    assert_eq!(stat("/run/secrets/token"), "400:1000:1001");
+    assert_eq!(docker(&["exec", &c, "cat", "/run/secrets/token"]), "s3cret");
+    assert_eq!(stat("/etc/motd"), "640:0:0");
+    p.ok(&["down", "-v"]);
+}
+
+#[test]
+fn an_image_mount_needs_engine_28_and_mounts_the_image_files_there() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "imagemount",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes:\n      - type: image\n        source: {IMG}\n        target: /img\n        image:\n          subpath: etc\n"
+        ),
+    );
+    let out = p.run(&["up", "-d"]);
+    let err = stderr(&out);
+    if api_minor() >= 48 {
+        assert!(out.status.success(), "{err}");
+        let c = format!("{}-app-1", p.name);
+        assert_eq!(
+            docker(&["exec", &c, "cat", "/img/debian_version"]),
+            docker(&["exec", &c, "cat", "/etc/debian_version"]),
+            "the image's /etc at /img"
+        );
+        assert!(
+            !docker_ok(&["exec", &c, "touch", "/img/x"]),
+            "an image mount is read-only"
+        );
+        p.ok(&["down"]);
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("mounts an image") && err.contains("Engine 28"),
+            "{err}"
+        );
+        assert!(p.containers().is_empty(), "nothing was created");
+    }
+}
