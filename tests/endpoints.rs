@@ -107,3 +107,107 @@ fn a_docker_context_sends_the_project_to_its_daemon_and_nothing_to_the_local_one
         .unwrap());
     assert_eq!(on_node(), "", "down went to the node too");
 }
+
+/// `ssh` for stackctl (first on its PATH): the system ssh with the test's key, and known hosts
+/// kept in the test's folder, so that no file of the user running the tests is written.
+fn ssh_wrapper(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let key = dir.join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let real = ["/usr/bin/ssh", "/bin/ssh"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("an ssh client");
+    std::fs::write(
+        bin.join("ssh"),
+        format!(
+            "#!/bin/sh\nexec {real} -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile={known} -o LogLevel=ERROR -i {key} \"$@\"\n",
+            known = dir.join("known_hosts").display(),
+            key = key.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn docker_host_over_ssh_runs_the_project_on_the_remote_daemon() {
+    if !daemon_available() {
+        return;
+    }
+    let cluster = Cluster::start_ssh("ssh");
+    cluster.load(&[IMG]);
+    let node = cluster.manager();
+    let keys = tempfile::tempdir().unwrap();
+    let bin = ssh_wrapper(keys.path());
+    let public = std::fs::read_to_string(keys.path().join("id_ed25519.pub")).unwrap();
+    std::fs::write(keys.path().join("authorized_keys"), public).unwrap();
+    assert!(docker_ok(&[
+        "cp",
+        keys.path().join("authorized_keys").to_str().unwrap(),
+        &format!("{}:/root/.ssh/authorized_keys", node.name),
+    ]));
+    docker(&[
+        "exec",
+        &node.name,
+        "chown",
+        "root:root",
+        "/root/.ssh/authorized_keys",
+    ]);
+
+    let p = TestProject::new(
+        "ssh",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sh, -c, 'echo hello over ssh; exec sleep infinity']\n    init: true\n"
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let over_ssh = |args: &[&str]| {
+        let mut c = p.cmd(args);
+        c.env("DOCKER_HOST", format!("ssh://root@{}", node.ip))
+            .env("PATH", &path)
+            .env_remove("DOCKER_CONTEXT");
+        c
+    };
+    ok(over_ssh(&["up", "-d"]).output().unwrap());
+    let c = format!("{}-app-1", p.name);
+    assert_eq!(
+        node.docker(&["inspect", "-f", "{{.State.Running}}", &c]),
+        "true",
+        "the container runs on the node"
+    );
+    assert!(p.containers().is_empty(), "nothing on the host daemon");
+    let ps = ok(over_ssh(&["ps"]).output().unwrap());
+    assert!(stdout(&ps).contains(&c), "{}", stdout(&ps));
+    let version = ok(over_ssh(&["version"]).output().unwrap());
+    assert!(
+        stdout(&version).contains(&format!("ssh://root@{}", node.ip)),
+        "version names the endpoint: {}",
+        stdout(&version)
+    );
+    let follow = Follower::start(over_ssh(&["logs", "-f"]));
+    let seen = follow.until(
+        |t| t.contains("hello over ssh"),
+        std::time::Duration::from_secs(30),
+    );
+    follow.stop();
+    assert!(seen.contains("hello over ssh"), "logs -f over ssh: {seen}");
+    ok(over_ssh(&["down"]).output().unwrap());
+    assert_eq!(
+        node.docker(&["ps", "-aq"]),
+        "",
+        "down removed it on the node"
+    );
+}

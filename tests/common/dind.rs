@@ -14,6 +14,8 @@ use super::docker;
 /// tests/dind/sid/Dockerfile (a current Engine); tagged here, owned by the tests.
 pub const NODE_IMAGE: &str = "stackctl-test-node:bookworm";
 pub const CURRENT_NODE_IMAGE: &str = "stackctl-test-node:sid";
+/// The bookworm node with an ssh server (tests/dind/ssh/Dockerfile).
+pub const SSH_NODE_IMAGE: &str = "stackctl-test-node-ssh:bookworm";
 /// A registry the nodes of a cluster reach (tests/dind/registry/Dockerfile).
 pub const REGISTRY_IMAGE: &str = "stackctl-test-registry:bookworm";
 /// Every node and network carries this label, so a failed run's leftovers can be found.
@@ -22,6 +24,9 @@ pub const LABEL: &str = "io.stackctl.test-node";
 static BUILD: Mutex<()> = Mutex::new(());
 
 fn ensure_node_image(image: &str) {
+    if image == SSH_NODE_IMAGE {
+        ensure_node_image(NODE_IMAGE);
+    }
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     if super::docker_ok(&["image", "inspect", image]) {
         return;
@@ -29,6 +34,7 @@ fn ensure_node_image(image: &str) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(match image {
         NODE_IMAGE => "tests/dind",
         REGISTRY_IMAGE => "tests/dind/registry",
+        SSH_NODE_IMAGE => "tests/dind/ssh",
         _ => "tests/dind/sid",
     });
     let out = Command::new("docker")
@@ -176,6 +182,11 @@ impl Cluster {
 
     /// One node whose daemon can be killed and started again (`Node::kill_daemon`,
     /// `Node::start_daemon`): dockerd is not the node's first process, so the node outlives it.
+    /// One node whose daemon is also reachable over ssh (as root, with a key the test installs).
+    pub fn start_ssh(prefix: &str) -> Cluster {
+        Self::start_with(SSH_NODE_IMAGE, prefix, 1, &[], Extra::None)
+    }
+
     pub fn start_restartable(prefix: &str) -> Cluster {
         let cluster = Self::start_with(NODE_IMAGE, prefix, 1, &[], Extra::RestartableDaemon);
         cluster.nodes[0].start_daemon();
