@@ -326,7 +326,20 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     let sproject = sec.name.replace('-', "");
     let sfiles = vec![sec.file.clone()];
     ok(node, &sfiles, &sproject, &["up"]);
-    let secret = format!("{sproject}_pw");
+    // Named after its value: `<project>_pw-<8 hex>`.
+    let secret = node.docker(&[
+        "secret",
+        "ls",
+        "--filter",
+        &format!("name={sproject}_pw-"),
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(
+        secret.len(),
+        format!("{sproject}_pw-").len() + 8,
+        "{secret}"
+    );
     assert_eq!(
         node.docker(&["secret", "inspect", "-f", "{{.Spec.Labels.team}}", &secret]),
         "blue",
@@ -607,4 +620,91 @@ fn the_stack_spreads_over_three_nodes_and_outlives_a_worker() {
         host_state,
         "the host's swarm is not ours"
     );
+}
+
+#[test]
+fn secrets_are_named_by_their_value_so_an_edit_rolls_the_service() {
+    if !daemon_available() {
+        return;
+    }
+    let cluster = Cluster::start("secret", 1);
+    cluster.load(&[IMG]);
+    cluster.swarm();
+    let node = cluster.manager();
+    let p = TestProject::new(
+        "swsecret",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    secrets:\n      - token\n      - source: api\n        target: api_key\n        mode: 0400\nsecrets:\n  token:\n    file: ./token.txt\n  api:\n    environment: API_KEY\n"
+        ),
+    );
+    std::fs::write(p.path().join("token.txt"), "one").unwrap();
+    std::fs::write(p.path().join(".env"), "API_KEY=k1\n").unwrap();
+    let files = vec![p.file.clone()];
+    let project = p.name.replace('-', "");
+    let tasks = || {
+        node.docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.swarm.service.name={project}_app"),
+        ])
+        .lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let read = |c: &str, path: &str| node.docker(&["exec", c, "cat", path]);
+    ok(node, &files, &project, &["up"]);
+    let first = tasks();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(read(&first[0], "/run/secrets/token"), "one");
+    assert_eq!(
+        read(&first[0], "/run/secrets/api_key"),
+        "k1",
+        "from the environment"
+    );
+    assert_eq!(
+        node.docker(&[
+            "exec",
+            &first[0],
+            "stat",
+            "-c",
+            "%a",
+            "/run/secrets/api_key"
+        ]),
+        "400"
+    );
+    let names = node.docker(&["secret", "ls", "--format", "{{.Name}}"]);
+    assert!(
+        names
+            .lines()
+            .any(|n| n.starts_with(&format!("{project}_token-"))),
+        "named after the value: {names}"
+    );
+
+    std::fs::write(p.path().join("token.txt"), "two").unwrap();
+    ok(node, &files, &project, &["up"]);
+    let t = Instant::now();
+    loop {
+        let now = tasks();
+        if now.len() == 1 && now != first && read(&now[0], "/run/secrets/token") == "two" {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the edit did not roll the service: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    ok(node, &files, &project, &["down"]);
+    let t = Instant::now();
+    while !node
+        .docker(&["secret", "ls", "--format", "{{.Name}}"])
+        .is_empty()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "down removes the secrets"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }

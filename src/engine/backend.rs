@@ -113,13 +113,18 @@ impl Target {
                     }
                     .into());
                 }
-                if let Some(svc) = req.plan.services.values().find(|s| !s.injected.is_empty()) {
+                if let Some(svc) = req
+                    .plan
+                    .services
+                    .values()
+                    .find(|s| s.injected.iter().any(|f| !f.secret))
+                {
                     return Err(NotOnTarget {
                         message: format!(
-                            "service {} takes a secret or config given as text (`content:` or `environment:`), which this Swarm backend does not pass on yet",
+                            "service {} takes a config given as text (`content:` or `environment:`), which this Swarm backend does not pass on yet",
                             svc.name
                         ),
-                        hint: "give the secret or config a `file:` in the Swarm override".into(),
+                        hint: "give the config a `file:` in the Swarm override".into(),
                     }
                     .into());
                 }

@@ -95,7 +95,14 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             .secrets
             .iter()
             .filter_map(|(k, d)| {
-                Some((k.clone(), absolute(&project.working_dir, d.file.as_ref()?)))
+                let value = if d.external == Some(true) {
+                    SecretValue::External(d.name.clone().unwrap_or_else(|| k.clone()))
+                } else if let Some(f) = &d.file {
+                    SecretValue::File(absolute(&project.working_dir, f))
+                } else {
+                    SecretValue::Text(d.content.clone().or_else(|| d.resolved.clone())?)
+                };
+                Some((k.clone(), value))
             })
             .collect(),
         secret_labels: project
@@ -172,7 +179,8 @@ fn service_plan(
     let mut injected = Vec::new();
     let mut place = |def: Option<&crate::manifest::SecretDef>,
                      target: String,
-                     given: &crate::manifest::ServiceSecret| {
+                     given: &crate::manifest::ServiceSecret,
+                     secret: bool| {
         let Some(def) = def else { return };
         if let Some(file) = &def.file {
             mounts.push(MountPlan {
@@ -189,12 +197,13 @@ fn service_plan(
                 mode: given.mode.unwrap_or(0o444),
                 uid: given.uid.as_deref().and_then(|u| u.parse().ok()),
                 gid: given.gid.as_deref().and_then(|g| g.parse().ok()),
+                secret,
             });
         }
     };
     for cfg in &svc.configs {
         let target = format!("/{}", cfg.target.trim_start_matches('/'));
-        place(project.configs.get(&cfg.source), target, cfg);
+        place(project.configs.get(&cfg.source), target, cfg, false);
     }
     for sec in &svc.secrets {
         let target = if sec.target.starts_with('/') {
@@ -202,7 +211,7 @@ fn service_plan(
         } else {
             format!("/run/secrets/{}", sec.target)
         };
-        place(project.secrets.get(&sec.source), target, sec);
+        place(project.secrets.get(&sec.source), target, sec, true);
     }
     let mut networks = BTreeMap::new();
     if svc.networks.is_empty() && svc.network_mode.is_none() {

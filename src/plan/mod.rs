@@ -51,8 +51,8 @@ pub struct Plan {
     pub services: BTreeMap<String, ServicePlan>,
     /// Services grouped so that each level depends only on earlier ones.
     pub levels: Vec<Vec<String>>,
-    /// File secrets by key, as absolute paths (Swarm stores their contents).
-    pub swarm_secrets: BTreeMap<String, PathBuf>,
+    /// Where each secret's value comes from, by key (Swarm stores the value).
+    pub swarm_secrets: BTreeMap<String, SecretValue>,
     /// The labels each secret asks for (on Swarm, the secret object's).
     pub secret_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
@@ -207,6 +207,17 @@ pub struct MountPlan {
     pub image: Option<crate::manifest::ImageMountOptions>,
 }
 
+/// A secret's value as Swarm is given it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretValue {
+    /// A file on this machine (absolute).
+    File(PathBuf),
+    /// `content:`, or the value of `environment:`.
+    Text(String),
+    /// `external: true`: a secret of that name already in the swarm.
+    External(String),
+}
+
 /// A file written into a container before it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InjectedFile {
@@ -217,6 +228,8 @@ pub struct InjectedFile {
     /// Numeric owner; root when not given.
     pub uid: Option<u64>,
     pub gid: Option<u64>,
+    /// A secret's (Swarm passes those itself), not a config's.
+    pub secret: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,18 +8,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use base64::Engine as _;
 use bollard::models::{
-    NetworkCreateRequest, SecretSpec, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
-    TaskState,
+    NetworkCreateRequest, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskState,
 };
 use bollard::query_parameters::{
-    ListNetworksOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions,
-    TagImageOptions, UpdateServiceOptions,
+    ListNetworksOptions, ListServicesOptions, ListTasksOptions, TagImageOptions,
+    UpdateServiceOptions,
 };
 
 mod down;
 mod files;
+mod secrets;
 mod spec;
 mod tasks;
 
@@ -160,49 +159,6 @@ async fn ensure_network(engine: &Engine, plan: &Plan) -> Result<String> {
     Ok(created.id)
 }
 
-async fn ensure_secrets(engine: &Engine, plan: &Plan) -> Result<HashMap<String, String>> {
-    let existing = engine
-        .docker
-        .list_secrets(Some(ListSecretsOptions {
-            filters: Some(ns_filter(&plan.project)),
-        }))
-        .await
-        .api(|| "listing secrets".into())?;
-    let mut out = HashMap::new();
-    for (key, file) in &plan.swarm_secrets {
-        let name = format!("{}_{key}", plan.project);
-        if let Some(s) = existing
-            .iter()
-            .find(|s| s.spec.as_ref().and_then(|sp| sp.name.as_deref()) == Some(name.as_str()))
-        {
-            out.insert(key.clone(), s.id.clone().unwrap_or_default());
-            continue;
-        }
-        let data = std::fs::read(file)
-            .with_context(|| format!("reading secret file {}", file.display()))?;
-        let id = engine
-            .docker
-            .create_secret(SecretSpec {
-                name: Some(name.clone()),
-                labels: Some(
-                    plan.secret_labels
-                        .get(key)
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .chain([(NAMESPACE.to_owned(), plan.project.clone())])
-                        .collect(),
-                ),
-                data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
-                ..Default::default()
-            })
-            .await
-            .api(|| format!("creating secret {name}"))?;
-        out.insert(key.clone(), id.id);
-    }
-    Ok(out)
-}
-
 /// Waits until every task the service wants is running (healthy, when it has a healthcheck).
 async fn wait_running(
     engine: &Engine,
@@ -280,7 +236,7 @@ pub async fn up(
     // is created: a failure here leaves the swarm as it was.
     let images = deployable_images(engine, plan, registry, report).await?;
     let network = ensure_network(engine, plan).await?;
-    let secrets = ensure_secrets(engine, plan).await?;
+    let secrets = secrets::ensure_secrets(engine, plan).await?;
     let configs = files::ensure_configs(engine, plan).await?;
     let existing: HashMap<String, bollard::models::Service> =
         project_services(engine, &plan.project)

@@ -52,7 +52,7 @@ pub fn spec_for(
     svc: &ServicePlan,
     image: &str,
     network_id: &str,
-    secrets: &HashMap<String, String>,
+    secrets: &HashMap<String, super::secrets::SecretRef>,
     configs: &FileConfigs,
 ) -> ServiceSpec {
     let mounts = svc
@@ -82,11 +82,10 @@ pub fn spec_for(
         .secrets
         .iter()
         .filter_map(|given| {
-            let source = &given.source;
-            let id = secrets.get(source)?;
+            let (id, name) = secrets.get(&given.source)?;
             Some(TaskSpecContainerSpecSecrets {
                 secret_id: Some(id.clone()),
-                secret_name: Some(format!("{}_{source}", plan.project)),
+                secret_name: Some(name.clone()),
                 file: Some(TaskSpecContainerSpecFile {
                     name: Some(given.target.clone()),
                     uid: Some(given.uid.clone().unwrap_or_else(|| "0".into())),
@@ -347,7 +346,10 @@ mod tests {
 
     fn spec(manifest: &str, service: &str) -> ServiceSpec {
         let plan = plan_of(manifest);
-        let secrets = HashMap::from([("pw".to_owned(), "secret-id".to_owned())]);
+        let secrets = HashMap::from([(
+            "pw".to_owned(),
+            ("secret-id".to_owned(), "p_pw-0123abcd".to_owned()),
+        )]);
         spec_for(
             &plan,
             &plan.services[service],
