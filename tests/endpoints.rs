@@ -211,3 +211,46 @@ fn docker_host_over_ssh_runs_the_project_on_the_remote_daemon() {
         "down removed it on the node"
     );
 }
+
+#[test]
+fn docker_api_version_pins_the_version_every_request_names() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "apiver",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
+        ),
+    );
+    // Below every daemon's newest: the daemon answers in it.
+    let pinned = |v: &str, args: &[&str]| {
+        let mut c = p.cmd(args);
+        c.env("DOCKER_API_VERSION", v);
+        c.output().unwrap()
+    };
+    let version = ok(pinned("1.40", &["version"]));
+    assert!(
+        stdout(&version).contains("API 1.40 (pinned by DOCKER_API_VERSION)"),
+        "{}",
+        stdout(&version)
+    );
+    ok(pinned("1.40", &["up", "-d"]));
+    assert_eq!(p.containers().len(), 1);
+    ok(pinned("1.40", &["down"]));
+    // Past every daemon's newest: the daemon itself refuses, so the version reached it.
+    let out = pinned("1.999", &["up", "-d"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is too new") && stderr(&out).contains("DOCKER_API_VERSION=1.999"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(p.containers().is_empty());
+    let out = pinned("latest", &["ps"]);
+    assert!(
+        stderr(&out).contains("`latest` is not an API version"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -25,6 +25,9 @@ pub struct Endpoint {
     /// `unix://…`, `tcp://…`, `ssh://…`.
     pub host: String,
     pub tls: Option<TlsFiles>,
+    /// `DOCKER_API_VERSION`: every request names this API version, as the docker CLI's do, and
+    /// the daemon answers in it (or refuses a version it does not speak).
+    pub api_version: Option<(u32, u32)>,
 }
 
 /// What the command line and the environment say; separate so that tests can pass their own.
@@ -37,6 +40,7 @@ pub struct Selection {
     pub tls_verify: bool,
     pub cert_path: Option<PathBuf>,
     pub config_dir: PathBuf,
+    pub api_version: Option<String>,
 }
 
 impl Selection {
@@ -60,11 +64,36 @@ impl Selection {
             tls_verify: var("DOCKER_TLS_VERIFY").is_some_and(|v| v != "0"),
             cert_path: var("DOCKER_CERT_PATH").map(PathBuf::from),
             config_dir,
+            api_version: var("DOCKER_API_VERSION"),
         }
     }
 }
 
 pub fn resolve(sel: &Selection) -> Result<Endpoint> {
+    let mut ep = resolve_address(sel)?;
+    ep.api_version = sel
+        .api_version
+        .as_deref()
+        .map(parse_api_version)
+        .transpose()?;
+    Ok(ep)
+}
+
+/// `1.41` as (1, 41).
+pub fn parse_api_version(v: &str) -> Result<(u32, u32)> {
+    v.trim()
+        .trim_start_matches('v')
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .ok_or_else(|| {
+            anyhow!(
+                "DOCKER_API_VERSION=`{v}` is not an API version
+  = help: write it as MAJOR.MINOR, such as 1.41, or unset it to use the daemon's own"
+            )
+        })
+}
+
+fn resolve_address(sel: &Selection) -> Result<Endpoint> {
     if sel.host_flag.is_some() && sel.context_flag.is_some() {
         bail!(
             "both --host and --context name a daemon\n  = help: give one of them (a context already holds its host)"
@@ -121,6 +150,7 @@ fn default_context(sel: &Selection, host: String) -> Result<Endpoint> {
         None
     };
     Ok(Endpoint {
+        api_version: None,
         context: "default".into(),
         host,
         tls,
@@ -171,6 +201,7 @@ fn context(sel: &Selection, name: &str) -> Result<Endpoint> {
         None
     };
     Ok(Endpoint {
+        api_version: None,
         context: name.to_owned(),
         host,
         tls,
@@ -210,6 +241,15 @@ fn tls_in(dir: &Path) -> Result<TlsFiles> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn api_versions_read_as_the_docker_cli_writes_them() {
+        assert_eq!(parse_api_version("1.41").unwrap(), (1, 41));
+        assert_eq!(parse_api_version(" v1.51 ").unwrap(), (1, 51));
+        for bad in ["1", "latest", "1.x", ""] {
+            assert!(parse_api_version(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn sel(dir: &Path) -> Selection {

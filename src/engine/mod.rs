@@ -101,6 +101,8 @@ pub struct Engine {
     pub address: String,
     /// The docker context it came from, `default` when none.
     pub context: String,
+    /// The API version was pinned by DOCKER_API_VERSION (`api_version` is that one).
+    pub api_pinned: bool,
 }
 
 /// The bound on a call that should be answered at once: `STACKCTL_API_TIMEOUT` seconds, 60 by default
@@ -124,10 +126,9 @@ static DAEMON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// whose first connection logs in).
 ///
 /// bollard 0.21.1 sends requests without the `/v1.xx` prefix (bollard #736), so the daemon answers in
-/// its own newest API version. We keep that: every daemon from Engine 20.10 (API 1.41) to 29 speaks a
-/// superset of what we send, and the models we read tolerate missing newer fields. Pinning a version
-/// (`DOCKER_API_VERSION`) would need a patched bollard; the version the daemon reports is shown with
-/// `-v` and by `version`.
+/// its own newest API version. We keep that unless `DOCKER_API_VERSION` pins one: every daemon from
+/// Engine 20.10 (API 1.41) to 29 speaks a superset of what we send, and the models we read tolerate
+/// missing newer fields. The version in use is shown with `-v` and by `version`.
 pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
     let addr = &ep.host;
     let hint = if ep.context == "default" {
@@ -148,6 +149,24 @@ pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
         _ => Docker::connect_with_host(addr),
     }
     .map_err(|e| anyhow!("cannot connect to the Docker daemon at {addr}: {e}\n  = help: {hint}"))?;
+    // bollard 0.21 names no version in its paths (the daemon then answers in its newest); a pinned
+    // version goes in front of each path, as the docker CLI writes it.
+    let docker = match ep.api_version {
+        Some((major, minor)) => docker.with_request_modifier(move |mut req| {
+            let uri = req.uri().clone();
+            let mut parts = uri.into_parts();
+            if let Some(pq) = &parts.path_and_query
+                && let Ok(prefixed) = format!("/v{major}.{minor}{}", pq.as_str()).parse()
+            {
+                parts.path_and_query = Some(prefixed);
+            }
+            if let Ok(uri) = http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+            req
+        }),
+        None => docker,
+    };
     let patient = docker.clone().with_timeout(PATIENT_BOUND);
     let docker = docker.with_timeout(request_bound());
     let _ = DAEMON.set(addr.clone());
@@ -160,12 +179,24 @@ pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
                 wait.as_secs()
             )
         })?
-        .map_err(|e| anyhow!("cannot reach the Docker daemon at {addr}: {e}\n  = help: {hint}"))?;
+        .map_err(|e| {
+            let hint = match ep.api_version {
+                Some((major, minor)) if e.to_string().contains("client version") => format!(
+                    "DOCKER_API_VERSION={major}.{minor} asks for an API version this daemon does not speak; unset it, or choose one the daemon names"
+                ),
+                _ => hint.clone(),
+            };
+            anyhow!("cannot reach the Docker daemon at {addr}: {e}\n  = help: {hint}")
+        })?;
     Ok(Engine {
         docker,
         patient,
         cancel: tokio_util::sync::CancellationToken::new(),
-        api_version: answer.api_version.unwrap_or_else(|| "?".into()),
+        api_version: match ep.api_version {
+            Some((major, minor)) => format!("{major}.{minor}"),
+            None => answer.api_version.unwrap_or_else(|| "?".into()),
+        },
+        api_pinned: ep.api_version.is_some(),
         server_version: answer.version.unwrap_or_else(|| "?".into()),
         address: addr.clone(),
         context: ep.context.clone(),

@@ -236,8 +236,16 @@ pub fn daemon_line(engine: &crate::engine::Engine) {
 
 pub fn daemon_text(engine: &crate::engine::Engine) -> String {
     format!(
-        "Docker Engine {} at {} (context {}), API {}",
-        engine.server_version, engine.address, engine.context, engine.api_version
+        "Docker Engine {} at {} (context {}), API {}{}",
+        engine.server_version,
+        engine.address,
+        engine.context,
+        engine.api_version,
+        if engine.api_pinned {
+            " (pinned by DOCKER_API_VERSION)"
+        } else {
+            ""
+        }
     )
 }
 
