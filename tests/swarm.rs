@@ -634,7 +634,7 @@ fn secrets_are_named_by_their_value_so_an_edit_rolls_the_service() {
     let p = TestProject::new(
         "swsecret",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    secrets:\n      - token\n      - source: api\n        target: api_key\n        mode: 0400\nsecrets:\n  token:\n    file: ./token.txt\n  api:\n    environment: API_KEY\n"
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    sysctls: {{net.core.somaxconn: '1024'}}\n    ulimits: {{nofile: {{soft: 1000, hard: 2000}}}}\n    extra_hosts: ['db.local:10.9.8.7']\n    secrets:\n      - token\n      - source: api\n        target: api_key\n        mode: 0400\nsecrets:\n  token:\n    file: ./token.txt\n  api:\n    environment: API_KEY\n"
         ),
     );
     std::fs::write(p.path().join("token.txt"), "one").unwrap();
@@ -672,6 +672,14 @@ fn secrets_are_named_by_their_value_so_an_edit_rolls_the_service() {
             "/run/secrets/api_key"
         ]),
         "400"
+    );
+    // The container settings the service API has reach the task.
+    let sh = |c: &str, script: &str| node.docker(&["exec", c, "sh", "-c", script]);
+    assert_eq!(sh(&first[0], "cat /proc/sys/net/core/somaxconn"), "1024");
+    assert_eq!(sh(&first[0], "ulimit -n; ulimit -Hn"), "1000\n2000");
+    assert_eq!(
+        sh(&first[0], "getent hosts db.local"),
+        "10.9.8.7        db.local"
     );
     let names = node.docker(&["secret", "ls", "--format", "{{.Name}}"]);
     assert!(

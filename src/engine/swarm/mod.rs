@@ -248,6 +248,14 @@ pub async fn up(
         for name in level {
             let svc = &plan.services[name];
             let image = images.get(name).unwrap_or(&svc.image);
+            let ignored = spec::not_on_swarm(svc);
+            if !ignored.is_empty() {
+                report(super::Event::Warning(format!(
+                    "service {name}: Swarm services have no {}; the tasks run without {}",
+                    ignored.join(", "),
+                    if ignored.len() == 1 { "it" } else { "them" }
+                )));
+            }
             let mut spec = spec_for(plan, svc, image, &network, &secrets, &configs);
             let hash = config_hash(&spec);
             spec.labels

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ServiceSpec,
-    ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecContainerSpecConfigs, TaskSpecContainerSpecFile,
-    TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecPlacement,
-    TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
-    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
+    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ResourcesUlimits,
+    ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecContainerSpecConfigs, TaskSpecContainerSpecDnsConfig,
+    TaskSpecContainerSpecFile, TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets,
+    TaskSpecLogDriver, TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread,
+    TaskSpecResources, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use sha2::{Digest, Sha256};
 
@@ -156,6 +156,39 @@ pub fn spec_for(
         init: svc.init,
         capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
         capability_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
+        // Only when set: a spec that changes by default would roll every service once.
+        tty: svc.host.tty.then_some(true),
+        open_stdin: svc.host.stdin_open.then_some(true),
+        groups: nonempty(&svc.host.group_add),
+        hosts: nonempty(
+            &svc.host
+                .extra_hosts
+                .iter()
+                .filter_map(|h| swarm_host_line(h))
+                .collect::<Vec<_>>(),
+        ),
+        dns_config: (!svc.host.dns.is_empty()
+            || !svc.host.dns_search.is_empty()
+            || !svc.host.dns_opt.is_empty())
+        .then(|| TaskSpecContainerSpecDnsConfig {
+            nameservers: nonempty(&svc.host.dns),
+            search: nonempty(&svc.host.dns_search),
+            options: nonempty(&svc.host.dns_opt),
+        }),
+        oom_score_adj: svc.host.oom_score_adj,
+        sysctls: (!svc.host.sysctls.is_empty())
+            .then(|| svc.host.sysctls.clone().into_iter().collect()),
+        ulimits: (!svc.host.ulimits.is_empty()).then(|| {
+            svc.host
+                .ulimits
+                .iter()
+                .map(|(name, u)| ResourcesUlimits {
+                    name: Some(name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect()
+        }),
         ..Default::default()
     };
     let mode = if svc.swarm.global {
@@ -305,208 +338,52 @@ fn rollback_spec(p: &RollPolicy) -> bollard::models::ServiceSpecRollbackConfig {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_config_hash_does_not_depend_on_the_order_of_a_map() {
-        let spec = || {
-            let labels: HashMap<String, String> = (0..16)
-                .map(|i| (format!("label-{i}"), i.to_string()))
-                .collect();
-            ServiceSpec {
-                labels: Some(labels),
-                ..Default::default()
-            }
-        };
-        let first = config_hash(&spec());
-        // Each HashMap gets its own random order; twenty of them would not all agree by chance.
-        for _ in 0..20 {
-            assert_eq!(config_hash(&spec()), first);
-        }
-        let other = ServiceSpec {
-            labels: Some(HashMap::from([("label-0".to_owned(), "1".to_owned())])),
-            ..Default::default()
-        };
-        assert_ne!(config_hash(&other), first);
-    }
-
-    /// The plan of a manifest given as text (no file, no daemon).
-    fn plan_of(manifest: &str) -> Plan {
-        let opts = crate::manifest::LoadOptions {
-            cwd: "/nonexistent-spec-test".into(),
-            project_name: Some("p".into()),
-            inline: Some(manifest.as_bytes().to_vec()),
-            ..Default::default()
-        };
-        let loaded = crate::manifest::load(&opts).expect("manifest loads");
-        crate::plan::build(&loaded.project, &Default::default())
-    }
-
-    fn spec(manifest: &str, service: &str) -> ServiceSpec {
-        let plan = plan_of(manifest);
-        let secrets = HashMap::from([(
-            "pw".to_owned(),
-            ("secret-id".to_owned(), "p_pw-0123abcd".to_owned()),
-        )]);
-        spec_for(
-            &plan,
-            &plan.services[service],
-            "img@sha256:1",
-            "net-id",
-            &secrets,
-            &FileConfigs::new(),
-        )
-    }
-
-    fn container(s: &ServiceSpec) -> TaskSpecContainerSpec {
-        s.task_template.clone().unwrap().container_spec.unwrap()
-    }
-
-    #[test]
-    fn placement_and_bound_files_reach_the_task_template() {
-        let plan = plan_of(
-            "services:\n  a:\n    image: x\n    volumes: ['/etc/passwd:/etc/app.conf:ro']\n    deploy:\n      placement:\n        constraints: [node.role==manager]\n        preferences: [{spread: node.labels.zone}]\n        max_replicas_per_node: 2\n",
-        );
-        let configs = FileConfigs::from([(
-            "/etc/passwd".to_owned(),
-            super::super::files::FileConfig {
-                id: "cfg-id".into(),
-                name: "p_passwd-12345678".into(),
-            },
-        )]);
-        let s = spec_for(
-            &plan,
-            &plan.services["a"],
-            "img",
-            "net",
-            &HashMap::new(),
-            &configs,
-        );
-        let placement = s.task_template.clone().unwrap().placement.unwrap();
-        assert_eq!(
-            placement.constraints,
-            Some(vec!["node.role==manager".to_owned()])
-        );
-        assert_eq!(placement.max_replicas, Some(2));
-        assert_eq!(
-            placement.preferences.unwrap()[0]
-                .spread
-                .as_ref()
-                .unwrap()
-                .spread_descriptor
-                .as_deref(),
-            Some("node.labels.zone")
-        );
-        let c = container(&s);
-        assert!(c.mounts.unwrap().is_empty(), "the file is not bind-mounted");
-        let cfg = &c.configs.unwrap()[0];
-        assert_eq!(cfg.config_id.as_deref(), Some("cfg-id"));
-        assert_eq!(
-            cfg.file.as_ref().unwrap().name.as_deref(),
-            Some("/etc/app.conf")
-        );
-    }
-
-    #[test]
-    fn health_is_inherited_switched_off_or_the_manifests() {
-        let inherit = spec("services:\n  a:\n    image: x\n", "a");
-        assert_eq!(container(&inherit).health_check, None);
-        let off = spec(
-            "services:\n  a:\n    image: x\n    healthcheck: {disable: true}\n",
-            "a",
-        );
-        assert_eq!(
-            container(&off).health_check.and_then(|h| h.test),
-            Some(vec!["NONE".to_owned()])
-        );
-        let check = spec(
-            "services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, ok], interval: 2s}\n",
-            "a",
-        );
-        let h = container(&check).health_check.unwrap();
-        assert_eq!(h.test, Some(vec!["CMD".to_owned(), "ok".to_owned()]));
-        assert_eq!(h.interval, Some(2_000_000_000));
-    }
-
-    #[test]
-    fn dnsrr_host_ports_global_mode_and_restart_reach_the_spec() {
-        let s = spec(
-            "services:\n  web:\n    image: x\n    ports: [{target: 80, published: 8080, mode: host}]\n    deploy:\n      mode: global\n      endpoint_mode: dnsrr\n      restart_policy: {condition: on-failure, max_attempts: 3}\n",
-            "web",
-        );
-        let endpoint = s.endpoint_spec.clone().unwrap();
-        assert_eq!(endpoint.mode, Some(EndpointSpecModeEnum::DNSRR));
-        let port = &endpoint.ports.unwrap()[0];
-        assert_eq!(port.published_port, Some(8080));
-        assert_eq!(port.target_port, Some(80));
-        assert_eq!(
-            port.publish_mode,
-            Some(EndpointPortConfigPublishModeEnum::HOST)
-        );
-        assert!(s.mode.clone().unwrap().global.is_some());
-        let restart = s.task_template.clone().unwrap().restart_policy.unwrap();
-        assert_eq!(
-            restart.condition,
-            Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE)
-        );
-        assert_eq!(restart.max_attempts, Some(3));
-        assert_eq!(s.name.as_deref(), Some("p_web"));
-        assert_eq!(
-            s.labels.unwrap().get(NAMESPACE).map(String::as_str),
-            Some("p")
-        );
-    }
-
-    #[test]
-    fn replicas_vip_by_default_and_restart_from_the_service_key() {
-        let s = spec(
-            "services:\n  api:\n    image: x\n    restart: always\n    deploy: {replicas: 3}\n",
-            "api",
-        );
-        assert_eq!(
-            s.mode.clone().unwrap().replicated.unwrap().replicas,
-            Some(3)
-        );
-        assert_eq!(
-            s.endpoint_spec.clone().unwrap().mode,
-            Some(EndpointSpecModeEnum::VIP)
-        );
-        assert_eq!(
-            s.task_template.unwrap().restart_policy.unwrap().condition,
-            Some(TaskSpecRestartPolicyConditionEnum::ANY)
-        );
-        assert_eq!(
-            needs_ipvs(&plan_of("services:\n  api:\n    image: x\n")).len(),
-            1
-        );
-    }
-
-    #[test]
-    fn secrets_are_referenced_by_id_and_not_bind_mounted() {
-        let s = spec(
-            "services:\n  db:\n    image: x\n    secrets: [pw]\nsecrets:\n  pw:\n    file: /etc/hostname\n",
-            "db",
-        );
-        let c = container(&s);
-        let refs = c.secrets.unwrap();
-        assert_eq!(refs.len(), 1);
-        assert_eq!(refs[0].secret_id.as_deref(), Some("secret-id"));
-        assert_eq!(refs[0].file.as_ref().unwrap().name.as_deref(), Some("pw"));
-        assert!(c.mounts.unwrap_or_default().iter().all(|m| {
-            !m.target
-                .as_deref()
-                .unwrap_or("")
-                .starts_with("/run/secrets")
-        }),);
-    }
-
-    #[test]
-    fn an_edit_changes_the_hash_and_nothing_else_does() {
-        let a = "services:\n  a:\n    image: x\n    environment: {MODE: one}\n";
-        let b = "services:\n  a:\n    image: x\n    environment: {MODE: two}\n";
-        assert_eq!(config_hash(&spec(a, "a")), config_hash(&spec(a, "a")));
-        assert_ne!(config_hash(&spec(a, "a")), config_hash(&spec(b, "a")));
-    }
+fn nonempty(items: &[String]) -> Option<Vec<String>> {
+    (!items.is_empty()).then(|| items.to_vec())
 }
+
+/// `HOST:IP` (or `HOST=IP`) as a hosts-file line, `IP HOST`, which is how Swarm takes extra hosts.
+fn swarm_host_line(entry: &str) -> Option<String> {
+    let (host, ip) = entry.split_once('=').or_else(|| entry.split_once(':'))?;
+    Some(format!("{} {host}", ip.trim_matches(['[', ']'])))
+}
+
+/// The settings of `svc` that a Swarm service cannot carry (the engine's container options
+/// without a counterpart in the service API), as the manifest names them.
+pub fn not_on_swarm(svc: &ServicePlan) -> Vec<&'static str> {
+    let h = &svc.host;
+    [
+        ("privileged", h.privileged),
+        ("devices", !h.devices.is_empty()),
+        ("security_opt", !h.security_opt.is_empty()),
+        ("shm_size", h.shm_size.is_some()),
+        ("ipc", h.ipc.is_some()),
+        ("pid", h.pid.is_some()),
+        ("uts", h.uts.is_some()),
+        ("userns_mode", h.userns_mode.is_some()),
+        ("runtime", h.runtime.is_some()),
+        ("oom_kill_disable", h.oom_kill_disable.is_some()),
+        ("domainname", h.domainname.is_some()),
+        ("mac_address", h.mac_address.is_some()),
+        ("cgroup_parent", h.cgroup_parent.is_some()),
+        ("cgroup", h.cgroup.is_some()),
+        ("storage_opt", !h.storage_opt.is_empty()),
+        ("device_cgroup_rules", !h.device_cgroup_rules.is_empty()),
+        ("external_links", !h.external_links.is_empty()),
+        ("cpu_shares", h.cpu_shares.is_some()),
+        ("cpu_period", h.cpu_period.is_some()),
+        ("cpu_quota", h.cpu_quota.is_some()),
+        ("cpu_rt_period", h.cpu_rt_period.is_some()),
+        ("cpu_rt_runtime", h.cpu_rt_runtime.is_some()),
+        ("cpuset", h.cpuset.is_some()),
+        ("memswap_limit", h.memswap_limit.is_some()),
+        ("mem_swappiness", h.mem_swappiness.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, set)| *set)
+    .map(|(key, _)| key)
+    .collect()
+}
+
+#[cfg(test)]
+mod tests;
