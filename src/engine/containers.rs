@@ -196,16 +196,7 @@ pub fn create_body(
             shm_size: h.shm_size,
             oom_score_adj: h.oom_score_adj,
             sysctls: (!h.sysctls.is_empty()).then(|| h.sysctls.clone().into_iter().collect()),
-            ulimits: (!h.ulimits.is_empty()).then(|| {
-                h.ulimits
-                    .iter()
-                    .map(|(name, u)| ResourcesUlimits {
-                        name: Some(name.clone()),
-                        soft: Some(u.soft),
-                        hard: Some(u.hard),
-                    })
-                    .collect()
-            }),
+            ulimits: resource_ulimits(&h.ulimits),
             ipc_mode: h.ipc.clone(),
             pid_mode: h.pid.clone(),
             uts_mode: h.uts.clone(),
@@ -247,6 +238,22 @@ fn external_links(links: &[String]) -> Option<Vec<String>> {
         None => format!("{l}:{l}"),
     });
     (!links.is_empty()).then(|| full.collect())
+}
+
+/// `ulimits` as the API writes them (for containers and Swarm tasks alike).
+pub fn resource_ulimits(
+    ulimits: &std::collections::BTreeMap<String, crate::manifest::Ulimit>,
+) -> Option<Vec<ResourcesUlimits>> {
+    (!ulimits.is_empty()).then(|| {
+        ulimits
+            .iter()
+            .map(|(name, u)| ResourcesUlimits {
+                name: Some(name.clone()),
+                soft: Some(u.soft),
+                hard: Some(u.hard),
+            })
+            .collect()
+    })
 }
 
 fn list(items: &[String]) -> Option<Vec<String>> {

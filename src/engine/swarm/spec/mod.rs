@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ResourcesUlimits,
-    ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec,
+    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ServiceSpec,
+    ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec,
     TaskSpecContainerSpec, TaskSpecContainerSpecConfigs, TaskSpecContainerSpecDnsConfig,
     TaskSpecContainerSpecFile, TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets,
     TaskSpecLogDriver, TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread,
@@ -178,17 +178,7 @@ pub fn spec_for(
         oom_score_adj: svc.host.oom_score_adj,
         sysctls: (!svc.host.sysctls.is_empty())
             .then(|| svc.host.sysctls.clone().into_iter().collect()),
-        ulimits: (!svc.host.ulimits.is_empty()).then(|| {
-            svc.host
-                .ulimits
-                .iter()
-                .map(|(name, u)| ResourcesUlimits {
-                    name: Some(name.clone()),
-                    soft: Some(u.soft),
-                    hard: Some(u.hard),
-                })
-                .collect()
-        }),
+        ulimits: crate::engine::containers::resource_ulimits(&svc.host.ulimits),
         ..Default::default()
     };
     let mode = if svc.swarm.global {
