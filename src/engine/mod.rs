@@ -7,6 +7,7 @@ pub mod backend;
 mod build;
 pub mod containers;
 pub mod converge;
+mod create_body;
 pub mod decide;
 mod dockerignore;
 pub mod down;
