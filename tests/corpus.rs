@@ -37,6 +37,12 @@ const SERVICE_KEYS: &[&str] = &[
     "profiles",
     "provider",
     "models",
+    "blkio_config",
+    "cpu_count",
+    "cpu_percent",
+    "annotations",
+    "ulimits",
+    "sysctls",
 ];
 
 fn cases() -> Vec<PathBuf> {
@@ -182,6 +188,20 @@ fn comparable_service(svc: &Value) -> Value {
         if let Value::Object(d) = dep {
             remove_if(d, "required", json!(true));
             remove_if(d, "restart", json!(false));
+        }
+    }
+    // compose writes blkio devices with its Go field names (`Path`, `Rate`); the format's keys are
+    // lowercase, as stackctl writes them.
+    if let Some(Value::Object(blkio)) = out.get_mut("blkio_config") {
+        for devices in blkio.values_mut().filter_map(Value::as_array_mut) {
+            for d in devices.iter_mut() {
+                if let Value::Object(m) = d {
+                    *m = std::mem::take(m)
+                        .into_iter()
+                        .map(|(k, v)| (k.to_lowercase(), v))
+                        .collect();
+                }
+            }
         }
     }
     if out.get("networks") == Some(&json!({"default": null})) {

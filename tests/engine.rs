@@ -1218,3 +1218,77 @@ fn mac_address_is_set_where_the_engine_takes_it_and_refused_where_it_cannot() {
         );
     }
 }
+
+#[test]
+fn blkio_settings_reach_the_created_container() {
+    if !local_daemon_available("blkio throttles name a block device of this machine") {
+        return;
+    }
+    // A throttle needs a block device the kernel knows; this machine's first disk.
+    let Some(disk) = std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("loop") && !n.starts_with("ram"))
+        .map(|n| format!("/dev/{n}"))
+        .find(|d| std::path::Path::new(d).exists())
+    else {
+        return;
+    };
+    let p = TestProject::new(
+        "blkio",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    blkio_config:\n      weight: 300\n      device_read_bps: [{{path: {disk}, rate: 12mb}}]\n      device_write_iops: [{{path: {disk}, rate: 120}}]\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let c = format!("{}-app-1", p.name);
+    let host = |f: &str| inspect(&c, &format!("{{{{json .HostConfig.{f}}}}}"));
+    assert_eq!(
+        host("BlkioDeviceReadBps"),
+        format!(r#"[{{"Path":"{disk}","Rate":12582912}}]"#)
+    );
+    assert_eq!(
+        host("BlkioDeviceWriteIOps"),
+        format!(r#"[{{"Path":"{disk}","Rate":120}}]"#)
+    );
+    p.ok(&["down"]);
+}
+
+#[test]
+fn annotations_reach_the_container_where_the_engine_takes_them() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "annot",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    annotations:\n      com.example.team: payments\n"
+        ),
+    );
+    let api = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    let newer = api
+        .split_once('.')
+        .and_then(|(_, minor)| minor.parse::<u32>().ok())
+        .is_some_and(|m| m >= 43);
+    let out = p.run(&["up", "-d"]);
+    if newer {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            inspect(
+                &format!("{}-app-1", p.name),
+                "{{index .HostConfig.Annotations \"com.example.team\"}}"
+            ),
+            "payments"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("sets annotations") && stderr(&out).contains("Engine 24"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(p.containers().is_empty());
+    }
+}

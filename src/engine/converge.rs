@@ -108,6 +108,9 @@ fn needs_newer_api(svc: &ServicePlan) -> Option<(&'static str, (u32, u32), &'sta
     }) {
         return Some(("mounts a volume's `subpath`", (1, 45), "26"));
     }
+    if !svc.host.annotations.is_empty() {
+        return Some(("sets annotations", (1, 43), "24"));
+    }
     // Older engines took it only through a field this client no longer sends.
     if svc.host.mac_address.is_some() {
         return Some(("sets mac_address", (1, 44), "25"));

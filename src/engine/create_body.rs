@@ -7,7 +7,8 @@ use std::time::Duration;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
     HostConfigCgroupnsModeEnum, HostConfigIsolationEnum, HostConfigLogConfig, NetworkingConfig,
-    PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    PortBinding, ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy,
+    RestartPolicyNameEnum, ThrottleDevice,
 };
 
 use super::mounts::to_mount;
@@ -217,7 +218,11 @@ pub fn create_body(
                 "hyperv" => HostConfigIsolationEnum::HYPERV,
                 _ => HostConfigIsolationEnum::DEFAULT,
             }),
-            ..Default::default()
+            cpu_count: h.cpu_count,
+            cpu_percent: h.cpu_percent,
+            annotations: (!h.annotations.is_empty())
+                .then(|| h.annotations.clone().into_iter().collect()),
+            ..blkio(h.blkio.as_ref())
         }),
         networking_config,
         ..Default::default()
@@ -231,6 +236,41 @@ fn external_links(links: &[String]) -> Option<Vec<String>> {
         None => format!("{l}:{l}"),
     });
     (!links.is_empty()).then(|| full.collect())
+}
+
+/// `blkio_config` as the host config's blkio fields (the rest of it left default).
+fn blkio(b: Option<&crate::manifest::BlkioConfig>) -> HostConfig {
+    let Some(b) = b else {
+        return HostConfig::default();
+    };
+    let throttle = |devices: &[crate::manifest::ThrottleDevice]| {
+        (!devices.is_empty()).then(|| {
+            devices
+                .iter()
+                .map(|d| ThrottleDevice {
+                    path: Some(d.path.clone()),
+                    rate: Some(d.rate.min(i64::MAX as u64) as i64),
+                })
+                .collect()
+        })
+    };
+    HostConfig {
+        blkio_weight: b.weight,
+        blkio_weight_device: (!b.weight_device.is_empty()).then(|| {
+            b.weight_device
+                .iter()
+                .map(|d| ResourcesBlkioWeightDevice {
+                    path: Some(d.path.clone()),
+                    weight: Some(usize::from(d.weight)),
+                })
+                .collect()
+        }),
+        blkio_device_read_bps: throttle(&b.device_read_bps),
+        blkio_device_write_bps: throttle(&b.device_write_bps),
+        blkio_device_read_iops: throttle(&b.device_read_iops),
+        blkio_device_write_iops: throttle(&b.device_write_iops),
+        ..Default::default()
+    }
 }
 
 /// `ulimits` as the API writes them (for containers and Swarm tasks alike).

@@ -83,6 +83,10 @@ pub fn merge_service(base: &mut Service, over: Service) {
         develop,
         provider,
         models,
+        cpu_count,
+        cpu_percent,
+        blkio_config,
+        annotations,
         gpus,
         post_start,
         pre_stop,
@@ -173,6 +177,10 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.develop, develop);
     replace(&mut base.provider, provider);
     base.models.extend(models);
+    replace(&mut base.cpu_count, cpu_count);
+    replace(&mut base.cpu_percent, cpu_percent);
+    replace(&mut base.blkio_config, blkio_config);
+    base.annotations.extend(annotations);
     // Hooks are lists compose appends.
     base.post_start.extend(post_start);
     replace_list(&mut base.gpus, gpus);

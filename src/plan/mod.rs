@@ -377,6 +377,10 @@ pub struct HostOptions {
     /// `CONTAINER[:ALIAS]` of containers outside the project.
     pub external_links: Vec<String>,
     pub isolation: Option<String>,
+    pub cpu_count: Option<i64>,
+    pub cpu_percent: Option<i64>,
+    pub blkio: Option<crate::manifest::BlkioConfig>,
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl HostOptions {
@@ -420,6 +424,10 @@ impl HostOptions {
             device_cgroup_rules: svc.device_cgroup_rules.clone(),
             external_links: svc.external_links.clone(),
             isolation: svc.isolation.clone(),
+            cpu_count: svc.cpu_count,
+            cpu_percent: svc.cpu_percent,
+            blkio: svc.blkio_config.clone(),
+            annotations: svc.annotations.clone(),
         }
     }
 }

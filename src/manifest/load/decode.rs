@@ -12,10 +12,6 @@ use crate::manifest::spans::FieldPath;
 
 /// Keys that the Compose specification defines for a service but stackctl does not implement yet.
 pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
-    "annotations",
-    "blkio_config",
-    "cpu_count",
-    "cpu_percent",
     "credential_spec",
     "driver_opts",
     "pull_refresh_after",

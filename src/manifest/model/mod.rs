@@ -2,6 +2,7 @@
 //! (the decoders live in `de`); serialisation writes the normalised long form that `stackctl
 //! config` prints. The service and the project are here, their parts in `parts`.
 
+mod blkio;
 mod build;
 mod de;
 mod develop;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 
+pub use blkio::{BlkioConfig, ThrottleDevice, WeightDevice};
 pub use build::Build;
 use de::*;
 pub use de::{parse_mount_short, parse_port_short};
@@ -409,6 +411,28 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub cpus: Option<f64>,
+    /// Windows engines' CPU settings; passed on as compose passes them.
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_count: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "i64_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_percent: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<BlkioConfig>,
+    /// OCI annotations of the container (Engine 24+, API 1.43).
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub annotations: BTreeMap<String, String>,
     #[serde(
         default,
         deserialize_with = "i64_opt",

@@ -368,6 +368,10 @@ pub fn not_on_swarm(svc: &ServicePlan) -> Vec<&'static str> {
         ("cpuset", h.cpuset.is_some()),
         ("memswap_limit", h.memswap_limit.is_some()),
         ("mem_swappiness", h.mem_swappiness.is_some()),
+        ("cpu_count", h.cpu_count.is_some()),
+        ("cpu_percent", h.cpu_percent.is_some()),
+        ("blkio_config", h.blkio.is_some()),
+        ("annotations", !h.annotations.is_empty()),
     ]
     .into_iter()
     .filter(|(_, set)| *set)
