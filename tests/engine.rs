@@ -447,6 +447,21 @@ fn pull_from_the_local_registry_shows_progress_piped_and_plain() {
     let out = p.ok(&["up", "-d"]);
     assert!(stderr(&out).contains("Pulled"));
     assert_eq!(p.containers().len(), 1);
+    // A refreshing policy pulls again only once the local copy is older than it allows.
+    assert!(docker_ok(&["tag", IMG, &image]), "tagged just now");
+    p.write(&manifest.replace(
+        "    init: true\n",
+        "    init: true\n    pull_policy: every_1h\n",
+    ));
+    let out = p.ok(&["up", "-d"]);
+    assert!(!stderr(&out).contains("Pull"), "{}", stderr(&out));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.write(&manifest.replace(
+        "    init: true\n",
+        "    init: true\n    pull_policy: every_1s\n",
+    ));
+    let out = p.ok(&["up", "-d"]);
+    assert!(stderr(&out).contains("Pulled"), "{}", stderr(&out));
     p.ok(&["down"]);
     docker(&["rmi", "-f", &image]);
 }

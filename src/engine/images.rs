@@ -201,10 +201,14 @@ pub enum ImageStep {
 
 /// Decides, from the service, whether its image is `present` and the flags, what `ensure` does
 /// (and `up --dry-run` says); an image that may be neither built nor pulled is an error.
-pub fn image_step(svc: &ServicePlan, present: bool, opts: &ImageOptions) -> Result<ImageStep> {
+pub fn image_step(svc: &ServicePlan, present: Present, opts: &ImageOptions) -> Result<ImageStep> {
+    let stale = present == Present::Stale;
+    let present = present != Present::Absent;
     let policy = opts.pull.unwrap_or(match svc.pull_policy.as_deref() {
         Some("always") => PullPolicy::Always,
         Some("never") => PullPolicy::Never,
+        // daily, weekly, every_…: pull again once the local copy is older than that.
+        Some(_) if stale => PullPolicy::Always,
         _ => PullPolicy::Missing,
     });
     if svc.build.is_some() {
@@ -234,6 +238,52 @@ pub fn image_step(svc: &ServicePlan, present: bool, opts: &ImageOptions) -> Resu
     }
 }
 
+/// Whether the daemon has a service's image, and for a refreshing pull policy (`daily`, …)
+/// whether its copy is older than the policy allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Present {
+    Absent,
+    Fresh,
+    Stale,
+}
+
+/// What the daemon has of `svc`'s image: its ID, and whether it is there and fresh enough.
+pub async fn presence(engine: &Engine, svc: &ServicePlan) -> Result<(Option<String>, Present)> {
+    let inspected = match engine.docker.inspect_image(&svc.image).await {
+        Ok(i) => i,
+        Err(e) if is_not_found(&e) => return Ok((None, Present::Absent)),
+        Err(e) => {
+            return Err(super::api_error(e))
+                .with_context(|| format!("inspecting image {}", svc.image));
+        }
+    };
+    let interval = svc
+        .pull_policy
+        .as_deref()
+        .and_then(crate::manifest::units::refresh_interval)
+        .and_then(Result::ok);
+    // The last time this daemon tagged it (a pull or a build), else when it was made.
+    let stamp = inspected
+        .metadata
+        .as_ref()
+        .and_then(|m| m.last_tag_time)
+        .filter(|t| t.year() > 1)
+        .or(inspected.created)
+        .map(|t| t.unix_timestamp_nanos());
+    let stale = match (interval, stamp) {
+        (Some(interval), Some(at)) => {
+            super::health::now_nanos() as i128 - at > interval.as_nanos() as i128
+        }
+        _ => false,
+    };
+    let state = if stale {
+        Present::Stale
+    } else {
+        Present::Fresh
+    };
+    Ok((inspected.id, state))
+}
+
 /// Builds or pulls what `services` need and returns image reference → image ID.
 pub async fn ensure<'a>(
     engine: &Engine,
@@ -252,8 +302,8 @@ pub async fn ensure<'a>(
         }
     }
     let one = |svc: &'a ServicePlan| async move {
-        let present = image_id(engine, &svc.image).await?;
-        match image_step(svc, present.is_some(), &opts)? {
+        let (_, present) = presence(engine, svc).await?;
+        match image_step(svc, present, &opts)? {
             ImageStep::Build => {
                 if let Some(b) = &svc.build {
                     let flags = build::BuildFlags {

@@ -46,8 +46,8 @@ pub async fn up(
         if image_ids.contains_key(&svc.image) {
             continue;
         }
-        let present = images::image_id(engine, &svc.image).await?;
-        match images::image_step(svc, present.is_some(), &opts.images)? {
+        let (present, state) = images::presence(engine, svc).await?;
+        match images::image_step(svc, state, &opts.images)? {
             ImageStep::Build => out.push(change(format!("Image {}", svc.image), "build")),
             ImageStep::Pull => out.push(change(format!("Image {}", svc.image), "pull")),
             ImageStep::Keep => {}

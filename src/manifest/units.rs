@@ -47,6 +47,29 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Formats a duration the way Go prints it (`1m30s`, `500ms`), so `config` output reads back the same.
+/// The interval of a refreshing pull policy: `daily`, `weekly` or `every_<duration>` (such as
+/// `every_12h`, `every_2d`, `every_1w`); None for the other policies.
+pub fn refresh_interval(policy: &str) -> Option<Result<Duration, String>> {
+    const DAY: u64 = 24 * 3600;
+    match policy {
+        "daily" => Some(Ok(Duration::from_secs(DAY))),
+        "weekly" => Some(Ok(Duration::from_secs(7 * DAY))),
+        _ => {
+            let every = policy.strip_prefix("every_")?;
+            let days = |n: &str, per: u64| {
+                n.parse::<u64>()
+                    .map(|n| Duration::from_secs(n * per * DAY))
+                    .map_err(|_| format!("`{every}` is not a duration"))
+            };
+            Some(match every {
+                e if e.ends_with('d') => days(&e[..e.len() - 1], 1),
+                e if e.ends_with('w') => days(&e[..e.len() - 1], 7),
+                e => parse_duration(e),
+            })
+        }
+    }
+}
+
 pub fn format_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
     if nanos == 0 {
@@ -112,6 +135,18 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refreshing_pull_policies_name_their_interval() {
+        let h = |n: u64| Duration::from_secs(n * 3600);
+        assert_eq!(refresh_interval("daily"), Some(Ok(h(24))));
+        assert_eq!(refresh_interval("weekly"), Some(Ok(h(168))));
+        assert_eq!(refresh_interval("every_12h"), Some(Ok(h(12))));
+        assert_eq!(refresh_interval("every_2d"), Some(Ok(h(48))));
+        assert_eq!(refresh_interval("every_1w"), Some(Ok(h(168))));
+        assert!(matches!(refresh_interval("every_soon"), Some(Err(_))));
+        assert_eq!(refresh_interval("missing"), None);
+    }
 
     #[test]
     fn durations() {

@@ -300,9 +300,15 @@ pub(crate) fn pull_policy_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
         {
             Ok(Some(p))
         }
-        Some(p) => Err(fail(format!(
-            "`{p}` is not a pull policy; use always, never, missing or build"
-        ))),
+        Some(p) => match crate::manifest::units::refresh_interval(&p) {
+            Some(Ok(_)) => Ok(Some(p)),
+            Some(Err(e)) => Err(fail(format!(
+                "pull policy `{p}`: {e}; write every_12h, every_2d or every_1w"
+            ))),
+            None => Err(fail(format!(
+                "`{p}` is not a pull policy; use always, never, missing, build, daily, weekly or every_<duration>"
+            ))),
+        },
     }
 }
 
