@@ -258,3 +258,35 @@ fn an_env_file_in_raw_format_is_taken_as_written() {
     assert_eq!(env["B"], "plain value");
     assert_eq!(env["C"], "x # not comment");
 }
+
+#[test]
+fn compose_env_files_names_the_variable_files_as_env_file_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.env"), "TAG=1.0\nREPO=first\n").unwrap();
+    std::fs::write(d.join("b.env"), "REPO=second\n").unwrap();
+    std::fs::write(d.join(".env"), "TAG=from-dot-env\n").unwrap();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  app:\n    image: ${REPO}/app:${TAG}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(d)
+        .args(["config", "--format", "json"])
+        .env("COMPOSE_ENV_FILES", "a.env,b.env")
+        .env_remove("TAG")
+        .env_remove("REPO")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["services"]["app"]["image"], "second/app:1.0",
+        "later files win; .env unread"
+    );
+}

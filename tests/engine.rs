@@ -1307,3 +1307,42 @@ fn annotations_reach_the_container_where_the_engine_takes_them() {
         assert!(p.containers().is_empty());
     }
 }
+
+#[test]
+fn orphans_are_named_kept_quiet_or_removed_as_compose_settings_ask() {
+    if !daemon_available() {
+        return;
+    }
+    let svc = |name: &str| {
+        format!("  {name}:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n")
+    };
+    let p = TestProject::new("orphans", &format!("services:\n{}{}", svc("a"), svc("b")));
+    p.ok(&["up", "-d"]);
+    p.write(&format!("services:\n{}", svc("a")));
+    let out = p.ok(&["up", "-d"]);
+    assert!(
+        stderr(&out).contains("no longer in the manifest") && stderr(&out).contains("-b-1"),
+        "{}",
+        stderr(&out)
+    );
+    let quiet = p
+        .cmd(&["up", "-d"])
+        .env("COMPOSE_IGNORE_ORPHANS", "true")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert!(
+        !stderr(&quiet).contains("no longer in the manifest"),
+        "{}",
+        stderr(&quiet)
+    );
+    assert_eq!(p.containers().len(), 2, "kept");
+    let removed = p
+        .cmd(&["up", "-d"])
+        .env("COMPOSE_REMOVE_ORPHANS", "1")
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(p.containers(), [format!("{}-a-1", p.name)]);
+    p.ok(&["down"]);
+}

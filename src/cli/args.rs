@@ -259,7 +259,7 @@ pub struct DownArgs {
     #[arg(long, value_name = "TYPE", value_parser = ["local", "all"])]
     pub rmi: Option<String>,
     /// Remove containers of services no longer in the manifest
-    #[arg(long)]
+    #[arg(long, env = "COMPOSE_REMOVE_ORPHANS", value_parser = clap::builder::FalseyValueParser::new())]
     pub remove_orphans: bool,
     /// Seconds to wait for each container to stop before killing it [default: its stop_grace_period]
     #[arg(short = 't', long, value_name = "SECONDS")]
@@ -372,7 +372,7 @@ pub struct CreateFlags {
     #[arg(long)]
     pub no_recreate: bool,
     /// Remove containers of services no longer in the manifest
-    #[arg(long)]
+    #[arg(long, env = "COMPOSE_REMOVE_ORPHANS", value_parser = clap::builder::FalseyValueParser::new())]
     pub remove_orphans: bool,
     /// Replicas for a service, overriding the manifest (SERVICE=N)
     #[arg(long, value_name = "SERVICE=N")]

@@ -28,13 +28,19 @@ pub struct Global {
     #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
     pub project_name: Option<String>,
     /// Variables file(s) for interpolation, instead of the project's .env
-    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    #[arg(
+        long = "env-file",
+        global = true,
+        env = "COMPOSE_ENV_FILES",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
     pub env_files: Vec<PathBuf>,
     /// Folder that relative paths start from [default: the first manifest's folder]
     #[arg(long = "project-directory", global = true, value_name = "DIR")]
     pub project_directory: Option<PathBuf>,
     /// Progress output: bars on a terminal, plain lines otherwise
-    #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
+    #[arg(long, global = true, value_enum, env = "COMPOSE_PROGRESS", default_value_t = Progress::Auto)]
     pub progress: Progress,
     /// Where the stack runs: containers on this daemon, or services on its swarm
     #[arg(long, global = true, value_enum, env = "STACKCTL_TARGET", default_value_t = Target::Local)]
@@ -75,7 +81,7 @@ pub struct Global {
     #[arg(long = "profile", global = true, value_name = "NAME")]
     pub profiles: Vec<String>,
     /// Colours and cursor control: never, always, or when the output is a terminal
-    #[arg(long, global = true, value_enum, default_value_t = Ansi::Auto)]
+    #[arg(long, global = true, value_enum, env = "COMPOSE_ANSI", default_value_t = Ansi::Auto)]
     pub ansi: Ansi,
     /// Create every network and volume the manifest declares, used by a service or not
     #[arg(long, global = true)]

@@ -94,6 +94,12 @@ pub(super) async fn interruptible<T>(
     Err(Interrupted.into())
 }
 
+/// A yes/no COMPOSE_* setting of the environment, read as compose reads it.
+fn compose_flag(name: &str) -> bool {
+    std::env::var(name)
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
 pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     let loaded = ctx.load()?;
     let project = &loaded.project;
@@ -128,6 +134,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         force_recreate: args.create.force_recreate,
         no_recreate: args.create.no_recreate,
         remove_orphans: args.create.remove_orphans,
+        ignore_orphans: compose_flag("COMPOSE_IGNORE_ORPHANS"),
         parallel: if ctx.parallel() == 0 {
             16
         } else {

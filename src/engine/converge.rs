@@ -22,6 +22,8 @@ pub struct UpOptions {
     pub force_recreate: bool,
     pub no_recreate: bool,
     pub remove_orphans: bool,
+    /// Say nothing of orphans (COMPOSE_IGNORE_ORPHANS).
+    pub ignore_orphans: bool,
     pub parallel: usize,
     pub wait: bool,
     pub wait_timeout: Option<Duration>,
@@ -46,6 +48,7 @@ impl UpOptions {
             force_recreate: false,
             no_recreate: true,
             remove_orphans: false,
+            ignore_orphans: false,
             parallel: 16,
             wait: false,
             wait_timeout: None,
@@ -173,7 +176,7 @@ pub async fn up(
                     .map(|c| stop_and_remove(engine, c, Duration::from_secs(10), &[], sem, report)),
             )
             .await?;
-        } else {
+        } else if !opts.ignore_orphans {
             let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
             report(Event::Warning(format!(
                 "found containers of services no longer in the manifest ({}); run `stackctl up --remove-orphans` to remove them",
