@@ -290,3 +290,37 @@ fn compose_env_files_names_the_variable_files_as_env_file_would() {
         "later files win; .env unread"
     );
 }
+
+#[test]
+fn a_secret_from_an_unset_variable_is_read_and_refused_only_when_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  app:\n    image: nginx\n    secrets: [token]\nsecrets:\n  token:\n    environment: SCT_COMPAT_NEVER_SET\n",
+    )
+    .unwrap();
+    // As compose's `config` does, the project reads.
+    let json = config_json(d, &[]);
+    assert_eq!(
+        json["secrets"]["token"]["environment"],
+        "SCT_COMPAT_NEVER_SET"
+    );
+    // `run` would create a container that needs it: refused before reaching the daemon.
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(d)
+        .args(["run", "app"])
+        .env_remove("SCT_COMPAT_NEVER_SET")
+        .env("DOCKER_HOST", "unix:///nonexistent/stackctl-test.sock")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SCT_COMPAT_NEVER_SET, which is not set")
+    );
+}

@@ -310,3 +310,72 @@ fn every_corpus_file_resolves_as_docker_compose_resolves_it() {
         failures.join("\n")
     );
 }
+
+/// `config`'s output is a Compose file that resolves to itself: read back, it prints the same.
+#[test]
+fn every_corpus_file_reads_back_from_its_config_output() {
+    let run = |dir: &Path, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent")
+            .args(args)
+            .output()
+            .expect("run stackctl");
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for case in cases() {
+        let extra: Vec<String> = std::fs::read_to_string(case.join("case.args"))
+            .map(|a| a.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let first = run(
+            &case,
+            &[&extra[..], &["config", "--format", "json"]].concat(),
+        );
+        let yaml = run(&case, &[&extra[..], &["config"]].concat());
+        // Profiles the case enabled some other way (COMPOSE_PROFILES in its .env) are named.
+        let parsed: Value = serde_json::from_str(&first).unwrap();
+        let mut profiles: Vec<String> = parsed["services"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, s)| s["profiles"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p.as_str().map(|p| format!("--profile={p}")))
+            .collect();
+        profiles.sort();
+        profiles.dedup();
+        let extra: Vec<&str> = extra
+            .iter()
+            .copied()
+            .chain(profiles.iter().map(String::as_str))
+            .collect();
+        let again_dir = tempfile::tempdir().unwrap();
+        let file = again_dir.path().join("resolved.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let again = run(
+            again_dir.path(),
+            &[
+                &["-f", file.to_str().unwrap()],
+                &extra[..],
+                &["config", "--format", "json"],
+            ]
+            .concat(),
+        );
+        let (a, b): (Value, Value) = (
+            serde_json::from_str(&first).unwrap(),
+            serde_json::from_str(&again).unwrap(),
+        );
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(d) = first_difference(&name, &a, &b) {
+            panic!("read back differently:\n{d}");
+        }
+    }
+}

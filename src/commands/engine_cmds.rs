@@ -184,6 +184,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     if args.create.build {
         loaded.refuse_unbuildable(started.iter().map(String::as_str))?;
     }
+    loaded.refuse_missing_values(started.iter().map(String::as_str))?;
     ctx.target().refuse_up(&UpRequest {
         plan: &plan,
         started: &started,

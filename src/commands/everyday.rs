@@ -29,8 +29,31 @@ pub(super) fn with_project<T>(
     services: &[String],
     f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
 ) -> Result<T> {
+    with_project_checked(ctx, services, false, f)
+}
+
+/// As `with_project`, for a command that creates containers of `services` and their
+/// dependencies: one whose secret or config has no value is refused first.
+pub(super) fn with_project_checked<T>(
+    ctx: &Ctx,
+    services: &[String],
+    creates: bool,
+    f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
+) -> Result<T> {
     let loaded = ctx.load()?;
     check_services(&loaded.project, services)?;
+    if creates {
+        let mut needed: Vec<&str> = services.iter().map(String::as_str).collect();
+        for s in services {
+            needed.extend(
+                loaded.project.services[s]
+                    .depends_on
+                    .keys()
+                    .map(String::as_str),
+            );
+        }
+        loaded.refuse_missing_values(needed)?;
+    }
     let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new());
     ctx.block_on(async {
         let engine = ctx.connect().await?;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::everyday::{service_containers, with_project};
+use super::everyday::{service_containers, with_project, with_project_checked};
 use super::{Ctx, exit_code};
 use crate::cli::{AttachArgs, ExecArgs, RunArgs};
 use crate::engine::converge::{self, UpOptions};
@@ -129,7 +129,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
 pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let services = vec![args.service.clone()];
-    let code = with_project(ctx, &services, async |engine, plan| {
+    let code = with_project_checked(ctx, &services, true, async |engine, plan| {
         let svc = &plan.services[&args.service];
         if !args.no_deps && !svc.depends_on.is_empty() {
             let deps: Vec<String> = svc.depends_on.keys().cloned().collect();

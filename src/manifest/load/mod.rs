@@ -79,6 +79,9 @@ pub struct Loaded {
     /// Per built service, what is missing to build it (context folder, Dockerfile). Raised by the
     /// commands that build; compose checks these only when it builds, too.
     pub build_input_problems: BTreeMap<String, Diagnostics>,
+    /// Per service, the secrets and configs it mounts whose `environment:` variable is unset.
+    /// Raised by the commands that start containers; `config` prints the project regardless.
+    pub missing_values: BTreeMap<String, Diagnostics>,
 }
 
 impl Loaded {
@@ -88,6 +91,15 @@ impl Loaded {
         services: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Diagnostics> {
         super::diag::problems_of(&self.build_input_problems, services)
+    }
+
+    /// Refuses, before any API call, starting one of `services` whose secret or config has no
+    /// value.
+    pub fn refuse_missing_values<'a>(
+        &self,
+        services: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Diagnostics> {
+        super::diag::problems_of(&self.missing_values, services)
     }
 }
 
@@ -344,7 +356,7 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     add_implicit_dependencies(&mut project, &loc)?;
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;
-    resolve::file_values(&mut project, &variables, &loc)?;
+    let missing_values = resolve::file_values(&mut project, &variables, &loc);
     let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
     let build_input_problems = build_rules::input_problems(&project, &loc);
     resolve_environment(&mut project, &variables)?;
@@ -355,5 +367,6 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         variables,
         single_host_conflicts,
         build_input_problems,
+        missing_values,
     })
 }

@@ -251,47 +251,60 @@ fn read_raw_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>, Di
 
 /// Reads the value of each secret and config that comes from an `environment:` variable, as compose
 /// does (the process environment, then `.env`); an unset variable is an error at its line.
+/// Reads the values of secrets and configs given by `environment:`. One whose variable is unset is
+/// no error for reading the project (compose's `config` accepts it); it is returned, per service
+/// that mounts it, for the commands that start containers to refuse.
 pub(super) fn file_values(
     project: &mut Project,
     vars: &HashMap<String, String>,
     loc: &Locator,
-) -> Result<(), Diagnostics> {
-    let mut diags = Diagnostics::default();
-    // Only what a container mounts must be there now; a build reads its secrets when it runs.
-    let mounted: Vec<(&str, String)> = project
-        .services
-        .values()
-        .flat_map(|s| {
-            let secrets = s.secrets.iter().map(|r| ("secrets", r.source.clone()));
-            let configs = s.configs.iter().map(|r| ("configs", r.source.clone()));
-            secrets.chain(configs).collect::<Vec<_>>()
-        })
-        .collect();
-    for (section, defs) in [
-        ("secrets", &mut project.secrets),
-        ("configs", &mut project.configs),
-    ] {
-        for (name, def) in defs.iter_mut() {
-            let Some(var) = def.environment.clone().filter(|_| def.file.is_none()) else {
-                continue;
-            };
-            match vars.get(&var) {
-                Some(value) => def.resolved = Some(value.clone()),
-                None if !mounted.contains(&(section, name.clone())) => {}
-                None => diags.push(
-                    loc.diag(
-                        &FieldPath::root().key(section).key(name).key("environment"),
-                        true,
-                        format!(
-                            "`{name}` comes from the environment variable {var}, which is not set"
-                        ),
-                    )
-                    .hint(format!(
-                        "export {var}=… before running stackctl, or set it in the project's .env"
-                    )),
-                ),
+) -> BTreeMap<String, Diagnostics> {
+    let mut problems: BTreeMap<String, Diagnostics> = BTreeMap::new();
+    let users = |section: &str, name: &str| -> Vec<String> {
+        project
+            .services
+            .iter()
+            .filter(|(_, s)| {
+                let refs = if section == "secrets" {
+                    &s.secrets
+                } else {
+                    &s.configs
+                };
+                refs.iter().any(|r| r.source == name)
+            })
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let mut unset = Vec::new();
+    for (section, defs) in [("secrets", &project.secrets), ("configs", &project.configs)] {
+        for (name, def) in defs {
+            if let Some(var) = def.environment.clone().filter(|_| def.file.is_none())
+                && !vars.contains_key(&var)
+            {
+                unset.push((section, name.clone(), var));
             }
         }
     }
-    if diags.is_empty() { Ok(()) } else { Err(diags) }
+    for (section, name, var) in unset {
+        for service in users(section, &name) {
+            problems.entry(service).or_default().push(
+                loc.diag(
+                    &FieldPath::root().key(section).key(&name).key("environment"),
+                    true,
+                    format!("`{name}` comes from the environment variable {var}, which is not set"),
+                )
+                .hint(format!(
+                    "export {var}=… before running stackctl, or set it in the project's .env"
+                )),
+            );
+        }
+    }
+    for defs in [&mut project.secrets, &mut project.configs] {
+        for def in defs.values_mut() {
+            if let Some(var) = def.environment.as_ref().filter(|_| def.file.is_none()) {
+                def.resolved = vars.get(var).cloned();
+            }
+        }
+    }
+    problems
 }
