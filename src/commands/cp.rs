@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tokio_util::io::{ReaderStream, StreamReader, SyncIoBridge};
 
 use super::Ctx;
-use super::everyday::{service_containers, with_project};
+use super::project::{service_containers, with_project};
 use crate::cli::CpArgs;
 use crate::engine::Engine;
 use crate::engine::archive::{self, PathKind};

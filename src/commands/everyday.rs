@@ -16,63 +16,13 @@ use crate::cli::{
 use crate::engine::down::{self, DownOptions};
 use crate::engine::observe::{self, ObservedContainer};
 use crate::engine::preview::Change;
-use crate::engine::{self, Engine, containers, logs, ops};
+use crate::engine::{self, containers, logs, ops};
 use crate::exit::UsageError;
 use crate::plan::Plan;
 use crate::ui;
 
-use super::{Ctx, check_services, exit_code};
-
-/// Loads the manifest, checks the service names, plans, connects, and hands all of it to `f`.
-pub(super) fn with_project<T>(
-    ctx: &Ctx,
-    services: &[String],
-    f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
-) -> Result<T> {
-    with_project_checked(ctx, services, false, f)
-}
-
-/// As `with_project`, for a command that creates containers of `services` and their
-/// dependencies: one whose secret or config has no value is refused first.
-pub(super) fn with_project_checked<T>(
-    ctx: &Ctx,
-    services: &[String],
-    creates: bool,
-    f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
-) -> Result<T> {
-    let loaded = ctx.load()?;
-    check_services(&loaded.project, services)?;
-    if creates {
-        let mut needed: Vec<&str> = services.iter().map(String::as_str).collect();
-        for s in services {
-            needed.extend(
-                loaded.project.services[s]
-                    .depends_on
-                    .keys()
-                    .map(String::as_str),
-            );
-        }
-        loaded.refuse_missing_values(needed)?;
-    }
-    let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new());
-    ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        f(&engine, &plan).await
-    })
-}
-
-pub(super) async fn service_containers(
-    engine: &Engine,
-    plan: &Plan,
-    services: &[String],
-    all: bool,
-) -> Result<Vec<ObservedContainer>> {
-    Ok(observe::containers(engine, &plan.project, all)
-        .await?
-        .into_iter()
-        .filter(|c| !c.oneoff && (services.is_empty() || services.contains(&c.service)))
-        .collect())
-}
+use super::project::{service_containers, with_project};
+use super::{Ctx, exit_code};
 
 /// What `actions` would do to each of `list`, as `--dry-run` shows it.
 fn changes_for(list: &[&ObservedContainer], actions: &[&'static str]) -> Vec<Change> {

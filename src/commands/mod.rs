@@ -8,6 +8,7 @@ mod engine_cmds;
 mod everyday;
 mod lock;
 mod logs;
+mod project;
 mod providers;
 mod publish;
 mod session;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::everyday::{service_containers, with_project, with_project_checked};
+use super::project::{service_containers, with_project, with_project_checked};
 use super::{Ctx, exit_code};
 use crate::cli::{AttachArgs, ExecArgs, RunArgs};
 use crate::engine::converge::{self, UpOptions};

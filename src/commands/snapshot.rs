@@ -13,7 +13,7 @@ use crate::exit::UsageError;
 use crate::plan::Plan;
 
 use super::Ctx;
-use super::everyday::{service_containers, with_project};
+use super::project::{service_containers, with_project};
 
 /// Replica `index` of `service`, in any state (a stopped container exports and commits too).
 async fn replica(

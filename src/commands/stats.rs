@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::Ctx;
 
-use super::everyday::{service_containers, with_project};
+use super::project::{service_containers, with_project};
 use crate::cli::{Format, StatsArgs};
 use crate::engine::stats::{self, Usage};
 use crate::exit::UsageError;
