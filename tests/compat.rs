@@ -324,3 +324,22 @@ fn a_secret_from_an_unset_variable_is_read_and_refused_only_when_starting() {
         String::from_utf8_lossy(&out.stderr).contains("SCT_COMPAT_NEVER_SET, which is not set")
     );
 }
+
+#[test]
+fn run_of_a_provider_service_is_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  db:\n    provider: {type: cloud}\n  app:\n    image: x\n    depends_on: [db]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(dir.path())
+        .args(["run", "db"])
+        .env("DOCKER_HOST", "unix:///nonexistent/stackctl-test.sock")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`db` is a provider service"), "{err}");
+}

@@ -31,6 +31,16 @@ pub(super) fn with_project_checked<T>(
     let loaded = ctx.load()?;
     check_services(&loaded.project, services)?;
     if creates {
+        if let Some(s) = services
+            .iter()
+            .find(|s| loaded.project.services[*s].provider.is_some())
+        {
+            return Err(crate::exit::UsageError::new(format!(
+                "service `{s}` is a provider service: its program makes it, there is no container to run"
+            ))
+            .hint("run a service that depends on it; `up` runs the provider first")
+            .into());
+        }
         let mut needed: Vec<&str> = services.iter().map(String::as_str).collect();
         for s in services {
             needed.extend(
