@@ -16,6 +16,7 @@ mod everyday;
 mod faults;
 mod hostile;
 mod layers;
+mod lock;
 mod logs;
 mod manifest_errors;
 mod mounts;
