@@ -300,8 +300,9 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         return Err(diags);
     }
 
-    // A name the user chose (-p, COMPOSE_PROJECT_NAME, `name:`) is taken as written or refused, as
-    // compose does; only a folder's name is normalised into one.
+    // A name given on the command line or in the environment (-p, COMPOSE_PROJECT_NAME) is taken
+    // as written or refused, as compose does; the top-level `name:` and a folder's name are
+    // normalised into one (`My Project!` → `myproject`), refused only when nothing is left.
     let chosen = opts
         .project_name
         .clone()
@@ -316,6 +317,10 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         .or(declared_name.map(|n| (n, "the top-level `name:`")));
     project.name = match chosen {
         Some((name, from)) => {
+            let name = match normalize_project_name(&name) {
+                Some(normal) if from.starts_with("the top-level") => normal,
+                _ => name,
+            };
             if !is_valid_project_name(&name) {
                 let shown: String = name.chars().take(80).collect();
                 let mut d = Diagnostic::new(format!(
