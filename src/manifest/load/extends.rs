@@ -25,6 +25,76 @@ pub(super) struct ExtendsFile<'a> {
 /// Decodes service `name` of `file`, first building the service it `extends` (in the same file or
 /// in `extends.file`, whose relative paths are made to point where that file meant them) and then
 /// merging this one onto it with the override rules.
+/// The names joined by arrows; of a long circle, its first and last few.
+fn elided(names: &[&str]) -> String {
+    if names.len() <= 8 {
+        return names.join(" → ");
+    }
+    format!(
+        "{} → … ({} more) → {}",
+        names[..4].join(" → "),
+        names.len() - 7,
+        names[names.len() - 3..].join(" → ")
+    )
+}
+
+/// The service a raw service definition extends in its own file, if it names one there.
+fn same_file_base(raw: Option<&Value>) -> Option<&str> {
+    match raw?.as_mapping()?.get("extends")? {
+        Value::String(s) => Some(s),
+        Value::Mapping(m) if m.get("file").is_none() => m.get("service")?.as_str(),
+        _ => None,
+    }
+}
+
+/// Resolves the services `name` reaches through `extends` in its own file, deepest first and one
+/// at a time, so that a chain of any length is resolved without recursing along it; a chain that
+/// comes back on itself is refused naming the circle.
+fn resolve_same_file_bases_first(
+    name: &str,
+    file: &ExtendsFile,
+    project_dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    extending: &mut Extending,
+) -> Result<(), Diagnostic> {
+    let canonical = std::fs::canonicalize(file.path).unwrap_or_else(|_| file.path.to_path_buf());
+    let mut line: Vec<&str> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::from([name]);
+    let mut at = name;
+    while let Some(base) = same_file_base(file.raws.get(at)) {
+        if !file.raws.contains_key(base)
+            || extending
+                .resolved
+                .contains_key(&(canonical.clone(), base.to_owned()))
+        {
+            break;
+        }
+        if !seen.insert(base) {
+            let mut names: Vec<&str> = std::iter::once(name).chain(line.iter().copied()).collect();
+            let start = names.iter().position(|n| *n == base).unwrap_or(0);
+            names.drain(..start);
+            return Err(file
+                .loc
+                .diag(
+                    &FieldPath::root().key("services").key(name).key("extends"),
+                    true,
+                    format!(
+                        "`extends` goes round in a circle: {} → {base}",
+                        elided(&names)
+                    ),
+                )
+                .hint("one of these services must stand on its own"));
+        }
+        line.push(base);
+        at = base;
+    }
+    // The deepest first: each then finds its own base resolved and goes no deeper.
+    for base in line.iter().rev() {
+        resolve_extends(base, file, project_dir, lookup, extending)?;
+    }
+    Ok(())
+}
+
 pub(super) fn resolve_extends(
     name: &str,
     file: &ExtendsFile,
@@ -40,6 +110,7 @@ pub(super) fn resolve_extends(
     if let Some(done) = extending.resolved.get(&key) {
         return Ok(done.clone());
     }
+    resolve_same_file_bases_first(name, file, project_dir, lookup, extending)?;
     let chain = &mut extending.chain;
     if chain.len() >= MAX_EXTENDS_DEPTH {
         return Err(file
@@ -48,11 +119,11 @@ pub(super) fn resolve_extends(
                 &spath.key("extends"),
                 true,
                 format!(
-                    "`extends` chains more than {MAX_EXTENDS_DEPTH} services deep (from `{}`)",
+                    "`extends` goes from file to file more than {MAX_EXTENDS_DEPTH} times (from `{}`)",
                     chain.first().map_or(name, |(_, n)| n.as_str())
                 ),
             )
-            .hint("let the services extend a common base instead of each other in a long line"));
+            .hint("let the services extend a common base instead of each other across files"));
     }
     if chain.contains(&key) {
         let names: Vec<&str> = chain.iter().map(|(_, n)| n.as_str()).collect();
