@@ -144,11 +144,15 @@ pub struct TooBig {
 }
 
 /// Counts what the document would be with every alias expanded, event by event: an anchored node
-/// records its expanded size when it closes, and an alias adds that size again.
+/// records its expanded size when it closes, and an alias adds that size again. Only what aliases
+/// add is bounded: what the file plainly holds is bounded by the size of the file read.
 #[derive(Default)]
 struct Expansion {
     nodes: u64,
     bytes: u64,
+    /// What aliases added to the document beyond its own text.
+    aliased_nodes: u64,
+    aliased_bytes: u64,
     /// Anchor id → (nodes, bytes) of its expanded subtree.
     anchors: HashMap<usize, (u64, u64)>,
     /// Open collections that carry an anchor: (anchor id, nodes and bytes when they opened).
@@ -156,17 +160,25 @@ struct Expansion {
 }
 
 impl Expansion {
-    fn add(&mut self, nodes: u64, bytes: u64) -> Option<String> {
+    /// Nodes and bytes the file's own text holds.
+    fn add_plain(&mut self, nodes: u64, bytes: u64) {
         self.nodes = self.nodes.saturating_add(nodes);
         self.bytes = self.bytes.saturating_add(bytes);
-        if self.nodes > MAX_EXPANDED_NODES {
+    }
+
+    /// Nodes and bytes an alias repeats; refused once the repeats pass the bounds.
+    fn add_aliased(&mut self, nodes: u64, bytes: u64) -> Option<String> {
+        self.add_plain(nodes, bytes);
+        self.aliased_nodes = self.aliased_nodes.saturating_add(nodes);
+        self.aliased_bytes = self.aliased_bytes.saturating_add(bytes);
+        if self.aliased_nodes > MAX_EXPANDED_NODES {
             return Some(format!(
-                "with its aliases expanded the document has more than {MAX_EXPANDED_NODES} values"
+                "its aliases expand to more than {MAX_EXPANDED_NODES} values"
             ));
         }
-        if self.bytes > MAX_EXPANDED_BYTES {
+        if self.aliased_bytes > MAX_EXPANDED_BYTES {
             return Some(format!(
-                "with its aliases expanded the document holds more than {} MiB of text",
+                "its aliases expand to more than {} MiB of text",
                 MAX_EXPANDED_BYTES >> 20
             ));
         }
@@ -231,14 +243,12 @@ impl SpanIndex {
                     if *anchor > 0 {
                         expansion.anchors.insert(*anchor, (1, bytes));
                     }
-                    if let Some(why) = expansion.add(1, bytes) {
-                        return (docs, Some(refuse(why)));
-                    }
+                    expansion.add_plain(1, bytes);
                     None
                 }
                 Event::Alias(anchor) => {
                     let (nodes, bytes) = expansion.anchors.get(anchor).copied().unwrap_or((1, 0));
-                    if let Some(why) = expansion.add(nodes, bytes) {
+                    if let Some(why) = expansion.add_aliased(nodes, bytes) {
                         return (docs, Some(refuse(why)));
                     }
                     None
@@ -254,9 +264,7 @@ impl SpanIndex {
                     }
                     let open = (*anchor > 0).then_some((*anchor, expansion.nodes, expansion.bytes));
                     expansion.open.push(open);
-                    if let Some(why) = expansion.add(1, 0) {
-                        return (docs, Some(refuse(why)));
-                    }
+                    expansion.add_plain(1, 0);
                     Some(matches!(event, Event::MappingStart(..)))
                 }
                 _ => continue,
