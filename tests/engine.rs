@@ -1148,7 +1148,7 @@ fn service_healthy_uses_the_images_own_healthcheck_and_says_when_there_is_none()
     )));
     let out = p.run(&["up", "-d"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("neither the manifest nor the image of")
             && err.contains("condition: service_started"),

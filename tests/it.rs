@@ -22,6 +22,7 @@ mod manifest_errors;
 mod mounts;
 mod preview;
 mod providers;
+mod refusals;
 mod rolling;
 mod stack;
 mod swarm;

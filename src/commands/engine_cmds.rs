@@ -156,6 +156,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         },
         with_deps: !args.no_deps,
         start: !args.no_start,
+        refusals: std::sync::Arc::new(loaded.deferred.clone()),
     };
     let detach = args.detach || args.wait || args.no_start;
     let mut attach = AttachOptions {

@@ -3,6 +3,7 @@
 //! running dependency); each service then starts as soon as its own dependencies meet their condition.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -14,7 +15,7 @@ use super::health::{Want, Watcher};
 use super::images::{self, ImageOptions};
 use super::observe::{self, ObservedContainer};
 use super::{Engine, Event, Reporter, containers, resources, step};
-use crate::manifest::Condition;
+use crate::manifest::{Condition, DeferredRefusals};
 use crate::plan::{HookPlan, Plan, ServicePlan};
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct UpOptions {
     pub with_deps: bool,
     /// Start the containers (false for `--no-start`: create them only).
     pub start: bool,
+    /// The loader's refusals that wait on inspecting images (see `manifest::DeferredRefusals`).
+    pub refusals: Arc<DeferredRefusals>,
 }
 
 impl UpOptions {
@@ -55,9 +58,30 @@ impl UpOptions {
             images: ImageOptions::default(),
             with_deps,
             start: true,
+            refusals: Arc::default(),
         }
     }
 }
+
+/// A service that did not start because one of its dependencies failed: a consequence, never
+/// the cause to report.
+#[derive(Debug)]
+struct DependencyFailed {
+    service: String,
+    dependency: String,
+}
+
+impl std::fmt::Display for DependencyFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "service {} did not start: its dependency {} failed",
+            self.service, self.dependency
+        )
+    }
+}
+
+impl std::error::Error for DependencyFailed {}
 
 /// A container the stack now runs, for attaching logs.
 #[derive(Debug, Clone)]
@@ -152,14 +176,27 @@ pub async fn up(
     // Events from before this `up` (a stop just now of a container it starts again) are not news.
     let watcher = Watcher::spawn(engine, &plan.project, super::health::now_nanos());
 
-    // All four run to their end, even when one fails: see `settle_all`.
-    let (image_ids, networks, volumes, observed) = tokio::join!(
-        images::ensure(engine, &plan.project, &services, opts.images, report),
-        resources::ensure_networks(engine, plan, report),
-        resources::ensure_volumes(engine, plan, report),
+    // Images first: what can only be refused once they are inspected (a build whose inputs are
+    // missing, a wait for health no healthcheck can meet) is refused before anything is made.
+    let (image_ids, observed) = tokio::join!(
+        images::ensure_refusing(
+            engine,
+            &plan.project,
+            &services,
+            opts.images,
+            &opts.refusals,
+            report
+        ),
         observe::containers(engine, &plan.project, true),
     );
-    let (image_ids, (), (), observed) = (image_ids?, networks?, volumes?, observed?);
+    let (image_ids, observed) = (image_ids?, observed?);
+    refuse_waits_without_healthcheck(engine, plan, &services, &image_ids, &opts.refusals).await?;
+    // Both run to their end, even when one fails: see `settle_all`.
+    let (networks, volumes) = tokio::join!(
+        resources::ensure_networks(engine, plan, report),
+        resources::ensure_volumes(engine, plan, report),
+    );
+    let ((), ()) = (networks?, volumes?);
     let observed: Vec<ObservedContainer> = observed.into_iter().filter(|c| !c.oneoff).collect();
 
     let orphans: Vec<&ObservedContainer> = observed
@@ -247,13 +284,14 @@ pub async fn up(
             Err(e) => errors.push(e),
         }
     }
-    // Report the root cause, not the dependents that gave up because of it.
-    if let Some(e) = errors
-        .iter()
-        .find(|e| !e.to_string().contains("did not start"))
-        .or(errors.first())
-    {
-        return Err(anyhow!("{e:#}"));
+    // Report the root cause, not the dependents that gave up because of it; as it is, so that
+    // what decides the exit code (Ctrl-C, a usage error) still does.
+    if !errors.is_empty() {
+        let root = errors
+            .iter()
+            .position(|e| !e.is::<DependencyFailed>())
+            .unwrap_or(0);
+        return Err(errors.swap_remove(root));
     }
 
     if opts.wait {
@@ -292,6 +330,51 @@ pub async fn up(
         }
     }
     Ok(running)
+}
+
+/// Refuses a `service_healthy` wait on a dependency that has no healthcheck in the manifest and
+/// none in its image either: it could never be met.
+async fn refuse_waits_without_healthcheck(
+    engine: &Engine,
+    plan: &Plan,
+    services: &[&ServicePlan],
+    image_ids: &HashMap<String, String>,
+    refusals: &DeferredRefusals,
+) -> Result<()> {
+    let mut problems = crate::manifest::Diagnostics::default();
+    for svc in services {
+        for (dep, d) in &svc.depends_on {
+            let Some(target) = plan.services.get(dep) else {
+                continue;
+            };
+            if d.condition != Condition::ServiceHealthy || target.has_healthcheck() {
+                continue;
+            }
+            let image_has_one = match (&target.health, image_ids.get(&target.image)) {
+                (crate::plan::Health::Disabled, _) => false,
+                (_, Some(id)) => images::has_healthcheck(engine, id).await?,
+                // Not part of this `up`: its containers are looked at when the wait comes.
+                (_, None) => continue,
+            };
+            if image_has_one {
+                continue;
+            }
+            match refusals.no_healthcheck(&svc.name, dep) {
+                Some(diag) => problems.push(diag.clone()),
+                None => {
+                    return Err(crate::exit::UsageError::new(format!(
+                        "service {} waits for {dep} to be healthy, but neither the manifest nor the image of {dep} defines a healthcheck",
+                        svc.name
+                    ))
+                    .hint(format!(
+                        "add a `healthcheck:` to {dep}, or use `condition: service_started`"
+                    ))
+                    .into());
+                }
+            }
+        }
+    }
+    problems.into_result(()).map_err(Into::into)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -342,10 +425,11 @@ async fn run_service(
             .await
             .map_err(|_| anyhow!("dependency {dep} vanished"))?;
         if ok != Some(true) {
-            bail!(
-                "service {} did not start: its dependency {dep} failed",
-                svc.name
-            );
+            return Err(DependencyFailed {
+                service: svc.name.clone(),
+                dependency: dep.clone(),
+            }
+            .into());
         }
         if !needs_start {
             continue;

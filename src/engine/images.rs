@@ -1,13 +1,14 @@
 //! Making sure every service's image is present: built when it has `build:` (if missing or asked),
 //! pulled otherwise according to the pull policy. Returns the image IDs the config hash needs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::{Context, Result, bail};
 use bollard::query_parameters::CreateImageOptions;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{Engine, Event, Reporter, build, is_not_found, step};
+use crate::manifest::DeferredRefusals;
 use crate::plan::ServicePlan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +36,22 @@ pub async fn image_id(engine: &Engine, reference: &str) -> Result<Option<String>
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(super::api_error(e)).with_context(|| format!("inspecting image {reference}")),
     }
+}
+
+/// Whether the image `id` carries a HEALTHCHECK that is switched on.
+pub async fn has_healthcheck(engine: &Engine, id: &str) -> Result<bool> {
+    let inspected = engine
+        .docker
+        .inspect_image(id)
+        .await
+        .map_err(super::api_error)
+        .with_context(|| format!("inspecting image {id}"))?;
+    let test = inspected
+        .config
+        .and_then(|c| c.healthcheck)
+        .and_then(|h| h.test)
+        .unwrap_or_default();
+    Ok(test.first().is_some_and(|t| t != "NONE"))
 }
 
 /// The ID and size in bytes of `reference`, or None when the daemon does not have it.
@@ -285,11 +302,25 @@ pub async fn presence(engine: &Engine, svc: &ServicePlan) -> Result<(Option<Stri
 }
 
 /// Builds or pulls what `services` need and returns image reference → image ID.
-pub async fn ensure<'a>(
+pub async fn ensure(
+    engine: &Engine,
+    project: &str,
+    services: &[&ServicePlan],
+    opts: ImageOptions,
+    report: &Reporter,
+) -> Result<HashMap<String, String>> {
+    let none = DeferredRefusals::default();
+    ensure_refusing(engine, project, services, opts, &none, report).await
+}
+
+/// `ensure`, first raising the loader's refusals of building the services that turn out to need
+/// a build: everything is inspected before anything is built or pulled.
+pub async fn ensure_refusing<'a>(
     engine: &Engine,
     project: &str,
     services: &[&'a ServicePlan],
     opts: ImageOptions,
+    refusals: &DeferredRefusals,
     report: &Reporter,
 ) -> Result<HashMap<String, String>> {
     // One job per distinct image; two services sharing an image must not build it twice.
@@ -301,46 +332,93 @@ pub async fn ensure<'a>(
             jobs.insert(s.image.clone(), s);
         }
     }
-    let one = |svc: &'a ServicePlan| async move {
-        let (_, present) = presence(engine, svc).await?;
-        match image_step(svc, present, &opts)? {
-            ImageStep::Build => {
-                if let Some(b) = &svc.build {
-                    let flags = build::BuildFlags {
-                        no_cache: opts.no_cache,
-                        pull: opts.build_pull,
-                    };
-                    build::build_image(engine, project, &svc.name, &svc.image, b, flags, report)
-                        .await?;
-                }
+    // An `image:` that one of these builds tags is that build's: decided once the build is done.
+    let tagged: HashSet<String> = jobs
+        .values()
+        .filter_map(|s| s.build.as_ref())
+        .flat_map(|b| b.tags.iter().cloned())
+        .collect();
+    let after_build = |svc: &ServicePlan| svc.build.is_none() && tagged.contains(&svc.image);
+    // Read-only: what each image needs.
+    let steps: Vec<(&ServicePlan, Option<String>, Option<ImageStep>)> =
+        stream::iter(jobs.into_values().map(|svc| async move {
+            if after_build(svc) {
+                return Ok((svc, None, None));
             }
-            ImageStep::Pull => {
-                pull_image(engine, &svc.image, svc.platform.as_deref(), report).await?
-            }
-            ImageStep::Keep => {}
-        }
-        let id = image_id(engine, &svc.image)
-            .await?
-            .with_context(|| format!("image {} is still missing after build or pull", svc.image))?;
-        Ok::<_, anyhow::Error>((svc.image.clone(), id))
-    };
-    // What this daemon cannot build is refused before any build starts.
-    if opts.force_build {
-        for s in jobs.values() {
-            if let Some(b) = &s.build {
-                build::check_daemon(engine, &s.name, b)?;
-            }
+            let (id, present) = presence(engine, svc).await?;
+            Ok::<_, anyhow::Error>((svc, id, Some(image_step(svc, present, &opts)?)))
+        }))
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
+    // What cannot be built, here or by this daemon, is refused before any build or pull starts.
+    let building: Vec<&ServicePlan> = steps
+        .iter()
+        .filter(|(_, _, step)| *step == Some(ImageStep::Build))
+        .map(|(svc, _, _)| *svc)
+        .collect();
+    crate::manifest::problems_of(
+        &refusals.unbuildable,
+        building.iter().map(|s| s.name.as_str()),
+    )?;
+    for s in &building {
+        if let Some(b) = &s.build {
+            build::check_daemon(engine, &s.name, b)?;
         }
     }
-    // A build that reads another's image (`additional_contexts: service:`) waits for it.
     let mut results = HashMap::new();
-    for level in build_order(jobs.into_values().collect()) {
+    let mut work = Vec::new();
+    for (svc, id, step) in steps {
+        match (step, id) {
+            (Some(ImageStep::Keep), Some(id)) => {
+                results.insert(svc.image.clone(), id);
+            }
+            (step, _) => work.push((svc, step)),
+        }
+    }
+    let step_of: HashMap<&str, Option<ImageStep>> = work
+        .iter()
+        .map(|(s, step)| (s.name.as_str(), *step))
+        .collect();
+    let one = |svc: &'a ServicePlan| {
+        let decided = step_of[svc.name.as_str()];
+        async move {
+            let step = match decided {
+                Some(step) => step,
+                None => image_step(svc, presence(engine, svc).await?.1, &opts)?,
+            };
+            match step {
+                ImageStep::Build => {
+                    if let Some(b) = &svc.build {
+                        let flags = build::BuildFlags {
+                            no_cache: opts.no_cache,
+                            pull: opts.build_pull,
+                        };
+                        build::build_image(
+                            engine, project, &svc.name, &svc.image, b, flags, report,
+                        )
+                        .await?;
+                    }
+                }
+                ImageStep::Pull => {
+                    pull_image(engine, &svc.image, svc.platform.as_deref(), report).await?
+                }
+                ImageStep::Keep => {}
+            }
+            let id = image_id(engine, &svc.image).await?.with_context(|| {
+                format!("image {} is still missing after build or pull", svc.image)
+            })?;
+            Ok::<_, anyhow::Error>((svc.image.clone(), id))
+        }
+    };
+    // A build that reads another's image (`additional_contexts: service:`) waits for it.
+    for level in build_order(work.iter().map(|(s, _)| *s).collect()) {
         let at_once = if opts.parallel == 0 {
             level.len().max(1)
         } else {
             opts.parallel
         };
-        let done: Vec<(String, String)> = stream::iter(level.into_iter().map(one))
+        let done: Vec<(String, String)> = stream::iter(level.into_iter().map(&one))
             .buffer_unordered(at_once)
             .try_collect()
             .await?;

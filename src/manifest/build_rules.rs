@@ -235,9 +235,13 @@ pub fn input_problems(p: &Project, loc: &Locator) -> BTreeMap<String, Diagnostic
                 .filter(|d| !d.is_empty())
                 .unwrap_or("Dockerfile");
             if !ctx.join(dockerfile).is_file() {
+                let at = match &b.dockerfile {
+                    Some(_) => bpath.key("dockerfile"),
+                    None => bpath.clone(),
+                };
                 diags.push(
                     loc.diag(
-                        &bpath,
+                        &at,
                         false,
                         format!("`{dockerfile}` not found in build context `{}`", b.context),
                     )

@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod build_rules;
+mod deferred;
 mod diag;
 pub mod dotenv;
 mod interpolate;
@@ -19,6 +20,7 @@ pub mod units;
 mod validate;
 
 pub use build_rules::{cache_ref, cache_type, is_remote as is_remote_context};
+pub use deferred::DeferredRefusals;
 pub use diag::{Diagnostic, Diagnostics, nearest, problems_of, some_of};
 pub use interpolate::{InterpolationError, interpolate};
 pub use load::{

@@ -16,6 +16,7 @@ mod tests;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use super::deferred::{self, DeferredRefusals};
 use super::diag::{Diagnostic, Diagnostics};
 use super::model::Project;
 use super::source::Locator;
@@ -76,9 +77,10 @@ pub struct Loaded {
     /// Per service, why its replicas cannot all run on one engine (fixed host ports). Raised by the
     /// commands that start containers on one engine; `config` and Swarm have no such limit.
     pub single_host_conflicts: BTreeMap<String, Diagnostics>,
-    /// Per built service, what is missing to build it (context folder, Dockerfile). Raised by the
-    /// commands that build; compose checks these only when it builds, too.
-    pub build_input_problems: BTreeMap<String, Diagnostics>,
+    /// What is refused once read-only inspection shows it applies: building a service whose
+    /// inputs are missing, waiting for health on a dependency that has no healthcheck. compose
+    /// checks these only when it builds or waits, too.
+    pub deferred: DeferredRefusals,
     /// Per service, the secrets and configs it mounts whose `environment:` variable is unset.
     /// Raised by the commands that start containers; `config` prints the project regardless.
     pub missing_values: BTreeMap<String, Diagnostics>,
@@ -90,7 +92,7 @@ impl Loaded {
         &self,
         services: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Diagnostics> {
-        super::diag::problems_of(&self.build_input_problems, services)
+        super::diag::problems_of(&self.deferred.unbuildable, services)
     }
 
     /// Refuses, before any API call, starting one of `services` whose secret or config has no
@@ -363,7 +365,10 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     apply_profiles(&mut project, &variables, &loc)?;
     let missing_values = resolve::file_values(&mut project, &variables, &loc);
     let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);
-    let build_input_problems = build_rules::input_problems(&project, &loc);
+    let deferred = DeferredRefusals {
+        unbuildable: build_rules::input_problems(&project, &loc),
+        healthy_without_check: deferred::healthy_without_check(&project, &loc),
+    };
     resolve_environment(&mut project, &variables)?;
     resolve_label_files(&mut project, &variables)?;
     Ok(Loaded {
@@ -371,7 +376,7 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         warnings,
         variables,
         single_host_conflicts,
-        build_input_problems,
+        deferred,
         missing_values,
     })
 }
