@@ -176,3 +176,37 @@ fn wait_exits_with_the_first_failure_and_down_project_takes_the_stack_down() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no containers to wait for"));
 }
+
+#[test]
+fn ctrl_c_on_attached_up_runs_pre_stop_hooks_as_stop_and_down_do() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "attached-hooks",
+        &format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sh, -c, \"echo serving; exec sleep infinity\"]\n    init: true\n    volumes: [marks:/marks]\n    pre_stop:\n      - command: [sh, -c, \"echo stopping > /marks/$$HOSTNAME.stop\"]\nvolumes:\n  marks: {{}}\n"
+        ),
+    );
+    let up = Follower::start(p.cmd(&["up", "-t", "2"]));
+    let seen = up.until(
+        |o| o.contains("| serving"),
+        std::time::Duration::from_secs(60),
+    );
+    assert!(seen.contains("| serving"), "{seen}");
+    up.stop();
+    let container = format!("{}-app-1", p.name);
+    assert_eq!(inspect(&container, "{{.State.Status}}"), "exited");
+    let volume = format!("{}_marks", p.name);
+    let marks = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/marks"),
+        IMG,
+        "sh",
+        "-c",
+        "cat /marks/*.stop",
+    ]);
+    assert_eq!(marks, "stopping", "the pre_stop hook ran before the stop");
+}

@@ -82,30 +82,12 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
         )? {
             return Ok(());
         }
-        // Dependents first.
-        for level in plan.levels.iter().rev() {
-            let wave: Vec<_> = list.iter().filter(|c| level.contains(&c.service)).collect();
-            engine::settle_all(wave.iter().map(|c| {
-                let report = report.clone();
-                async move {
-                    if let Some(s) = plan.services.get(&c.service) {
-                        engine::hooks::before_stop(engine, c, &s.pre_stop, &report).await;
-                    }
-                    engine::step(&report, format!("Container {}", c.name), "Stopping", false);
-                    containers::stop(
-                        engine,
-                        &c.id,
-                        &c.name,
-                        timeout_for(plan, &c.service, args.timeout),
-                    )
-                    .await?;
-                    engine::step(&report, format!("Container {}", c.name), "Stopped", true);
-                    Ok::<_, anyhow::Error>(())
-                }
-            }))
-            .await?;
-        }
-        Ok(())
+        let targets: Vec<&ObservedContainer> = list.iter().collect();
+        let opts = engine::lifecycle::StopOptions {
+            timeout: args.timeout.map(Duration::from_secs),
+            last_step: true,
+        };
+        engine::lifecycle::stop_in_order(engine, plan, &targets, opts, &report, |_| {}).await
     })
 }
 

@@ -8,6 +8,8 @@ use anyhow::Result;
 use tokio::sync::Semaphore;
 
 use super::converge::stop_and_remove;
+use super::lifecycle::{self, StopOptions};
+use super::observe::ObservedContainer;
 use super::{Engine, Event, Reporter, containers, is_not_found, observe, resources, step};
 use crate::plan::Plan;
 
@@ -66,27 +68,18 @@ pub async fn down(
         stop_and_remove(engine, c, timeout_for(&c.service), hooks, &sem, report)
     }))
     .await?;
+    // A level's dependencies may stop once the level has stopped; its removal runs meanwhile.
     let mut removals = Vec::new();
-    for level in plan.levels.iter().rev() {
-        let wave: Vec<_> = observed
-            .iter()
-            .filter(|c| !c.oneoff && level.contains(&c.service) && !done.contains(c.id.as_str()))
-            .collect();
-        // A level's dependencies may stop once the level has stopped; its removal runs meanwhile.
-        super::settle_all(wave.iter().map(|c| async {
-            engine.check_cancelled()?;
-            let object = format!("Container {}", c.name);
-            if let Some(s) = plan.services.get(&c.service) {
-                crate::engine::hooks::before_stop(engine, c, &s.pre_stop, report).await;
-            }
-            if c.running() || c.state == "restarting" {
-                step(report, &object, "Stopping", false);
-                containers::stop(engine, &c.id, &c.name, timeout_for(&c.service)).await?;
-            }
-            step(report, &object, "Stopped", false);
-            Ok::<_, anyhow::Error>(())
-        }))
-        .await?;
+    let targets: Vec<&ObservedContainer> = observed
+        .iter()
+        .filter(|c| !c.oneoff && plan.services.contains_key(&c.service))
+        .filter(|c| !done.contains(c.id.as_str()))
+        .collect();
+    let stop = StopOptions {
+        timeout: opts.timeout,
+        last_step: false,
+    };
+    lifecycle::stop_in_order(engine, plan, &targets, stop, report, |wave| {
         for c in wave {
             let (engine, report, id, name) =
                 (engine.clone(), report.clone(), c.id.clone(), c.name.clone());
@@ -99,7 +92,8 @@ pub async fn down(
                 Ok::<_, anyhow::Error>(())
             }));
         }
-    }
+    })
+    .await?;
     // Every container has stopped, so none holds an endpoint any more: the networks go while the
     // last removals finish (a network takes longer to remove than a stopped container).
     let removed = async {

@@ -16,6 +16,7 @@ pub mod facts;
 mod health;
 pub mod hooks;
 pub mod images;
+pub mod lifecycle;
 pub mod logs;
 mod mounts;
 pub mod observe;

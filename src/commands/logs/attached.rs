@@ -12,8 +12,10 @@ use tokio::sync::mpsc;
 
 use super::{Follow, Stamps, StopWatch, Target, pump};
 use crate::engine::converge::Running;
+use crate::engine::lifecycle::{self, StopOptions};
 use crate::engine::logs::{ContainerEvent, LogQuery};
-use crate::engine::{Engine, containers};
+use crate::engine::observe::{self, ObservedContainer};
+use crate::engine::{Engine, Event, Reporter, containers};
 use crate::exit::Interrupted;
 use crate::plan::Plan;
 use crate::ui;
@@ -144,15 +146,29 @@ pub async fn attached(
     }
 }
 
-/// Stops the stack in reverse dependency order, each level at once.
+/// Stops the stack as `stop` does (dependents first, `pre_stop` hooks, grace periods). The log
+/// view shows the containers going; what failed is said once it is over.
 async fn stop_levels(engine: &Engine, plan: &Plan, running: &[Running], timeout: Option<Duration>) {
-    for level in plan.levels.iter().rev() {
-        let wave = running.iter().filter(|r| level.contains(&r.service));
-        futures::future::join_all(wave.map(|r| {
-            let t = timeout.unwrap_or_else(|| plan.services[&r.service].stop_timeout());
-            containers::stop(engine, &r.id, &r.name, t)
-        }))
-        .await;
+    let warn: Reporter = std::sync::Arc::new(|event| {
+        if let Event::Warning(w) = event {
+            ui::note(w);
+        }
+    });
+    let ids: HashSet<&str> = running.iter().map(|r| r.id.as_str()).collect();
+    let stopped = async {
+        let observed = observe::containers(engine, &plan.project, true).await?;
+        let targets: Vec<&ObservedContainer> = observed
+            .iter()
+            .filter(|c| ids.contains(c.id.as_str()))
+            .collect();
+        let opts = StopOptions {
+            timeout,
+            last_step: true,
+        };
+        lifecycle::stop_in_order(engine, plan, &targets, opts, &warn, |_| {}).await
+    };
+    if let Err(e) = stopped.await {
+        ui::note(format!("stopping the stack: {e:#}"));
     }
 }
 
