@@ -802,3 +802,23 @@ fn secrets_and_configs_given_as_text_are_copied_into_each_container() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("STACKCTL_TEST_TOKEN, which is not set"));
 }
+
+#[test]
+fn restart_returns_once_a_service_with_a_healthcheck_is_healthy_again() {
+    if !daemon_available() {
+        return;
+    }
+    // Healthy only two seconds after each start: a restart that did not wait would return first.
+    let p = TestProject::new(
+        "restart-health",
+        &format!(
+            "services:\n  db:\n    image: {IMG}\n    command: [sh, -c, \"rm -f /tmp/ready; sleep 2; touch /tmp/ready; exec sleep infinity\"]\n    init: true\n    healthcheck:\n      test: [CMD, test, -e, /tmp/ready]\n      interval: 1s\n      retries: 30\n"
+        ),
+    );
+    p.ok(&["up", "-d", "--wait"]);
+    p.ok(&["restart", "db"]);
+    assert_eq!(
+        inspect(&format!("{}-db-1", p.name), "{{.State.Health.Status}}"),
+        "healthy"
+    );
+}

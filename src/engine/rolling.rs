@@ -197,7 +197,14 @@ pub async fn restart(
             Ok(())
         }
     }));
-    let at_once = super::settle_all(together.iter().map(|c| one(c, false)));
+    // As `up` does (and compose v5's restart): a service with a healthcheck is back when healthy.
+    let at_once = super::settle_all(together.iter().map(|c| {
+        let checked = plan
+            .services
+            .get(&c.service)
+            .is_some_and(|s| s.has_healthcheck());
+        one(c, checked)
+    }));
     let (a, b) = tokio::join!(in_batches, at_once);
     a.and(b).map(|_| ())
 }
