@@ -99,9 +99,35 @@ fn registry_failure(action: &str, reference: &str, message: &str) -> anyhow::Err
         anyhow::anyhow!(
             "{action} {reference} failed: {message}\n  = help: log in with `{login}`: stackctl uses the credentials it stores"
         )
+    } else if unreachable(&lower) {
+        let registry = super::auth::registry_of(reference);
+        let registry = if registry.contains("index.docker.io") {
+            "Docker Hub".to_owned()
+        } else {
+            registry
+        };
+        anyhow::anyhow!(
+            "{action} {reference} failed: the Docker daemon cannot reach the registry {registry} ({message})\n  = help: this machine may have no way to a container registry: build or `docker load` the image here, or name one in a registry it can reach; for stackctl's own stack, `images/offline/seed.sh` makes stand-ins once"
+        )
     } else {
         anyhow::anyhow!("{action} {reference} failed: {message}")
     }
+}
+
+/// True when a registry failure says the registry could not be reached at all.
+fn unreachable(lower: &str) -> bool {
+    [
+        "no such host",
+        "server misbehaving",
+        "i/o timeout",
+        "network is unreachable",
+        "connection refused",
+        "tls handshake timeout",
+        "no route to host",
+        "temporary failure in name resolution",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// Pushes `reference` (`repo[:tag]`) to its registry and returns the digest the registry gave it.
@@ -459,6 +485,20 @@ fn build_order(jobs: Vec<&ServicePlan>) -> Vec<Vec<&ServicePlan>> {
 #[cfg(test)]
 mod tests {
     use super::split_reference;
+
+    #[test]
+    fn an_unreachable_registry_is_said_in_words_with_the_way_out() {
+        let e = super::registry_failure(
+            "pulling",
+            "redis:7-alpine",
+            "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host",
+        )
+        .to_string();
+        assert!(e.contains("cannot reach the registry"), "{e}");
+        assert!(e.contains("images/offline/seed.sh"), "{e}");
+        let other = super::registry_failure("pulling", "x", "manifest unknown").to_string();
+        assert!(!other.contains("cannot reach"), "{other}");
+    }
 
     #[test]
     fn references_split_into_repo_and_tag() {

@@ -21,11 +21,55 @@ pub fn daemon_available() -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     let env_is = |k: &str, v: &str| std::env::var(k).is_ok_and(|x| x == v);
-    without_daemon(
+    let run = without_daemon(
         answers,
         env_is("CI", "true"),
         env_is("STACKCTL_SKIP_DAEMON_TESTS", "1"),
-    )
+    );
+    if run {
+        ensure_test_images();
+    }
+    run
+}
+
+/// The image the tests run, on a machine that may reach no registry: when this daemon lacks
+/// `debian:bookworm-slim` and cannot pull it, or the local registry that an earlier seeding
+/// pointed the stack at is down, `images/offline/seed.sh` is run once (serialised between test
+/// processes by flock), so that `cargo test` alone is enough on a fresh machine.
+fn ensure_test_images() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let remote =
+            std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty() && !h.starts_with("unix://"));
+        if remote {
+            return; // A test node is given its images by whoever started it.
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let seeded = std::fs::read_to_string(root.join("stack/.env"))
+            .is_ok_and(|t| t.contains("127.0.0.1:5000"));
+        let registry_down = seeded && http_get(5000, "/v2/").is_err();
+        let have = docker_ok(&["image", "inspect", "debian:bookworm-slim"]);
+        if have && !registry_down {
+            return;
+        }
+        if !have && !seeded && docker_ok(&["pull", "-q", "debian:bookworm-slim"]) {
+            return;
+        }
+        eprintln!("seeding the test images (no registry answers): images/offline/seed.sh");
+        let lock = root.join("target/seed.lock");
+        // -o: the lock is flock's own, not inherited by the registry the script leaves running.
+        let status = Command::new("flock")
+            .arg("-o")
+            .arg(&lock)
+            .args(["bash", "images/offline/seed.sh"])
+            .current_dir(root)
+            .status()
+            .expect("flock and bash");
+        assert!(
+            status.success(),
+            "images/offline/seed.sh failed; see its output above"
+        );
+    });
 }
 
 /// True when a daemon answers and runs on this machine, so that it can reach this machine's files
