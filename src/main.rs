@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         }
         cli::plugin::Invocation::Run(args) => args,
     };
-    let cli = cli::Cli::parse_from(args);
+    let cli = cli::Cli::parse_from(cli::compat::normalise(args));
     match commands::run(cli) {
         Ok(code) => code,
         // A reader that went away (`stackctl logs | head`) is not a failure of ours.

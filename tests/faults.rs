@@ -510,8 +510,7 @@ fn an_oom_killed_container_is_said_to_be_in_ps_and_logs_follow() {
     );
     let table = stdout(&p.ok(&["ps", "-a"]));
     assert!(table.contains("exited (137, OOM-killed)"), "{table}");
-    let json: serde_json::Value =
-        serde_json::from_str(&stdout(&p.ok(&["ps", "-a", "--format", "json"]))).expect("json");
+    let json = json_lines(&stdout(&p.ok(&["ps", "-a", "--format", "json"])));
     assert_eq!(json[0]["OOMKilled"], true, "{json}");
     assert_eq!(json[0]["ExitCode"], 137, "{json}");
 }

@@ -10,6 +10,7 @@ mod check;
 mod cli;
 mod compat;
 mod corpus;
+mod dropin;
 mod endpoints;
 mod engine;
 mod everyday;

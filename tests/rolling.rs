@@ -250,7 +250,7 @@ fn a_broken_update_is_rolled_back_while_the_old_replicas_serve() {
     assert_eq!(count(&p) - before, answered, "counted vs answered");
     assert_eq!(flaskapp_ids(&p), old, "the old replicas serve again");
     let ps = run_on(&p, port, &["ps", "--format", "json", "flaskapp"]);
-    let ps: serde_json::Value = serde_json::from_slice(&ps.stdout).expect("ps json");
+    let ps = json_lines(&String::from_utf8_lossy(&ps.stdout));
     let rows: Vec<(&str, &str)> = ps
         .as_array()
         .expect("a list")

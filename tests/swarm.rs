@@ -162,9 +162,8 @@ fn the_stack_runs_on_swarm_scales_streams_logs_converges_and_goes() {
     };
     // Likewise a replacement task (seen once: a second task of one slot still starting beside the
     // running one) is waited out: every slot with one task, within 30 s.
-    let all_tasks = || -> serde_json::Value {
-        serde_json::from_str(&stdout(&ok(&["ps", "--format", "json"]))).expect("ps json")
-    };
+    let all_tasks =
+        || -> serde_json::Value { json_lines(&stdout(&ok(&["ps", "--format", "json"]))) };
     let t = Instant::now();
     let mut ps = stdout(&ok(&["ps", "flaskapp"]));
     while (running(&ps) != 5 || all_tasks().as_array().map(Vec::len) != Some(8))

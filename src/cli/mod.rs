@@ -5,9 +5,16 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod args;
+pub mod compat;
+mod listing;
 pub mod plugin;
 
 pub use args::*;
+pub use listing::*;
+
+/// The docker compose release whose command line stackctl follows, flag for flag; `version`
+/// reports it, so that tools which check compose's version accept stackctl.
+pub const COMPOSE_VERSION: &str = "2.40.3";
 
 #[derive(Debug, Parser)]
 #[command(name = "stackctl", version, about = "Bring up a multi-container stack from a Compose manifest", long_about = None)]
@@ -25,8 +32,11 @@ pub struct Global {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Project name [default: the manifest's `name:`, else its folder's name]
-    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
+    /// Name containers as compose's compatibility mode does (`project_service_1`)
+    #[arg(long, env = "COMPOSE_COMPATIBILITY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub compatibility: bool,
     /// Variables file(s) for interpolation, instead of the project's .env
     #[arg(
         long = "env-file",
@@ -57,7 +67,6 @@ pub struct Global {
     /// for images, 16 containers), as compose's `--parallel`
     #[arg(
         long,
-        global = true,
         env = "COMPOSE_PARALLEL_LIMIT",
         default_value_t = -1,
         allow_negative_numbers = true,
@@ -83,6 +92,13 @@ pub struct Global {
     /// Colours and cursor control: never, always, or when the output is a terminal
     #[arg(long, global = true, value_enum, env = "COMPOSE_ANSI", default_value_t = Ansi::Auto)]
     pub ansi: Ansi,
+    /// Deprecated in compose: `--ansi never`
+    #[arg(long, hide = true)]
+    pub no_ansi: bool,
+    /// Registries to reach over plain HTTP for `-f oci://…` (compose's; the daemon's own
+    /// settings decide for images)
+    #[arg(long, hide = true, value_name = "REGISTRY")]
+    pub insecure_registry: Vec<String>,
     /// Create every network and volume the manifest declares, used by a service or not
     #[arg(long, global = true)]
     pub all_resources: bool,
@@ -106,6 +122,7 @@ pub enum Progress {
     Auto,
     Tty,
     Plain,
+    #[value(alias = "none")]
     Quiet,
     /// One JSON object a line on stderr: every step, with the daemon's timings for builds
     Json,
@@ -175,13 +192,13 @@ pub enum Command {
     Run(RunArgs),
     /// Restart the containers of services
     #[command(after_help = "Example:\n  stackctl restart flaskapp")]
-    Restart(ServicesTimeout),
+    Restart(RestartArgs),
     /// Stop the containers of services, keeping them
     #[command(after_help = "Example:\n  stackctl stop nginx")]
     Stop(ServicesTimeout),
     /// Start stopped containers of services
     #[command(after_help = "Example:\n  stackctl start nginx")]
-    Start(Services),
+    Start(StartArgs),
     /// Freeze the processes of services' running containers (cgroup freezer); they keep their state
     #[command(after_help = "Example:\n  stackctl pause flaskapp")]
     Pause(Services),
@@ -230,13 +247,13 @@ pub enum Command {
     Events(EventsArgs),
     /// The images the project uses, with sizes
     #[command(after_help = "Example:\n  stackctl images")]
-    Images(Services),
+    Images(ImagesArgs),
     /// Every project on this daemon, found by labels
     #[command(after_help = "Example:\n  stackctl ls --format json")]
     Ls(LsArgs),
     /// stackctl's version and the daemon's, with the API version in use
     #[command(after_help = "Example:\n  stackctl version")]
-    Version,
+    Version(VersionArgs),
     /// Hold the running stack to the ten Container Commandments, with measured figures
     #[command(
         after_help = "Examples:\n  stackctl check\n  stackctl check --live --format json flaskapp"
@@ -287,7 +304,7 @@ impl Command {
             Command::Publish(_) => "publish",
             Command::Images(_) => "images",
             Command::Ls(_) => "ls",
-            Command::Version => "version",
+            Command::Version(_) => "version",
             Command::Check(_) => "check",
             Command::Completion(_) => "completion",
             Command::Man => "man",

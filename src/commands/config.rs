@@ -10,40 +10,83 @@ use crate::cli::{ConfigArgs, Format};
 
 pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     let loaded = ctx.load()?;
-    let project = &loaded.project;
-    let mut out = std::io::stdout().lock();
+    super::note_unhonoured(&[
+        (args.no_interpolate, "--no-interpolate"),
+        (args.no_normalize, "--no-normalize"),
+        (args.no_consistency, "--no-consistency"),
+        (args.no_env_resolution, "--no-env-resolution"),
+        (args.resolve_image_digests, "--resolve-image-digests"),
+        (args.lock_image_digests, "--lock-image-digests"),
+        (args.variables, "--variables"),
+    ]);
+    let mut project = loaded.project.clone();
+    super::check_services(&project, &args.service_names)?;
+    if !args.service_names.is_empty() {
+        // The named services and what they depend on, as compose prints them.
+        let plan = crate::plan::build(&project, &Default::default());
+        let keep = crate::engine::converge::with_dependencies(&plan, &args.service_names);
+        project.services.retain(|name, _| keep.contains(name));
+    }
     if args.quiet {
         return Ok(());
     }
-    if args.services {
-        for name in project.services.keys() {
-            writeln!(out, "{name}")?;
+    let lines =
+        |names: Vec<&String>| -> String { names.iter().map(|n| format!("{n}\n")).collect() };
+    let text = if args.services {
+        lines(project.services.keys().collect())
+    } else if args.images {
+        let plan = crate::plan::build(&project, &Default::default());
+        plan.services
+            .values()
+            .map(|s| format!("{}\n", s.image))
+            .collect()
+    } else if args.volumes {
+        lines(project.volumes.keys().collect())
+    } else if args.networks {
+        lines(project.networks.keys().collect())
+    } else if args.models {
+        lines(project.models.keys().collect())
+    } else if args.list_profiles {
+        let mut all: Vec<&String> = project
+            .services
+            .values()
+            .flat_map(|s| &s.profiles)
+            .collect();
+        all.sort();
+        all.dedup();
+        lines(all)
+    } else if args.environment {
+        let mut vars: Vec<(&String, &String)> = loaded.variables.iter().collect();
+        vars.sort();
+        vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    } else if let Some(which) = &args.hash {
+        let wanted: Vec<&str> = which.split(',').map(str::trim).collect();
+        project
+            .services
+            .iter()
+            .filter(|(name, _)| wanted.contains(&"*") || wanted.contains(&name.as_str()))
+            .map(|(name, svc)| {
+                format!("{name} {}\n", crate::plan::hash::config_hash(svc, &project))
+            })
+            .collect()
+    } else {
+        // The values are interpolated already: a `$` in them is written `$$`, so that the output
+        // reads back as the same project (compose does the same).
+        let mut value = if args.no_path_resolution {
+            serde_yaml::to_value(&project)?
+        } else {
+            serde_yaml::to_value(crate::manifest::paths::with_absolute_paths(&project))?
+        };
+        escape_dollars(&mut value);
+        match args.format {
+            Format::Json => format!("{}\n", serde_json::to_string_pretty(&value)?),
+            _ => serde_yaml::to_string(&value)?,
         }
-        return Ok(());
-    }
-    if args.images {
-        let plan = crate::plan::build(project, &Default::default());
-        for svc in plan.services.values() {
-            writeln!(out, "{}", svc.image)?;
-        }
-        return Ok(());
-    }
-    if args.volumes {
-        for name in project.volumes.keys() {
-            writeln!(out, "{name}")?;
-        }
-        return Ok(());
-    }
-    // The values are interpolated already: a `$` in them is written `$$`, so that the output
-    // reads back as the same project (compose does the same).
-    let mut value = serde_yaml::to_value(crate::manifest::paths::with_absolute_paths(project))?;
-    escape_dollars(&mut value);
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &value)?;
-            writeln!(out)?;
-        }
-        _ => write!(out, "{}", serde_yaml::to_string(&value)?)?,
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
 }

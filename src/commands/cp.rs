@@ -78,7 +78,7 @@ fn upload_plan(
 /// Where an entry of an archive from the container goes on this machine: inside `dest` when it is
 /// an existing folder, else at `dest` itself in place of the archive's top entry. `None` for a name
 /// that would leave `dest` (`..`, absolute).
-fn local_target(dest: &Path, dest_is_dir: bool, entry: &Path) -> Option<PathBuf> {
+pub fn local_target(dest: &Path, dest_is_dir: bool, entry: &Path) -> Option<PathBuf> {
     if !entry
         .components()
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
@@ -96,6 +96,10 @@ fn local_target(dest: &Path, dest_is_dir: bool, entry: &Path) -> Option<PathBuf>
 }
 
 pub fn run(ctx: &Ctx, args: CpArgs) -> Result<()> {
+    super::note_unhonoured(&[
+        (args.archive, "--archive"),
+        (args.follow_link, "--follow-link"),
+    ]);
     let (from, to) = (
         parse_operand(&args.source),
         parse_operand(&args.destination),

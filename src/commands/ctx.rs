@@ -75,7 +75,13 @@ impl Ctx {
             inline: None,
             include_chain: Vec::new(),
         };
-        let loaded = manifest::load(&opts)?;
+        let mut loaded = manifest::load(&opts)?;
+        // As compose, COMPOSE_COMPATIBILITY counts from the project's .env too.
+        loaded.project.compatibility = g.compatibility
+            || loaded
+                .variables
+                .get("COMPOSE_COMPATIBILITY")
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
         ui::warnings(&loaded.warnings);
         Ok(loaded)
     }

@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{
-    BuildArgs, CreateArgs, DownArgs, Format, PsArgs, PullArgs, PushArgs, ScaleArgs, UpArgs,
-};
-use crate::engine::backend::{Listing, UpRequest};
+use crate::cli::{BuildArgs, CreateArgs, DownArgs, PullArgs, PushArgs, ScaleArgs, UpArgs};
+use crate::engine::backend::UpRequest;
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::DownOptions;
 use crate::engine::images::{self, ImageOptions, PullPolicy};
@@ -100,7 +98,30 @@ fn compose_flag(name: &str) -> bool {
         .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
+/// `--pull` as the engine takes it: `build` builds instead (see `force_build`), `policy` leaves
+/// each service's own `pull_policy`.
+pub(super) fn pull_policy(p: crate::cli::PullPolicy) -> Option<PullPolicy> {
+    match p {
+        crate::cli::PullPolicy::Missing => Some(PullPolicy::Missing),
+        crate::cli::PullPolicy::Always => Some(PullPolicy::Always),
+        crate::cli::PullPolicy::Never => Some(PullPolicy::Never),
+        crate::cli::PullPolicy::Build | crate::cli::PullPolicy::Policy => None,
+    }
+}
+
 pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
+    super::note_unhonoured(&[
+        (args.quiet_build, "--quiet-build"),
+        (args.create.quiet_pull, "--quiet-pull"),
+        (args.menu, "--menu"),
+        (args.attach_dependencies, "--attach-dependencies"),
+        (args.always_recreate_deps, "--always-recreate-deps"),
+        (args.renew_anon_volumes, "--renew-anon-volumes"),
+        (
+            args.abort_on_container_failure,
+            "--abort-on-container-failure",
+        ),
+    ]);
     let loaded = ctx.load()?;
     let project = &loaded.project;
     // A file with no services is a valid project (it may only define volumes or networks for
@@ -144,13 +165,10 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         wait_timeout: args.wait_timeout.map(Duration::from_secs),
         images: ImageOptions {
             parallel: ctx.parallel(),
-            force_build: args.create.build,
+            force_build: args.create.build
+                || args.create.pull == Some(crate::cli::PullPolicy::Build),
             no_build: args.create.no_build,
-            pull: args.create.pull.map(|p| match p {
-                crate::cli::PullPolicy::Missing => PullPolicy::Missing,
-                crate::cli::PullPolicy::Always => PullPolicy::Always,
-                crate::cli::PullPolicy::Never => PullPolicy::Never,
-            }),
+            pull: args.create.pull.and_then(pull_policy),
             no_cache: false,
             build_pull: false,
         },
@@ -334,6 +352,21 @@ fn run_providers(
 }
 
 pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
+    if !args.services.is_empty() {
+        // Only these services' containers, as compose's `down SERVICE`: the rest of the project,
+        // its networks and its volumes stay.
+        return super::everyday::rm(
+            ctx,
+            crate::cli::RmArgs {
+                force: true,
+                stop: true,
+                volumes: args.volumes,
+                all: false,
+                services: args.services,
+                timeout: args.timeout,
+            },
+        );
+    }
     let loaded = ctx.load()?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
     let opts = DownOptions {
@@ -399,38 +432,31 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
     })
 }
 
-pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
-    let loaded = ctx.load()?;
-    check_services(&loaded.project, &args.services)?;
-    let name = &loaded.project.name;
-    let listing = ctx.block_on(async { ctx.backend().await?.ps(name, args.all).await })?;
-    let wanted =
-        |service: &str| args.services.is_empty() || args.services.iter().any(|s| s == service);
-    let json = args.format == Format::Json;
-    let text = match listing {
-        Listing::Containers(mut list) => {
-            list.retain(|c| wanted(&c.service));
-            ui::ps::containers(&list, args.quiet, json)?
-        }
-        Listing::Tasks(mut tasks) => {
-            tasks.retain(|t| wanted(&t.service));
-            ui::ps::swarm_tasks(&tasks, args.quiet, json)?
-        }
-    };
-    ui::out(text)?;
-    Ok(())
-}
-
 pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
+    super::note_unhonoured(&[
+        (args.quiet, "--quiet"),
+        (args.push, "--push"),
+        (args.ssh.is_some(), "--ssh"),
+        (args.builder.is_some(), "--builder"),
+        (args.check, "--check"),
+        (args.memory.is_some(), "--memory"),
+        (args.print, "--print"),
+        (args.provenance.is_some(), "--provenance"),
+        (args.sbom.is_some(), "--sbom"),
+        (!args.build_arg.is_empty(), "--build-arg"),
+    ]);
     let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let selected = if args.with_dependencies {
+        crate::engine::converge::with_dependencies(&plan, &args.services)
+    } else {
+        args.services.clone()
+    };
     let services: Vec<_> = plan
         .services
         .values()
-        .filter(|s| {
-            s.build.is_some() && (args.services.is_empty() || args.services.contains(&s.name))
-        })
+        .filter(|s| s.build.is_some() && (selected.is_empty() || selected.contains(&s.name)))
         .collect();
     loaded.refuse_unbuildable(services.iter().map(|s| s.name.as_str()))?;
     let report = ctx.reporter();
@@ -454,6 +480,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
 }
 
 pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
+    super::note_unhonoured(&[(args.quiet, "--quiet")]);
     let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
@@ -466,22 +493,31 @@ pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
                 .find(|s| s.image == r)
                 .and_then(|s| s.platform.as_deref())
         };
+        let selected = if args.include_deps {
+            crate::engine::converge::with_dependencies(&plan, &args.services)
+        } else {
+            args.services.clone()
+        };
         let mut refs: Vec<&str> = plan
             .services
             .values()
-            .filter(|s| {
-                s.build.is_none() && (args.services.is_empty() || args.services.contains(&s.name))
-            })
+            .filter(|s| s.build.is_none() && (selected.is_empty() || selected.contains(&s.name)))
             .map(|s| s.image.as_str())
             .collect();
         refs.sort();
         refs.dedup();
+        let missing_only = args.missing || args.policy.as_deref() == Some("missing");
         interruptible(&engine, async {
             for r in refs {
-                if args.missing && images::image_id(&engine, r).await?.is_some() {
+                if missing_only && images::image_id(&engine, r).await?.is_some() {
                     continue;
                 }
-                images::pull_image(&engine, r, platform_of(r), &report).await?;
+                match images::pull_image(&engine, r, platform_of(r), &report).await {
+                    Err(e) if args.ignore_pull_failures => {
+                        report(crate::engine::Event::Warning(format!("{e:#}")));
+                    }
+                    other => other?,
+                }
             }
             Ok(())
         })
@@ -492,6 +528,10 @@ pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
 /// Pushes what `build` made, for services that name their image (compose's rule: a service without
 /// `build:` pulls its image, and one without `image:` has no repository to push to).
 pub fn push(ctx: &Ctx, args: PushArgs) -> Result<()> {
+    super::note_unhonoured(&[
+        (args.quiet, "--quiet"),
+        (args.include_deps, "--include-deps"),
+    ]);
     let loaded = ctx.load()?;
     let project = &loaded.project;
     check_services(project, &args.services)?;

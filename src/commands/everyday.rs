@@ -10,8 +10,8 @@ use anyhow::{Result, bail};
 use futures::StreamExt;
 
 use crate::cli::{
-    CompletionArgs, EventsArgs, Format, KillArgs, LsArgs, PortArgs, RmArgs, Services,
-    ServicesTimeout, VolumesArgs, WaitArgs,
+    CompletionArgs, EventsArgs, Format, ImagesArgs, KillArgs, LsArgs, PortArgs, RestartArgs,
+    RmArgs, Services, ServicesTimeout, StartArgs, VersionArgs, VolumesArgs, WaitArgs,
 };
 use crate::engine::down::{self, DownOptions};
 use crate::engine::observe::{self, ObservedContainer};
@@ -55,11 +55,18 @@ fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
     })
 }
 
-pub fn restart(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
+/// `restart`: the named services and, unless `--no-deps`, the services that depend on them (as
+/// compose's restart does); a service with a healthcheck is back when healthy.
+pub fn restart(ctx: &Ctx, args: RestartArgs) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
         let _lock = super::lock::acquire(engine, &plan.project, "restart").await?;
-        let list = service_containers(engine, plan, &args.services, true).await?;
+        let services = if args.no_deps || args.services.is_empty() {
+            args.services.clone()
+        } else {
+            with_dependents(plan, &args.services)
+        };
+        let list = service_containers(engine, plan, &services, true).await?;
         if dry_run(
             ctx,
             &changes_for(&list.iter().collect::<Vec<_>>(), &["restart"]),
@@ -69,6 +76,23 @@ pub fn restart(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
         let grace = |service: &str| timeout_for(plan, service, args.timeout);
         engine::rolling::restart(engine, plan, &list, grace, &report).await
     })
+}
+
+/// `named` and every service that depends on one of them, directly or not.
+fn with_dependents(plan: &Plan, named: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = named.to_vec();
+    loop {
+        let more: Vec<String> = plan
+            .services
+            .values()
+            .filter(|s| !out.contains(&s.name) && s.depends_on.keys().any(|d| out.contains(d)))
+            .map(|s| s.name.clone())
+            .collect();
+        if more.is_empty() {
+            return out;
+        }
+        out.extend(more);
+    }
 }
 
 pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
@@ -91,9 +115,10 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
     })
 }
 
-pub fn start(ctx: &Ctx, args: Services) -> Result<()> {
+pub fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
+        let since = engine::lifecycle::now_nanos();
         let _lock = super::lock::acquire(engine, &plan.project, "start").await?;
         let list = service_containers(engine, plan, &args.services, true).await?;
         if list.is_empty() {
@@ -123,6 +148,15 @@ pub fn start(ctx: &Ctx, args: Services) -> Result<()> {
                 }
             }))
             .await?;
+        }
+        if args.wait {
+            let targets: Vec<&ObservedContainer> =
+                list.iter().filter(|c| c.state != "paused").collect();
+            let timeout = args.wait_timeout.map(Duration::from_secs);
+            engine::lifecycle::wait_up(engine, plan, &targets, since, timeout).await?;
+            for c in &targets {
+                engine::step(&report, format!("Container {}", c.name), "Healthy", true);
+            }
         }
         Ok(())
     })
@@ -206,6 +240,7 @@ pub fn pause(ctx: &Ctx, args: Services, freeze: bool) -> Result<()> {
 }
 
 pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
+    super::note_unhonoured(&[(args.remove_orphans, "--remove-orphans")]);
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
@@ -250,8 +285,11 @@ pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<()> {
                     )));
                     continue;
                 }
-                containers::stop(engine, &c.id, &c.name, timeout_for(plan, &c.service, None))
-                    .await?;
+                let opts = engine::lifecycle::StopOptions {
+                    timeout: args.timeout.map(Duration::from_secs),
+                    last_step: false,
+                };
+                engine::lifecycle::stop_one(engine, plan, c, opts, &report).await?;
             }
             containers::remove(engine, &c.id, &c.name, args.volumes).await?;
             engine::step(&report, format!("Container {}", c.name), "Removed", true);
@@ -277,12 +315,16 @@ pub fn port(ctx: &Ctx, args: PortArgs) -> Result<()> {
     let services = vec![args.service.clone()];
     with_project(ctx, &services, async |engine, plan| {
         let list = service_containers(engine, plan, &services, false).await?;
-        let Some(c) = list.iter().find(|c| c.number == args.index) else {
-            return Err(UsageError::new(format!(
-                "service `{}` has no running replica {}",
-                args.service, args.index
-            ))
-            .into());
+        // compose's default index is 0, meaning the first.
+        let index = args.index.max(1);
+        let Some(c) = list.iter().find(|c| c.number == index) else {
+            // compose's words, which clients match on.
+            let which = if args.index > 1 {
+                format!(" container #{index}")
+            } else {
+                String::new()
+            };
+            bail!("service \"{}\" is not running{which}", args.service);
         };
         let hit = c.ports.iter().find(|(_, public, private, proto)| {
             *private == args.private_port && *proto == args.protocol && public.is_some()
@@ -297,17 +339,35 @@ pub fn port(ctx: &Ctx, args: PortArgs) -> Result<()> {
                 ))?;
                 Ok(())
             }
-            _ => bail!(
-                "{}/{} of {} is not published",
-                args.private_port,
-                args.protocol,
-                c.name
-            ),
+            _ => {
+                let ports: Vec<String> = c
+                    .ports
+                    .iter()
+                    .map(|(_, _, private, proto)| format!("{private}/{proto}"))
+                    .collect();
+                bail!(
+                    "no port {}/{} for container {}: {}",
+                    args.private_port,
+                    args.protocol,
+                    c.name,
+                    ports.join(", ")
+                )
+            }
         }
     })
 }
 
 pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
+    let since = args
+        .since
+        .as_deref()
+        .map(super::logs::parse_time)
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(super::logs::parse_time)
+        .transpose()?;
     with_project(ctx, &args.services, async |engine, plan| {
         let now = match logs::daemon_clock(engine).await {
             Some(t) => t,
@@ -315,12 +375,14 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as i128),
         };
-        let mut s = Box::pin(logs::events(engine, &plan.project, now));
+        let from = since.map_or(now, |s| i128::from(s) * 1_000_000_000);
+        let mut s = Box::pin(logs::events_until(engine, &plan.project, from, until));
         let mut out = std::io::stdout();
         loop {
             tokio::select! {
                 ev = s.next() => {
                     let Some(ev) = ev else { return Ok(()) };
+
                     if !args.services.is_empty() && !args.services.contains(&ev.service) {
                         continue;
                     }
@@ -338,41 +400,27 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
     })
 }
 
-pub fn images(ctx: &Ctx, args: Services) -> Result<()> {
+/// `images`: the images the project's containers run (table, compose's JSON, a template, or
+/// IDs only with -q).
+pub fn images(ctx: &Ctx, args: ImagesArgs) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
+        let list = service_containers(engine, plan, &args.services, true).await?;
         let mut rows = Vec::new();
-        for svc in plan
-            .services
-            .values()
-            .filter(|s| args.services.is_empty() || args.services.contains(&s.name))
-        {
-            match crate::engine::images::id_and_size(engine, &svc.image).await? {
-                Some((id, size)) => {
-                    let short = id
-                        .trim_start_matches("sha256:")
-                        .chars()
-                        .take(12)
-                        .collect::<String>();
-                    let size = size as f64 / 1e6;
-                    rows.push(vec![
-                        svc.name.clone(),
-                        svc.image.clone(),
-                        short,
-                        format!("{size:.1}MB"),
-                    ]);
-                }
-                None => rows.push(vec![
-                    svc.name.clone(),
-                    svc.image.clone(),
-                    "(missing)".into(),
-                    String::new(),
-                ]),
+        let mut seen = BTreeMap::new();
+        for c in &list {
+            if !seen.contains_key(&c.image_id) {
+                let details = crate::engine::images::details(engine, &c.image_id).await?;
+                seen.insert(c.image_id.clone(), details);
+            }
+            if let Some(d) = &seen[&c.image_id] {
+                rows.push(ui::images::Row {
+                    container: c.name.clone(),
+                    image: d.clone(),
+                    reference: c.image.clone(),
+                });
             }
         }
-        ui::out(ui::table::render(
-            &["SERVICE", "IMAGE", "ID", "SIZE"],
-            &rows,
-        ))?;
+        ui::out(ui::images::render(&rows, &args.format, args.quiet)?)?;
         Ok(())
     })
 }
@@ -417,44 +465,57 @@ pub fn volumes(ctx: &Ctx, args: VolumesArgs) -> Result<()> {
     })
 }
 
+/// `ls`: the projects on this daemon, found by their labels; without `-a` only those with a
+/// running container, as compose lists them.
 pub fn ls(ctx: &Ctx, args: LsArgs) -> Result<()> {
+    let mut names = Vec::new();
+    for filter in &args.filter {
+        match filter.split_once('=') {
+            Some(("name", n)) => names.push(n.to_owned()),
+            _ => {
+                return Err(UsageError::new(format!("invalid filter `{filter}`"))
+                    .hint("ls filters by `name=NAME`, as compose does")
+                    .into());
+            }
+        }
+    }
     let projects = ctx.block_on(async {
         let engine = ctx.connect().await?;
         ops::projects(&engine).await
     })?;
-    let status = |states: &BTreeMap<String, usize>| {
-        states
-            .iter()
-            .map(|(s, n)| format!("{s}({n})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match args.format {
-        Format::Json => {
-            let v: Vec<_> = projects
-                .iter()
-                .map(|(name, (states, files))| serde_json::json!({"Name": name, "Status": status(states), "ConfigFiles": files}))
-                .collect();
-            ui::out(format!("{}\n", serde_json::to_string_pretty(&v)?))?;
-        }
-        _ => {
-            let rows: Vec<Vec<String>> = projects
-                .iter()
-                .map(|(name, (states, files))| vec![name.clone(), status(states), files.clone()])
-                .collect();
-            ui::out(ui::table::render(
-                &["NAME", "STATUS", "CONFIG FILES"],
-                &rows,
-            ))?;
-        }
-    }
+    let rows: Vec<ui::ls::Project> = projects
+        .into_iter()
+        .filter(|(_, (states, _))| args.all || states.contains_key("running"))
+        .filter(|(name, _)| names.is_empty() || names.contains(name))
+        .map(|(name, (states, files))| ui::ls::Project {
+            name,
+            states,
+            config_files: files,
+        })
+        .collect();
+    ui::out(ui::ls::render(&rows, &args.format, args.quiet)?)?;
     Ok(())
 }
 
-pub fn version(ctx: &Ctx) -> Result<()> {
-    ui::out(format!("stackctl {}\n", env!("CARGO_PKG_VERSION")))?;
-    let engine = ctx.block_on(ctx.connect())?;
-    ui::out(format!("{}\n", ui::daemon_text(&engine)))?;
+/// `version`: the compose version whose command line stackctl follows (what tools that check
+/// compose's version read), stackctl's own, and the daemon's when it answers.
+pub fn version(ctx: &Ctx, args: VersionArgs) -> Result<()> {
+    let ours = env!("CARGO_PKG_VERSION");
+    let compose = crate::cli::COMPOSE_VERSION;
+    if args.short {
+        return Ok(ui::out(format!("{compose}\n"))?);
+    }
+    if args.format == "json" {
+        let v = serde_json::json!({"version": format!("v{compose}"), "stackctl": ours});
+        return Ok(ui::out(format!("{v}\n"))?);
+    }
+    ui::out(format!(
+        "Docker Compose version v{compose} (stackctl {ours})\nstackctl {ours}\n"
+    ))?;
+    // compose's version never asks the daemon; ours says where it is when it answers.
+    if let Ok(engine) = ctx.block_on(ctx.connect()) {
+        ui::out(format!("{}\n", ui::daemon_text(&engine)))?;
+    }
     Ok(())
 }
 

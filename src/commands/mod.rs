@@ -2,7 +2,7 @@
 
 mod check;
 mod config;
-mod cp;
+pub(crate) mod cp;
 mod ctx;
 mod engine_cmds;
 mod everyday;
@@ -10,6 +10,7 @@ mod lock;
 mod logs;
 mod project;
 mod providers;
+mod ps;
 mod publish;
 mod session;
 mod snapshot;
@@ -56,7 +57,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Logs(_) => Shape::LogReader,
         _ => Shape::Workers,
     };
-    crate::ui::set_ansi(cli.global.ansi);
+    crate::ui::set_ansi(if cli.global.no_ansi {
+        crate::cli::Ansi::Never
+    } else {
+        cli.global.ansi
+    });
     let ctx = Ctx::new(cli.global, shape);
     ctx.target().refuse_command(cli.command.name())?;
     let name = cli.command.name();
@@ -83,7 +88,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Volumes(args) => done(everyday::volumes(ctx, args)),
         Command::Export(args) => done(snapshot::export(ctx, args)),
         Command::Commit(args) => done(snapshot::commit(ctx, args)),
-        Command::Ps(args) => done(engine_cmds::ps(ctx, args)),
+        Command::Ps(args) => done(ps::ps(ctx, args)),
         Command::Scale(args) => done(engine_cmds::scale(ctx, args)),
         Command::Build(args) => done(engine_cmds::build(ctx, args)),
         Command::Pull(args) => done(engine_cmds::pull(ctx, args)),
@@ -107,12 +112,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Events(args) => done(everyday::events(ctx, args)),
         Command::Images(args) => done(everyday::images(ctx, args)),
         Command::Ls(args) => done(everyday::ls(ctx, args)),
-        Command::Version => done(everyday::version(ctx)),
+        Command::Version(args) => done(everyday::version(ctx, args)),
         Command::Completion(args) => done(everyday::completion(args)),
         Command::Man => done(everyday::man()),
         Command::Check(args) => check::run(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
         Command::Publish(args) => done(publish::run(ctx, args)),
+    }
+}
+
+/// Says once, on stderr, that compose's flags among `flags` (those given) are accepted and have
+/// no effect here, so that a script written for compose runs unchanged and its reader knows.
+pub(crate) fn note_unhonoured(flags: &[(bool, &str)]) {
+    for (_, flag) in flags.iter().filter(|(given, _)| *given) {
+        crate::ui::note(format!(
+            "{flag} is accepted as compose accepts it; it changes nothing here"
+        ));
     }
 }
 

@@ -10,6 +10,12 @@ use crate::exit::UsageError;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: PublishArgs) -> Result<()> {
+    super::note_unhonoured(&[
+        (args.app, "--app"),
+        (args.oci_version.is_some(), "--oci-version"),
+        (args.resolve_image_digests, "--resolve-image-digests"),
+        (args.with_env, "--with-env"),
+    ]);
     let to = Reference::parse(&args.repository)?;
     let loaded = ctx.load()?;
     let project = &loaded.project;

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use super::project::{service_containers, with_project, with_project_checked};
-use super::{Ctx, exit_code};
+use super::{Ctx, exit_code, note_unhonoured};
 use crate::cli::{AttachArgs, ExecArgs, RunArgs};
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::images::ImageOptions;
@@ -86,7 +86,10 @@ impl Drop for RawMode {
 }
 
 pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
-    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let tty = !args.no_tty
+        && args.tty
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
     let services = vec![args.service.clone()];
     let code = with_project(ctx, &services, async |engine, plan| {
         let c = &running_replica(engine, plan, &args.service, args.index).await?;
@@ -96,9 +99,13 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
             user: args.user.clone(),
             workdir: args.workdir.clone(),
             tty,
-            stdin: true,
-            privileged: false,
+            stdin: args.interactive,
+            privileged: args.privileged,
         };
+        if args.detach {
+            ops::exec_detached(engine, &c.id, spec).await?;
+            return Ok(0);
+        }
         let session = ops::exec(engine, &c.id, spec).await?;
         let exec_id = session.id.clone();
         let _raw = RawMode::enable(tty);
@@ -120,47 +127,95 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
                 }
             });
         }
-        pump_session(session, tty, true).await?;
+        pump_session(session, tty, args.interactive).await?;
         ops::exec_exit_code(engine, &exec_id).await
     })?;
     Ok(exit_code(code))
 }
 
 pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
-    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let tty = !args.no_tty
+        && !args.detach
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
+    let mut publish = Vec::new();
+    for p in &args.publish {
+        publish.extend(crate::manifest::parse_port_short(p).map_err(|why| {
+            UsageError::new(format!("--publish {p}: {why}"))
+                .hint("write it as `ports:` does: [IP:][HOST:]CONTAINER[/PROTOCOL]")
+        })?);
+    }
+    let mut env = Vec::new();
+    for file in &args.env_from_file {
+        let vars = crate::manifest::read_env_file(file, &|k| std::env::var(k).ok())
+            .map_err(|e| UsageError::new(format!("--env-from-file {}: {e}", file.display())))?;
+        env.extend(vars.into_iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    env.extend(args.env.iter().cloned());
+    let cwd = std::env::current_dir()?;
+    // A relative bind source is this folder's, as `docker run -v ./x:/x` takes it.
+    let binds: Vec<String> = args
+        .volume
+        .iter()
+        .map(|v| match v.split_once(':') {
+            Some((src, rest)) if src.starts_with('.') => {
+                format!("{}:{rest}", cwd.join(src).display())
+            }
+            _ => v.clone(),
+        })
+        .collect();
+    note_unhonoured(&[
+        (args.quiet_build || args.quiet, "--quiet-build"),
+        (args.quiet_pull || args.quiet, "--quiet-pull"),
+    ]);
     let services = vec![args.service.clone()];
     let code = with_project_checked(ctx, &services, true, async |engine, plan| {
         let svc = &plan.services[&args.service];
+        let images = ImageOptions {
+            force_build: args.build || args.pull == Some(crate::cli::PullPolicy::Build),
+            pull: args.pull.and_then(super::engine_cmds::pull_policy),
+            ..ImageOptions::default()
+        };
         if !args.no_deps && !svc.depends_on.is_empty() {
             let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
-            let opts = UpOptions::keep_existing(true);
+            let mut opts = UpOptions::keep_existing(true);
+            opts.remove_orphans = args.remove_orphans;
             converge::up(engine, plan, &deps, &opts, &ctx.reporter()).await?;
         } else {
-            // The service's own image must exist even when nothing else is started.
-            let report = ctx.reporter();
-            crate::engine::images::ensure(
-                engine,
-                &plan.project,
-                &[svc],
-                ImageOptions::default(),
-                &report,
-            )
-            .await?;
+            converge::ensure_resources(engine, plan, &ctx.reporter()).await?;
         }
+        // The service's own image must exist even when nothing else is started.
+        let report = ctx.reporter();
+        crate::engine::images::ensure(engine, &plan.project, &[svc], images, &report).await?;
         let command = (!args.command.is_empty()).then(|| args.command.clone());
         let entrypoint = args
             .entrypoint
             .as_ref()
             .map(|e| shlex::split(e).unwrap_or_else(|| vec![e.clone()]));
-        let stdin = !std::io::stdin().is_terminal() || tty;
+        let stdin = args.interactive && !args.detach && (!std::io::stdin().is_terminal() || tty);
         let run = ops::OneOff {
             command,
             entrypoint,
-            env: args.env.clone(),
+            env: env.clone(),
             tty,
             stdin,
+            name: args.name.clone(),
+            user: args.user.clone(),
+            workdir: args.workdir.clone(),
+            labels: args.label.clone(),
+            binds: binds.clone(),
+            publish: publish.clone(),
+            service_ports: args.service_ports,
+            cap_add: args.cap_add.clone(),
+            cap_drop: args.cap_drop.clone(),
+            use_aliases: args.use_aliases,
         };
         let (id, _name) = ops::create_oneoff(engine, plan, svc, run).await?;
+        if args.detach {
+            containers::start(engine, &id, "one-off").await?;
+            crate::ui::out(format!("{id}\n"))?;
+            return Ok(0);
+        }
         // Attached before it starts, the stream has all its output; asking for the logged output
         // too repeated lines on Engine 28 when the process wrote before the replay was read.
         let session = ops::attach(engine, &id, stdin, false).await?;
@@ -180,6 +235,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
 /// keeps it open (`stdin_open: true`). Ctrl-C is passed on to the container as SIGINT (unless
 /// `--sig-proxy=false`, when it detaches); exits with the container's code once it stops.
 pub fn attach(ctx: &Ctx, args: AttachArgs) -> Result<ExitCode> {
+    super::note_unhonoured(&[(args.detach_keys.is_some(), "--detach-keys")]);
     let services = vec![args.service.clone()];
     let code = with_project(ctx, &services, async |engine, plan| {
         let c = &running_replica(engine, plan, &args.service, args.index).await?;

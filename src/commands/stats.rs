@@ -15,6 +15,7 @@ use crate::ui::table;
 use crate::ui::units::{binary_bytes, decimal_bytes};
 
 pub fn run(ctx: &Ctx, args: StatsArgs) -> Result<()> {
+    super::note_unhonoured(&[(args.all, "--all"), (args.no_trunc, "--no-trunc")]);
     with_project(ctx, &args.services, async |engine, plan| {
         let on_terminal = std::io::stdout().is_terminal();
         loop {

@@ -377,6 +377,17 @@ async fn refuse_waits_without_healthcheck(
     problems.into_result(()).map_err(Into::into)
 }
 
+/// The project's networks and volumes, made where missing: what a one-off container of a service
+/// needs when none of its dependencies is started (`run --no-deps`, or a service without any).
+pub async fn ensure_resources(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<()> {
+    resources::check_networks(engine, plan).await?;
+    let (networks, volumes) = tokio::join!(
+        resources::ensure_networks(engine, plan, report),
+        resources::ensure_volumes(engine, plan, report),
+    );
+    networks.and(volumes)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run_service(
     engine: &Engine,

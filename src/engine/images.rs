@@ -38,6 +38,49 @@ pub async fn image_id(engine: &Engine, reference: &str) -> Result<Option<String>
     }
 }
 
+/// What `images` shows of an image.
+#[derive(Debug, Clone, Default)]
+pub struct ImageDetails {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub size: i64,
+    /// `os/arch`, as compose writes a platform.
+    pub platform: String,
+    /// RFC 3339.
+    pub created: Option<String>,
+    pub last_tag_time: Option<String>,
+}
+
+/// The details of image `reference`, or None when the daemon does not have it.
+pub async fn details(engine: &Engine, reference: &str) -> Result<Option<ImageDetails>> {
+    let i = match engine.docker.inspect_image(reference).await {
+        Ok(i) => i,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => {
+            return Err(super::api_error(e))
+                .with_context(|| format!("inspecting image {reference}"));
+        }
+    };
+    let rfc = |t: Option<time::OffsetDateTime>| {
+        t.filter(|t| t.year() > 1).and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+    };
+    Ok(Some(ImageDetails {
+        id: i.id.unwrap_or_default(),
+        tags: i.repo_tags.unwrap_or_default(),
+        size: i.size.unwrap_or(0),
+        platform: format!(
+            "{}/{}",
+            i.os.unwrap_or_default(),
+            i.architecture.unwrap_or_default()
+        ),
+        created: rfc(i.created),
+        last_tag_time: rfc(i.metadata.and_then(|m| m.last_tag_time)),
+    }))
+}
+
 /// Whether the image `id` carries a HEALTHCHECK that is switched on.
 pub async fn has_healthcheck(engine: &Engine, id: &str) -> Result<bool> {
     let inspected = engine

@@ -78,3 +78,33 @@ pub async fn stop_one(
     step(report, &object, "Stopped", opts.last_step);
     Ok(())
 }
+
+/// Waits until `targets` run (and are healthy, where their service has a healthcheck), as
+/// `up --wait` does; `timeout` bounds the wait.
+pub async fn wait_up(
+    engine: &Engine,
+    plan: &Plan,
+    targets: &[&ObservedContainer],
+    since_nanos: i64,
+    timeout: Option<Duration>,
+) -> Result<()> {
+    let watcher = super::health::Watcher::spawn(engine, &plan.project, since_nanos);
+    let list: Vec<(String, String, bool)> = targets
+        .iter()
+        .map(|c| {
+            let checked = plan
+                .services
+                .get(&c.service)
+                .is_some_and(|s| s.has_healthcheck());
+            (c.id.clone(), c.name.clone(), checked)
+        })
+        .collect();
+    watcher
+        .wait(engine, &list, super::health::Want::Up, timeout)
+        .await
+}
+
+/// Now, on the clock the health watcher compares the daemon's event times with.
+pub fn now_nanos() -> i64 {
+    super::health::now_nanos()
+}

@@ -114,6 +114,16 @@ pub fn events(
     project: &str,
     since_nanos: i128,
 ) -> impl Stream<Item = ContainerEvent> + Send + 'static {
+    events_until(engine, project, since_nanos, None)
+}
+
+/// `events`, ending at `until` (Unix seconds) when given: the daemon closes the stream then.
+pub fn events_until(
+    engine: &Engine,
+    project: &str,
+    since_nanos: i128,
+    until: Option<i64>,
+) -> impl Stream<Item = ContainerEvent> + Send + 'static {
     let filters = HashMap::from([
         ("type".to_owned(), vec!["container".to_owned()]),
         (
@@ -128,7 +138,7 @@ pub fn events(
             since_nanos.div_euclid(1_000_000_000),
             since_nanos.rem_euclid(1_000_000_000)
         )),
-        until: None,
+        until: until.map(|u| u.to_string()),
         filters: Some(filters),
     };
     let docker = engine.docker.clone();

@@ -4,7 +4,7 @@
 pub mod archive;
 mod auth;
 pub mod backend;
-mod build;
+pub(crate) mod build;
 pub mod containers;
 pub mod converge;
 mod create_body;

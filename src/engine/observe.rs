@@ -9,7 +9,7 @@ use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, List
 use super::{ApiContext, Engine};
 use crate::plan::labels;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ObservedContainer {
     pub id: String,
     pub name: String,
@@ -33,6 +33,13 @@ pub struct ObservedContainer {
     /// whether the kernel's OOM killer ended its last run.
     pub restarts: i64,
     pub oom_killed: bool,
+    /// The command as the daemon lists it (`sh -c 'exec sleep infinity'`).
+    pub command: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Each mount's volume name (or source path) and its driver (empty for a bind).
+    pub mounts: Vec<(String, String)>,
+    /// The networks it is attached to, by name.
+    pub networks: Vec<String>,
 }
 
 impl ObservedContainer {
@@ -102,7 +109,8 @@ pub async fn containers(
     let mut out: Vec<ObservedContainer> = list
         .into_iter()
         .filter_map(|c| {
-            let labels = c.labels.unwrap_or_default();
+            let labels: std::collections::BTreeMap<String, String> =
+                c.labels.unwrap_or_default().into_iter().collect();
             // The filter already asked for this; checking again costs nothing and guards the promise.
             if labels.get(labels::PROJECT).map(String::as_str) != Some(project) {
                 return None;
@@ -146,6 +154,24 @@ pub async fn containers(
                 exit_code: c.status.as_deref().and_then(exit_code_in_status),
                 restarts: 0,
                 oom_killed: false,
+                command: c.command.unwrap_or_default(),
+                mounts: c
+                    .mounts
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| {
+                        (
+                            m.name.or(m.source).unwrap_or_default(),
+                            m.driver.unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+                networks: c
+                    .network_settings
+                    .and_then(|n| n.networks)
+                    .map(|n| n.into_keys().collect())
+                    .unwrap_or_default(),
+                labels,
             })
         })
         .collect();
@@ -306,6 +332,7 @@ mod tests {
             exit_code: exit_code_in_status(status),
             restarts: 0,
             oom_killed: false,
+            ..Default::default()
         }
     }
 

@@ -55,6 +55,38 @@ fn session_output(frames: Frames) -> std::pin::Pin<Box<dyn Stream<Item = Result<
     }))
 }
 
+/// Starts `spec` in `container` and returns at once, attached to nothing (`exec -d`).
+pub async fn exec_detached(engine: &Engine, container: &str, spec: ExecSpec) -> Result<()> {
+    let created = engine
+        .docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                env: Some(spec.env),
+                cmd: Some(spec.cmd),
+                user: spec.user,
+                working_dir: spec.workdir,
+                privileged: Some(spec.privileged),
+                ..Default::default()
+            },
+        )
+        .await
+        .api(|| format!("creating an exec in {container}"))?;
+    engine
+        .docker
+        .start_exec(
+            &created.id,
+            Some(StartExecOptions {
+                detach: true,
+                tty: false,
+                output_capacity: None,
+            }),
+        )
+        .await
+        .api(|| format!("starting an exec in {container}"))?;
+    Ok(())
+}
+
 pub async fn exec(engine: &Engine, container: &str, spec: ExecSpec) -> Result<Session> {
     let created = engine
         .docker
@@ -115,12 +147,29 @@ pub async fn exec_resize(engine: &Engine, exec_id: &str, width: u16, height: u16
 
 /// Creates a one-off container of `svc` (labelled `oneoff`, never counted as a replica).
 /// What a one-off container runs, beyond the service's own configuration.
+#[derive(Default)]
 pub struct OneOff {
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub tty: bool,
     pub stdin: bool,
+    /// Its name instead of `PROJECT-SERVICE-run-ID`.
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    /// KEY=VALUE, added to the service's labels.
+    pub labels: Vec<String>,
+    /// Binds and volumes as `docker run -v` takes them (`SRC:DST[:MODE]`).
+    pub binds: Vec<String>,
+    /// Ports to publish (`run -p`), already parsed.
+    pub publish: Vec<crate::manifest::Port>,
+    /// Publish the service's own ports (`run -P`).
+    pub service_ports: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// Keep the service's network aliases (`--use-aliases`).
+    pub use_aliases: bool,
 }
 
 pub async fn create_oneoff(
@@ -135,14 +184,37 @@ pub async fn create_oneoff(
         env,
         tty,
         stdin,
+        ..
     } = run;
     let suffix: String = format!("{:012x}", rand_u64() & 0xffff_ffff_ffff);
-    let name = format!("{}-{}-run-{suffix}", plan.project, svc.name);
+    let sep = svc.name_separator;
+    let name = run
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}{sep}{}{sep}run{sep}{suffix}", plan.project, svc.name));
     let mut body = containers::create_body(plan, svc, 1, "");
     if let Some(l) = body.labels.as_mut() {
         l.insert(labels::ONEOFF.into(), "True".into());
         l.remove(labels::CONFIG_HASH);
         l.remove(labels::NUMBER);
+        for kv in &run.labels {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            l.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    if run.user.is_some() {
+        body.user = run.user.clone();
+    }
+    if run.workdir.is_some() {
+        body.working_dir = run.workdir.clone();
+    }
+    if !run.use_aliases
+        && let Some(net) = body.networking_config.as_mut()
+        && let Some(endpoints) = net.endpoints_config.as_mut()
+    {
+        for e in endpoints.values_mut() {
+            e.aliases = None;
+        }
     }
     if command.is_some() {
         body.cmd = command;
@@ -158,9 +230,38 @@ pub async fn create_oneoff(
     body.attach_stdout = Some(true);
     body.attach_stderr = Some(true);
     if let Some(hc) = body.host_config.as_mut() {
-        // Ports of a one-off would clash with the service's own replicas.
-        hc.port_bindings = None;
+        // Ports of a one-off would clash with the service's own replicas, unless asked for.
+        if !run.service_ports {
+            hc.port_bindings = None;
+        }
+        if !run.publish.is_empty() {
+            let bindings = hc.port_bindings.get_or_insert_with(Default::default);
+            let exposed = body.exposed_ports.get_or_insert_with(Default::default);
+            for p in &run.publish {
+                let key = format!("{}/{}", p.target, p.protocol);
+                if !exposed.contains(&key) {
+                    exposed.push(key.clone());
+                }
+                bindings
+                    .entry(key)
+                    .or_insert_with(|| Some(Vec::new()))
+                    .get_or_insert_with(Vec::new)
+                    .push(bollard::models::PortBinding {
+                        host_ip: p.host_ip.clone(),
+                        host_port: p.published.clone(),
+                    });
+            }
+        }
         hc.restart_policy = None;
+        hc.binds
+            .get_or_insert_with(Vec::new)
+            .extend(run.binds.iter().cloned());
+        hc.cap_add
+            .get_or_insert_with(Vec::new)
+            .extend(run.cap_add.iter().cloned());
+        hc.cap_drop
+            .get_or_insert_with(Vec::new)
+            .extend(run.cap_drop.iter().cloned());
     }
     let id = containers::create_named(engine, svc, &name, body, true).await?;
     Ok((id, name))

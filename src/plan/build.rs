@@ -282,6 +282,7 @@ fn service_plan(
         cap_add: svc.cap_add.clone(),
         cap_drop: svc.cap_drop.clone(),
         container_name: svc.container_name.clone(),
+        name_separator: if project.compatibility { '_' } else { '-' },
         nano_cpus: limits
             .and_then(|l| l.cpus)
             .or(svc.cpus)

@@ -301,6 +301,8 @@ pub struct ServicePlan {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub container_name: Option<String>,
+    /// Between the parts of a container's name: `-`, or `_` under `--compatibility`.
+    pub name_separator: char,
     pub nano_cpus: Option<i64>,
     pub memory: Option<i64>,
     pub pids_limit: Option<i64>,
@@ -436,7 +438,10 @@ impl ServicePlan {
     pub fn container_name(&self, project: &str, number: u32) -> String {
         match &self.container_name {
             Some(n) => n.clone(),
-            None => format!("{project}-{}-{number}", self.name),
+            None => {
+                let sep = self.name_separator;
+                format!("{project}{sep}{}{sep}{number}", self.name)
+            }
         }
     }
 

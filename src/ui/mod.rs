@@ -1,10 +1,13 @@
 //! The terminal: progress bars on a TTY, plain lines otherwise. The only module that writes to the
 //! terminal; it knows nothing of HTTP or the daemon, only the engine's events.
 
+pub mod images;
 pub mod logview;
+pub mod ls;
 pub mod preview;
 pub mod ps;
 pub mod table;
+pub mod template;
 pub mod units;
 
 use std::collections::HashMap;

@@ -301,6 +301,16 @@ pub fn http_get_at(ip: &str, port: u16, path: &str) -> std::io::Result<HttpRespo
     })
 }
 
+/// Output printed one JSON object a line (`ps --format json`, as compose prints it), as an array.
+pub fn json_lines(text: &str) -> serde_json::Value {
+    serde_json::Value::Array(
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+            .collect(),
+    )
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

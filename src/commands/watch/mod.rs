@@ -33,6 +33,7 @@ const QUIET: Duration = Duration::from_millis(250);
 const LONGEST_BATCH: Duration = Duration::from_secs(2);
 
 pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<ExitCode> {
+    super::note_unhonoured(&[(!args.prune, "--prune=false"), (args.quiet, "--quiet")]);
     let loaded = ctx.load()?;
     super::check_services(&loaded.project, &args.services)?;
     let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new());

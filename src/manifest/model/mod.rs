@@ -41,6 +41,9 @@ pub use parts::*;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Project {
     pub name: String,
+    /// Containers named `project_service_1`, as compose's `--compatibility` names them.
+    #[serde(skip)]
+    pub compatibility: bool,
     #[serde(skip)]
     pub working_dir: PathBuf,
     #[serde(skip)]

@@ -1,0 +1,428 @@
+//! stackctl in docker compose's place. Every command and flag that compose's own `--help` lists is
+//! one stackctl's command line takes (so a flag compose adds and we lack fails here), and what
+//! tools parse — `ps`/`ls` JSON, `version`, `config`, `port`'s error — is compared with what
+//! docker compose v2 prints for the same project on the same daemon.
+//!
+//! The peer is the real compose binary named by STACKCTL_COMPOSE_PEER (CI installs it; see
+//! .ci/run). Without it these tests say so and skip, except under CI=true, where they fail.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+use clap::CommandFactory;
+
+use crate::common::*;
+
+/// The compose binary to compare with, if there is one.
+fn peer() -> Option<PathBuf> {
+    let found = std::env::var_os("STACKCTL_COMPOSE_PEER")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but STACKCTL_COMPOSE_PEER names no compose binary: the drop-in tests must run"
+        );
+        eprintln!("SKIPPED: set STACKCTL_COMPOSE_PEER to docker compose v2's binary");
+    }
+    found
+}
+
+/// A flag as compose's help lists it: its short letter, if any, and its long name.
+type Flag = (Option<char>, String);
+
+/// The flags in the `Options:` part of `compose ARGS --help`.
+fn compose_flags(peer: &PathBuf, args: &[&str]) -> Vec<Flag> {
+    let out = Command::new(peer)
+        .args(args)
+        .arg("--help")
+        .output()
+        .expect("run compose");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut flags = Vec::new();
+    let mut in_options = false;
+    for line in text.lines() {
+        if line.ends_with(':') && !line.starts_with(' ') {
+            in_options = line == "Options:";
+            continue;
+        }
+        let item = line.trim_start();
+        // A flag's line is indented by at most six spaces; its wrapped description by more.
+        if !in_options || !item.starts_with('-') || line.len() - item.len() > 6 {
+            continue;
+        }
+        let first = item.split("  ").next().unwrap_or(item);
+        let mut short = None;
+        let mut long = None;
+        for word in first.split([',', ' ']).filter(|w| !w.is_empty()) {
+            if let Some(l) = word.strip_prefix("--") {
+                long = Some(l.to_owned());
+            } else if let Some(s) = word.strip_prefix('-') {
+                short = s.chars().next();
+            }
+        }
+        if let Some(long) = long {
+            flags.push((short, long));
+        }
+    }
+    flags
+}
+
+/// The commands in the `Commands:` part of `compose --help`.
+fn compose_commands(peer: &PathBuf) -> Vec<String> {
+    let out = Command::new(peer)
+        .arg("--help")
+        .output()
+        .expect("run compose");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut in_commands = false;
+    let mut names = Vec::new();
+    for line in text.lines() {
+        if line.ends_with(':') && !line.starts_with(' ') {
+            in_commands = line == "Commands:";
+            continue;
+        }
+        if in_commands
+            && line.starts_with("  ")
+            && let Some(name) = line.split_whitespace().next()
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// Whether `command` (or, for the root's flags, the root) takes `flag` with the same letter.
+fn takes(command: &clap::Command, root: &clap::Command, (short, long): &Flag) -> bool {
+    let matches = |c: &clap::Command| {
+        c.get_arguments().any(|a| {
+            let long_ok = a.get_long() == Some(long.as_str())
+                || a.get_all_aliases()
+                    .is_some_and(|all| all.contains(&long.as_str()))
+                || a.get_long()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(long.as_str()));
+            long_ok && short.is_none_or(|s| a.get_short() == Some(s))
+        })
+    };
+    // The root's global flags are taken after any subcommand too.
+    matches(command) || root.get_arguments().any(|a| a.is_global_set()) && matches(root)
+}
+
+#[test]
+fn every_command_and_flag_compose_lists_is_taken() {
+    let Some(peer) = peer() else { return };
+    let root = stackctl::cli::Cli::command();
+    let mut missing = Vec::new();
+    for flag in compose_flags(&peer, &[]) {
+        if flag.1 != "help" && !takes(&root, &root, &flag) {
+            missing.push(format!("compose --{}", flag.1));
+        }
+    }
+    let commands = compose_commands(&peer);
+    assert!(commands.len() > 30, "compose's commands: {commands:?}");
+    for name in &commands {
+        let Some(sub) = root.find_subcommand(name) else {
+            missing.push(format!("compose {name} (the command)"));
+            continue;
+        };
+        for flag in compose_flags(&peer, &[name]) {
+            if flag.1 != "help" && !takes(sub, &root, &flag) {
+                let short = flag.0.map(|s| format!("-{s}, ")).unwrap_or_default();
+                missing.push(format!("compose {name} {short}--{}", flag.1));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "compose takes these and stackctl does not:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// The keys of a JSON object, and what kind each value is.
+fn shape(v: &serde_json::Value) -> BTreeSet<(String, &'static str)> {
+    let kind = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    };
+    v.as_object()
+        .expect("an object")
+        .iter()
+        .map(|(k, v)| (k.clone(), kind(v)))
+        .collect()
+}
+
+#[test]
+fn what_tools_parse_is_printed_as_compose_prints_it() {
+    let Some(peer) = peer() else { return };
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "dropin",
+        "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    ports: [\"127.0.0.1::80\"]\n",
+    );
+    let compose = |args: &[&str]| {
+        Command::new(&peer)
+            .arg("-f")
+            .arg(&p.file)
+            .args(["-p", &p.name])
+            .args(args)
+            .current_dir(p.path())
+            .output()
+            .expect("run compose")
+    };
+    // Brought up by stackctl, listed by both.
+    p.ok(&["up", "-d"]);
+    let ours = json_lines(&stdout(&p.ok(&["ps", "--format", "json"])));
+    let theirs = json_lines(&stdout(&compose(&["ps", "--format", "json"])));
+    let (ours, theirs) = (&ours[0], &theirs[0]);
+    let missing: Vec<_> = shape(theirs).difference(&shape(ours)).cloned().collect();
+    assert!(
+        missing.is_empty(),
+        "keys or kinds compose has and we lack: {missing:?}"
+    );
+    for key in [
+        "ID",
+        "Name",
+        "Names",
+        "Service",
+        "Project",
+        "State",
+        "Image",
+        "Publishers",
+        "Ports",
+        "Networks",
+        "ExitCode",
+        "Health",
+        "Command",
+    ] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+    // ls: one compact array; our project's entry as compose gives it.
+    let entry = |out: &str| -> serde_json::Value {
+        let all: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON array");
+        all.as_array()
+            .expect("an array")
+            .iter()
+            .find(|e| e["Name"] == p.name.as_str())
+            .cloned()
+            .expect("the project is listed")
+    };
+    assert_eq!(
+        entry(&stdout(&p.ok(&["ls", "--format", "json"]))),
+        entry(&stdout(&compose(&["ls", "--format", "json"])))
+    );
+    // version: the same forms, a version compose's checks accept.
+    let short = stdout(&p.ok(&["version", "--short"]));
+    let theirs_short = stdout(&compose(&["version", "--short"]));
+    let numeric = |v: &str| v.trim().split('.').all(|n| n.parse::<u32>().is_ok());
+    assert!(
+        numeric(&short) && numeric(&theirs_short),
+        "{short} / {theirs_short}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&p.ok(&["version", "--format", "json"]))).unwrap();
+    assert!(json["version"].as_str().unwrap().starts_with('v'));
+    assert!(stdout(&p.ok(&["version"])).starts_with("Docker Compose version v"));
+    // port: the address, and compose's words when the port is not published.
+    let ours_port = stdout(&p.ok(&["port", "web", "80"]));
+    assert_eq!(ours_port, stdout(&compose(&["port", "web", "80"])));
+    let ours_err = p.run(&["port", "web", "81"]);
+    let theirs_err = compose(&["port", "web", "81"]);
+    assert!(!ours_err.status.success() && !theirs_err.status.success());
+    // (compose then lists the published ports; we list the container's own, which is what the
+    // user asked about.)
+    let words = format!("no port 81/tcp for container {}-web-1: ", p.name);
+    assert!(
+        stderr(&theirs_err).contains(&words),
+        "{}",
+        stderr(&theirs_err)
+    );
+    assert!(stderr(&ours_err).contains(&words), "{}", stderr(&ours_err));
+    // config: the same service, read by both.
+    let config = |out: &str| -> serde_json::Value { serde_json::from_str(out).expect("json") };
+    let ours_cfg = config(&stdout(&p.ok(&["config", "--format", "json"])));
+    let theirs_cfg = config(&stdout(&compose(&["config", "--format", "json"])));
+    assert_eq!(ours_cfg["name"], theirs_cfg["name"]);
+    assert_eq!(
+        ours_cfg["services"]["web"]["image"],
+        theirs_cfg["services"]["web"]["image"]
+    );
+    assert_eq!(
+        ours_cfg["services"]["web"]["command"],
+        theirs_cfg["services"]["web"]["command"]
+    );
+    // Taken down by compose: what stackctl made is compose's to manage too.
+    assert!(compose(&["down", "-t", "1"]).status.success());
+    assert!(p.containers().is_empty());
+}
+
+#[test]
+fn run_and_exec_take_composes_flags_and_honour_them() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "dropin-run",
+        "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n",
+    );
+    let env_file = p.path().join("run.env");
+    std::fs::write(&env_file, "FROM_FILE=yes\n").unwrap();
+    let name = format!("{}-oneoff", p.name);
+    let out = p.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-u",
+        "nobody",
+        "-w",
+        "/tmp",
+        "-l",
+        "purpose=test",
+        "-v",
+        "/etc/hostname:/mnt/host:ro",
+        "-e",
+        "A=1",
+        "--env-from-file",
+        env_file.to_str().unwrap(),
+        "--cap-add",
+        "NET_ADMIN",
+        "-p",
+        "127.0.0.1::9999",
+        "--no-TTY",
+        "web",
+        "sleep",
+        "infinity",
+    ]);
+    let id = stdout(&out).trim().to_owned();
+    assert_eq!(
+        inspect(&name, "{{.Id}}"),
+        id,
+        "-d prints the container's ID"
+    );
+    assert_eq!(inspect(&name, "{{.Config.User}}"), "nobody");
+    assert_eq!(inspect(&name, "{{.Config.WorkingDir}}"), "/tmp");
+    assert_eq!(
+        inspect(&name, "{{index .Config.Labels \"purpose\"}}"),
+        "test"
+    );
+    assert_eq!(
+        inspect(
+            &name,
+            "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"
+        ),
+        "True"
+    );
+    assert_eq!(inspect(&name, "{{.HostConfig.CapAdd}}"), "[NET_ADMIN]");
+    let env = inspect(&name, "{{.Config.Env}}");
+    assert!(
+        env.contains("A=1") && env.contains("FROM_FILE=yes"),
+        "{env}"
+    );
+    assert!(
+        inspect(&name, "{{json .NetworkSettings.Ports}}").contains("9999/tcp"),
+        "-p publishes"
+    );
+    assert!(
+        !docker(&["exec", &name, "cat", "/mnt/host"]).is_empty(),
+        "-v binds"
+    );
+    // exec: detached, with environment and working folder. (`--privileged` is passed on too; this
+    // machine's runtime refuses privileged processes, so it is not tried here.)
+    p.ok(&["up", "-d"]);
+    p.ok(&[
+        "exec",
+        "-d",
+        "-e",
+        "MARK=done",
+        "-w",
+        "/tmp",
+        "web",
+        "sh",
+        "-c",
+        "echo $MARK > /tmp/mark",
+    ]);
+    let container = format!("{}-web-1", p.name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut mark = String::new();
+    while mark != "done" && std::time::Instant::now() < deadline {
+        mark = docker(&["exec", &container, "sh", "-c", "cat /tmp/mark 2>/dev/null"]);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(mark, "done", "exec -d ran the command in the background");
+    // Booleans given a value, as compose's parser takes them; `down SERVICE` takes only it.
+    let ps = stdout(&p.ok(&[
+        "ps",
+        "--orphans=false",
+        "-a=true",
+        "--format",
+        "{{.Service}}",
+    ]));
+    assert!(
+        !ps.trim().is_empty() && ps.lines().all(|l| l == "web"),
+        "{ps}"
+    );
+    p.ok(&["down", "-t", "1", "web"]);
+    assert!(!p.containers().iter().any(|c| c == &container));
+    assert!(
+        p.containers().contains(&name),
+        "down SERVICE leaves the rest"
+    );
+}
+
+#[test]
+fn installed_as_compose_it_answers_docker_compose_and_docker_dash_compose() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "dropin-plugin",
+        "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n",
+    );
+    // A docker config folder of the test's own, with stackctl as its compose plugin.
+    let config = tempfile::tempdir().unwrap();
+    let plugins = config.path().join("cli-plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::os::unix::fs::symlink(stackctl_path(), plugins.join("docker-compose")).unwrap();
+    let docker_compose = |args: &[&str]| {
+        Command::new("docker")
+            .env("DOCKER_CONFIG", config.path())
+            .arg("compose")
+            .arg("-f")
+            .arg(&p.file)
+            .args(["-p", &p.name, "--compatibility"])
+            .args(args)
+            .output()
+            .expect("docker")
+    };
+    let up = docker_compose(&["up", "-d"]);
+    assert!(up.status.success(), "{}", stderr(&up));
+    assert_eq!(
+        p.containers(),
+        [format!("{}_web_1", p.name)],
+        "--compatibility names as compose's compatibility mode does"
+    );
+    let version = docker_compose(&["version"]);
+    assert!(stdout(&version).starts_with("Docker Compose version v"));
+    // The standalone name: `docker-compose` on the PATH.
+    let bin = config.path().join("docker-compose");
+    std::os::unix::fs::symlink(stackctl_path(), &bin).unwrap();
+    let ps = Command::new(&bin)
+        .arg("-f")
+        .arg(&p.file)
+        .args(["-p", &p.name, "--tls", "ps", "-q"])
+        .output()
+        .unwrap();
+    assert!(ps.status.success(), "{}", stderr(&ps));
+    assert_eq!(stdout(&ps).lines().count(), 1);
+    let down = docker_compose(&["down", "-t", "1"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+    assert!(p.containers().is_empty());
+}
