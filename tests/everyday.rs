@@ -822,3 +822,32 @@ fn restart_returns_once_a_service_with_a_healthcheck_is_healthy_again() {
         "healthy"
     );
 }
+
+#[test]
+fn restart_takes_the_dependents_that_ask_for_it_unless_no_deps() {
+    if !daemon_available() {
+        return;
+    }
+    let svc = |deps: &str| {
+        format!("    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n{deps}")
+    };
+    let p = TestProject::new(
+        "restart-deps",
+        &format!(
+            "services:\n  db:\n{}  app:\n{}  other:\n{}",
+            svc(""),
+            svc("    depends_on:\n      db: {condition: service_started, restart: true}\n"),
+            svc("    depends_on: [db]\n"),
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let started = |s: &str| inspect(&format!("{}-{s}-1", p.name), "{{.State.StartedAt}}");
+    let before: Vec<String> = ["db", "app", "other"].iter().map(|s| started(s)).collect();
+    p.ok(&["restart", "db"]);
+    assert_ne!(started("db"), before[0]);
+    assert_ne!(started("app"), before[1], "restart: true brings app along");
+    assert_eq!(started("other"), before[2], "a plain dependent is left running");
+    let app = started("app");
+    p.ok(&["restart", "--no-deps", "db"]);
+    assert_eq!(started("app"), app, "--no-deps restarts db alone");
+}

@@ -1,7 +1,6 @@
 //! The everyday commands: restart, stop, start, wait, pause, kill, rm, top, port, events, images,
 //! ls, version, completion. Each is a short recipe over the engine's operations.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,8 +9,8 @@ use anyhow::{Result, bail};
 use futures::StreamExt;
 
 use crate::cli::{
-    CompletionArgs, EventsArgs, Format, ImagesArgs, KillArgs, LsArgs, PortArgs, RestartArgs,
-    RmArgs, Services, ServicesTimeout, StartArgs, VersionArgs, VolumesArgs, WaitArgs,
+    CompletionArgs, EventsArgs, Format, KillArgs, PortArgs, RestartArgs, RmArgs, Services,
+    ServicesTimeout, StartArgs, VolumesArgs, WaitArgs,
 };
 use crate::engine::down::{self, DownOptions};
 use crate::engine::observe::{self, ObservedContainer};
@@ -55,8 +54,8 @@ fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
     })
 }
 
-/// `restart`: the named services and, unless `--no-deps`, the services that depend on them (as
-/// compose's restart does); a service with a healthcheck is back when healthy.
+/// `restart`: the named services and, unless `--no-deps`, the services that depend on them with
+/// `restart: true` (as compose's restart does); a service with a healthcheck is back when healthy.
 pub fn restart(ctx: &Ctx, args: RestartArgs) -> Result<()> {
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
@@ -78,14 +77,20 @@ pub fn restart(ctx: &Ctx, args: RestartArgs) -> Result<()> {
     })
 }
 
-/// `named` and every service that depends on one of them, directly or not.
+/// `named` and every service that depends on one of them with `restart: true`, directly or not
+/// (compose's rule).
 fn with_dependents(plan: &Plan, named: &[String]) -> Vec<String> {
     let mut out: Vec<String> = named.to_vec();
     loop {
         let more: Vec<String> = plan
             .services
             .values()
-            .filter(|s| !out.contains(&s.name) && s.depends_on.keys().any(|d| out.contains(d)))
+            .filter(|s| {
+                !out.contains(&s.name)
+                    && s.depends_on
+                        .iter()
+                        .any(|(d, dep)| dep.restart && out.contains(d))
+            })
             .map(|s| s.name.clone())
             .collect();
         if more.is_empty() {
@@ -400,31 +405,6 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
     })
 }
 
-/// `images`: the images the project's containers run (table, compose's JSON, a template, or
-/// IDs only with -q).
-pub fn images(ctx: &Ctx, args: ImagesArgs) -> Result<()> {
-    with_project(ctx, &args.services, async |engine, plan| {
-        let list = service_containers(engine, plan, &args.services, true).await?;
-        let mut rows = Vec::new();
-        let mut seen = BTreeMap::new();
-        for c in &list {
-            if !seen.contains_key(&c.image_id) {
-                let details = crate::engine::images::details(engine, &c.image_id).await?;
-                seen.insert(c.image_id.clone(), details);
-            }
-            if let Some(d) = &seen[&c.image_id] {
-                rows.push(ui::images::Row {
-                    container: c.name.clone(),
-                    image: d.clone(),
-                    reference: c.image.clone(),
-                });
-            }
-        }
-        ui::out(ui::images::render(&rows, &args.format, args.quiet)?)?;
-        Ok(())
-    })
-}
-
 /// `volumes`: the project's volumes (those the named services mount, when some are named).
 pub fn volumes(ctx: &Ctx, args: VolumesArgs) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
@@ -463,60 +443,6 @@ pub fn volumes(ctx: &Ctx, args: VolumesArgs) -> Result<()> {
         ui::out(text)?;
         Ok(())
     })
-}
-
-/// `ls`: the projects on this daemon, found by their labels; without `-a` only those with a
-/// running container, as compose lists them.
-pub fn ls(ctx: &Ctx, args: LsArgs) -> Result<()> {
-    let mut names = Vec::new();
-    for filter in &args.filter {
-        match filter.split_once('=') {
-            Some(("name", n)) => names.push(n.to_owned()),
-            _ => {
-                return Err(UsageError::new(format!("invalid filter `{filter}`"))
-                    .hint("ls filters by `name=NAME`, as compose does")
-                    .into());
-            }
-        }
-    }
-    let projects = ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        ops::projects(&engine).await
-    })?;
-    let rows: Vec<ui::ls::Project> = projects
-        .into_iter()
-        .filter(|(_, (states, _))| args.all || states.contains_key("running"))
-        .filter(|(name, _)| names.is_empty() || names.contains(name))
-        .map(|(name, (states, files))| ui::ls::Project {
-            name,
-            states,
-            config_files: files,
-        })
-        .collect();
-    ui::out(ui::ls::render(&rows, &args.format, args.quiet)?)?;
-    Ok(())
-}
-
-/// `version`: the compose version whose command line stackctl follows (what tools that check
-/// compose's version read), stackctl's own, and the daemon's when it answers.
-pub fn version(ctx: &Ctx, args: VersionArgs) -> Result<()> {
-    let ours = env!("CARGO_PKG_VERSION");
-    let compose = crate::cli::COMPOSE_VERSION;
-    if args.short {
-        return Ok(ui::out(format!("{compose}\n"))?);
-    }
-    if args.format == "json" {
-        let v = serde_json::json!({"version": format!("v{compose}"), "stackctl": ours});
-        return Ok(ui::out(format!("{v}\n"))?);
-    }
-    ui::out(format!(
-        "Docker Compose version v{compose} (stackctl {ours})\nstackctl {ours}\n"
-    ))?;
-    // compose's version never asks the daemon; ours says where it is when it answers.
-    if let Ok(engine) = ctx.block_on(ctx.connect()) {
-        ui::out(format!("{}\n", ui::daemon_text(&engine)))?;
-    }
-    Ok(())
 }
 
 /// Subcommands whose positional arguments are service names.

@@ -6,6 +6,7 @@ pub(crate) mod cp;
 mod ctx;
 mod engine_cmds;
 mod everyday;
+mod listing;
 mod lock;
 mod logs;
 mod project;
@@ -110,9 +111,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Top(args) => done(everyday::top(ctx, args)),
         Command::Port(args) => done(everyday::port(ctx, args)),
         Command::Events(args) => done(everyday::events(ctx, args)),
-        Command::Images(args) => done(everyday::images(ctx, args)),
-        Command::Ls(args) => done(everyday::ls(ctx, args)),
-        Command::Version(args) => done(everyday::version(ctx, args)),
+        Command::Images(args) => done(listing::images(ctx, args)),
+        Command::Ls(args) => done(listing::ls(ctx, args)),
+        Command::Version(args) => done(listing::version(ctx, args)),
         Command::Completion(args) => done(everyday::completion(args)),
         Command::Man => done(everyday::man()),
         Command::Check(args) => check::run(ctx, args),

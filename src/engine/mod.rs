@@ -21,6 +21,7 @@ pub mod logs;
 mod mounts;
 pub mod observe;
 pub mod ops;
+mod preflight;
 pub mod preview;
 pub mod registry;
 mod resources;
