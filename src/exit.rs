@@ -61,8 +61,26 @@ impl fmt::Display for NotOnTarget {
 
 impl std::error::Error for NotOnTarget {}
 
+/// A failure whose exit code is a container's own (a one-shot that failed `up --wait`).
+#[derive(Debug)]
+pub struct ExitWith {
+    pub code: i64,
+    pub message: String,
+}
+
+impl fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for ExitWith {}
+
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ExitWith>() {
+            return u8::try_from(e.code).ok().filter(|c| *c != 0).unwrap_or(1);
+        }
         if cause.is::<crate::manifest::Diagnostics>()
             || cause.is::<UsageError>()
             || cause.is::<NotOnTarget>()

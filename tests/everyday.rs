@@ -846,8 +846,38 @@ fn restart_takes_the_dependents_that_ask_for_it_unless_no_deps() {
     p.ok(&["restart", "db"]);
     assert_ne!(started("db"), before[0]);
     assert_ne!(started("app"), before[1], "restart: true brings app along");
-    assert_eq!(started("other"), before[2], "a plain dependent is left running");
+    assert_eq!(
+        started("other"),
+        before[2],
+        "a plain dependent is left running"
+    );
     let app = started("app");
     p.ok(&["restart", "--no-deps", "db"]);
     assert_eq!(started("app"), app, "--no-deps restarts db alone");
+}
+
+#[test]
+fn up_wait_counts_a_one_shot_that_succeeded_as_done_and_fails_with_the_code_of_one_that_did_not() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = |code: u8| {
+        format!(
+            "services:\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    restart: always\n  migrate:\n    image: {IMG}\n    command: [sh, -c, \"sleep 0.2; exit {code}\"]\n"
+        )
+    };
+    let p = TestProject::new("oneshot", &manifest(0));
+    p.ok(&["up", "-d", "--wait"]);
+    assert_eq!(
+        inspect(&format!("{}-migrate-1", p.name), "{{.State.ExitCode}}"),
+        "0"
+    );
+    p.write(&manifest(3));
+    let out = p.run(&["up", "-d", "--wait"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exited with code 3"),
+        "{}",
+        stderr(&out)
+    );
 }

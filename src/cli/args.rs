@@ -291,7 +291,9 @@ pub struct UpArgs {
     /// Return once started instead of following logs
     #[arg(short, long)]
     pub detach: bool,
-    /// Wait until every service is running and healthy (implies -d)
+    /// Wait until every service is running and healthy (implies -d). Unlike compose, a service
+    /// without a restart policy that exits 0 counts as done; one that exits otherwise fails
+    /// `--wait` with its code
     #[arg(long)]
     pub wait: bool,
     /// Give up waiting after this many seconds

@@ -320,8 +320,19 @@ pub async fn up(
         for (_, name, _) in one_shots.iter().chain(&long_running) {
             step(report, format!("Container {name}"), "Waiting", false);
         }
+        // A service without a restart policy may be a one-shot: exiting 0 is done, not a failure
+        // (compose fails it, its issue #10596); exiting otherwise fails with its code.
+        let (one_shot_like, restarting): (Vec<_>, Vec<_>) =
+            long_running.iter().cloned().partition(|(id, _, _)| {
+                running
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .and_then(|r| plan.services.get(&r.service))
+                    .is_some_and(|s| matches!(s.restart, None | Some(crate::manifest::Restart::No)))
+            });
         tokio::try_join!(
-            watcher.wait(engine, &long_running, Want::Up, opts.wait_timeout),
+            watcher.wait(engine, &restarting, Want::Up, opts.wait_timeout),
+            watcher.wait(engine, &one_shot_like, Want::UpOrDone, opts.wait_timeout),
             watcher.wait(engine, &one_shots, Want::Completed, opts.wait_timeout),
         )?;
         for (_, name, _) in &one_shots {

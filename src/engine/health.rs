@@ -39,6 +39,9 @@ pub enum Want {
     /// Healthy when the container has a healthcheck; otherwise running for `STEADY_RUNNING` on
     /// end. Either way, one that exits meanwhile (a crash loop under a restart policy) fails.
     Up,
+    /// `Up`, or, for a one-shot (no restart policy), exited with code 0: done, not failed. One
+    /// that exits with another code fails with that code.
+    UpOrDone,
 }
 
 pub struct Watcher {
@@ -182,6 +185,7 @@ impl Watcher {
             self.seed(engine, id).await?;
         }
         let mut rx = self.rx.clone();
+        let up = matches!(want, Want::Up | Want::UpOrDone);
         let check = |states: &HashMap<String, State>| -> Result<bool> {
             let mut all = true;
             for (id, name, has_hc) in targets {
@@ -189,7 +193,23 @@ impl Watcher {
                 if s.removed {
                     bail!("container {name} was removed while we waited for it");
                 }
-                if want == Want::Up
+                if want == Want::UpOrDone
+                    && !s.running
+                    && let Some(code) = s.exit_code
+                {
+                    if code == 0 {
+                        continue;
+                    }
+                    return Err(crate::exit::ExitWith {
+                        code,
+                        message: format!(
+                            "container {name} exited with code {code} while we waited for it; `stackctl logs {}` may say why",
+                            service_of(name)
+                        ),
+                    }
+                    .into());
+                }
+                if up
                     && s.dies > 0
                     && let Some(code) = s.exit_code
                 {
@@ -207,7 +227,7 @@ impl Watcher {
                     );
                 }
                 let ok = match want {
-                    Want::Healthy | Want::Up if *has_hc => {
+                    Want::Healthy | Want::Up | Want::UpOrDone if *has_hc => {
                         if s.health.as_deref() == Some("unhealthy") {
                             bail!(
                                 "container {name} is unhealthy; `stackctl logs {}` may say why",
@@ -217,7 +237,7 @@ impl Watcher {
                         s.running && s.health.as_deref() == Some("healthy")
                     }
                     Want::Healthy => s.running,
-                    Want::Up => {
+                    Want::Up | Want::UpOrDone => {
                         s.running
                             && s.running_since
                                 .is_some_and(|t| t.elapsed() >= STEADY_RUNNING)
@@ -248,7 +268,7 @@ impl Watcher {
         let steady_at = |states: &HashMap<String, State>| {
             targets
                 .iter()
-                .filter(|(_, _, hc)| want == Want::Up && !hc)
+                .filter(|(_, _, hc)| up && !hc)
                 .filter_map(|(id, _, _)| states.get(id)?.running_since)
                 .map(|t| t + STEADY_RUNNING)
                 .filter(|t| *t > Instant::now())
