@@ -23,6 +23,8 @@ pub fn config_snapshot(svc: &Service) -> String {
     s.scale = None;
     s.pull_policy = None;
     s.profiles.clear();
+    // A variable without a value reaches no container.
+    s.environment.retain(|_, v| v.is_some());
     // Only `watch` reads `develop`; the container does not change with it.
     s.develop = None;
     if let Some(d) = &mut s.deploy {

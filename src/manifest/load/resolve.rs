@@ -214,7 +214,8 @@ pub(super) fn resolve_environment(
             let v = v.or_else(|| vars.get(&k).cloned());
             env.insert(k, v);
         }
-        env.retain(|_, v| v.is_some());
+        // A name without a value that nothing sets stays, as `NAME: null` (compose's `config`
+        // prints it so); it reaches no container.
         svc.environment = env;
         if let Some(b) = &mut svc.build {
             // An empty `dockerfile:` (an unset variable) means the default, as in compose.

@@ -145,9 +145,9 @@ fn env_files_fold_under_environment_and_bare_keys_come_from_the_shell() {
     assert_eq!(env["B"].as_deref(), Some("quoted value"));
     assert_eq!(env["C"].as_deref(), Some("3"));
     assert_eq!(env["SHELL_ONLY"].as_deref(), Some("yes"));
-    assert!(
-        !env.contains_key("MISSING"),
-        "a key with no value anywhere is dropped"
+    assert_eq!(
+        env["MISSING"], None,
+        "a key with no value anywhere is kept without one, as compose's config prints it"
     );
 }
 
@@ -285,4 +285,23 @@ fn a_file_without_services_is_a_project() {
     let l = load_text("name: shared\nvolumes:\n  data: {}\n", &[], dir.path()).unwrap();
     assert!(l.project.services.is_empty());
     assert!(l.project.volumes.contains_key("data"));
+}
+
+#[test]
+fn a_variable_without_a_value_is_kept_as_compose_keeps_it_and_a_false_restart_is_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load_text(
+        "services:\n  a:\n    image: nginx\n    environment: [EMPTY, SET]\n    depends_on:\n      b: {condition: service_started, required: false}\n  b:\n    image: nginx\n",
+        &[("SET", "1")],
+        dir.path(),
+    )
+    .unwrap();
+    let a = &loaded.project.services["a"];
+    assert_eq!(a.environment["EMPTY"], None);
+    assert_eq!(a.environment["SET"].as_deref(), Some("1"));
+    let dep = serde_json::to_value(&a.depends_on["b"]).unwrap();
+    assert_eq!(
+        dep,
+        serde_json::json!({"condition": "service_started", "required": false})
+    );
 }

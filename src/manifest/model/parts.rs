@@ -87,6 +87,8 @@ pub enum Condition {
 pub struct Dependency {
     pub condition: Condition,
     pub required: bool,
+    /// Printed only when set, as compose prints it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub restart: bool,
 }
 
