@@ -210,27 +210,65 @@ async fn copy_out(
         }
     }
     let reader = SyncIoBridge::new(StreamReader::new(stream));
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut tar = tar::Archive::new(reader);
-        for entry in tar.entries()? {
-            let mut entry = entry?;
-            let name = entry.path()?.into_owned();
-            let target = local_target(&dest, dest_is_dir, &name).with_context(|| {
-                format!(
-                    "the archive names {}, outside the destination",
-                    name.display()
-                )
-            })?;
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            entry
-                .unpack(&target)
-                .with_context(|| format!("writing {}", target.display()))?;
+    tokio::task::spawn_blocking(move || unpack(reader, &dest, dest_is_dir)).await?
+}
+
+/// Unpacks an archive from a container at `dest` (see `local_target`). Nothing is written outside
+/// it: a name with `..` or a root is refused, and so is an entry whose way passes through a
+/// symbolic link (one the archive made, say `evil -> /etc` before `evil/passwd`), or that would
+/// write through a link standing where it goes. A link entry replaces a link of the same name.
+pub fn unpack(reader: impl std::io::Read, dest: &Path, dest_is_dir: bool) -> Result<()> {
+    let base = if dest_is_dir {
+        dest.to_path_buf()
+    } else {
+        dest.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    };
+    let mut tar = tar::Archive::new(reader);
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.into_owned();
+        let target = local_target(dest, dest_is_dir, &name).with_context(|| {
+            format!(
+                "the archive names {}, outside the destination",
+                name.display()
+            )
+        })?;
+        let is_link = entry.header().entry_type().is_symlink();
+        through_no_link(&base, &target, is_link)?;
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
         }
-        Ok(())
-    })
-    .await?
+        if is_link && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_symlink()) {
+            std::fs::remove_file(&target)?;
+        }
+        entry
+            .unpack(&target)
+            .with_context(|| format!("writing {}", target.display()))?;
+    }
+    Ok(())
+}
+
+/// Refuses a `target` under `base` whose folders on the way include a symbolic link, or which is
+/// itself one (unless the entry is a link, which replaces it without following it).
+fn through_no_link(base: &Path, target: &Path, entry_is_link: bool) -> Result<()> {
+    let rel = target.strip_prefix(base).unwrap_or(target);
+    let mut at = base.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let last = i + 1 == parts.len();
+        let link = std::fs::symlink_metadata(&at).is_ok_and(|m| m.is_symlink());
+        if link && !(last && entry_is_link) {
+            bail!(
+                "the archive would write through the symbolic link {}; nothing is written through a link",
+                at.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn copy_in(
@@ -359,6 +397,74 @@ mod tests {
         );
         assert_eq!(local_target(dest, true, Path::new("../etc/passwd")), None);
         assert_eq!(local_target(dest, true, Path::new("/etc/passwd")), None);
+    }
+
+    #[test]
+    fn an_archive_writes_nothing_outside_the_destination() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        let archive = |build: &dyn Fn(&mut tar::Builder<Vec<u8>>)| {
+            let mut b = tar::Builder::new(Vec::new());
+            build(&mut b);
+            b.into_inner().unwrap()
+        };
+        let file = |b: &mut tar::Builder<Vec<u8>>, name: &str| {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(4);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_cksum();
+            b.append_data(&mut h, name, &b"pwnd"[..]).unwrap();
+        };
+        let link = |b: &mut tar::Builder<Vec<u8>>, name: &str, to: &Path| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            h.set_mode(0o777);
+            b.append_link(&mut h, name, to).unwrap();
+        };
+        // A link to a folder outside, then a file through it: absolute and relative.
+        for to in [
+            outside.path().to_path_buf(),
+            PathBuf::from("../../../../../../../tmp"),
+        ] {
+            let bytes = archive(&|b| {
+                link(b, "evil", &to);
+                file(b, "evil/pwned");
+            });
+            let err = unpack(&bytes[..], &dest, true).unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{err:#}");
+            std::fs::remove_file(dest.join("evil")).unwrap();
+        }
+        // `..` in a name: refused, written nowhere.
+        let mut raw = tar::Header::new_gnu();
+        raw.set_size(4);
+        raw.set_entry_type(tar::EntryType::Regular);
+        let name = b"../escaped";
+        raw.as_old_mut().name[..name.len()].copy_from_slice(name);
+        raw.set_cksum();
+        let mut bytes = raw.as_bytes().to_vec();
+        bytes.extend_from_slice(b"pwnd");
+        bytes.resize(bytes.len() + 508 + 1024, 0);
+        assert!(unpack(&bytes[..], &dest, true).is_err());
+        assert!(!root.path().join("escaped").exists());
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        assert!(!Path::new("/tmp/pwned").exists());
+        // A plain archive unpacks, links included (as links, not followed).
+        let bytes = archive(&|b| {
+            file(b, "d/f");
+            link(b, "d/l", Path::new("/etc"));
+        });
+        unpack(&bytes[..], &dest, true).unwrap();
+        assert_eq!(std::fs::read(dest.join("d/f")).unwrap(), b"pwnd");
+        assert!(
+            std::fs::symlink_metadata(dest.join("d/l"))
+                .unwrap()
+                .is_symlink()
+        );
+        unpack(&bytes[..], &dest, true).unwrap();
     }
 
     #[test]
