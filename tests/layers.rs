@@ -17,13 +17,17 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// (file relative to src/, line number, line) for every line of src that contains `needle`.
 fn find(needle: &str) -> Vec<(String, usize, String)> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    find_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), needle)
+}
+
+/// `find` in the source tree at `src`.
+fn find_in(src: &Path, needle: &str) -> Vec<(String, usize, String)> {
     let mut files = Vec::new();
-    sources(&src, &mut files);
+    sources(src, &mut files);
     let mut hits = Vec::new();
     for f in files {
         let rel = f
-            .strip_prefix(&src)
+            .strip_prefix(src)
             .expect("under src")
             .to_string_lossy()
             .into_owned();
@@ -58,17 +62,103 @@ fn only_the_engine_speaks_to_the_daemon() {
     );
 }
 
+/// What reaches the terminal: print macros, the standard streams, crossterm.
+const TERMINAL: &[&str] = &[
+    "println!(",
+    "print!(",
+    "eprintln!(",
+    "eprint!(",
+    "io::stdout()",
+    "io::stderr()",
+    "crossterm::",
+];
+
+/// Where a rule is broken in the tree at `src`: terminal writes outside ui, the daemon's client
+/// outside engine, a branch on the target in commands, ui reaching up into the command line.
+fn broken_rules(src: &Path) -> Vec<String> {
+    let mut hits = Vec::new();
+    for needle in TERMINAL {
+        hits.extend(outside(find_in(src, needle), &["ui/", "main.rs"]));
+    }
+    hits.extend(outside(find_in(src, "bollard"), &["engine/"]));
+    for needle in [
+        "Target::Swarm",
+        "Target::Local",
+        "Backend::Swarm",
+        "Backend::Local",
+    ] {
+        hits.extend(
+            find_in(src, needle)
+                .into_iter()
+                .filter(|(f, _, _)| f.starts_with("commands/") && f != "commands/ctx.rs")
+                .filter(|(f, _, _)| f != "commands/logs/mod.rs" && f != "commands/engine_cmds.rs")
+                .map(|(f, n, l)| format!("src/{f}:{n}: {l}")),
+        );
+    }
+    hits.extend(
+        find_in(src, "crate::cli")
+            .into_iter()
+            .filter(|(f, _, _)| f.starts_with("ui/"))
+            .map(|(f, n, l)| format!("src/{f}:{n}: {l}")),
+    );
+    hits
+}
+
 #[test]
 fn only_ui_writes_to_the_terminal() {
     let mut hits = Vec::new();
-    for mac in ["println!(", "print!(", "eprintln!(", "eprint!("] {
-        hits.extend(outside(find(mac), &["ui/", "main.rs"]));
+    for needle in TERMINAL {
+        hits.extend(outside(find(needle), &["ui/", "main.rs"]));
     }
     assert!(
         hits.is_empty(),
-        "printing outside src/ui:\n{}",
+        "terminal writes outside src/ui:\n{}",
         hits.join("\n")
     );
+    let ui_up = find("crate::cli")
+        .into_iter()
+        .filter(|(f, _, _)| f.starts_with("ui/"))
+        .count();
+    assert_eq!(ui_up, 0, "ui imports nothing of the command line");
+}
+
+#[test]
+fn the_layer_rules_catch_a_file_that_breaks_them() {
+    let tree = tempfile::tempdir().unwrap();
+    let src = tree.path();
+    for dir in ["commands", "ui", "engine"] {
+        std::fs::create_dir(src.join(dir)).unwrap();
+    }
+    std::fs::write(
+        src.join("commands/bad.rs"),
+        "fn f() {\n    std::io::stdout().write_all(b\"x\");\n    let d = bollard::Docker::connect_with_local_defaults();\n    if matches!(t, Target::Swarm) {}\n}\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("ui/bad.rs"), "use crate::cli::Ansi;\n").unwrap();
+    std::fs::write(
+        src.join("engine/fine.rs"),
+        "// bollard::Docker in a comment\nuse bollard::Docker;\n",
+    )
+    .unwrap();
+    let broken = broken_rules(src);
+    for expected in [
+        "src/commands/bad.rs:2:",
+        "src/commands/bad.rs:3:",
+        "src/commands/bad.rs:4:",
+        "src/ui/bad.rs:1:",
+    ] {
+        assert!(
+            broken.iter().any(|b| b.starts_with(expected)),
+            "{expected} in {broken:?}"
+        );
+    }
+    assert!(
+        !broken.iter().any(|b| b.contains("engine/fine.rs")),
+        "{broken:?}"
+    );
+    // And the real tree keeps the rules the fixture breaks (the known target branches aside).
+    let real = broken_rules(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    assert!(real.is_empty(), "{}", real.join("\n"));
 }
 
 #[test]

@@ -1,7 +1,5 @@
 //! `stackctl config`: the resolved manifest, never touching the daemon.
 
-use std::io::Write;
-
 use anyhow::Result;
 
 use super::Ctx;
@@ -86,7 +84,7 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => crate::ui::out(text)?,
     }
     Ok(())
 }

@@ -190,7 +190,7 @@ async fn copy_out(
     let dest = match dest {
         Operand::Stdio => {
             let mut reader = StreamReader::new(stream);
-            tokio::io::copy(&mut reader, &mut tokio::io::stdout()).await?;
+            tokio::io::copy(&mut reader, &mut crate::ui::term::stdout_stream()).await?;
             return Ok(());
         }
         Operand::Local(p) => p.clone(),

@@ -120,7 +120,14 @@ impl Ctx {
     }
 
     pub fn reporter(&self) -> Reporter {
-        ui::reporter(self.global.progress)
+        use crate::cli::Progress as P;
+        ui::reporter(match self.global.progress {
+            P::Auto => ui::Progress::Auto,
+            P::Tty => ui::Progress::Tty,
+            P::Plain => ui::Progress::Plain,
+            P::Quiet => ui::Progress::Quiet,
+            P::Json => ui::Progress::Json,
+        })
     }
 
     /// The daemon the flags and the environment name, as the docker CLI picks it.

@@ -1,7 +1,6 @@
 //! The everyday commands: restart, stop, start, wait, pause, kill, rm, top, port, events, images,
 //! ls, version, completion. Each is a short recipe over the engine's operations.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -382,7 +381,6 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
         };
         let from = since.map_or(now, |s| i128::from(s) * 1_000_000_000);
         let mut s = Box::pin(logs::events_until(engine, &plan.project, from, until));
-        let mut out = std::io::stdout();
         loop {
             tokio::select! {
                 ev = s.next() => {
@@ -391,13 +389,13 @@ pub fn events(ctx: &Ctx, args: EventsArgs) -> Result<()> {
                     if !args.services.is_empty() && !args.services.contains(&ev.service) {
                         continue;
                     }
-                    if args.json {
+                    let line = if args.json {
                         let v = serde_json::json!({"time": ev.time, "type": "container", "action": ev.action, "id": ev.id, "service": ev.service, "container": ev.name});
-                        writeln!(out, "{v}")?;
+                        format!("{v}\n")
                     } else {
-                        writeln!(out, "{} container {} {} (service={})", ev.time, ev.action, ev.name, ev.service)?;
-                    }
-                    out.flush()?;
+                        format!("{} container {} {} (service={})\n", ev.time, ev.action, ev.name, ev.service)
+                    };
+                    ui::out(line)?;
                 }
                 _ = tokio::signal::ctrl_c() => return Ok(()),
             }

@@ -58,10 +58,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Logs(_) => Shape::LogReader,
         _ => Shape::Workers,
     };
-    crate::ui::set_ansi(if cli.global.no_ansi {
-        crate::cli::Ansi::Never
-    } else {
-        cli.global.ansi
+    crate::ui::set_ansi(match cli.global.ansi {
+        _ if cli.global.no_ansi => crate::ui::Ansi::Never,
+        crate::cli::Ansi::Never => crate::ui::Ansi::Never,
+        crate::cli::Ansi::Always => crate::ui::Ansi::Always,
+        crate::cli::Ansi::Auto => crate::ui::Ansi::Auto,
     });
     let ctx = Ctx::new(cli.global, shape);
     ctx.target().refuse_command(cli.command.name())?;

@@ -2,7 +2,7 @@
 //! copied through as the container writes it, stdin forwarded, a TTY put in raw mode for the
 //! session; each exits with the container's (or the exec'd process's) code.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -18,6 +18,7 @@ use crate::engine::observe::ObservedContainer;
 use crate::engine::{Engine, containers, ops};
 use crate::exit::UsageError;
 use crate::plan::Plan;
+use crate::ui::term::{self, RawMode};
 
 /// Replica `index` of `service`, which must be running.
 async fn running_replica(
@@ -51,45 +52,20 @@ async fn pump_session(session: ops::Session, tty: bool, forward_stdin: bool) -> 
             let _ = input.shutdown().await;
         });
     }
-    let mut out = std::io::stdout();
     while let Some(frame) = output.next().await {
         match frame? {
-            ops::Output::Err(message) if !tty => {
-                let mut e = std::io::stderr();
-                e.write_all(&message)?;
-                e.flush()?;
-            }
-            ops::Output::Out(message) | ops::Output::Err(message) => {
-                out.write_all(&message)?;
-                out.flush()?;
-            }
+            ops::Output::Err(message) if !tty => term::err_bytes(&message)?,
+            ops::Output::Out(message) | ops::Output::Err(message) => term::out_bytes(&message)?,
         }
     }
     Ok(())
-}
-
-/// Raw terminal mode for the life of a TTY session, restored however the session ends.
-struct RawMode(bool);
-
-impl RawMode {
-    fn enable(tty: bool) -> Self {
-        RawMode(tty && crossterm::terminal::enable_raw_mode().is_ok())
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if self.0 {
-            let _ = crossterm::terminal::disable_raw_mode();
-        }
-    }
 }
 
 pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
     let tty = !args.no_tty
         && args.tty
         && std::io::stdin().is_terminal()
-        && std::io::stdout().is_terminal();
+        && crate::ui::term::stdout_is_terminal();
     let services = vec![args.service.clone()];
     let code = with_project(ctx, &services, async |engine, plan| {
         let c = &running_replica(engine, plan, &args.service, args.index).await?;
@@ -110,7 +86,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
         let exec_id = session.id.clone();
         let _raw = RawMode::enable(tty);
         if tty {
-            if let Ok((w, h)) = crossterm::terminal::size() {
+            if let Some((w, h)) = term::size() {
                 ops::exec_resize(engine, &exec_id, w, h).await;
             }
             let (e2, id2) = (engine.clone(), exec_id.clone());
@@ -121,7 +97,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
                     return;
                 };
                 while winch.recv().await.is_some() {
-                    if let Ok((w, h)) = crossterm::terminal::size() {
+                    if let Some((w, h)) = term::size() {
                         ops::exec_resize(&e2, &id2, w, h).await;
                     }
                 }
@@ -137,7 +113,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     let tty = !args.no_tty
         && !args.detach
         && std::io::stdin().is_terminal()
-        && std::io::stdout().is_terminal();
+        && crate::ui::term::stdout_is_terminal();
     let mut publish = Vec::new();
     for p in &args.publish {
         publish.extend(crate::manifest::parse_port_short(p).map_err(|why| {

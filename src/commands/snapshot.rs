@@ -1,7 +1,5 @@
 //! `export` and `commit`: a replica's filesystem as a tar stream, or as a new image.
 
-use std::io::IsTerminal;
-
 use anyhow::{Context, Result};
 use tokio_util::io::StreamReader;
 
@@ -31,7 +29,7 @@ async fn replica(
 }
 
 pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
-    if args.output.is_none() && std::io::stdout().is_terminal() {
+    if args.output.is_none() && crate::ui::term::stdout_is_terminal() {
         return Err(
             UsageError::new("refusing to write a tar archive to the terminal")
                 .hint("name a file with -o, or redirect: stackctl export web > web.tar")
@@ -58,7 +56,7 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
                 );
             }
             None => {
-                tokio::io::copy(&mut reader, &mut tokio::io::stdout()).await?;
+                tokio::io::copy(&mut reader, &mut crate::ui::term::stdout_stream()).await?;
             }
         }
         Ok(())

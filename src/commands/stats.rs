@@ -1,8 +1,6 @@
 //! `stackctl stats`: CPU, memory, network and block I/O of the stack's running containers, one
 //! table refreshed every second (cleared in place on a terminal), or one sample with `--no-stream`.
 
-use std::io::{IsTerminal, Write};
-
 use anyhow::Result;
 
 use super::Ctx;
@@ -17,7 +15,7 @@ use crate::ui::units::{binary_bytes, decimal_bytes};
 pub fn run(ctx: &Ctx, args: StatsArgs) -> Result<()> {
     super::note_unhonoured(&[(args.all, "--all"), (args.no_trunc, "--no-trunc")]);
     with_project(ctx, &args.services, async |engine, plan| {
-        let on_terminal = std::io::stdout().is_terminal();
+        let on_terminal = crate::ui::term::stdout_is_terminal();
         loop {
             let list = service_containers(engine, plan, &args.services, false).await?;
             if list.is_empty() {
@@ -38,13 +36,10 @@ pub fn run(ctx: &Ctx, args: StatsArgs) -> Result<()> {
                 Format::Json => json_lines(&rows)?,
                 _ => render(&rows),
             };
-            let mut out = std::io::stdout().lock();
             if !args.no_stream && on_terminal && args.format != Format::Json {
-                // Home and clear: the table stays in place.
-                write!(out, "\x1b[H\x1b[2J")?;
+                crate::ui::term::clear_screen()?;
             }
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
+            crate::ui::out(text)?;
             if args.no_stream {
                 return Ok(());
             }

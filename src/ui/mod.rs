@@ -8,6 +8,7 @@ pub mod preview;
 pub mod ps;
 pub mod table;
 pub mod template;
+pub mod term;
 pub mod units;
 
 use std::collections::HashMap;
@@ -17,7 +18,23 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{Ansi, Progress};
+/// Colours and cursor control: never, always, or on a terminal (`--ansi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ansi {
+    Never,
+    Always,
+    Auto,
+}
+
+/// How steps are shown (`--progress`): bars, plain lines, nothing but warnings, or JSON lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Auto,
+    Tty,
+    Plain,
+    Quiet,
+    Json,
+}
 
 /// `--ansi`, set once at start.
 static ANSI: std::sync::OnceLock<Ansi> = std::sync::OnceLock::new();

@@ -1,0 +1,59 @@
+//! The terminal's raw side, for the commands that pass bytes through rather than print text: a
+//! container's output as it wrote it, tar streams, the screen cleared between two frames of a
+//! live table, raw mode for an interactive session and the window's size. With `ui::out` and
+//! `ui::note`, the only ways to the terminal.
+
+use std::io::Write;
+
+/// Bytes to standard output, as they are, flushed.
+pub fn out_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+/// Bytes to standard error, as they are, flushed.
+pub fn err_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(bytes)?;
+    err.flush()
+}
+
+/// Standard output for a stream copied straight through (`cp … -`, `export`).
+pub fn stdout_stream() -> tokio::io::Stdout {
+    tokio::io::stdout()
+}
+
+/// Home and clear: a table redrawn in place.
+pub fn clear_screen() -> std::io::Result<()> {
+    out_bytes(b"\x1b[H\x1b[2J")
+}
+
+/// The terminal's width and height, when there is one.
+pub fn size() -> Option<(u16, u16)> {
+    crossterm::terminal::size().ok()
+}
+
+/// Raw mode for the life of a TTY session, restored however the session ends.
+pub struct RawMode(bool);
+
+impl RawMode {
+    pub fn enable(tty: bool) -> Self {
+        RawMode(tty && crossterm::terminal::enable_raw_mode().is_ok())
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = crossterm::terminal::disable_raw_mode();
+        }
+    }
+}
+
+/// Whether standard output is a terminal (a live table, a TTY session, a refusal to pour a tar
+/// stream onto the screen).
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}
