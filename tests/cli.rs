@@ -117,7 +117,7 @@ fn what_swarm_cannot_run_is_refused_before_reaching_the_daemon() {
     for (manifest, says) in [
         (
             "services:\n  a:\n    image: x\n    post_start:\n      - command: [\"true\"]\n",
-            "service a has post_start/pre_stop hooks or device requests (gpus)",
+            "service a has pre_start/post_start/pre_stop hooks or device requests (gpus)",
         ),
         (
             "services:\n  a:\n    image: x\n    network_mode: host\n",

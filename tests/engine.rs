@@ -1346,3 +1346,62 @@ fn orphans_are_named_kept_quiet_or_removed_as_compose_settings_ask() {
     assert_eq!(p.containers(), [format!("{}-a-1", p.name)]);
     p.ok(&["down"]);
 }
+
+#[test]
+fn pre_start_hooks_run_to_completion_before_the_service_and_a_failing_one_is_kept_until_down() {
+    if !daemon_available() {
+        return;
+    }
+    // The hook writes into the service's volume; the service starts only after it, and sees it.
+    let manifest = |code: u8| {
+        format!(
+            "services:\n  app:\n    image: {IMG}\n    command: [sh, -c, \"cat /data/ready; exec sleep infinity\"]\n    init: true\n    volumes: [data:/data]\n    environment: {{FROM_SERVICE: svc}}\n    pre_start:\n      - command: [sh, -c, \"echo $$FROM_SERVICE-$$FROM_HOOK > /data/ready; exit {code}\"]\n        environment: {{FROM_HOOK: hook}}\nvolumes:\n  data: {{}}\n"
+        )
+    };
+    let p = TestProject::new("prestart", &manifest(0));
+    p.ok(&["up", "-d"]);
+    let app = format!("{}-app-1", p.name);
+    assert_eq!(
+        docker(&["exec", &app, "cat", "/data/ready"]),
+        "svc-hook",
+        "the hook ran with the service's environment and its own"
+    );
+    assert_eq!(
+        p.containers(),
+        std::slice::from_ref(&app),
+        "a successful hook's container is gone"
+    );
+    // The hook's container finished before the service's started.
+    let hook_done = |logs: &str| logs.contains("svc-hook");
+    assert!(
+        hook_done(&docker(&["logs", &app])),
+        "the service read what the hook wrote"
+    );
+    p.ok(&["down", "-t", "1"]);
+    // A failing hook: up fails naming it and its code, the service is not started, the hook's
+    // container is kept (labelled), and down removes it.
+    p.write(&manifest(3));
+    let out = p.run(&["up", "-d"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("pre_start hook") && err.contains("exited with code 3"),
+        "{err}"
+    );
+    assert_eq!(
+        inspect(&app, "{{.State.Status}}"),
+        "created",
+        "the service did not start"
+    );
+    let hook = format!("{}-app-pre_start-1", p.name);
+    assert_eq!(
+        inspect(
+            &hook,
+            "{{index .Config.Labels \"com.docker.compose.hook\"}}"
+        ),
+        "pre_start"
+    );
+    assert_eq!(inspect(&hook, "{{.State.ExitCode}}"), "3");
+    p.ok(&["down", "-t", "1"]);
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+}

@@ -101,12 +101,13 @@ impl Target {
                 }
                 if let Some(svc) = req.plan.services.values().find(|s| {
                     !s.post_start.is_empty()
+                        || !s.pre_start.is_empty()
                         || !s.pre_stop.is_empty()
                         || !s.device_requests.is_empty()
                 }) {
                     return Err(NotOnTarget {
                         message: format!(
-                            "service {} has post_start/pre_stop hooks or device requests (gpus), which this Swarm backend does not pass on",
+                            "service {} has pre_start/post_start/pre_stop hooks or device requests (gpus), which this Swarm backend does not pass on",
                             svc.name
                         ),
                         hint: "leave the hooks out of the Swarm override, or run the service with --target local".into(),

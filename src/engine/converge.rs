@@ -510,6 +510,14 @@ async fn run_service(
             number: c.number,
         });
     }
+    // pre_start hooks run once, before the first replica starts: not when one already runs.
+    if opts.start
+        && !svc.pre_start.is_empty()
+        && !actions.keep.iter().any(|c| c.running())
+        && let Some((first, _, _)) = to_start.iter().min_by_key(|(_, _, n)| *n)
+    {
+        super::hooks::pre_start(engine, plan, svc, first, report).await?;
+    }
     if opts.start {
         super::settle_all(to_start.iter().map(|(id, name, _)| async move {
             let _permit = sem.acquire().await?;

@@ -88,6 +88,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         blkio_config,
         annotations,
         gpus,
+        pre_start,
         post_start,
         pre_stop,
         platform,
@@ -182,6 +183,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.blkio_config, blkio_config);
     base.annotations.extend(annotations);
     // Hooks are lists compose appends.
+    base.pre_start.extend(pre_start);
     base.post_start.extend(post_start);
     replace_list(&mut base.gpus, gpus);
     base.pre_stop.extend(pre_stop);

@@ -113,6 +113,20 @@ pub fn validate(
                 }
             }
         }
+        for (i, h) in svc.pre_start.iter().enumerate() {
+            if h.per_replica == Some(true) {
+                diags.push(
+                    loc.diag(
+                        &sp.key("pre_start").index(i).key("per_replica"),
+                        true,
+                        "`per_replica: true` is not supported yet (nor by compose)",
+                    )
+                    .hint(
+                        "remove it: the hook runs once, before the service's first replica starts",
+                    ),
+                );
+            }
+        }
         let rules = svc.develop.iter().flat_map(|d| d.watch.iter());
         for (i, r) in rules.enumerate() {
             let at = sp.key("develop").key("watch").index(i);

@@ -327,6 +327,25 @@ fn service_plan(
             host
         },
         attach: svc.attach.unwrap_or(true),
+        pre_start: svc
+            .pre_start
+            .iter()
+            .map(|h| PreStartPlan {
+                image: h.image.clone(),
+                hook: HookPlan {
+                    command: h.command.clone().unwrap_or_default(),
+                    user: h.user.clone(),
+                    privileged: h.privileged == Some(true),
+                    working_dir: h.working_dir.clone(),
+                    env: svc
+                        .environment
+                        .iter()
+                        .chain(&h.environment)
+                        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+                        .collect(),
+                },
+            })
+            .collect(),
         post_start: svc.post_start.iter().map(hook_plan).collect(),
         pre_stop: svc.pre_stop.iter().map(hook_plan).collect(),
         rolling: svc

@@ -36,6 +36,8 @@ pub mod labels {
     pub const VOLUME: &str = "com.docker.compose.volume";
     pub const IMAGE: &str = "com.docker.compose.image";
     pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+    /// On a hook's own container: which hook (`pre_start`).
+    pub const HOOK: &str = "com.docker.compose.hook";
     /// stackctl's own: the service configuration a container was made from (`hash::config_snapshot`).
     pub const CONFIG: &str = "io.stackctl.config";
 }
@@ -140,6 +142,14 @@ pub struct HookPlan {
     pub working_dir: Option<String>,
     /// `KEY=VALUE` items.
     pub env: Vec<String>,
+}
+
+/// A `pre_start` hook container: its image (the service's when None) and what it runs; its
+/// environment is the service's with the hook's own on top.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreStartPlan {
+    pub image: Option<String>,
+    pub hook: HookPlan,
 }
 
 /// A secret lent to `RUN --mount=type=secret,id=ID`.
@@ -322,6 +332,8 @@ pub struct ServicePlan {
     pub platform: Option<String>,
     /// Whether attached `up` shows this service's output (`attach: false` hides it).
     pub attach: bool,
+    /// Containers run to completion, in order, before the service's first replica starts.
+    pub pre_start: Vec<PreStartPlan>,
     /// Run in each container right after it starts / right before it stops.
     pub post_start: Vec<HookPlan>,
     pub pre_stop: Vec<HookPlan>,
