@@ -43,8 +43,26 @@ fn not_yet_supported(path: &FieldPath) -> &'static [&'static str] {
     }
 }
 
-pub(super) fn decode_top(v: Value, loc: &Locator) -> Result<FileTop, Diagnostic> {
-    decode::<FileTop>(v, &FieldPath::root(), loc, &[])
+/// A file's top level, and its `x-` extension entries (which only `config` prints).
+pub(super) fn decode_top(
+    mut v: Value,
+    loc: &Locator,
+) -> Result<(FileTop, BTreeMap<String, Value>), Diagnostic> {
+    let mut extensions = BTreeMap::new();
+    if let Value::Mapping(m) = &mut v {
+        let keys: Vec<Value> = m
+            .keys()
+            .filter(|k| k.as_str().is_some_and(|k| k.starts_with("x-")))
+            .cloned()
+            .collect();
+        for k in keys {
+            if let (Some(name), Some(value)) = (k.as_str().map(str::to_owned), m.remove(&k)) {
+                extensions.insert(name, value);
+            }
+        }
+    }
+    let top = decode::<FileTop>(v, &FieldPath::root(), loc, &[])?;
+    Ok((top, extensions))
 }
 
 pub(super) fn decode_defs<T: for<'de> Deserialize<'de> + Default>(

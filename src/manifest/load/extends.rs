@@ -235,7 +235,7 @@ pub(super) fn resolve_extends(
             let other_loc = Locator {
                 files: std::slice::from_ref(&source),
             };
-            let top = decode_top(top, &other_loc)?;
+            let (top, _) = decode_top(top, &other_loc)?;
             let mut raws = top.services.unwrap_or_default();
             let other_tags = super::tags::take_service_tags(&mut raws, &other_loc)?;
             if !raws.contains_key(&base_name) {

@@ -180,7 +180,11 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 files: std::slice::from_ref(&source),
             };
             let top = match decode_top(top, &loc) {
-                Ok(t) => t,
+                Ok((t, extensions)) => {
+                    // A later file's entry replaces an earlier one's, as for other top-level keys.
+                    project.extensions.extend(extensions);
+                    t
+                }
                 Err(d) => {
                     diags.push(d);
                     sources.push(source);

@@ -194,7 +194,10 @@ pub(super) fn strip_extensions(v: &mut Value, depth: usize) {
     }
     match v {
         Value::Mapping(m) => {
-            m.retain(|k, _| !k.as_str().is_some_and(|k| k.starts_with("x-")));
+            // The top level's own `x-` entries stay: compose's `config` prints them.
+            if depth > 0 {
+                m.retain(|k, _| !k.as_str().is_some_and(|k| k.starts_with("x-")));
+            }
             for (k, child) in m.iter_mut() {
                 if !k.as_str().is_some_and(|k| USER_KEYED.contains(&k)) {
                     strip_extensions(child, depth + 1);

@@ -15,12 +15,15 @@ fn project_names_normalise() {
 }
 
 #[test]
-fn extensions_are_stripped_but_not_from_user_maps() {
+fn extensions_are_stripped_below_the_top_level_but_not_from_user_maps() {
     let mut v: Value =
         serde_yaml::from_str("x-a: 1\nservices:\n  s:\n    x-b: 2\n    environment: {x-c: 3}\n")
             .unwrap();
     strip_extensions(&mut v, 0);
-    assert!(v.get("x-a").is_none());
+    assert!(
+        v.get("x-a").is_some(),
+        "the top level's are config's to print"
+    );
     assert!(v["services"]["s"].get("x-b").is_none());
     assert!(v["services"]["s"]["environment"].get("x-c").is_some());
 }
@@ -304,4 +307,27 @@ fn a_variable_without_a_value_is_kept_as_compose_keeps_it_and_a_false_restart_is
         dep,
         serde_json::json!({"condition": "service_started", "required": false})
     );
+}
+
+#[test]
+fn top_level_extensions_are_kept_for_config_and_a_later_file_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load_text(
+        "services:\n  a:\n    image: nginx\nx-data: [1, 2, 3]\nx-name: ${WHO:-nobody}\n",
+        &[],
+        dir.path(),
+    )
+    .unwrap();
+    let p = &loaded.project;
+    assert_eq!(
+        p.extensions["x-data"],
+        serde_yaml::from_str::<Value>("[1, 2, 3]").unwrap()
+    );
+    assert_eq!(
+        p.extensions["x-name"],
+        Value::from("nobody"),
+        "interpolated, as compose does"
+    );
+    let json = serde_json::to_value(p).unwrap();
+    assert_eq!(json["x-data"][2], 3);
 }

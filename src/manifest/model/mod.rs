@@ -59,6 +59,9 @@ pub struct Project {
     pub configs: BTreeMap<String, ConfigDef>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, ModelDef>,
+    /// The files' top-level `x-` entries, printed by `config` as compose prints them.
+    #[serde(flatten)]
+    pub extensions: BTreeMap<String, serde_yaml::Value>,
 }
 
 /// What one file holds at top level, before merging.
