@@ -105,6 +105,17 @@ pub fn validate(
         }
         for (which, hooks) in [("post_start", &svc.post_start), ("pre_stop", &svc.pre_stop)] {
             for (i, h) in hooks.iter().enumerate() {
+                for (key, set) in [
+                    ("image", h.image.is_some()),
+                    ("per_replica", h.per_replica.is_some()),
+                ] {
+                    if set {
+                        diags.push(
+                            loc.diag(&sp.key(which).index(i).key(key), true, format!("`{key}` is for pre_start hooks; a {which} hook runs inside the service's container"))
+                                .hint(format!("remove `{key}`, or make it a pre_start hook")),
+                        );
+                    }
+                }
                 if h.command.as_ref().is_none_or(Vec::is_empty) {
                     diags.push(
                         loc.diag(&sp.key(which).index(i), false, format!("a {which} hook needs a `command`"))

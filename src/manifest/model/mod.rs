@@ -29,7 +29,7 @@ pub use de::{parse_mount_short, parse_port_short};
 pub use develop::{Develop, WatchAction, WatchRule};
 use external::service_models;
 pub use external::{ModelDef, Provider, ServiceModel};
-pub use hooks::{Hook, PreStartHook};
+pub use hooks::Hook;
 pub use modes::NetworkMode;
 pub use mounts::{
     BindOptions, ImageMountOptions, Mount, MountKind, TmpfsOptions, VolumeMountOptions,
@@ -530,7 +530,7 @@ pub struct Service {
     )]
     pub gpus: Vec<DeviceRequest>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pre_start: Vec<PreStartHook>,
+    pub pre_start: Vec<Hook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<Hook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
