@@ -1405,3 +1405,46 @@ fn pre_start_hooks_run_to_completion_before_the_service_and_a_failing_one_is_kep
     p.ok(&["down", "-t", "1"]);
     assert!(p.containers().is_empty(), "{:?}", p.containers());
 }
+
+#[test]
+fn use_api_socket_lends_the_daemon_and_the_credentials_and_is_refused_where_it_cannot() {
+    if !daemon_available() {
+        return;
+    }
+    // perl-base is in the slim image: a /_ping through the socket, then the lent credentials.
+    // (`alarm`: the daemon may keep the connection open after its answer.)
+    let ping = "perl -MIO::Socket::UNIX -e 'alarm 3; $$s=IO::Socket::UNIX->new(Peer=>q(/var/run/docker.sock)) or die; print $$s qq(GET /_ping HTTP/1.0\\r\\nConnection: close\\r\\n\\r\\n); print while <$$s>'";
+    let p = TestProject::new(
+        "apisocket",
+        &format!(
+            "services:\n  tool:\n    image: {IMG}\n    command: [sh, -c, \"{ping}; echo; cat $$DOCKER_CONFIG/config.json; echo; exec sleep infinity\"]\n    init: true\n    use_api_socket: true\n"
+        ),
+    );
+    // Where the daemon's socket is not on this machine, or on Swarm: refused before anything.
+    let remote = p
+        .cmd(&["-H", "tcp://127.0.0.1:9", "up", "-d"])
+        .output()
+        .unwrap();
+    assert_eq!(remote.status.code(), Some(2), "{}", stderr(&remote));
+    assert!(
+        stderr(&remote).contains("use_api_socket"),
+        "{}",
+        stderr(&remote)
+    );
+    let swarm = p.run(&["--target", "swarm", "up", "-d"]);
+    assert_eq!(swarm.status.code(), Some(2), "{}", stderr(&swarm));
+    p.ok(&["up", "-d"]);
+    let tool = format!("{}-tool-1", p.name);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut logs = String::new();
+    while !logs.contains("auths") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        logs = docker(&["logs", &tool]);
+    }
+    assert!(
+        logs.contains("HTTP/1.0 200 OK") || logs.contains("OK"),
+        "{logs}"
+    );
+    assert!(logs.contains("\"auths\""), "{logs}");
+    assert!(inspect(&tool, "{{.Config.Env}}").contains("DOCKER_CONFIG=/run/secrets/docker"));
+}

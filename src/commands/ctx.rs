@@ -92,12 +92,29 @@ impl Ctx {
         &self,
         project: &manifest::Project,
         scale: &std::collections::BTreeMap<String, u32>,
-    ) -> crate::plan::Plan {
-        let mut plan = crate::plan::build(project, scale);
+    ) -> Result<crate::plan::Plan> {
+        let wants_socket = project
+            .services
+            .values()
+            .any(|s| s.use_api_socket == Some(true));
+        let mut plan = if wants_socket {
+            if matches!(self.target(), Target::Swarm) {
+                return Err(crate::exit::NotOnTarget {
+                    message: "use_api_socket gives a container this machine's daemon, which a Swarm task on another node cannot reach".into(),
+                    hint: "run the service with --target local, or drop use_api_socket".into(),
+                }
+                .into());
+            }
+            let mut with_socket = project.clone();
+            engine::api_socket::apply(&mut with_socket, &self.endpoint()?.host)?;
+            crate::plan::build(&with_socket, scale)
+        } else {
+            crate::plan::build(project, scale)
+        };
         if !self.global.all_resources {
             plan.drop_unused_resources();
         }
-        plan
+        Ok(plan)
     }
 
     pub fn target(&self) -> Target {

@@ -138,7 +138,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     check_services(project, &args.no_attach)?;
     check_services(project, args.exit_code_from.as_slice())?;
     let scale = parse_scale(project, &args.create.scale)?;
-    let plan = ctx.plan_to_create(project, &scale);
+    let plan = ctx.plan_to_create(project, &scale)?;
     if let Some(svc) = &args.exit_code_from
         && !converge::selection(&plan, &args.services, !args.no_deps).contains(svc)
     {
@@ -251,7 +251,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         plan
     } else {
         provided = run_providers(project, &providers, &loaded.variables, &report)?;
-        ctx.plan_to_create(&provided, &scale)
+        ctx.plan_to_create(&provided, &scale)?
     };
     ctx.block_on(async {
         let backend = ctx.backend().await?;
@@ -411,7 +411,7 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
     let loaded = ctx.load()?;
     let project = &loaded.project;
     let scale = parse_scale(project, &args.pairs)?;
-    let plan = ctx.plan_to_create(project, &scale);
+    let plan = ctx.plan_to_create(project, &scale)?;
     if ctx.global.dry_run {
         return ctx.block_on(async {
             let backend = ctx.backend().await?;

@@ -52,7 +52,7 @@ pub(super) fn with_project_checked<T>(
         }
         loaded.refuse_missing_values(needed)?;
     }
-    let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new());
+    let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new())?;
     ctx.block_on(async {
         let engine = ctx.connect().await?;
         f(&engine, &plan).await

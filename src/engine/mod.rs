@@ -1,6 +1,7 @@
 //! The engine: the only module that speaks to the Docker daemon (through bollard). It applies a Plan,
 //! reports typed progress events, and never prints.
 
+pub mod api_socket;
 pub mod archive;
 mod auth;
 pub mod backend;

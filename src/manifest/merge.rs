@@ -84,6 +84,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         provider,
         models,
         cpu_count,
+        use_api_socket,
         cpu_percent,
         blkio_config,
         annotations,
@@ -179,6 +180,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.provider, provider);
     base.models.extend(models);
     replace(&mut base.cpu_count, cpu_count);
+    replace(&mut base.use_api_socket, use_api_socket);
     replace(&mut base.cpu_percent, cpu_percent);
     replace(&mut base.blkio_config, blkio_config);
     base.annotations.extend(annotations);

@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<ExitCode> {
     super::note_unhonoured(&[(!args.prune, "--prune=false"), (args.quiet, "--quiet")]);
     let loaded = ctx.load()?;
     super::check_services(&loaded.project, &args.services)?;
-    let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new());
+    let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new())?;
     let rules = rules_of(&loaded.project, &plan, &args.services)?;
     let mut watched: Vec<String> = rules.iter().map(|r| r.service.clone()).collect();
     watched.dedup();

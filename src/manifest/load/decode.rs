@@ -11,12 +11,8 @@ use crate::manifest::source::Locator;
 use crate::manifest::spans::FieldPath;
 
 /// Keys that the Compose specification defines for a service but stackctl does not implement yet.
-pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] = &[
-    "credential_spec",
-    "driver_opts",
-    "pull_refresh_after",
-    "use_api_socket",
-];
+pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] =
+    &["credential_spec", "driver_opts", "pull_refresh_after"];
 
 /// Compose-format keys stackctl does not implement yet, by where they stand (the path's keys with
 /// names of services, networks and so on left out): a key found here is "not supported yet", not

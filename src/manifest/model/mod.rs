@@ -424,6 +424,13 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub cpu_count: Option<i64>,
+    /// The engine's API socket (and this user's registry credentials) inside the container.
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub use_api_socket: Option<bool>,
     #[serde(
         default,
         deserialize_with = "i64_opt",
