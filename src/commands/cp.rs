@@ -244,6 +244,23 @@ pub fn unpack(reader: impl std::io::Read, dest: &Path, dest_is_dir: bool) -> Res
         if is_link && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_symlink()) {
             std::fs::remove_file(&target)?;
         }
+        if entry.header().entry_type().is_hard_link() {
+            // A hard link's source is a name in the same archive, so inside the destination too;
+            // one that names anything else (`/etc/shadow`, `../x`) is refused.
+            let source = entry
+                .link_name()?
+                .and_then(|l| local_target(dest, dest_is_dir, &l))
+                .with_context(|| {
+                    format!(
+                        "the archive links {} to a file outside the destination",
+                        name.display()
+                    )
+                })?;
+            through_no_link(&base, &source, false)?;
+            std::fs::hard_link(&source, &target)
+                .with_context(|| format!("writing {}", target.display()))?;
+            continue;
+        }
         entry
             .unpack(&target)
             .with_context(|| format!("writing {}", target.display()))?;
@@ -459,6 +476,18 @@ mod tests {
         });
         unpack(&bytes[..], &dest, true).unwrap();
         assert_eq!(std::fs::read(dest.join("d/f")).unwrap(), b"pwnd");
+        // A hard link to a file outside (found by the cp_untar fuzz target): refused.
+        let secret = outside.path().join("secret");
+        std::fs::write(&secret, "mine").unwrap();
+        let hard = archive(&|b| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Link);
+            h.set_size(0);
+            b.append_link(&mut h, "grab", &secret).unwrap();
+        });
+        assert!(unpack(&hard[..], &dest, true).is_err());
+        assert!(!dest.join("grab").exists());
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "mine");
         assert!(
             std::fs::symlink_metadata(dest.join("d/l"))
                 .unwrap()

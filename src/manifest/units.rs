@@ -57,9 +57,14 @@ pub fn refresh_interval(policy: &str) -> Option<Result<Duration, String>> {
         _ => {
             let every = policy.strip_prefix("every_")?;
             let days = |n: &str, per: u64| {
-                n.parse::<u64>()
-                    .map(|n| Duration::from_secs(n * per * DAY))
-                    .map_err(|_| format!("`{every}` is not a duration"))
+                let n = n
+                    .parse::<u64>()
+                    .map_err(|_| format!("`{every}` is not a duration"))?;
+                // Past what the other durations allow (about 317 years) is a typo, not a policy.
+                n.checked_mul(per * DAY)
+                    .filter(|secs| *secs <= 10_000_000_000)
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| format!("`{every}` is too long a duration"))
             };
             Some(match every {
                 e if e.ends_with('d') => days(&e[..e.len() - 1], 1),
@@ -68,6 +73,22 @@ pub fn refresh_interval(policy: &str) -> Option<Result<Duration, String>> {
             })
         }
     }
+}
+
+#[cfg(test)]
+#[test]
+fn a_refresh_interval_too_long_to_count_is_refused_not_a_panic() {
+    // Found by the manifest_load fuzz target (tests/fuzz/regressions/…-every-overflow.bin).
+    assert!(refresh_interval("every_999999999999999d").unwrap().is_err());
+    assert!(
+        refresh_interval("every_99999999999999999w")
+            .unwrap()
+            .is_err()
+    );
+    assert_eq!(
+        refresh_interval("every_2d").unwrap(),
+        Ok(Duration::from_secs(2 * 24 * 3600))
+    );
 }
 
 pub fn format_duration(d: Duration) -> String {
