@@ -1408,7 +1408,7 @@ fn pre_start_hooks_run_to_completion_before_the_service_and_a_failing_one_is_kep
 
 #[test]
 fn use_api_socket_lends_the_daemon_and_the_credentials_and_is_refused_where_it_cannot() {
-    if !daemon_available() {
+    if !local_daemon_available("use_api_socket lends this machine's daemon socket") {
         return;
     }
     // perl-base is in the slim image: a /_ping through the socket, then the lent credentials.
