@@ -5,7 +5,7 @@
 //! BuildKit, with a note saying so.
 
 mod context;
-mod progress;
+pub(crate) mod progress;
 mod session;
 
 use std::collections::HashMap;
