@@ -11,10 +11,5 @@ pub mod manifest;
 pub mod plan;
 pub mod ui;
 
-/// Parsers of outside bytes that live in private modules, reachable for the fuzz targets in
-/// tests/fuzz. Not an API.
 #[doc(hidden)]
-pub mod fuzzing {
-    pub use crate::commands::cp::{local_target, unpack};
-    pub use crate::engine::build::progress::Steps;
-}
+pub mod fuzzing;

@@ -359,6 +359,7 @@ fn parent_of(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn operands_are_a_service_path_a_local_path_or_a_stream() {
@@ -494,6 +495,61 @@ mod tests {
                 .is_symlink()
         );
         unpack(&bytes[..], &dest, true).unwrap();
+    }
+
+    /// Every archive the cp_untar fuzz target found a hole with (tests/fuzz/regressions), read as
+    /// the target reads it: nothing outside the destination appears or changes.
+    #[test]
+    fn the_fuzz_findings_write_nothing_outside_the_destination() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions");
+        let mut replayed = 0;
+        for found in std::fs::read_dir(&dir).unwrap() {
+            let path = found.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with("cp_untar-") {
+                continue;
+            }
+            let data = std::fs::read(&path).unwrap();
+            let (&flags, archive) = data.split_first().unwrap();
+            let mut bytes = archive.to_vec();
+            if flags & 2 == 0 {
+                crate::fuzzing::fix_tar_checksums(&mut bytes);
+            }
+            let root = tempfile::tempdir().unwrap();
+            let dest = root.path().join("dest");
+            if flags & 1 == 1 {
+                std::fs::create_dir(&dest).unwrap();
+            }
+            let outside = root.path().join("outside");
+            std::fs::create_dir(&outside).unwrap();
+            let secret = outside.join("secret");
+            std::fs::write(&secret, "mine").unwrap();
+
+            let _ = unpack(&bytes[..], &dest, flags & 1 == 1);
+
+            let mut left: Vec<_> = std::fs::read_dir(root.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            assert!(
+                left == ["outside"] || left == ["dest", "outside"],
+                "{name}: {left:?}"
+            );
+            assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1, "{name}");
+            let meta = std::fs::symlink_metadata(&secret).unwrap();
+            assert!(
+                meta.is_file() && meta.nlink() == 1,
+                "{name}: the file outside was linked"
+            );
+            assert_eq!(std::fs::read_to_string(&secret).unwrap(), "mine", "{name}");
+            replayed += 1;
+        }
+        assert!(
+            replayed >= 4,
+            "only {replayed} cp_untar findings in {}",
+            dir.display()
+        );
     }
 
     #[test]

@@ -4,35 +4,24 @@
 //! and absolute names, symlinks that lead out followed by entries through them, hard links to
 //! files outside).
 //!
-//! The unpacking loop of `commands::cp::copy_out` is inline in an async function, so it is copied
-//! here line for line around the real `stackctl::fuzzing::local_target` (the check that keeps names
-//! inside the destination) and the real `tar` crate:
-//!
-//! ```text
-//! for entry in tar.entries()? {
-//!     let mut entry = entry?;
-//!     let name = entry.path()?.into_owned();
-//!     let target = local_target(&dest, dest_is_dir, &name).with_context(..)?;
-//!     if let Some(parent) = target.parent() { std::fs::create_dir_all(parent)?; }
-//!     entry.unpack(&target)?;
-//! }
-//! ```
+//! It drives the real `commands::cp::unpack` (re-exported as `stackctl::fuzzing::unpack`), the
+//! function `cp` runs on the daemon's archive stream.
 //!
 //! Layout per input: a fresh `tmp/` holding `dest` (the destination: an existing folder, or a name
 //! that does not exist yet, as both `cp` forms have it) and `outside/secret` (a file an archive
-//! must not reach); the process's working folder is `tmp/`, as a relative hard link name is read
-//! from the working folder. Before each entry is unpacked, the harness resolves what the loop is
-//! about to touch and panics *before* touching it when that leads outside `dest`: a fuzzer that
-//! found the hole must not then write through it into the host's files. After the archive, `tmp/`
-//! must hold only `dest` and `outside/`, and `outside/secret` must be unchanged and unlinked.
+//! must not reach); the process's working folder is `tmp/`, as a relative hard link name would be
+//! read from the working folder. After the archive, `tmp/` must hold only `dest` and `outside/`,
+//! and `outside/secret` must be unchanged and unlinked; the folder above `tmp/` must hold nothing
+//! else.
+//!
+//! A finding writes where the archive points before it is reported, so the target runs only where
+//! such a write can land nowhere that matters: inside scripts/fuzz.sh's sandbox (a private mount
+//! namespace, the filesystem read-only but the fuzz folder and a scratch tmpfs), which sets
+//! `STACKCTL_FUZZ_SANDBOXED=1`; elsewhere it refuses to start unless `STACKCTL_FUZZ_UNSANDBOXED=1`
+//! says the risk is taken.
 //!
 //! Input: byte 0 = flags (bit 0: `dest` is an existing folder; bit 1: leave header checksums as
 //! they are, else they are recomputed so that mutated headers are read), then the tar bytes.
-//!
-//! Findings already reported can be set aside to look for others: `STACKCTL_FUZZ_KNOWN` is a
-//! comma-separated list of the classes below; an input of a listed class is abandoned (not
-//! unpacked further) instead of reported. Classes: `symlink-parent` (an entry written through a
-//! symlink that leads outside), `hardlink-outside` (a hard link made to a file outside).
 //!
 //! Run: scripts/fuzz.sh cp_untar.
 #![no_main]
@@ -43,31 +32,20 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use stackctl::fuzzing::local_target;
+use stackctl::fuzzing::{fix_tar_checksums, unpack};
 
 const SECRET: &[u8] = b"outside the destination\n";
 
-/// `STACKCTL_FUZZ_UNGUARDED=1` skips the look before each entry, so that a finding is shown doing
-/// what it does (the checks after the archive then report it). It lets an archive write anywhere
-/// the process may write: only inside a sandbox such as the one scripts/fuzz.sh makes.
-fn unguarded() -> bool {
-    static UNGUARDED: OnceLock<bool> = OnceLock::new();
-    *UNGUARDED.get_or_init(|| std::env::var_os("STACKCTL_FUZZ_UNGUARDED").is_some_and(|v| v == "1"))
-}
-
-fn known(class: &str) -> bool {
-    static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
-    KNOWN
-        .get_or_init(|| {
-            std::env::var("STACKCTL_FUZZ_KNOWN")
-                .unwrap_or_default()
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .iter()
-        .any(|k| k == class)
+fn sandboxed_or_told() {
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| v == "1");
+        assert!(
+            set("STACKCTL_FUZZ_SANDBOXED") || set("STACKCTL_FUZZ_UNSANDBOXED"),
+            "cp_untar unpacks hostile archives for real: run it through scripts/fuzz.sh (as root, \
+             for its sandbox), or set STACKCTL_FUZZ_UNSANDBOXED=1 to run it here anyway"
+        );
+    });
 }
 
 /// Where the per-input folders are made: `$STACKCTL_FUZZ_SCRATCH`, else the system's temp folder.
@@ -81,144 +59,6 @@ fn scratch_base() -> &'static PathBuf {
         std::fs::create_dir_all(&base).expect("creating the scratch folder");
         base
     })
-}
-
-/// Recomputes the checksum of each header, walking the archive as `tar` does (header, then the
-/// entry's data rounded up to 512 bytes), so that a mutated name or type is read, not refused.
-fn fix_checksums(bytes: &mut [u8]) {
-    let mut pos = 0usize;
-    while bytes.len().checked_sub(512).is_some_and(|last| pos <= last) {
-        let block = &mut bytes[pos..pos + 512];
-        if block.iter().all(|b| *b == 0) {
-            return;
-        }
-        let mut header = tar::Header::new_old();
-        header.as_mut_bytes().copy_from_slice(block);
-        header.set_cksum();
-        block.copy_from_slice(header.as_bytes());
-        let Ok(size) = header.entry_size() else { return };
-        let Some(padded) = size.checked_add(511).map(|s| s / 512 * 512) else {
-            return;
-        };
-        let Some(next) = usize::try_from(padded)
-            .ok()
-            .and_then(|p| (pos + 512).checked_add(p))
-        else {
-            return;
-        };
-        pos = next;
-    }
-}
-
-/// `path` with every symlink resolved, when it exists.
-fn real(path: &Path) -> Option<PathBuf> {
-    std::fs::canonicalize(path).ok()
-}
-
-enum Verdict {
-    Go,
-    /// Too risky to exercise and not a finding (a dangling symlink on the way).
-    Abandon,
-    Violation(&'static str, String),
-}
-
-/// What unpacking `entry` at `target` would reach, checked before it is done.
-fn look_before(
-    entry: &tar::Entry<'_, &[u8]>,
-    target: &Path,
-    dest: &Path,
-    inside: &Path,
-    cwd: &Path,
-) -> Verdict {
-    // `create_dir_all(parent)` and the open of the file follow symlinks in every folder above the
-    // target, from `dest` down (a symlink at the target itself is replaced, not followed).
-    let mut above: Vec<&Path> = target
-        .ancestors()
-        .skip(1)
-        .filter(|a| a.starts_with(dest))
-        .collect();
-    above.reverse();
-    for a in above {
-        let Ok(meta) = std::fs::symlink_metadata(a) else {
-            break; // Not there yet: created as a folder, below what was checked.
-        };
-        if !meta.file_type().is_symlink() {
-            continue;
-        }
-        match real(a) {
-            Some(r) if r.starts_with(inside) => {}
-            Some(r) => {
-                return Verdict::Violation(
-                    "symlink-parent",
-                    format!(
-                        "{} would be written through the symlink {} -> {} (outside the destination)",
-                        target.display(),
-                        a.display(),
-                        r.display()
-                    ),
-                );
-            }
-            None => return Verdict::Abandon,
-        }
-    }
-    // A hard link's name is read from the working folder (or is absolute); the link is made to
-    // what the name reaches, a symlink at its end not followed.
-    if entry.header().entry_type().is_hard_link()
-        && let Ok(Some(link)) = entry.link_name()
-    {
-        let src = cwd.join(&link);
-        let reached = match (src.parent(), src.file_name()) {
-            (Some(parent), Some(file)) => real(parent).map(|p| p.join(file)),
-            _ => real(&src),
-        };
-        if let Some(reached) = reached
-            && let Ok(meta) = std::fs::symlink_metadata(&reached)
-            && !meta.file_type().is_symlink()
-            && !meta.is_dir()
-            && !reached.starts_with(inside)
-        {
-            return Verdict::Violation(
-                "hardlink-outside",
-                format!(
-                    "{} would be made a hard link to {} (outside the destination)",
-                    target.display(),
-                    reached.display()
-                ),
-            );
-        }
-    }
-    Verdict::Go
-}
-
-/// `copy_out`'s loop (see the top of this file), with the look before each entry.
-fn unpack(bytes: &[u8], dest: &Path, dest_is_dir: bool, inside: &Path, cwd: &Path) -> Option<()> {
-    let mut tar = tar::Archive::new(bytes);
-    for entry in tar.entries().ok()? {
-        let mut entry = entry.ok()?;
-        let name = entry.path().ok()?.into_owned();
-        let target = local_target(dest, dest_is_dir, &name)?;
-        let verdict = if unguarded() {
-            Verdict::Go
-        } else {
-            look_before(&entry, &target, dest, inside, cwd)
-        };
-        match verdict {
-            Verdict::Go => {}
-            Verdict::Abandon => return None,
-            Verdict::Violation(class, what) if known(class) => {
-                let _ = what;
-                return None;
-            }
-            Verdict::Violation(class, what) => {
-                panic!("cp_untar: {class}: {what} (archive entry {name:?})")
-            }
-        }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).ok()?;
-        }
-        entry.unpack(&target).ok()?;
-    }
-    Some(())
 }
 
 /// Makes everything under `dir` removable again (an archive may leave folders mode 000).
@@ -247,13 +87,14 @@ impl Drop for Cwd {
 }
 
 fuzz_target!(|data: &[u8]| {
+    sandboxed_or_told();
     let Some((&flags, archive)) = data.split_first() else {
         return;
     };
     let dest_is_dir = flags & 1 == 1;
     let mut bytes = archive.to_vec();
     if flags & 2 == 0 {
-        fix_checksums(&mut bytes);
+        fix_tar_checksums(&mut bytes);
     }
 
     let tmp_dir = tempfile::Builder::new()
@@ -275,7 +116,7 @@ fuzz_target!(|data: &[u8]| {
     {
         let _back = Cwd(std::env::current_dir().unwrap());
         std::env::set_current_dir(&tmp).unwrap();
-        let _ = unpack(&bytes, &dest, dest_is_dir, &dest, &tmp);
+        let _ = unpack(bytes.as_slice(), &dest, dest_is_dir);
     }
 
     // Whatever the archive did, nothing outside `dest` changed: not next to it, not in the folder
@@ -309,9 +150,20 @@ fuzz_target!(|data: &[u8]| {
         "cp_untar: escaped: the archive wrote into a folder outside the destination"
     );
     let meta = std::fs::symlink_metadata(&secret).unwrap();
-    assert!(meta.is_file(), "cp_untar: escaped: the file outside was replaced");
-    assert_eq!(meta.nlink(), 1, "cp_untar: hardlink-outside: the file outside was linked into the destination");
-    assert_eq!(meta.permissions().mode() & 0o7777, 0o640, "cp_untar: escaped: the mode of the file outside changed");
+    assert!(
+        meta.is_file(),
+        "cp_untar: escaped: the file outside was replaced"
+    );
+    assert_eq!(
+        meta.nlink(),
+        1,
+        "cp_untar: hardlink-outside: the file outside was linked into the destination"
+    );
+    assert_eq!(
+        meta.permissions().mode() & 0o7777,
+        0o640,
+        "cp_untar: escaped: the mode of the file outside changed"
+    );
     assert_eq!(
         std::fs::metadata(&outside).unwrap().permissions().mode(),
         outside_mode,
@@ -322,7 +174,10 @@ fuzz_target!(|data: &[u8]| {
         .unwrap()
         .read_to_end(&mut content)
         .unwrap();
-    assert_eq!(content, SECRET, "cp_untar: escaped: the file outside was written");
+    assert_eq!(
+        content, SECRET,
+        "cp_untar: escaped: the file outside was written"
+    );
 
     unlock(&tmp);
     drop(tmp_dir);

@@ -39,8 +39,7 @@ fn scratch() -> &'static PathBuf {
 
 fn is_key(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 

@@ -181,7 +181,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(!s.line.contains(&b'\n'), "a line holds a newline");
         }
         let got_bytes: usize = got.iter().map(|s| s.line.len()).sum();
-        assert!(got_bytes <= sent.len(), "lines hold more bytes than the frames");
+        assert!(
+            got_bytes <= sent.len(),
+            "lines hold more bytes than the frames"
+        );
         if !timestamps {
             let expected = split_lines(&sent);
             let got: Vec<&[u8]> = got.iter().map(|s| &s.line[..]).collect();

@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let opts = LoadOptions {
         cwd: "/nonexistent-fuzz-project".into(),
         project_name: Some("fuzz".into()),
-        environ: [("SET".to_owned(), "value".to_owned())].into_iter().collect(),
+        environ: [("SET".to_owned(), "value".to_owned())]
+            .into_iter()
+            .collect(),
         inline: Some(data.to_vec()),
         ..LoadOptions::default()
     };
