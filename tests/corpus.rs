@@ -43,6 +43,7 @@ const SERVICE_KEYS: &[&str] = &[
     "annotations",
     "ulimits",
     "sysctls",
+    "credential_spec",
 ];
 
 fn cases() -> Vec<PathBuf> {

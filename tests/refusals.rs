@@ -88,3 +88,62 @@ fn waiting_for_health_without_any_healthcheck_is_refused_once_the_image_is_inspe
     p.ok(&["up", "-d", "--wait"]);
     p.ok(&["down", "--rmi", "local"]);
 }
+
+/// Keys a newer engine or a swarm honours are refused on this engine before anything exists:
+/// a secret kept by a store plugin (compose refuses it too), a network without IPv4 on an engine
+/// older than API 1.47 (which would ignore the ask and hand out IPv4 addresses).
+#[test]
+fn what_only_a_swarm_or_a_newer_engine_can_do_is_refused_before_anything() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "late-swarm-only",
+        &format!(
+            "services:\n  web:\n    image: {IMG}\n    secrets: [pw]\nsecrets:\n  pw:\n    environment: HOME\n    driver: vault\nvolumes: {{data: {{}}}}\n"
+        ),
+    );
+    let nothing_left = |out: &std::process::Output| {
+        let label = format!("label=com.docker.compose.project={}", p.name);
+        assert!(p.containers().is_empty(), "{}", stderr(out));
+        assert_eq!(docker(&["network", "ls", "-q", "--filter", &label]), "");
+        assert_eq!(docker(&["volume", "ls", "-q", "--filter", &label]), "");
+    };
+    let out = p.run(&["up", "-d"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("secret `pw` sets `driver`, which only a swarm honours"),
+        "{}",
+        stderr(&out)
+    );
+    nothing_left(&out);
+    // `config` shows it as written, as compose does.
+    assert!(stdout(&p.ok(&["config"])).contains("driver: vault"));
+
+    let api = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    let old = api
+        .split_once('.')
+        .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+        .is_some_and(|v| v < (1, 47));
+    p.write(&format!(
+        "services:\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    networks: [v6only]\nnetworks:\n  v6only:\n    enable_ipv4: false\n    enable_ipv6: true\n    ipam: {{config: [{{subnet: 'fd00:5c7c::/64'}}]}}\n"
+    ));
+    if old {
+        let out = p.run(&["up", "-d"]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("asks `enable_ipv4: false`, which Docker Engine"),
+            "{}",
+            stderr(&out)
+        );
+        nothing_left(&out);
+    } else {
+        p.ok(&["up", "-d"]);
+        let net = format!("{}_v6only", p.name);
+        assert_eq!(
+            docker(&["network", "inspect", "-f", "{{.EnableIPv4}}", &net]),
+            "false"
+        );
+        p.ok(&["down"]);
+    }
+}

@@ -75,6 +75,20 @@ impl Target {
     pub fn refuse_up(self, req: &UpRequest) -> Result<()> {
         match self {
             Target::Local => {
+                if let Some((svc, what)) = req
+                    .started
+                    .iter()
+                    .filter_map(|s| req.plan.services.get(s))
+                    .find_map(|s| s.swarm_only.first().map(|w| (&s.name, w)))
+                {
+                    return Err(NotOnTarget {
+                        message: format!(
+                            "service {svc} uses a {what}, which only a swarm honours (compose refuses it too)"
+                        ),
+                        hint: "drop `driver`/`template_driver` from that definition for one engine, or deploy with --target swarm".into(),
+                    }
+                    .into());
+                }
                 // Replicas on one engine cannot share a fixed host port (Swarm's routing mesh can).
                 let unscaled = req
                     .started
@@ -288,5 +302,34 @@ mod tests {
             e.message.contains("`stackctl cp`") && e.hint.contains("logs"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn one_engine_refuses_a_secret_only_a_swarm_can_store_and_swarm_takes_it() {
+        let plan = crate::plan::of_text(
+            "services:\n  a:\n    image: x\n    configs: [c]\n  b:\n    image: x\nconfigs:\n  c:\n    content: hi\n    template_driver: golang\n",
+        );
+        let req = |started: &[String]| {
+            let conflicts = BTreeMap::new();
+            let scaled = BTreeMap::new();
+            let r = UpRequest {
+                plan: &plan,
+                started,
+                scaled: &scaled,
+                single_host_conflicts: &conflicts,
+                container_flags: &[],
+            };
+            (
+                Target::Local.refuse_up(&r).err(),
+                Target::Swarm.refuse_up(&r).err(),
+            )
+        };
+        let (local, _) = req(&["a".into(), "b".into()]);
+        let local = local.expect("refused on one engine").to_string();
+        assert!(
+            local.contains("service a") && local.contains("config `c` sets `template_driver`"),
+            "{local}"
+        );
+        assert!(req(&["b".into()]).0.is_none(), "b does not use it");
     }
 }

@@ -9,6 +9,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{Engine, Event, Reporter, build, is_not_found, step};
 use crate::manifest::DeferredRefusals;
+use crate::manifest::units::PullPolicy as ServicePull;
 use crate::plan::ServicePlan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,16 +291,14 @@ pub enum ImageStep {
 pub fn image_step(svc: &ServicePlan, present: Present, opts: &ImageOptions) -> Result<ImageStep> {
     let stale = present == Present::Stale;
     let present = present != Present::Absent;
-    let policy = opts.pull.unwrap_or(match svc.pull_policy.as_deref() {
-        Some("always") => PullPolicy::Always,
-        Some("never") => PullPolicy::Never,
-        // daily, weekly, every_…: pull again once the local copy is older than that.
-        Some(_) if stale => PullPolicy::Always,
-        _ => PullPolicy::Missing,
+    let policy = opts.pull.unwrap_or(match svc.pull_policy {
+        ServicePull::Always => PullPolicy::Always,
+        ServicePull::Never => PullPolicy::Never,
+        ServicePull::Refresh(_) if stale => PullPolicy::Always,
+        ServicePull::Refresh(_) | ServicePull::Missing | ServicePull::Build => PullPolicy::Missing,
     });
     if svc.build.is_some() {
-        let must_build =
-            opts.force_build || svc.pull_policy.as_deref() == Some("build") || !present;
+        let must_build = opts.force_build || svc.pull_policy == ServicePull::Build || !present;
         if !must_build {
             return Ok(ImageStep::Keep);
         }
@@ -343,11 +342,10 @@ pub async fn presence(engine: &Engine, svc: &ServicePlan) -> Result<(Option<Stri
                 .with_context(|| format!("inspecting image {}", svc.image));
         }
     };
-    let interval = svc
-        .pull_policy
-        .as_deref()
-        .and_then(crate::manifest::units::refresh_interval)
-        .and_then(Result::ok);
+    let interval = match svc.pull_policy {
+        ServicePull::Refresh(interval) => Some(interval),
+        _ => None,
+    };
     // The last time this daemon tagged it (a pull or a build), else when it was made.
     let stamp = inspected
         .metadata
@@ -528,6 +526,37 @@ fn build_order(jobs: Vec<&ServicePlan>) -> Vec<Vec<&ServicePlan>> {
 #[cfg(test)]
 mod tests {
     use super::split_reference;
+    use super::{ImageOptions, ImageStep, Present, PullPolicy, ServicePull, image_step};
+
+    #[test]
+    fn the_services_pull_policy_decides_unless_a_flag_does() {
+        let plan = crate::plan::of_text(
+            "services:\n  r:\n    image: x\n    pull_policy: refresh\n    pull_refresh_after: 3d\n  n:\n    image: y\n    pull_policy: never\n",
+        );
+        let (r, n) = (&plan.services["r"], &plan.services["n"]);
+        assert_eq!(
+            r.pull_policy,
+            ServicePull::Refresh(std::time::Duration::from_secs(3 * 24 * 3600))
+        );
+        let step = |svc, present, pull| {
+            image_step(
+                svc,
+                present,
+                &ImageOptions {
+                    pull,
+                    ..Default::default()
+                },
+            )
+        };
+        assert_eq!(step(r, Present::Stale, None).unwrap(), ImageStep::Pull);
+        assert_eq!(step(r, Present::Fresh, None).unwrap(), ImageStep::Keep);
+        assert_eq!(step(r, Present::Absent, None).unwrap(), ImageStep::Pull);
+        assert!(step(n, Present::Absent, None).is_err());
+        assert_eq!(
+            step(n, Present::Absent, Some(PullPolicy::Missing)).unwrap(),
+            ImageStep::Pull
+        );
+    }
 
     #[test]
     fn an_unreachable_registry_is_said_in_words_with_the_way_out() {

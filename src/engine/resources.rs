@@ -27,6 +27,18 @@ fn labelled(
 /// owners an ambiguous name (Engine 20.10 allows two networks with one name).
 pub async fn check_networks(engine: &Engine, plan: &Plan) -> Result<()> {
     for net in &plan.networks {
+        // An older engine ignores the field and would hand out IPv4 addresses all the same.
+        if net.enable_ipv4 == Some(false)
+            && !net.external
+            && super::api_below(&engine.api_version, (1, 47))
+        {
+            bail!(
+                "network {} asks `enable_ipv4: false`, which Docker Engine {} (API {}) cannot do\n  = help: use Docker Engine 28 or newer (API 1.47), or leave `enable_ipv4` out",
+                net.key,
+                engine.server_version,
+                engine.api_version
+            );
+        }
         if net.external {
             if let Err(e) = engine
                 .docker
@@ -116,6 +128,7 @@ pub async fn ensure_networks(engine: &Engine, plan: &Plan, report: &Reporter) ->
                 options: (!i.options.is_empty()).then(|| i.options.clone().into_iter().collect()),
             }),
             enable_ipv6: net.enable_ipv6.then_some(true),
+            enable_ipv4: net.enable_ipv4,
             ..Default::default()
         };
         match engine.docker.create_network(req).await {

@@ -39,6 +39,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         container_name,
         profiles,
         pull_policy,
+        pull_refresh_after,
         secrets,
         tty,
         stdin_open,
@@ -97,6 +98,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         label_file,
         external_links,
         isolation,
+        credential_spec,
         volumes_from,
     } = over;
     replace(&mut base.image, image);
@@ -146,6 +148,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.container_name, container_name);
     union(&mut base.profiles, profiles);
     replace(&mut base.pull_policy, pull_policy);
+    replace(&mut base.pull_refresh_after, pull_refresh_after);
     by_key(&mut base.secrets, secrets, |s| s.target.clone());
     replace(&mut base.tty, tty);
     replace(&mut base.stdin_open, stdin_open);
@@ -194,6 +197,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     union(&mut base.label_file, label_file);
     union(&mut base.external_links, external_links);
     replace(&mut base.isolation, isolation);
+    replace(&mut base.credential_spec, credential_spec);
     union(&mut base.volumes_from, volumes_from);
     base.storage_opt.extend(storage_opt);
     union(&mut base.device_cgroup_rules, device_cgroup_rules);
@@ -237,32 +241,63 @@ fn merge_maps<V>(base: &mut BTreeMap<String, V>, over: BTreeMap<String, V>) {
 }
 
 fn merge_build(mut b: Build, o: Build) -> Build {
+    // Every field named, so that a new one cannot be dropped from an override unnoticed.
+    let Build {
+        context,
+        dockerfile,
+        args,
+        target,
+        labels,
+        dockerfile_inline,
+        cache_from,
+        cache_to,
+        network,
+        shm_size,
+        extra_hosts,
+        secrets,
+        ssh,
+        additional_contexts,
+        tags,
+        platforms,
+        privileged,
+        entitlements,
+        pull,
+        no_cache,
+        isolation,
+        ulimits,
+        provenance,
+        sbom,
+        no_cache_filter,
+    } = o;
     // A mapping without `context` was given "." by the loader; only a real value replaces.
-    if o.context != "." || b.context.is_empty() {
-        b.context = o.context;
+    if context != "." || b.context.is_empty() {
+        b.context = context;
     }
-    replace(&mut b.dockerfile, o.dockerfile);
-    replace(&mut b.target, o.target);
-    merge_maps(&mut b.args, o.args);
-    merge_maps(&mut b.labels, o.labels);
-    replace(&mut b.dockerfile_inline, o.dockerfile_inline);
-    replace(&mut b.network, o.network);
-    replace(&mut b.shm_size, o.shm_size);
-    replace(&mut b.privileged, o.privileged);
-    replace(&mut b.pull, o.pull);
-    replace(&mut b.no_cache, o.no_cache);
-    replace(&mut b.isolation, o.isolation);
-    merge_maps(&mut b.additional_contexts, o.additional_contexts);
-    b.ulimits.extend(o.ulimits);
+    replace(&mut b.dockerfile, dockerfile);
+    replace(&mut b.target, target);
+    merge_maps(&mut b.args, args);
+    merge_maps(&mut b.labels, labels);
+    replace(&mut b.dockerfile_inline, dockerfile_inline);
+    replace(&mut b.network, network);
+    replace(&mut b.shm_size, shm_size);
+    replace(&mut b.privileged, privileged);
+    replace(&mut b.pull, pull);
+    replace(&mut b.no_cache, no_cache);
+    replace(&mut b.isolation, isolation);
+    replace(&mut b.provenance, provenance);
+    replace(&mut b.sbom, sbom);
+    merge_maps(&mut b.additional_contexts, additional_contexts);
+    b.ulimits.extend(ulimits);
     // Lists are appended without repeats, as compose merges them.
     for (mine, theirs) in [
-        (&mut b.cache_from, o.cache_from),
-        (&mut b.cache_to, o.cache_to),
-        (&mut b.extra_hosts, o.extra_hosts),
-        (&mut b.ssh, o.ssh),
-        (&mut b.tags, o.tags),
-        (&mut b.platforms, o.platforms),
-        (&mut b.entitlements, o.entitlements),
+        (&mut b.cache_from, cache_from),
+        (&mut b.cache_to, cache_to),
+        (&mut b.extra_hosts, extra_hosts),
+        (&mut b.ssh, ssh),
+        (&mut b.tags, tags),
+        (&mut b.platforms, platforms),
+        (&mut b.entitlements, entitlements),
+        (&mut b.no_cache_filter, no_cache_filter),
     ] {
         for item in theirs {
             if !mine.contains(&item) {
@@ -270,7 +305,7 @@ fn merge_build(mut b: Build, o: Build) -> Build {
             }
         }
     }
-    for s in o.secrets {
+    for s in secrets {
         b.secrets.retain(|x| x.target != s.target);
         b.secrets.push(s);
     }

@@ -75,6 +75,53 @@ pub fn refresh_interval(policy: &str) -> Option<Result<Duration, String>> {
     }
 }
 
+/// A service's pull policy, read once from `pull_policy` and `pull_refresh_after` into what the
+/// engine acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PullPolicy {
+    /// Pull when the image is absent (`missing`, `if_not_present`, or no policy).
+    #[default]
+    Missing,
+    Always,
+    Never,
+    /// Build the image; never pull it.
+    Build,
+    /// Pull again once the local copy is older than this (`daily`, `weekly`, `every_<d>`, or
+    /// `refresh` with `pull_refresh_after`).
+    Refresh(Duration),
+}
+
+impl PullPolicy {
+    /// Reads the two keys; an error says what is wrong with which. `refresh` without
+    /// `pull_refresh_after` pulls a missing image only, as compose does.
+    pub fn read(policy: Option<&str>, refresh_after: Option<&str>) -> Result<Self, String> {
+        Ok(match policy {
+            None | Some("missing" | "if_not_present") => PullPolicy::Missing,
+            Some("always") => PullPolicy::Always,
+            Some("never") => PullPolicy::Never,
+            Some("build") => PullPolicy::Build,
+            Some("refresh") => match refresh_after {
+                Some(after) => PullPolicy::Refresh(refresh_after_interval(after)?),
+                None => PullPolicy::Missing,
+            },
+            Some(other) => match refresh_interval(other) {
+                Some(interval) => PullPolicy::Refresh(interval?),
+                None => {
+                    return Err(format!(
+                        "`{other}` is not a pull policy; use always, never, missing, build, refresh, daily, weekly or every_<duration>"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+/// `pull_refresh_after`: a duration such as `12h`, `2d` or `1w`.
+pub fn refresh_after_interval(after: &str) -> Result<Duration, String> {
+    refresh_interval(&format!("every_{}", after.trim()))
+        .unwrap_or_else(|| Err(format!("`{after}` is not a duration")))
+}
+
 #[cfg(test)]
 #[test]
 fn a_refresh_interval_too_long_to_count_is_refused_not_a_panic() {
@@ -163,6 +210,25 @@ mod tests {
         assert_eq!(refresh_interval("daily"), Some(Ok(h(24))));
         assert_eq!(refresh_interval("weekly"), Some(Ok(h(168))));
         assert_eq!(refresh_interval("every_12h"), Some(Ok(h(12))));
+        assert_eq!(
+            PullPolicy::read(Some("refresh"), Some("2d")),
+            Ok(PullPolicy::Refresh(h(48)))
+        );
+        assert_eq!(
+            PullPolicy::read(Some("refresh"), None),
+            Ok(PullPolicy::Missing)
+        );
+        assert_eq!(
+            PullPolicy::read(Some("weekly"), Some("1h")),
+            Ok(PullPolicy::Refresh(h(168)))
+        );
+        assert_eq!(
+            PullPolicy::read(Some("if_not_present"), None),
+            Ok(PullPolicy::Missing)
+        );
+        assert_eq!(PullPolicy::read(Some("build"), None), Ok(PullPolicy::Build));
+        assert!(PullPolicy::read(Some("refresh"), Some("soon")).is_err());
+        assert!(PullPolicy::read(Some("sometimes"), None).is_err());
         assert_eq!(refresh_interval("every_2d"), Some(Ok(h(48))));
         assert_eq!(refresh_interval("every_1w"), Some(Ok(h(168))));
         assert!(matches!(refresh_interval("every_soon"), Some(Err(_))));

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::manifest::paths::absolute;
+use crate::manifest::units::PullPolicy;
 use crate::manifest::{
     Build, DeployMode, EndpointMode, MountKind, NetworkMode, PortMode, Project, Restart,
     RestartCondition, Service,
@@ -31,6 +32,7 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             options: BTreeMap::new(),
             ipam: None,
             enable_ipv6: false,
+            enable_ipv4: None,
         });
     }
     for (key, def) in &project.networks {
@@ -45,6 +47,7 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             options: def.driver_opts.clone(),
             ipam: def.ipam.clone(),
             enable_ipv6: def.enable_ipv6.unwrap_or(false),
+            enable_ipv4: def.enable_ipv4,
         });
     }
     let volumes = project
@@ -110,6 +113,19 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             .iter()
             .filter(|(_, d)| !d.labels.is_empty())
             .map(|(k, d)| (k.clone(), d.labels.clone()))
+            .collect(),
+        secret_drivers: project
+            .secrets
+            .iter()
+            .filter(|(_, d)| d.driver.is_some() || d.template_driver.is_some())
+            .map(|(k, d)| {
+                let drivers = SecretDrivers {
+                    driver: d.driver.clone(),
+                    driver_opts: d.driver_opts.clone(),
+                    template_driver: d.template_driver.clone(),
+                };
+                (k.clone(), drivers)
+            })
             .collect(),
     }
 }
@@ -201,6 +217,27 @@ fn service_plan(
             });
         }
     };
+    let mut swarm_only = Vec::new();
+    let uses = svc
+        .configs
+        .iter()
+        .map(|c| ("config", project.configs.get(&c.source), &c.source))
+        .chain(
+            svc.secrets
+                .iter()
+                .map(|s| ("secret", project.secrets.get(&s.source), &s.source)),
+        );
+    for (kind, def, key) in uses {
+        let Some(def) = def else { continue };
+        for (set, option) in [
+            (def.driver.is_some(), "driver"),
+            (def.template_driver.is_some(), "template_driver"),
+        ] {
+            if set {
+                swarm_only.push(format!("{kind} `{key}` sets `{option}`"));
+            }
+        }
+    }
     for cfg in &svc.configs {
         let target = format!("/{}", cfg.target.trim_start_matches('/'));
         place(project.configs.get(&cfg.source), target, cfg, false);
@@ -251,11 +288,21 @@ fn service_plan(
         .and_then(|d| d.resources.as_ref())
         .and_then(|r| r.limits.as_ref());
     let placement = svc.deploy.as_ref().and_then(|d| d.placement.as_ref());
+    let reservations = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.as_ref())
+        .and_then(|r| r.reservations.as_ref());
     ServicePlan {
         name: name.to_owned(),
         image,
         build,
-        pull_policy: svc.pull_policy.clone(),
+        // Both keys were checked when the file was read.
+        pull_policy: PullPolicy::read(
+            svc.pull_policy.as_deref(),
+            svc.pull_refresh_after.as_deref(),
+        )
+        .unwrap_or_default(),
         replicas,
         depends_on: svc.depends_on.clone(),
         command: svc.command.clone(),
@@ -266,6 +313,7 @@ fn service_plan(
         expose: svc.expose.clone(),
         mounts,
         injected: injected.clone(),
+        swarm_only,
         tmpfs: svc.tmpfs.clone(),
         networks,
         endpoints,
@@ -408,6 +456,15 @@ fn service_plan(
                 .map(|p| p.preferences.iter().map(|x| x.spread.clone()).collect())
                 .unwrap_or_default(),
             max_replicas_per_node: placement.and_then(|p| p.max_replicas_per_node),
+            reserve_nano_cpus: reservations
+                .and_then(|r| r.cpus)
+                .map(|c| (c * 1e9).round() as i64),
+            reserve_memory: reservations
+                .and_then(|r| r.memory)
+                .and_then(|m| i64::try_from(m).ok()),
+            reserve_generic: reservations
+                .map(|r| r.generic_resources.clone())
+                .unwrap_or_default(),
         },
     }
 }
@@ -498,7 +555,9 @@ fn build_plan(project: &Project, svc: &Service, b: &Build) -> BuildPlan {
         contexts,
         tags: b.tags.clone(),
         pull: b.pull == Some(true),
-        no_cache: b.no_cache == Some(true),
+        // The builder cannot leave the cache out for some stages only; leaving it out for all
+        // gives the same image, later.
+        no_cache: b.no_cache == Some(true) || !b.no_cache_filter.is_empty(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The configuration hash that decides whether a container can be kept. Like compose's, it leaves out
-//! what does not change a container (replicas, depends_on, build, pull_policy, profiles); the engine
+//! what does not change a container (replicas, depends_on, build, pull_policy and
+//! pull_refresh_after, profiles); the engine
 //! adds the image ID so that a rebuilt image recreates.
 
 use sha2::{Digest, Sha256};
@@ -22,6 +23,7 @@ pub fn config_snapshot(svc: &Service) -> String {
     s.depends_on.clear();
     s.scale = None;
     s.pull_policy = None;
+    s.pull_refresh_after = None;
     s.profiles.clear();
     // A variable without a value reaches no container.
     s.environment.retain(|_, v| v.is_some());

@@ -57,12 +57,26 @@ pub struct Plan {
     pub swarm_secrets: BTreeMap<String, SecretValue>,
     /// The labels each secret asks for (on Swarm, the secret object's).
     pub secret_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// The secret store plugin (with its options) and the templating each secret asks of Swarm.
+    pub secret_drivers: BTreeMap<String, SecretDrivers>,
+}
+
+/// A secret's `driver`, `driver_opts` and `template_driver`, for Swarm.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecretDrivers {
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub template_driver: Option<String>,
 }
 
 /// What only the Swarm backend reads: `deploy` settings that a local engine has no use for.
 #[derive(Debug, Clone, Default)]
 pub struct SwarmPlan {
     pub global: bool,
+    /// `deploy.resources.reservations`: what the scheduler keeps free on a node for each task.
+    pub reserve_nano_cpus: Option<i64>,
+    pub reserve_memory: Option<i64>,
+    pub reserve_generic: Vec<crate::manifest::GenericResource>,
     pub endpoint_mode: EndpointMode,
     /// `mode` of each entry in `ports` (host or ingress), in the same order.
     pub port_modes: Vec<PortMode>,
@@ -90,6 +104,8 @@ pub struct NetworkPlan {
     pub options: BTreeMap<String, String>,
     pub ipam: Option<crate::manifest::Ipam>,
     pub enable_ipv6: bool,
+    /// `Some(false)`: a network without IPv4 addresses.
+    pub enable_ipv4: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -278,7 +294,7 @@ pub struct ServicePlan {
     /// The image reference containers run (`<project>-<service>` for a build without `image:`).
     pub image: String,
     pub build: Option<BuildPlan>,
-    pub pull_policy: Option<String>,
+    pub pull_policy: crate::manifest::units::PullPolicy,
     pub replicas: u32,
     pub depends_on: BTreeMap<String, Dependency>,
     pub command: Option<Vec<String>>,
@@ -291,6 +307,9 @@ pub struct ServicePlan {
     /// Secrets and configs given as text (`content:`, `environment:`): copied into each container
     /// before it starts, as compose does, since there is no file to mount.
     pub injected: Vec<InjectedFile>,
+    /// Options of the secrets and configs it uses that only a swarm honours (`driver`,
+    /// `template_driver`), as `secret s1 sets driver`: one engine refuses them, as compose does.
+    pub swarm_only: Vec<String>,
     pub tmpfs: Vec<String>,
     /// Daemon network name → aliases (the service name is always one).
     pub networks: BTreeMap<String, Vec<String>>,
@@ -520,4 +539,17 @@ impl Plan {
 
 pub fn network_name(project: &str, key: &str) -> String {
     format!("{project}_{key}")
+}
+
+/// The plan of a manifest given as text, project `p` (no file, no daemon): for unit tests.
+#[cfg(test)]
+pub(crate) fn of_text(manifest: &str) -> Plan {
+    let opts = crate::manifest::LoadOptions {
+        cwd: "/nonexistent-unit-test".into(),
+        project_name: Some("p".into()),
+        inline: Some(manifest.as_bytes().to_vec()),
+        ..Default::default()
+    };
+    let loaded = crate::manifest::load(&opts).expect("manifest loads");
+    build(&loaded.project, &Default::default())
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
-use bollard::models::SecretSpec;
+use bollard::models::{Driver, SecretSpec};
 use bollard::query_parameters::ListSecretsOptions;
 use sha2::{Digest, Sha256};
 
@@ -42,6 +42,7 @@ pub async fn ensure_secrets(engine: &Engine, plan: &Plan) -> Result<HashMap<Stri
                 .with_context(|| format!("reading secret file {}", file.display()))?,
             SecretValue::Text(text) => text.clone().into_bytes(),
         };
+        let drivers = plan.secret_drivers.get(key);
         let name = secret_name(&plan.project, key, &data);
         let found = ours
             .iter()
@@ -63,7 +64,18 @@ pub async fn ensure_secrets(engine: &Engine, plan: &Plan) -> Result<HashMap<Stri
                                 .collect(),
                         ),
                         data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
-                        ..Default::default()
+                        driver: drivers.and_then(|d| {
+                            Some(Driver {
+                                name: d.driver.clone()?,
+                                options: Some(d.driver_opts.clone().into_iter().collect()),
+                            })
+                        }),
+                        templating: drivers.and_then(|d| {
+                            Some(Driver {
+                                name: d.template_driver.clone()?,
+                                options: None,
+                            })
+                        }),
                     })
                     .await
                     .api(|| format!("creating secret {name}"))?

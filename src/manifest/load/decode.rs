@@ -11,8 +11,7 @@ use crate::manifest::source::Locator;
 use crate::manifest::spans::FieldPath;
 
 /// Keys that the Compose specification defines for a service but stackctl does not implement yet.
-pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] =
-    &["credential_spec", "driver_opts", "pull_refresh_after"];
+pub(super) const SERVICE_KEYS_UNSUPPORTED: &[&str] = &["driver_opts"];
 
 /// Compose-format keys stackctl does not implement yet, by where they stand (the path's keys with
 /// names of services, networks and so on left out): a key found here is "not supported yet", not
@@ -30,11 +29,7 @@ fn not_yet_supported(path: &FieldPath) -> &'static [&'static str] {
     match keys.as_slice() {
         [] => &[],
         ["services", _] => SERVICE_KEYS_UNSUPPORTED,
-        ["services", _, "deploy", "resources"] => &[],
-        ["services", _, "deploy", "resources", _] => &["generic_resources"],
         ["services", _, "volumes"] => &["image"],
-        ["networks", _] => &["enable_ipv4"],
-        ["secrets", _] | ["configs", _] => &["driver", "driver_opts", "template_driver"],
         _ => &[],
     }
 }
@@ -67,9 +62,15 @@ pub(super) fn decode_defs<T: for<'de> Deserialize<'de> + Default>(
     loc: &Locator,
     into: &mut BTreeMap<String, T>,
     diags: &mut Diagnostics,
+    warnings: &mut Vec<String>,
 ) {
     for (name, mut raw) in defs.unwrap_or_default() {
         let path = FieldPath::root().key(section).key(&name);
+        if legacy_external_name(&mut raw) {
+            warnings.push(format!(
+                "{section}.{name}: `external: {{name: …}}` is deprecated; write `name: …` and `external: true`"
+            ));
+        }
         // A definition replaces the earlier file's whole, so `!override` changes nothing here.
         if let Value::Tagged(t) = &mut raw {
             match super::tags::merge_tag(t) {
@@ -95,6 +96,25 @@ pub(super) fn decode_defs<T: for<'de> Deserialize<'de> + Default>(
             Err(d) => diags.push(d),
         }
     }
+}
+
+/// Rewrites the old form `external: {name: NAME}` as `external: true` and `name: NAME` (a `name:`
+/// beside it wins, as in compose); true when it did.
+fn legacy_external_name(def: &mut Value) -> bool {
+    let Value::Mapping(m) = def else {
+        return false;
+    };
+    let Some(Value::Mapping(ext)) = m.get("external") else {
+        return false;
+    };
+    let name = ext.get("name").cloned();
+    m.insert("external".into(), Value::Bool(true));
+    if let Some(name) = name
+        && !m.contains_key("name")
+    {
+        m.insert("name".into(), name);
+    }
+    true
 }
 
 /// Decodes `v` (found at `base`) into `T`, turning serde's message into a positioned diagnostic.

@@ -276,6 +276,7 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 &loc,
                 &mut project.networks,
                 &mut diags,
+                &mut warnings,
             );
             decode_defs(
                 top.volumes,
@@ -283,6 +284,7 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 &loc,
                 &mut project.volumes,
                 &mut diags,
+                &mut warnings,
             );
             decode_defs(
                 top.secrets,
@@ -290,6 +292,7 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 &loc,
                 &mut project.secrets,
                 &mut diags,
+                &mut warnings,
             );
             decode_defs(
                 top.configs,
@@ -297,8 +300,16 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
                 &loc,
                 &mut project.configs,
                 &mut diags,
+                &mut warnings,
             );
-            decode_defs(top.models, "models", &loc, &mut project.models, &mut diags);
+            decode_defs(
+                top.models,
+                "models",
+                &loc,
+                &mut project.models,
+                &mut diags,
+                &mut warnings,
+            );
             sources.push(source);
         }
     }

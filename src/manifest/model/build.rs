@@ -132,4 +132,24 @@ pub struct Build {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub ulimits: BTreeMap<String, Ulimit>,
+    /// BuildKit attestations (`true`, `false` or `mode=max`); kept as written, as compose does.
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub provenance: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sbom: Option<String>,
+    /// Stages built without the cache.
+    #[serde(
+        default,
+        deserialize_with = "string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub no_cache_filter: Vec<String>,
 }

@@ -12,6 +12,7 @@ mod modes;
 mod mounts;
 mod networks;
 mod parts;
+mod resources;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +37,7 @@ pub use mounts::{
 };
 pub use networks::{Ipam, IpamPool, NetworkDef, ServiceNetwork};
 pub use parts::*;
+pub use resources::*;
 
 /// A whole project: every file merged, interpolated and normalised.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -247,6 +249,12 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub pull_policy: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "pull_refresh_after_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pull_refresh_after: Option<String>,
     #[serde(
         default,
         deserialize_with = "service_secrets",
@@ -579,6 +587,9 @@ pub struct Service {
         skip_serializing_if = "Option::is_none"
     )]
     pub isolation: Option<String>,
+    /// Windows containers' only: kept as compose keeps it, without effect here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_spec: Option<CredentialSpec>,
     /// `SERVICE[:ro|rw]` or `container:NAME[:ro|rw]`: mount every volume of that container.
     #[serde(
         default,

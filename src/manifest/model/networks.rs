@@ -112,6 +112,13 @@ pub struct NetworkDef {
         skip_serializing_if = "Option::is_none"
     )]
     pub enable_ipv6: Option<bool>,
+    /// `false` asks a network without IPv4 addresses (Engine 28 and later).
+    #[serde(
+        default,
+        deserialize_with = "bool_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_ipv4: Option<bool>,
 }
 
 /// A network's address management: its driver, pools and options.

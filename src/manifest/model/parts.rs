@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::Service;
 use super::de::*;
+use super::{Resources, Service};
 
 /// A resource limit (`ulimits:`): a number for both, or `{soft, hard}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -237,77 +237,6 @@ pub struct RestartPolicy {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Resources {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<ResourceSet>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reservations: Option<ResourceSet>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceSet {
-    #[serde(
-        default,
-        deserialize_with = "cpus_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub cpus: Option<f64>,
-    #[serde(
-        default,
-        deserialize_with = "bytes_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub memory: Option<u64>,
-    #[serde(
-        default,
-        deserialize_with = "u32_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub pids: Option<u32>,
-    /// Devices such as GPUs (`reservations.devices`), asked of the engine's device drivers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub devices: Vec<DeviceRequest>,
-}
-
-/// A request for host devices (a GPU): by driver, count (`all` is -1) or IDs, and capabilities.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceRequest {
-    #[serde(
-        default,
-        deserialize_with = "string_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub driver: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "device_count",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub count: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "string_list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub device_ids: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "string_list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub capabilities: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "label_map",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub options: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct UpdateConfig {
     #[serde(
         default,
@@ -518,6 +447,26 @@ pub struct SecretDef {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,
+    /// Swarm only: the secret store plugin that holds it, and its options.
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub driver: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "label_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub driver_opts: BTreeMap<String, String>,
+    /// Swarm only: the templating the secret's or config's text goes through (`golang`).
+    #[serde(
+        default,
+        deserialize_with = "string_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub template_driver: Option<String>,
     /// The value of `environment:`, read when loading (never written out: it may be a secret).
     #[serde(skip)]
     pub resolved: Option<String>,

@@ -240,3 +240,28 @@ fn unknown_keys_are_refused() {
     let e = service("image: x\nimagee: y\n").unwrap_err();
     assert!(e.contains("unknown field `imagee`"), "{e}");
 }
+
+#[test]
+fn newer_compose_keys_are_read_and_kept() {
+    let s = service(
+        "credential_spec: {file: spec.json}\npull_policy: refresh\npull_refresh_after: 2d\nbuild: {context: ., provenance: true, sbom: 'false', no_cache_filter: [deps]}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        s.credential_spec.unwrap().file.as_deref(),
+        Some("spec.json")
+    );
+    assert_eq!(s.pull_refresh_after.as_deref(), Some("2d"));
+    let b = s.build.unwrap();
+    assert_eq!(
+        (b.provenance.as_deref(), b.sbom.as_deref()),
+        (Some("true"), Some("false"))
+    );
+    assert_eq!(b.no_cache_filter, ["deps"]);
+    assert!(
+        service("pull_refresh_after: soon")
+            .unwrap_err()
+            .contains("2d")
+    );
+    assert!(service("credential_spec: {floppy: a}").is_err());
+}

@@ -5,12 +5,14 @@ use std::collections::HashMap;
 
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ServiceSpec,
-    ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecContainerSpecConfigs, TaskSpecContainerSpecDnsConfig,
-    TaskSpecContainerSpecFile, TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets,
-    TaskSpecLogDriver, TaskSpecPlacement, TaskSpecPlacementPreferences, TaskSpecPlacementSpread,
-    TaskSpecResources, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
+    EndpointSpec, EndpointSpecModeEnum, GenericResourcesInner,
+    GenericResourcesInnerDiscreteResourceSpec, GenericResourcesInnerNamedResourceSpec, Limit,
+    NetworkAttachmentConfig, ResourceObject, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec,
+    TaskSpecContainerSpecConfigs, TaskSpecContainerSpecDnsConfig, TaskSpecContainerSpecFile,
+    TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecPlacement,
+    TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use sha2::{Digest, Sha256};
 
@@ -226,6 +228,7 @@ pub fn spec_for(
                     memory_bytes: svc.memory,
                     pids: svc.pids_limit,
                 }),
+                reservations: reservations(&svc.swarm),
                 ..Default::default()
             }),
             restart_policy,
@@ -381,3 +384,32 @@ pub fn not_on_swarm(svc: &ServicePlan) -> Vec<&'static str> {
 
 #[cfg(test)]
 mod tests;
+
+/// `deploy.resources.reservations` as Swarm takes them; None when nothing is reserved.
+fn reservations(sw: &crate::plan::SwarmPlan) -> Option<ResourceObject> {
+    let generic: Vec<GenericResourcesInner> = sw
+        .reserve_generic
+        .iter()
+        .map(|g| GenericResourcesInner {
+            discrete_resource_spec: g.discrete_resource_spec.as_ref().map(|d| {
+                GenericResourcesInnerDiscreteResourceSpec {
+                    kind: d.kind.clone(),
+                    value: d.value,
+                }
+            }),
+            named_resource_spec: g.named_resource_spec.as_ref().map(|n| {
+                GenericResourcesInnerNamedResourceSpec {
+                    kind: n.kind.clone(),
+                    value: n.value.clone(),
+                }
+            }),
+        })
+        .collect();
+    (sw.reserve_nano_cpus.is_some() || sw.reserve_memory.is_some() || !generic.is_empty()).then(
+        || ResourceObject {
+            nano_cpus: sw.reserve_nano_cpus,
+            memory_bytes: sw.reserve_memory,
+            generic_resources: (!generic.is_empty()).then_some(generic),
+        },
+    )
+}

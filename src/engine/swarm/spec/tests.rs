@@ -25,17 +25,7 @@ fn the_config_hash_does_not_depend_on_the_order_of_a_map() {
     assert_ne!(config_hash(&other), first);
 }
 
-/// The plan of a manifest given as text (no file, no daemon).
-fn plan_of(manifest: &str) -> Plan {
-    let opts = crate::manifest::LoadOptions {
-        cwd: "/nonexistent-spec-test".into(),
-        project_name: Some("p".into()),
-        inline: Some(manifest.as_bytes().to_vec()),
-        ..Default::default()
-    };
-    let loaded = crate::manifest::load(&opts).expect("manifest loads");
-    crate::plan::build(&loaded.project, &Default::default())
-}
+use crate::plan::of_text as plan_of;
 
 fn spec(manifest: &str, service: &str) -> ServiceSpec {
     let plan = plan_of(manifest);
@@ -234,4 +224,52 @@ fn an_edit_changes_the_hash_and_nothing_else_does() {
     let b = "services:\n  a:\n    image: x\n    environment: {MODE: two}\n";
     assert_eq!(config_hash(&spec(a, "a")), config_hash(&spec(a, "a")));
     assert_ne!(config_hash(&spec(a, "a")), config_hash(&spec(b, "a")));
+}
+
+#[test]
+fn reservations_and_generic_resources_reach_the_task_template() {
+    let s = spec(
+        "services:\n  a:\n    image: x\n    deploy:\n      resources:\n        reservations:\n          cpus: '0.5'\n          memory: 64m\n          generic_resources:\n            - discrete_resource_spec: {kind: gpu, value: 2}\n            - named_resource_spec: {kind: ssd, value: fast}\n",
+        "a",
+    );
+    let r = s
+        .task_template
+        .unwrap()
+        .resources
+        .unwrap()
+        .reservations
+        .unwrap();
+    assert_eq!(r.nano_cpus, Some(500_000_000));
+    assert_eq!(r.memory_bytes, Some(64 << 20));
+    let g = r.generic_resources.unwrap();
+    let d = g[0].discrete_resource_spec.as_ref().unwrap();
+    assert_eq!((d.kind.as_deref(), d.value), (Some("gpu"), Some(2)));
+    let n = g[1].named_resource_spec.as_ref().unwrap();
+    assert_eq!(
+        (n.kind.as_deref(), n.value.as_deref()),
+        (Some("ssd"), Some("fast"))
+    );
+    let none = spec("services:\n  a:\n    image: x\n", "a");
+    assert_eq!(
+        none.task_template.unwrap().resources.unwrap().reservations,
+        None
+    );
+}
+
+#[test]
+fn a_secrets_store_and_templating_are_kept_for_swarm() {
+    let plan = plan_of(
+        "services:\n  a:\n    image: x\n    secrets: [pw]\nsecrets:\n  pw:\n    environment: HOME\n    driver: vault\n    driver_opts: {path: kv/pw}\n    template_driver: golang\n",
+    );
+    let d = &plan.secret_drivers["pw"];
+    assert_eq!(d.driver.as_deref(), Some("vault"));
+    assert_eq!(d.driver_opts["path"], "kv/pw");
+    assert_eq!(d.template_driver.as_deref(), Some("golang"));
+    assert_eq!(
+        plan.services["a"].swarm_only,
+        [
+            "secret `pw` sets `driver`",
+            "secret `pw` sets `template_driver`"
+        ]
+    );
 }

@@ -293,23 +293,29 @@ pub(crate) fn deploy_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Depl
 }
 
 pub(crate) fn pull_policy_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match string_opt(d)? {
-        None => Ok(None),
-        Some(p)
-            if ["always", "never", "missing", "if_not_present", "build"].contains(&p.as_str()) =>
-        {
-            Ok(Some(p))
-        }
-        Some(p) => match crate::manifest::units::refresh_interval(&p) {
-            Some(Ok(_)) => Ok(Some(p)),
-            Some(Err(e)) => Err(fail(format!(
-                "pull policy `{p}`: {e}; write every_12h, every_2d or every_1w"
-            ))),
-            None => Err(fail(format!(
-                "`{p}` is not a pull policy; use always, never, missing, build, daily, weekly or every_<duration>"
-            ))),
-        },
+    let policy = string_opt(d)?;
+    if let Some(p) = &policy {
+        // `refresh` is checked with its `pull_refresh_after` when the plan reads both.
+        crate::manifest::units::PullPolicy::read(Some(p), Some("1d")).map_err(|e| {
+            fail(if e.contains("not a pull policy") {
+                e
+            } else {
+                format!("pull policy `{p}`: {e}; write every_12h, every_2d or every_1w")
+            })
+        })?;
     }
+    Ok(policy)
+}
+
+pub(crate) fn pull_refresh_after_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    let after = string_opt(d)?;
+    if let Some(a) = &after {
+        crate::manifest::units::refresh_after_interval(a)
+            .map_err(|e| fail(format!("{e}; write a duration such as 12h, 2d or 1w")))?;
+    }
+    Ok(after)
 }
 
 pub(crate) fn service_networks<'de, D: Deserializer<'de>>(
