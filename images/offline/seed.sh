@@ -20,7 +20,11 @@ log() { printf '\033[1mseed:\033[0m %s\n' "$*" >&2; }
 need() {
   command -v "$1" >/dev/null 2>&1 && return
   log "installing $2"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
+  # A machine whose package lists were never fetched (a fresh container) needs them first.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null 2>&1 || {
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
+  }
 }
 
 seed_base() {
