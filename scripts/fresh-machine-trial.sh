@@ -6,8 +6,8 @@
 #
 #   scripts/fresh-machine-trial.sh [CARGO TEST ARGS...]
 #
-# The host lends its Rust toolchain read-only (stable, from $RUSTUP_HOME); crates come from
-# crates.io. Takes a while: a full build and the whole suite, seeding included.
+# The host lends its Rust toolchain read-only (stable, from $RUSTUP_HOME) and its certificate
+# authorities (a machine on this network trusts the same ones); crates come from crates.io. Takes a while: a full build and the whole suite, seeding included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,7 @@ docker run -d --init --name "$NAME" --label "$LABEL" \
   --security-opt apparmor=unconfined --security-opt systempaths=unconfined --cgroupns host \
   -v /sys/fs/cgroup:/sys/fs/cgroup:rw --device /dev/fuse --tmpfs /var/lib/docker:exec,size=16g \
   -v "$PWD:/src:ro" -v "$toolchain:/opt/rust:ro" \
+  -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
   "$IMAGE" sleep infinity >/dev/null
 docker exec -d "$NAME" sh -c 'dockerd >/var/log/dockerd.log 2>&1'
 for _ in $(seq 60); do
