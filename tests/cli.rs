@@ -54,7 +54,7 @@ fn args_for(verb: &str) -> Vec<&'static str> {
 #[test]
 fn every_command_works_on_swarm_or_refuses_it_with_exit_2() {
     let dir = project("services:\n  web:\n    build: ./app\n    image: example/web:1\n");
-    let on_swarm = stackctl::engine::backend::SWARM_COMMANDS;
+    let on_swarm = stackctl::commands::SWARM_VERBS;
     let cli = stackctl::cli::Cli::command();
     let verbs: Vec<String> = cli
         .get_subcommands()

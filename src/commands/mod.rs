@@ -13,6 +13,7 @@ mod project;
 mod providers;
 mod ps;
 mod publish;
+mod reach;
 mod session;
 mod snapshot;
 mod stats;
@@ -25,33 +26,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 pub use ctx::{Ctx, Shape};
+pub use reach::SWARM_VERBS;
 
 use crate::cli::{Cli, Command};
-
-/// The commands that preview their changes under `--dry-run` and change nothing.
-const PREVIEWING: &[&str] = &[
-    "up", "create", "down", "scale", "restart", "stop", "start", "pause", "unpause", "kill", "rm",
-    "publish",
-];
-
-/// The commands that change nothing anyway, so `--dry-run` is harmless there. Any command in
-/// neither list refuses `--dry-run` rather than run for real.
-const UNCHANGING: &[&str] = &[
-    "man",
-    "config",
-    "ps",
-    "logs",
-    "top",
-    "port",
-    "events",
-    "images",
-    "ls",
-    "export",
-    "version",
-    "completion",
-    "volumes",
-    "stats",
-];
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let shape = match cli.command {
@@ -65,17 +42,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         crate::cli::Ansi::Auto => crate::ui::Ansi::Auto,
     });
     let ctx = Ctx::new(cli.global, shape);
-    ctx.target().refuse_command(cli.command.name())?;
     let name = cli.command.name();
-    if ctx.global.dry_run && !PREVIEWING.contains(&name) && !UNCHANGING.contains(&name) {
+    let reach = reach::reach(&cli.command);
+    ctx.target()
+        .refuse_command(name, reach.on_swarm, SWARM_VERBS)?;
+    if ctx.global.dry_run && reach.dry_run == reach::DryRun::Refused {
         return Err(crate::exit::UsageError::new(format!(
-            "--dry-run is not supported by `stackctl {}` yet, and it would change things",
-            cli.command.name()
+            "--dry-run is not supported by `stackctl {name}` yet, and it would change things"
         ))
         .hint(format!(
-            "--dry-run previews {}; drop it to run `{}`",
-            PREVIEWING.join(", "),
-            cli.command.name()
+            "--dry-run previews {}; drop it to run `{name}`",
+            reach::PREVIEWING
         ))
         .into());
     }

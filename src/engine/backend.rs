@@ -25,22 +25,6 @@ pub enum Target {
     Swarm,
 }
 
-/// The subcommands that have work to do on a swarm; the rest act on one engine's containers.
-pub const SWARM_COMMANDS: &[&str] = &[
-    "config",
-    "up",
-    "down",
-    "ps",
-    "scale",
-    "logs",
-    "build",
-    "push",
-    "publish",
-    "version",
-    "completion",
-    "man",
-];
-
 /// What `up` was asked that only some targets can do, checked before anything is created.
 pub struct UpRequest<'a> {
     pub plan: &'a Plan,
@@ -55,9 +39,14 @@ pub struct UpRequest<'a> {
 }
 
 impl Target {
-    /// Refuses a subcommand that has nothing to work on here.
-    pub fn refuse_command(self, verb: &str) -> Result<(), NotOnTarget> {
-        if self == Target::Local || SWARM_COMMANDS.contains(&verb) {
+    /// Refuses a subcommand that has nothing to work on here; `swarm_verbs` are named as the way out.
+    pub fn refuse_command(
+        self,
+        verb: &str,
+        works_on_swarm: bool,
+        swarm_verbs: &[&str],
+    ) -> Result<(), NotOnTarget> {
+        if self == Target::Local || works_on_swarm {
             return Ok(());
         }
         Err(NotOnTarget {
@@ -66,7 +55,7 @@ impl Target {
             ),
             hint: format!(
                 "on Swarm these work: {}; drop --target swarm (or STACKCTL_TARGET) for `{verb}`",
-                SWARM_COMMANDS.join(", ")
+                swarm_verbs.join(", ")
             ),
         })
     }
@@ -294,10 +283,13 @@ mod tests {
 
     #[test]
     fn swarm_refuses_container_commands_and_local_refuses_none() {
-        assert!(Target::Swarm.refuse_command("exec").is_err());
-        assert!(Target::Swarm.refuse_command("up").is_ok());
-        assert!(Target::Local.refuse_command("exec").is_ok());
-        let e = Target::Swarm.refuse_command("cp").unwrap_err();
+        let verbs = ["up", "logs"];
+        assert!(Target::Swarm.refuse_command("exec", false, &verbs).is_err());
+        assert!(Target::Swarm.refuse_command("up", true, &verbs).is_ok());
+        assert!(Target::Local.refuse_command("exec", false, &verbs).is_ok());
+        let e = Target::Swarm
+            .refuse_command("cp", false, &verbs)
+            .unwrap_err();
         assert!(
             e.message.contains("`stackctl cp`") && e.hint.contains("logs"),
             "{e}"
