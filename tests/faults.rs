@@ -149,6 +149,43 @@ fn ctrl_c_during_down_v_never_removes_a_volume() {
     assert!(p.containers().is_empty());
 }
 
+/// `stop`, `restart` and `rm -sf` take Ctrl-C as `down` does: the stops in flight finish (their
+/// grace periods run out), the command says so and exits 130, and what it had begun is done.
+#[test]
+fn ctrl_c_during_stop_restart_and_rm_finishes_the_steps_in_flight() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("fstop", &layered_stack("2s"));
+    for verb in [&["stop"][..], &["restart"][..], &["rm", "-s", "-f"][..]] {
+        p.ok(&["up", "-d"]);
+        let (code, err) = interrupt(&p, verb, Duration::from_millis(800));
+        assert_eq!(code, Some(130), "{verb:?}: {err}");
+        assert!(
+            err.contains("Interrupted: finishing the steps in flight"),
+            "{verb:?}: {err}"
+        );
+        if verb == ["restart"] {
+            // A restart begun is finished: nothing is left stopped half-way.
+            assert_eq!(running(&p).len(), 6, "{verb:?}: {:?}\n{err}", running(&p));
+        } else {
+            // Each stop the command had begun was seen through.
+            let begun: BTreeSet<String> = err
+                .lines()
+                .filter(|l| l.contains("Stopping"))
+                .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
+                .collect();
+            assert!(!begun.is_empty(), "{verb:?}: {err}");
+            assert!(
+                running(&p).is_disjoint(&begun),
+                "{verb:?}: {:?}\n{err}",
+                running(&p)
+            );
+        }
+    }
+    p.ok(&["down", "-v", "-t", "0"]);
+}
+
 /// a ×2 ← web, quick to stop; `a_extra` goes into a's definition, `tail` after the services.
 fn two_tiers(a_extra: &str, tail: &str) -> String {
     format!(

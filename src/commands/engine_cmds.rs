@@ -92,6 +92,20 @@ pub(super) async fn interruptible<T>(
     Err(Interrupted.into())
 }
 
+/// `work` under the project lock (taken first, released after), interruptible as above.
+pub(super) async fn locked<T>(
+    engine: &Engine,
+    project: &str,
+    verb: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    interruptible(engine, async {
+        let _lock = lock::acquire(engine, project, verb).await?;
+        work.await
+    })
+    .await
+}
+
 /// A yes/no COMPOSE_* setting of the environment, read as compose reads it.
 fn compose_flag(name: &str) -> bool {
     std::env::var(name)
@@ -259,10 +273,12 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         if !detach {
             attach.since = engine::logs::daemon_clock(engine).await;
         }
-        let running = interruptible(engine, async {
-            let _lock = lock::acquire(engine, &plan.project, "up").await?;
-            backend.up(&plan, &args.services, &opts, &report).await
-        })
+        let running = locked(
+            engine,
+            &plan.project,
+            "up",
+            backend.up(&plan, &args.services, &opts, &report),
+        )
         .await?;
         let watching = async {
             match &rules {
@@ -386,10 +402,12 @@ pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
     ctx.block_on(async {
         let backend = ctx.backend().await?;
         let engine = backend.engine();
-        interruptible(engine, async {
-            let _lock = lock::acquire(engine, &plan.project, "down").await?;
-            backend.down(&plan, &opts, &report).await
-        })
+        locked(
+            engine,
+            &plan.project,
+            "down",
+            backend.down(&plan, &opts, &report),
+        )
         .await
     })?;
     // Then what the providers made, dependents' first.
@@ -424,11 +442,8 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
     ctx.block_on(async {
         let backend = ctx.backend().await?;
         let engine = backend.engine();
-        interruptible(engine, async {
-            let _lock = lock::acquire(engine, &plan.project, "scale").await?;
-            backend.scale(&plan, &scale, !args.no_deps, &report).await
-        })
-        .await
+        let scaling = backend.scale(&plan, &scale, !args.no_deps, &report);
+        locked(engine, &plan.project, "scale", scaling).await
     })
 }
 

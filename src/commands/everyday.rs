@@ -19,7 +19,7 @@ use crate::exit::UsageError;
 use crate::plan::Plan;
 use crate::ui;
 
-use super::project::{service_containers, with_project};
+use super::project::{service_containers, with_project, with_project_locked};
 use super::{Ctx, exit_code};
 
 /// What `actions` would do to each of `list`, as `--dry-run` shows it.
@@ -57,8 +57,7 @@ fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
 /// `restart: true` (as compose's restart does); a service with a healthcheck is back when healthy.
 pub fn restart(ctx: &Ctx, args: RestartArgs) -> Result<()> {
     let report = ctx.reporter();
-    with_project(ctx, &args.services, async |engine, plan| {
-        let _lock = super::lock::acquire(engine, &plan.project, "restart").await?;
+    with_project_locked(ctx, &args.services, "restart", async |engine, plan| {
         let services = if args.no_deps || args.services.is_empty() {
             args.services.clone()
         } else {
@@ -101,8 +100,7 @@ fn with_dependents(plan: &Plan, named: &[String]) -> Vec<String> {
 
 pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
     let report = ctx.reporter();
-    with_project(ctx, &args.services, async |engine, plan| {
-        let _lock = super::lock::acquire(engine, &plan.project, "stop").await?;
+    with_project_locked(ctx, &args.services, "stop", async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
         if dry_run(
             ctx,
@@ -121,9 +119,8 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
 
 pub fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {
     let report = ctx.reporter();
-    with_project(ctx, &args.services, async |engine, plan| {
+    with_project_locked(ctx, &args.services, "start", async |engine, plan| {
         let since = engine::lifecycle::now_nanos();
-        let _lock = super::lock::acquire(engine, &plan.project, "start").await?;
         let list = service_containers(engine, plan, &args.services, true).await?;
         if list.is_empty() {
             return Err(UsageError::new("no containers to start")
@@ -269,8 +266,7 @@ pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
 
 pub fn rm(ctx: &Ctx, args: RmArgs) -> Result<()> {
     let report = ctx.reporter();
-    with_project(ctx, &args.services, async |engine, plan| {
-        let _lock = super::lock::acquire(engine, &plan.project, "rm").await?;
+    with_project_locked(ctx, &args.services, "rm", async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, true).await?;
         let (running, stopped): (Vec<_>, Vec<_>) = list.iter().partition(|c| c.running());
         let mut changes = changes_for(&stopped, &["remove"]);

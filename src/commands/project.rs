@@ -20,6 +20,19 @@ pub(super) fn with_project<T>(
     with_project_checked(ctx, services, false, f)
 }
 
+/// As `with_project`, for a command that changes the stack: `f` runs under the project lock, and
+/// Ctrl-C lets the steps in flight finish (a second one abandons them) before exiting 130.
+pub(super) fn with_project_locked<T>(
+    ctx: &Ctx,
+    services: &[String],
+    verb: &str,
+    f: impl AsyncFnOnce(&Engine, &Plan) -> Result<T>,
+) -> Result<T> {
+    with_project(ctx, services, async |engine, plan| {
+        super::engine_cmds::locked(engine, &plan.project, verb, f(engine, plan)).await
+    })
+}
+
 /// As `with_project`, for a command that creates containers of `services` and their
 /// dependencies: one whose secret or config has no value is refused first.
 pub(super) fn with_project_checked<T>(
