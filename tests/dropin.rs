@@ -7,7 +7,7 @@
 //! .ci/run). Without it these tests say so and skip, except under CI=true, where they fail.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::CommandFactory;
@@ -409,11 +409,26 @@ fn installed_as_compose_it_answers_docker_compose_and_docker_dash_compose() {
         [format!("{}_web_1", p.name)],
         "--compatibility names as compose's compatibility mode does"
     );
+    // As compose: one line and nothing else (tools take its last word as the version).
     let version = docker_compose(&["version"]);
-    assert!(stdout(&version).starts_with("Docker Compose version v"));
+    assert_eq!(
+        stdout(&version),
+        format!(
+            "Docker Compose version v{}\n",
+            stackctl::cli::COMPOSE_VERSION
+        )
+    );
     // The standalone name: `docker-compose` on the PATH.
     let bin = config.path().join("docker-compose");
     std::os::unix::fs::symlink(stackctl_path(), &bin).unwrap();
+    let version = Command::new(&bin).arg("version").output().unwrap();
+    assert_eq!(
+        stdout(&version),
+        format!(
+            "Docker Compose version v{}\n",
+            stackctl::cli::COMPOSE_VERSION
+        )
+    );
     let ps = Command::new(&bin)
         .arg("-f")
         .arg(&p.file)
@@ -425,4 +440,52 @@ fn installed_as_compose_it_answers_docker_compose_and_docker_dash_compose() {
     let down = docker_compose(&["down", "-t", "1"]);
     assert!(down.status.success(), "{}", stderr(&down));
     assert!(p.containers().is_empty());
+}
+
+/// A Python with python-on-whales and testcontainers, if there is one (CI installs them beside
+/// the peer; see .ci/run).
+fn client_python() -> Option<PathBuf> {
+    let found = std::env::var_os("STACKCTL_CLIENTS_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but STACKCTL_CLIENTS_PYTHON names no Python: the client library tests must run"
+        );
+        eprintln!(
+            "SKIPPED: set STACKCTL_CLIENTS_PYTHON to a Python with python-on-whales and testcontainers"
+        );
+    }
+    found
+}
+
+/// Two client libraries that drive `docker compose` and parse what it prints work unchanged
+/// with stackctl as the plugin (tests/clients/drive.py: their calls, checked).
+#[test]
+fn python_client_libraries_drive_it_as_they_drive_compose() {
+    if !daemon_available() {
+        return;
+    }
+    let Some(python) = client_python() else {
+        return;
+    };
+    let p = TestProject::new(
+        "dropin-clients",
+        "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    ports: ['8000']\n  worker:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    depends_on: [web]\n    volumes: [data:/data]\nvolumes:\n  data: {}\n",
+    );
+    let config = tempfile::tempdir().unwrap();
+    let plugins = config.path().join("cli-plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::os::unix::fs::symlink(stackctl_path(), plugins.join("docker-compose")).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/drive.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(p.path())
+        .arg(&p.name)
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .expect("run the client script");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(p.containers().is_empty(), "down left {:?}", p.containers());
 }

@@ -95,6 +95,10 @@ pub struct Global {
     /// Deprecated in compose: `--ansi never`
     #[arg(long, hide = true)]
     pub no_ansi: bool,
+    /// Set when run as `docker compose` or `docker-compose` (see `plugin::invocation`): where
+    /// output differs, it is compose's exactly, for the tools that parse it.
+    #[arg(long, hide = true)]
+    pub as_compose: bool,
     /// Registries to reach over plain HTTP for `-f oci://…` (compose's; the daemon's own
     /// settings decide for images)
     #[arg(long, hide = true, value_name = "REGISTRY")]

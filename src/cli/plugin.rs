@@ -57,6 +57,9 @@ pub fn invocation(args: Vec<OsString>, docker_started_it: bool) -> Invocation {
         return Invocation::Metadata;
     }
     let mut out = vec![OsString::from("stackctl")];
+    if plugin_name == "compose" {
+        out.push("--as-compose".into());
+    }
     let mut rest = args.into_iter().skip(1);
     // Docker's global flags come first, then the plugin's name, then the plugin's own arguments.
     while let Some(arg) = rest.next() {

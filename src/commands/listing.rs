@@ -81,6 +81,10 @@ pub fn version(ctx: &Ctx, args: VersionArgs) -> Result<()> {
         let v = serde_json::json!({"version": format!("v{compose}"), "stackctl": ours});
         return Ok(ui::out(format!("{v}\n"))?);
     }
+    if ctx.global.as_compose {
+        // Tools read this line whole (or its last word) as compose's version.
+        return Ok(ui::out(format!("Docker Compose version v{compose}\n"))?);
+    }
     ui::out(format!(
         "Docker Compose version v{compose} (stackctl {ours})\nstackctl {ours}\n"
     ))?;
