@@ -21,12 +21,13 @@ docker build -q -t "$IMAGE" tests/dind/fresh >/dev/null
 cleanup() { docker rm -f -v "$NAME" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 # Not --privileged (it fails here): every capability but CAP_SYS_RESOURCE; see tests/common/dind.rs.
-# Device nodes may be used, as on a machine (the seed script's debootstrap makes /dev/null).
+# Device nodes may be made and used, as on a machine (the seed script's debootstrap makes
+# /dev/null in its target, which must not be a nodev mount: hence /tmp as a tmpfs with dev).
 docker run -d --init --name "$NAME" --label "$LABEL" \
   --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
   --security-opt apparmor=unconfined --security-opt systempaths=unconfined --cgroupns host \
   -v /sys/fs/cgroup:/sys/fs/cgroup:rw --device /dev/fuse --tmpfs /var/lib/docker:exec,size=16g \
-  --device-cgroup-rule 'c *:* rwm' --device-cgroup-rule 'b *:* rwm' \
+  --device-cgroup-rule 'c *:* rwm' --device-cgroup-rule 'b *:* rwm' --tmpfs /tmp:exec,dev,size=6g \
   -v "$PWD:/src:ro" -v "$toolchain:/opt/rust:ro" \
   -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
   "$IMAGE" sleep infinity >/dev/null

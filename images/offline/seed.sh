@@ -34,7 +34,11 @@ seed_base() {
     need debootstrap debootstrap
     local dir; dir=$(mktemp -d)
     log "debootstrap bookworm (minbase) into $dir"
-    debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >/dev/null
+    if ! debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >"$CACHE/debootstrap.log" 2>&1; then
+      log "debootstrap failed; the end of $CACHE/debootstrap.log:"
+      tail -5 "$CACHE/debootstrap.log" >&2
+      exit 1
+    fi
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     tar -C "$dir" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
     rm -rf "$dir"
