@@ -1115,7 +1115,8 @@ fn ipam_and_fixed_addresses_reach_the_engine() {
 }
 
 #[test]
-fn service_healthy_uses_the_images_own_healthcheck_and_says_when_there_is_none() {
+fn service_healthy_uses_the_images_own_healthcheck_its_timings_overridable_and_says_when_there_is_none()
+ {
     if !daemon_available() {
         return;
     }
@@ -1139,6 +1140,25 @@ fn service_healthy_uses_the_images_own_healthcheck_and_says_when_there_is_none()
         inspect(&format!("{}-db-1", p.name), "{{.State.Health.Status}}"),
         "healthy",
         "app started only once db's image healthcheck passed"
+    );
+    p.ok(&["down", "-t", "1"]);
+    // A healthcheck with timings and no test keeps the image's test with those timings.
+    p.write(&manifest(
+        "    build: ./db\n    init: true\n    healthcheck: {interval: 2s, retries: 7}\n",
+    ));
+    p.ok(&["up", "-d"]);
+    let db = format!("{}-db-1", p.name);
+    assert_eq!(inspect(&db, "{{.State.Health.Status}}"), "healthy");
+    assert_eq!(
+        inspect(&db, "{{json .Config.Healthcheck.Test}}"),
+        r#"["CMD-SHELL","test -e /tmp/ready"]"#
+    );
+    assert_eq!(
+        inspect(
+            &db,
+            "{{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}"
+        ),
+        "2s 7"
     );
     p.ok(&["down", "-t", "1"]);
     docker(&["rmi", "-f", &image]);

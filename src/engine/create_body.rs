@@ -319,7 +319,8 @@ pub fn health_config(health: &Health) -> Option<HealthConfig> {
             ..Default::default()
         }),
         Health::Check(h) => Some(HealthConfig {
-            test: Some(h.test.clone()),
+            // None keeps the image's test (the engine fills in what is not given).
+            test: (!h.test.is_empty()).then(|| h.test.clone()),
             interval: nanos(h.interval),
             timeout: nanos(h.timeout),
             retries: h.retries.map(i64::from),

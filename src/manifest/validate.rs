@@ -363,19 +363,6 @@ pub fn validate(
                 );
             }
         }
-        if let Some(h) = &svc.healthcheck
-            && !h.is_disabled()
-            && h.test.is_empty()
-        {
-            diags.push(
-                loc.diag(
-                    &sp.key("healthcheck"),
-                    true,
-                    "the healthcheck has no `test`",
-                )
-                .hint("add `test: [\"CMD\", ...]` or `disable: true`"),
-            );
-        }
         for (i, f) in svc.env_file.iter().enumerate() {
             if f.required && !super::host_path(&p.working_dir, &f.path).is_file() {
                 diags.push(

@@ -263,7 +263,8 @@ fn service_plan(
     }
     let health = match &svc.healthcheck {
         Some(h) if h.is_disabled() => Health::Disabled,
-        Some(h) if !h.test.is_empty() => Health::Check(HealthPlan {
+        // Without `test`, the timings apply to the image's own healthcheck, as in compose.
+        Some(h) => Health::Check(HealthPlan {
             test: h.test.clone(),
             interval: h.interval,
             timeout: h.timeout,

@@ -486,8 +486,9 @@ impl ServicePlan {
         (p <= u32::from(last)).then_some(p as u16)
     }
 
+    /// The manifest gives a healthcheck test of its own (one with only timings keeps the image's).
     pub fn has_healthcheck(&self) -> bool {
-        matches!(self.health, Health::Check(_))
+        matches!(&self.health, Health::Check(h) if !h.test.is_empty())
     }
 
     /// The grace period before a stop turns into a kill (compose's default is 10 s).
