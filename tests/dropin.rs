@@ -489,3 +489,195 @@ fn python_client_libraries_drive_it_as_they_drive_compose() {
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     assert!(p.containers().is_empty(), "down left {:?}", p.containers());
 }
+
+/// The Compose schema compose validates with, as its binary carries it (compose-go embeds
+/// `compose_spec.json`), so that the walk below follows the peer's own idea of the format.
+fn embedded_schema(peer: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(peer).expect("read the peer binary");
+    let marker = b"\"$id\": \"compose_spec.json\"";
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("the peer embeds compose_spec.json");
+    let start = bytes[..at]
+        .iter()
+        .rposition(|b| *b == b'{')
+        .expect("the schema's opening brace");
+    serde_json::Deserializer::from_slice(&bytes[start..])
+        .into_iter::<serde_json::Value>()
+        .next()
+        .expect("a JSON value")
+        .expect("the embedded schema parses")
+}
+
+/// A value of the shape `node` asks, the simplest one: the first of its alternatives that is an
+/// object, a string, a list, a number or a boolean, in that order.
+fn sample(node: &serde_json::Value, defs: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let node = resolve(node, defs);
+    if let Some(alts) = node
+        .get("oneOf")
+        .or(node.get("anyOf"))
+        .and_then(Value::as_array)
+    {
+        for kind in ["object", "string", "array", "integer", "number", "boolean"] {
+            if let Some(alt) = alts.iter().map(|a| resolve(a, defs)).find(|a| {
+                a.get("type") == Some(&json!(kind))
+                    || a.get("type")
+                        .and_then(Value::as_array)
+                        .is_some_and(|t| t.contains(&json!(kind)))
+            }) {
+                return sample(alt, defs);
+            }
+        }
+    }
+    if let Some(first) = node.get("enum").and_then(|e| e.get(0)) {
+        return first.clone();
+    }
+    let kind = match node.get("type") {
+        Some(Value::Array(kinds)) => kinds.first().cloned().unwrap_or_default(),
+        Some(k) => k.clone(),
+        None => json!("object"),
+    };
+    match kind.as_str() {
+        Some("string") => json!("x"),
+        Some("integer" | "number") => json!(1),
+        Some("boolean") => json!(true),
+        Some("array") => json!([sample(
+            node.get("items").unwrap_or(&json!({"type": "string"})),
+            defs
+        )]),
+        _ => json!({}),
+    }
+}
+
+fn resolve<'a>(node: &'a serde_json::Value, defs: &'a serde_json::Value) -> &'a serde_json::Value {
+    let mut node = node;
+    while let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
+        node = &defs[r.rsplit('/').next().unwrap_or_default()];
+    }
+    node
+}
+
+/// Every key the schema defines under `node`, as a path from the document's top (a name stands
+/// where the schema has a pattern of names), down to a few levels.
+fn schema_paths(
+    node: &serde_json::Value,
+    defs: &serde_json::Value,
+    path: Vec<String>,
+    depth: usize,
+    out: &mut Vec<(Vec<String>, serde_json::Value)>,
+) {
+    let node = resolve(node, defs);
+    if depth > 4 {
+        return;
+    }
+    for alt in node
+        .get("oneOf")
+        .or(node.get("anyOf"))
+        .and_then(|a| a.as_array())
+        .into_iter()
+        .flatten()
+    {
+        schema_paths(alt, defs, path.clone(), depth + 1, out);
+    }
+    if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+        for (key, child) in props {
+            let mut here = path.clone();
+            here.push(key.clone());
+            if !out.iter().any(|(p, _)| p == &here) {
+                out.push((here.clone(), child.clone()));
+            }
+            schema_paths(child, defs, here, depth + 1, out);
+        }
+    }
+    if let Some(patterns) = node.get("patternProperties").and_then(|p| p.as_object()) {
+        for (pattern, child) in patterns {
+            if !pattern.starts_with("^x-") {
+                let mut here = path.clone();
+                here.push("n1".into());
+                schema_paths(child, defs, here, depth + 1, out);
+            }
+        }
+    }
+}
+
+/// Walks every key of compose's own schema: each, with a value of its shape, in a file of one
+/// service. Where compose accepts the file, stackctl may judge the value more strictly, but it
+/// may not call the key unknown or unsupported.
+#[test]
+fn every_key_of_composes_schema_is_known() {
+    let Some(peer) = peer() else {
+        return;
+    };
+    let schema = embedded_schema(&peer);
+    let defs = schema
+        .get("$defs")
+        .or(schema.get("definitions"))
+        .expect("definitions");
+    let mut paths = Vec::new();
+    schema_paths(
+        &defs["service"],
+        defs,
+        vec!["services".into(), "web".into()],
+        0,
+        &mut paths,
+    );
+    for section in ["networks", "volumes", "secrets", "configs"] {
+        schema_paths(
+            &schema["properties"][section],
+            defs,
+            vec![section.into()],
+            0,
+            &mut paths,
+        );
+    }
+    assert!(
+        paths.len() > 200,
+        "only {} keys found in the schema",
+        paths.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    let mut unknown = Vec::new();
+    for (path, node) in &paths {
+        let mut doc = serde_json::json!({"services": {"web": {"image": "busybox"}}});
+        let mut at = &mut doc;
+        for key in &path[..path.len() - 1] {
+            if !at.get(key).is_some_and(|v| v.is_object()) {
+                at[key] = serde_json::json!({});
+            }
+            at = &mut at[key];
+        }
+        at[path.last().unwrap()] = sample(node, defs);
+        std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
+        let theirs = Command::new(&peer)
+            .arg("-f")
+            .arg(&file)
+            .args(["config", "-q"])
+            .output()
+            .unwrap();
+        if !theirs.status.success() {
+            continue;
+        }
+        let ours = Command::new(stackctl_path())
+            .arg("-f")
+            .arg(&file)
+            .args(["config", "-q"])
+            .output()
+            .unwrap();
+        let err = stderr(&ours);
+        if err.contains("unknown key") || err.contains("does not support it yet") {
+            unknown.push(format!(
+                "{}: {}",
+                path.join("."),
+                err.lines().next().unwrap_or_default()
+            ));
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "keys compose accepts and stackctl does not know:\n{}",
+        unknown.join("\n")
+    );
+}
