@@ -681,3 +681,60 @@ fn every_key_of_composes_schema_is_known() {
         unknown.join("\n")
     );
 }
+
+/// `config --resolve-image-digests` and `--lock-image-digests` pin images to the digests their
+/// registry gives, as compose prints them (the seeded registry on 127.0.0.1:5000 answers).
+#[test]
+fn config_pins_images_to_their_registrys_digests_as_compose_does() {
+    if !local_daemon_available("the registry is this machine's 127.0.0.1:5000") {
+        return;
+    }
+    let Some(peer) = peer() else {
+        return;
+    };
+    let registry = "127.0.0.1:5000/library/redis:7-alpine";
+    if http_get(5000, "/v2/library/redis/tags/list").is_err() {
+        panic!("the seeded registry does not answer on 127.0.0.1:5000 (images/offline/seed.sh)");
+    }
+    let p = TestProject::new(
+        "dropin-digests",
+        &format!(
+            "services:\n  cache:\n    image: {registry}\n    environment: {{A: b}}\n  app:\n    build: .\n  pinned:\n    image: {registry}@sha256:{}\n",
+            "0".repeat(64)
+        ),
+    );
+    let both = |args: &[&str]| {
+        let theirs = Command::new(&peer)
+            .arg("-f")
+            .arg(&p.file)
+            .args(["-p", &p.name, "config"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(theirs.status.success(), "{}", stderr(&theirs));
+        (
+            stdout(&p.ok(&[&["config"][..], args].concat())),
+            stdout(&theirs),
+        )
+    };
+    let (ours, theirs) = both(&["--lock-image-digests"]);
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&format!("{registry}@sha256:")), "{ours}");
+    let images = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("image:"))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let (ours, theirs) = both(&["--resolve-image-digests"]);
+    assert_eq!(images(&ours), images(&theirs));
+    // An image the registry does not have: refused, naming it.
+    p.write("services:\n  x:\n    image: 127.0.0.1:5000/library/nope:1\n");
+    let out = p.run(&["config", "--resolve-image-digests"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("127.0.0.1:5000/library/nope:1"),
+        "{}",
+        stderr(&out)
+    );
+}

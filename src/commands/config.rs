@@ -1,4 +1,5 @@
-//! `stackctl config`: the resolved manifest, never touching the daemon.
+//! `stackctl config`: the resolved manifest. It asks the daemon nothing, except to pin images to
+//! the digests their registries give now (`--resolve-image-digests`, `--lock-image-digests`).
 
 use anyhow::Result;
 
@@ -13,8 +14,6 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         (args.no_normalize, "--no-normalize"),
         (args.no_consistency, "--no-consistency"),
         (args.no_env_resolution, "--no-env-resolution"),
-        (args.resolve_image_digests, "--resolve-image-digests"),
-        (args.lock_image_digests, "--lock-image-digests"),
         (args.variables, "--variables"),
     ]);
     let mut project = loaded.project.clone();
@@ -24,6 +23,12 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         let plan = crate::plan::build(&project, &Default::default());
         let keep = crate::engine::converge::with_dependencies(&plan, &args.service_names);
         project.services.retain(|name, _| keep.contains(name));
+    }
+    if args.resolve_image_digests || args.lock_image_digests {
+        pin_images(ctx, &mut project)?;
+    }
+    if args.lock_image_digests {
+        project = images_only(&project);
     }
     if args.quiet {
         return Ok(());
@@ -70,7 +75,10 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     } else {
         // The values are interpolated already: a `$` in them is written `$$`, so that the output
         // reads back as the same project (compose does the same).
-        let mut value = if args.no_path_resolution {
+        let mut value = if args.lock_image_digests {
+            // An override file: only what it pins.
+            serde_yaml::to_value(serde_json::json!({ "services": project.services }))?
+        } else if args.no_path_resolution {
             serde_yaml::to_value(&project)?
         } else {
             serde_yaml::to_value(crate::manifest::paths::with_absolute_paths(&project))?
@@ -87,6 +95,63 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         None => crate::ui::out(text)?,
     }
     Ok(())
+}
+
+/// Every image the project names (services', pre_start hooks', `type: image` volumes') pinned to
+/// the digest its registry gives now, spelt in full as compose spells it; one already pinned
+/// keeps its digest. A volume whose source is a service's name is that service's image, left as it is.
+fn pin_images(ctx: &Ctx, project: &mut crate::manifest::Project) -> Result<()> {
+    use crate::manifest::MountKind;
+    let services: Vec<String> = project.services.keys().cloned().collect();
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
+        let mut pinned = std::collections::HashMap::new();
+        for svc in project.services.values_mut() {
+            let images = svc
+                .image
+                .iter_mut()
+                .chain(svc.pre_start.iter_mut().filter_map(|h| h.image.as_mut()))
+                .chain(
+                    svc.volumes
+                        .iter_mut()
+                        .filter(|m| m.kind == MountKind::Image)
+                        .filter_map(|m| m.source.as_mut())
+                        .filter(|s| !services.contains(s)),
+                );
+            for image in images {
+                if image.contains('@') {
+                    *image = crate::manifest::reference::full(image);
+                    continue;
+                }
+                if !pinned.contains_key(image.as_str()) {
+                    let digest = crate::engine::images::registry_digest(&engine, image).await?;
+                    let full = crate::manifest::reference::full(image);
+                    pinned.insert(image.clone(), format!("{full}@{digest}"));
+                }
+                *image = pinned[image.as_str()].clone();
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `--lock-image-digests`: the services with their images (and image volumes) only.
+fn images_only(project: &crate::manifest::Project) -> crate::manifest::Project {
+    let mut out = crate::manifest::Project::default();
+    for (name, svc) in &project.services {
+        let kept = crate::manifest::Service {
+            image: svc.image.clone(),
+            volumes: svc
+                .volumes
+                .iter()
+                .filter(|m| m.kind == crate::manifest::MountKind::Image)
+                .cloned()
+                .collect(),
+            ..Default::default()
+        };
+        out.services.insert(name.clone(), kept);
+    }
+    out
 }
 
 fn escape_dollars(v: &mut serde_yaml::Value) {

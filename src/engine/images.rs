@@ -122,6 +122,23 @@ pub fn split_reference(reference: &str) -> (String, String) {
     }
 }
 
+/// The digest the registry gives `reference` now (the daemon asks it, with this user's login),
+/// as `config --resolve-image-digests` pins images.
+pub async fn registry_digest(engine: &Engine, reference: &str) -> Result<String> {
+    let found = engine
+        .docker
+        .inspect_registry_image(reference, super::auth::credentials_for(reference))
+        .await
+        .map_err(|e| {
+            registry_failure(
+                "resolving the digest of",
+                reference,
+                &super::api_error(e).to_string(),
+            )
+        })?;
+    Ok(found.descriptor.digest.unwrap_or_default())
+}
+
 /// A registry's refusal, with the way out when it is about logging in.
 fn registry_failure(action: &str, reference: &str, message: &str) -> anyhow::Error {
     let lower = message.to_lowercase();

@@ -3,6 +3,29 @@
 
 use super::diag::clip;
 
+/// `reference` in full, as the docker CLI spells it: Docker Hub's domain and `library/` filled in,
+/// `:latest` when there is neither tag nor digest (`redis` → `docker.io/library/redis:latest`),
+/// and a tag beside a digest dropped (the digest decides).
+pub fn full(reference: &str) -> String {
+    let (rest, digest) = match reference.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (reference, None),
+    };
+    // The first part names a registry when it looks like a host: a dot, a port, or localhost.
+    let named = match rest.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => rest.to_owned(),
+        Some(_) => format!("docker.io/{rest}"),
+        None => format!("docker.io/library/{rest}"),
+    };
+    // A tag follows the last `:` after the last `/` (one before it is a port).
+    let tag_at = named.rfind(':').filter(|i| !named[*i..].contains('/'));
+    match (digest, tag_at) {
+        (Some(d), _) => format!("{}@{d}", &named[..tag_at.unwrap_or(named.len())]),
+        (None, Some(_)) => named,
+        (None, None) => format!("{named}:latest"),
+    }
+}
+
 /// Why `reference` is not an image reference the daemon accepts, or None when it is one.
 pub fn problem(reference: &str) -> Option<String> {
     if reference.is_empty() {
@@ -149,4 +172,26 @@ mod tests {
         let p = problem(&long).expect("1 MiB name");
         assert!(p.contains("255") && p.len() < 200, "{p}");
     }
+}
+
+#[cfg(test)]
+#[test]
+fn references_are_spelt_in_full_as_docker_does() {
+    assert_eq!(full("redis"), "docker.io/library/redis:latest");
+    assert_eq!(full("redis:7-alpine"), "docker.io/library/redis:7-alpine");
+    assert_eq!(full("bitnami/redis"), "docker.io/bitnami/redis:latest");
+    assert_eq!(
+        full("127.0.0.1:5000/library/redis:7"),
+        "127.0.0.1:5000/library/redis:7"
+    );
+    assert_eq!(full("localhost/app"), "localhost/app:latest");
+    assert_eq!(full("ghcr.io/o/app@sha256:ab"), "ghcr.io/o/app@sha256:ab");
+    assert_eq!(
+        full("redis:7@sha256:ab"),
+        "docker.io/library/redis@sha256:ab"
+    );
+    assert_eq!(
+        full("localhost:5000/app@sha256:ab"),
+        "localhost:5000/app@sha256:ab"
+    );
 }
