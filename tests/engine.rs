@@ -1468,3 +1468,47 @@ fn use_api_socket_lends_the_daemon_and_the_credentials_and_is_refused_where_it_c
     assert!(logs.contains("\"auths\""), "{logs}");
     assert!(inspect(&tool, "{{.Config.Env}}").contains("DOCKER_CONFIG=/run/secrets/docker"));
 }
+
+/// `depends_on: {db: {restart: true}}`: when `up` recreates db, the dependent's kept container is
+/// restarted (same container, started again); one that depends without `restart` is left alone.
+#[test]
+fn recreating_a_dependency_restarts_the_dependents_that_ask_for_it() {
+    if !daemon_available() {
+        return;
+    }
+    let manifest = |version: &str| {
+        format!(
+            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    environment: {{V: '{version}'}}\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on:\n      db: {{condition: service_started, restart: true}}\n  other:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on: [db]\n"
+        )
+    };
+    let p = TestProject::new("deprestart", &manifest("1"));
+    p.ok(&["up", "-d"]);
+    let app = format!("{}-app-1", p.name);
+    let other = format!("{}-other-1", p.name);
+    let state = |c: &str| inspect(c, "{{.Id}} {{.State.StartedAt}}");
+    let (app_before, other_before) = (state(&app), state(&other));
+    // Nothing changed: nothing restarts.
+    p.ok(&["up", "-d"]);
+    assert_eq!(state(&app), app_before);
+    p.write(&manifest("2"));
+    let out = p.ok(&["up", "-d"]);
+    let (app_after, other_after) = (state(&app), state(&other));
+    let id = |s: &str| s.split(' ').next().unwrap_or_default().to_owned();
+    assert_eq!(
+        id(&app_after),
+        id(&app_before),
+        "app is kept, not recreated"
+    );
+    assert_ne!(
+        app_after,
+        app_before,
+        "app was started again:\n{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(&format!("Container {app}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(other_after, other_before, "other asked for no restart");
+}
