@@ -301,7 +301,7 @@ pub async fn up(
         return Err(errors.swap_remove(root));
     }
 
-    restart_dependents_of_recreated(engine, &services, &actions, report).await?;
+    super::lifecycle::restart_dependents_of_recreated(engine, &services, &actions, report).await?;
 
     if opts.wait {
         // A one-shot service that others wait on with `service_completed_successfully` is done
@@ -354,41 +354,6 @@ pub async fn up(
 
 /// The project's networks and volumes, made where missing: what a one-off container of a service
 /// needs when none of its dependencies is started (`run --no-deps`, or a service without any).
-/// The containers this `up` kept of a service that depends with `restart: true` on one whose
-/// containers it recreated are restarted, as compose does (they may hold connections to what
-/// went away).
-async fn restart_dependents_of_recreated(
-    engine: &Engine,
-    services: &[&ServicePlan],
-    actions: &HashMap<String, (ServiceActions, String)>,
-    report: &Reporter,
-) -> Result<()> {
-    let recreated = |name: &str| {
-        actions
-            .get(name)
-            .is_some_and(|(a, _)| !a.recreate.is_empty())
-    };
-    let kept = services
-        .iter()
-        .filter(|s| {
-            s.depends_on
-                .iter()
-                .any(|(dep, d)| d.restart && recreated(dep))
-        })
-        .flat_map(|s| {
-            let grace = s.stop_timeout();
-            actions[&s.name].0.keep.iter().map(move |c| (c, grace))
-        });
-    super::settle_all(kept.map(|(c, grace)| async move {
-        step(report, format!("Container {}", c.name), "Restarting", false);
-        super::ops::restart(engine, &c.id, grace).await?;
-        step(report, format!("Container {}", c.name), "Restarted", true);
-        Ok(())
-    }))
-    .await
-    .map(|_| ())
-}
-
 pub async fn ensure_resources(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<()> {
     resources::check_networks(engine, plan).await?;
     let (networks, volumes) = tokio::join!(

@@ -1,7 +1,8 @@
 //! The one stop sequence: dependents before what they depend on, a level's containers at once,
 //! each given its service's `pre_stop` hooks and then its grace period before the kill. `down`,
 //! `stop` and attached `up` all stop this way; every container of a level is tried even when one
-//! fails, and the first failure is reported.
+//! fails, and the first failure is reported. And the restarts `up` owes the dependents of what it
+//! recreated.
 
 use std::time::Duration;
 
@@ -107,4 +108,39 @@ pub async fn wait_up(
 /// Now, on the clock the health watcher compares the daemon's event times with.
 pub fn now_nanos() -> i64 {
     super::health::now_nanos()
+}
+
+/// The containers this `up` kept of a service that depends with `restart: true` on one whose
+/// containers it recreated are restarted, as compose does (they may hold connections to what
+/// went away).
+pub async fn restart_dependents_of_recreated(
+    engine: &Engine,
+    services: &[&crate::plan::ServicePlan],
+    actions: &std::collections::HashMap<String, (super::decide::ServiceActions, String)>,
+    report: &Reporter,
+) -> Result<()> {
+    let recreated = |name: &str| {
+        actions
+            .get(name)
+            .is_some_and(|(a, _)| !a.recreate.is_empty())
+    };
+    let kept = services
+        .iter()
+        .filter(|s| {
+            s.depends_on
+                .iter()
+                .any(|(dep, d)| d.restart && recreated(dep))
+        })
+        .flat_map(|s| {
+            let grace = s.stop_timeout();
+            actions[&s.name].0.keep.iter().map(move |c| (c, grace))
+        });
+    super::settle_all(kept.map(|(c, grace)| async move {
+        step(report, format!("Container {}", c.name), "Restarting", false);
+        super::ops::restart(engine, &c.id, grace).await?;
+        step(report, format!("Container {}", c.name), "Restarted", true);
+        Ok(())
+    }))
+    .await
+    .map(|_| ())
 }
