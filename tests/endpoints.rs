@@ -108,10 +108,40 @@ fn a_docker_context_sends_the_project_to_its_daemon_and_nothing_to_the_local_one
     assert_eq!(on_node(), "", "down went to the node too");
 }
 
+/// A fresh machine may have no ssh client (stackctl's ssh:// runs the system's, as docker's
+/// does): the test installs Debian's once, as the seed script installs what it needs.
+fn ensure_ssh_client() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let have = |bin: &str| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {bin}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if have("ssh") && have("ssh-keygen") {
+            return;
+        }
+        eprintln!("installing openssh-client (the ssh:// test needs ssh and ssh-keygen)");
+        let installed = Command::new("sh")
+            .args([
+                "-c",
+                "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q openssh-client >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q openssh-client >/dev/null; }",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "no ssh client, and installing openssh-client failed: install it to run this test"
+        );
+    });
+}
+
 /// `ssh` for stackctl (first on its PATH): the system ssh with the test's key, and known hosts
 /// kept in the test's folder, so that no file of the user running the tests is written.
 fn ssh_wrapper(dir: &std::path::Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
+    ensure_ssh_client();
     let key = dir.join("id_ed25519");
     let made = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
