@@ -12,7 +12,7 @@ use crate::cli::{
     ServicesTimeout, StartArgs, VolumesArgs, WaitArgs,
 };
 use crate::engine::down::{self, DownOptions};
-use crate::engine::observe::{self, ObservedContainer};
+use crate::engine::observe::{self, ContainerState, ObservedContainer};
 use crate::engine::preview::Change;
 use crate::engine::{self, containers, logs, ops};
 use crate::exit::UsageError;
@@ -130,7 +130,7 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {
         // A paused container is running: `unpause` is its verb, as in docker compose.
         let stopped: Vec<_> = list
             .iter()
-            .filter(|c| !c.running() && c.state != "paused")
+            .filter(|c| !c.running() && c.state != ContainerState::Paused)
             .collect();
         if dry_run(ctx, &changes_for(&stopped, &["start"]))? {
             return Ok(());
@@ -151,8 +151,10 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {
             .await?;
         }
         if args.wait {
-            let targets: Vec<&ObservedContainer> =
-                list.iter().filter(|c| c.state != "paused").collect();
+            let targets: Vec<&ObservedContainer> = list
+                .iter()
+                .filter(|c| c.state != ContainerState::Paused)
+                .collect();
             let timeout = args.wait_timeout.map(Duration::from_secs);
             engine::lifecycle::wait_up(engine, plan, &targets, since, timeout).await?;
             for c in &targets {
@@ -214,7 +216,11 @@ pub fn pause(ctx: &Ctx, args: Services, freeze: bool) -> Result<()> {
     with_project(ctx, &args.services, async |engine, plan| {
         let list = service_containers(engine, plan, &args.services, false).await?;
         // Already in the state asked for: nothing to do, as with compose.
-        let wanted_from = if freeze { "running" } else { "paused" };
+        let wanted_from = if freeze {
+            ContainerState::Running
+        } else {
+            ContainerState::Paused
+        };
         let todo: Vec<_> = list.iter().filter(|c| c.state == wanted_from).collect();
         if list.is_empty() {
             let verb = if freeze { "pause" } else { "unpause" };

@@ -49,7 +49,7 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
     let text = match listing {
         Listing::Containers(mut list) => {
             list.retain(|c| wanted(&c.service));
-            list.retain(|c| states.is_empty() || states.contains(&c.state));
+            list.retain(|c| states.is_empty() || states.iter().any(|s| s == c.state.as_str()));
             if args.services_only {
                 let mut names: Vec<&str> = list.iter().map(|c| c.service.as_str()).collect();
                 names.dedup();

@@ -577,7 +577,7 @@ pub async fn stop_and_remove(
     engine.check_cancelled()?;
     let object = format!("Container {}", c.name);
     super::hooks::before_stop(engine, c, pre_stop, report).await;
-    if c.running() || c.state == "restarting" {
+    if c.state.needs_stopping() {
         step(report, &object, "Stopping", false);
         containers::stop(engine, &c.id, &c.name, timeout).await?;
     }

@@ -69,7 +69,7 @@ pub async fn stop_one(
     if let Some(s) = service {
         hooks::before_stop(engine, c, &s.pre_stop, report).await;
     }
-    if c.running() || c.state == "restarting" {
+    if c.state.needs_stopping() {
         let grace = opts
             .timeout
             .unwrap_or_else(|| service.map_or(Duration::from_secs(10), |s| s.stop_timeout()));

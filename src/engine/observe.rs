@@ -21,8 +21,7 @@ pub struct ObservedContainer {
     pub config: Option<String>,
     pub image: String,
     pub image_id: String,
-    /// created, running, exited, restarting, paused, dead
-    pub state: String,
+    pub state: ContainerState,
     /// Human status from the daemon, e.g. "Up 3 seconds (healthy)".
     pub status: String,
     pub ports: Vec<(Option<String>, Option<u16>, u16, String)>,
@@ -42,9 +41,65 @@ pub struct ObservedContainer {
     pub networks: Vec<String>,
 }
 
+/// A container's state as the daemon lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContainerState {
+    #[default]
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+impl ContainerState {
+    /// The daemon's word; one this engine does not know yet reads as `dead` (nothing to stop).
+    pub fn parse(word: &str) -> Self {
+        match word {
+            "created" => Self::Created,
+            "running" => Self::Running,
+            "paused" => Self::Paused,
+            "restarting" => Self::Restarting,
+            "removing" => Self::Removing,
+            "exited" => Self::Exited,
+            _ => Self::Dead,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Restarting => "restarting",
+            Self::Removing => "removing",
+            Self::Exited => "exited",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// Running, or between runs of its restart policy: a stop has something to do.
+    pub fn needs_stopping(self) -> bool {
+        matches!(self, Self::Running | Self::Restarting)
+    }
+
+    /// It ran and ended.
+    pub fn ended(self) -> bool {
+        matches!(self, Self::Exited | Self::Dead)
+    }
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl ObservedContainer {
     pub fn running(&self) -> bool {
-        self.state == "running"
+        self.state == ContainerState::Running
     }
 
     /// The state as `ps` says it: `exited (137, OOM-killed)`, `running (3 restarts)`.
@@ -64,7 +119,7 @@ impl ObservedContainer {
             n => why.push(format!("{n} restarts")),
         }
         if why.is_empty() {
-            self.state.clone()
+            self.state.to_string()
         } else {
             format!("{} ({})", self.state, why.join(", "))
         }
@@ -135,7 +190,7 @@ pub async fn containers(
                 config: labels.get(labels::CONFIG).cloned(),
                 image: c.image.unwrap_or_default(),
                 image_id: c.image_id.unwrap_or_default(),
-                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                state: ContainerState::parse(&c.state.map(|s| s.to_string()).unwrap_or_default()),
                 status: c.status.clone().unwrap_or_default(),
                 ports: c
                     .ports
@@ -325,7 +380,7 @@ mod tests {
             config: None,
             image: "img".into(),
             image_id: String::new(),
-            state: state.into(),
+            state: ContainerState::parse(state),
             status: status.into(),
             ports: Vec::new(),
             created: 0,

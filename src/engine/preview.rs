@@ -127,7 +127,7 @@ pub async fn down(engine: &Engine, plan: &Plan, opts: &DownOptions) -> Result<Ve
         if orphan && !opts.remove_orphans {
             continue;
         }
-        if c.running() || c.state == "restarting" {
+        if c.state.needs_stopping() {
             out.push(change(format!("Container {}", c.name), "stop"));
         }
         out.push(change(format!("Container {}", c.name), "remove"));

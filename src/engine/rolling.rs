@@ -327,7 +327,7 @@ async fn announce(r: &Roll<'_>, id: &str, name: &str) -> Result<()> {
 /// Stops an old replica (its pre-stop hooks first) and keeps it under another name.
 async fn park(r: &Roll<'_>, old: &ObservedContainer, parked: &str) -> Result<()> {
     hooks::before_stop(r.engine, old, &r.svc.pre_stop, r.report).await;
-    if old.running() || old.state == "restarting" {
+    if old.state.needs_stopping() {
         containers::stop(r.engine, &old.id, &old.name, r.svc.stop_timeout()).await?;
     }
     if old.name == parked {

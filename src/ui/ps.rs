@@ -106,7 +106,7 @@ pub fn compose_row(c: &ObservedContainer, project: &str, no_trunc: bool) -> serd
     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mounts: Vec<String> = c.mounts.iter().map(|(name, _)| cut(name, 15)).collect();
     let local = c.mounts.iter().filter(|(_, d)| d == "local").count();
-    let ended = matches!(c.state.as_str(), "exited" | "dead");
+    let ended = c.state.ended();
     serde_json::json!({
         "Command": cut(&format!("{:?}", c.command), 20),
         "CreatedAt": go_time(c.created),
@@ -126,7 +126,7 @@ pub fn compose_row(c: &ObservedContainer, project: &str, no_trunc: bool) -> serd
         "RunningFor": format!("{} ago", human_duration(now - c.created)),
         "Service": c.service,
         "Size": "0B",
-        "State": c.state,
+        "State": c.state.as_str(),
         "Status": c.status,
         "Number": c.number,
         "RestartCount": c.restarts,
@@ -220,7 +220,7 @@ mod tests {
             name: "p-web-1".into(),
             service: "web".into(),
             number: 1,
-            state: "exited".into(),
+            state: crate::engine::observe::ContainerState::Exited,
             status: "Exited (3) 2 seconds ago".into(),
             exit_code: Some(3),
             command: "sh -c 'sleep 1; exit 3'".into(),

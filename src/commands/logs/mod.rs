@@ -495,7 +495,7 @@ async fn any_running_or_restarting(
     let until = tokio::time::Instant::now() + linger.max(Duration::from_millis(600));
     loop {
         let list = observe::containers(engine, project, true).await?;
-        if list.iter().any(|c| c.running() || c.state == "restarting") {
+        if list.iter().any(|c| c.state.needs_stopping()) {
             return Ok(true);
         }
         if tokio::time::Instant::now() >= until {
