@@ -84,6 +84,9 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
             serde_yaml::to_value(crate::manifest::paths::with_absolute_paths(&project))?
         };
         escape_dollars(&mut value);
+        if !args.no_normalize && !args.lock_image_digests {
+            spell_out_defaults(&mut value);
+        }
         match args.format {
             Format::Json => format!("{}\n", serde_json::to_string_pretty(&value)?),
             _ => serde_yaml::to_string(&value)?,
@@ -154,6 +157,34 @@ fn images_only(project: &crate::manifest::Project) -> crate::manifest::Project {
     out
 }
 
+/// The defaults compose writes out and tools read back from `config` (an IDE takes the
+/// Dockerfile's name from it): `build.dockerfile: Dockerfile`, a port's `mode: ingress`. Only in
+/// what is printed; the model leaves them implicit, so containers' configuration hashes are as
+/// they were.
+fn spell_out_defaults(project: &mut serde_yaml::Value) {
+    use serde_yaml::Value;
+    let Some(Value::Mapping(services)) = project.get_mut("services") else {
+        return;
+    };
+    for (_, svc) in services.iter_mut() {
+        if let Some(Value::Mapping(build)) = svc.get_mut("build")
+            && !build.contains_key("dockerfile")
+            && !build.contains_key("dockerfile_inline")
+        {
+            build.insert("dockerfile".into(), "Dockerfile".into());
+        }
+        if let Some(Value::Sequence(ports)) = svc.get_mut("ports") {
+            for port in ports.iter_mut() {
+                if let Value::Mapping(port) = port
+                    && !port.contains_key("mode")
+                {
+                    port.insert("mode".into(), "ingress".into());
+                }
+            }
+        }
+    }
+}
+
 fn escape_dollars(v: &mut serde_yaml::Value) {
     match v {
         serde_yaml::Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
@@ -161,4 +192,20 @@ fn escape_dollars(v: &mut serde_yaml::Value) {
         serde_yaml::Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| escape_dollars(v)),
         _ => {}
     }
+}
+
+#[cfg(test)]
+#[test]
+fn the_defaults_compose_writes_out_are_printed_and_what_is_given_is_kept() {
+    let mut v: serde_yaml::Value = serde_yaml::from_str(
+        "services:\n  a:\n    build: {context: .}\n    ports: [{target: 80}, {target: 81, mode: host}]\n  b:\n    build: {context: ., dockerfile_inline: 'FROM x'}\n  c:\n    image: x\n",
+    )
+    .unwrap();
+    spell_out_defaults(&mut v);
+    let a = &v["services"]["a"];
+    assert_eq!(a["build"]["dockerfile"], "Dockerfile");
+    assert_eq!(a["ports"][0]["mode"], "ingress");
+    assert_eq!(a["ports"][1]["mode"], "host");
+    assert!(v["services"]["b"]["build"].get("dockerfile").is_none());
+    assert!(v["services"]["c"].get("build").is_none());
 }
