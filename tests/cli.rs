@@ -196,7 +196,9 @@ fn as_a_docker_cli_plugin_it_runs_under_docker_with_dockers_global_flags() {
     let config = tempfile::tempdir().expect("tempdir");
     let plugins = config.path().join("cli-plugins");
     std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(
+    // A link, not a copy: a copy being written while another test thread forks can be
+    // inherited open for writing, and running it then fails with "text file busy".
+    std::os::unix::fs::symlink(
         env!("CARGO_BIN_EXE_stackctl"),
         plugins.join("docker-stackctl"),
     )

@@ -98,13 +98,7 @@ impl Ctx {
             .values()
             .any(|s| s.use_api_socket == Some(true));
         let mut plan = if wants_socket {
-            if matches!(self.target(), Target::Swarm) {
-                return Err(crate::exit::NotOnTarget {
-                    message: "use_api_socket gives a container this machine's daemon, which a Swarm task on another node cannot reach".into(),
-                    hint: "run the service with --target local, or drop use_api_socket".into(),
-                }
-                .into());
-            }
+            self.target().refuse_api_socket()?;
             let mut with_socket = project.clone();
             engine::api_socket::apply(&mut with_socket, &self.endpoint()?.host)?;
             crate::plan::build(&with_socket, scale)

@@ -318,15 +318,8 @@ fn refuse_external(
     providers: &[String],
     started: &[String],
 ) -> Result<()> {
-    if let Some(first) = providers.first()
-        && matches!(ctx.target(), crate::engine::backend::Target::Swarm)
-    {
-        return Err(UsageError::new(format!(
-            "service `{first}` is a provider service; those are made on `up` of one engine, not on Swarm"
-        ))
-        .hint("deploy it with --target local, or define the resource in the swarm another way")
-        .into());
-    }
+    ctx.target()
+        .refuse_providers(providers.first().map(String::as_str))?;
     super::providers::check_programs(project, providers)?;
     if let Some(svc) = started.iter().find(|s| {
         project

@@ -60,6 +60,33 @@ impl Target {
         })
     }
 
+    /// Refuses provider services (`first` is one) where their programs cannot make them: on a
+    /// swarm.
+    pub fn refuse_providers(self, first: Option<&str>) -> Result<(), NotOnTarget> {
+        match (self, first) {
+            (Target::Swarm, Some(first)) => Err(NotOnTarget {
+                message: format!(
+                    "service `{first}` is a provider service; those are made on `up` of one engine, not on Swarm"
+                ),
+                hint:
+                    "deploy it with --target local, or define the resource in the swarm another way"
+                        .into(),
+            }),
+            (Target::Swarm, None) | (Target::Local, _) => Ok(()),
+        }
+    }
+
+    /// Refuses `use_api_socket` where a task would not reach this machine's daemon: on a swarm.
+    pub fn refuse_api_socket(self) -> Result<(), NotOnTarget> {
+        match self {
+            Target::Swarm => Err(NotOnTarget {
+                message: "use_api_socket gives a container this machine's daemon, which a Swarm task on another node cannot reach".into(),
+                hint: "run the service with --target local, or drop use_api_socket".into(),
+            }),
+            Target::Local => Ok(()),
+        }
+    }
+
     /// Refuses, before any API call, an `up` this target cannot carry out.
     pub fn refuse_up(self, req: &UpRequest) -> Result<()> {
         match self {
