@@ -3,6 +3,7 @@
 //! behaviour is the reference for each.
 
 use std::collections::BTreeSet;
+use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
@@ -401,6 +402,34 @@ fn publish_pushes_the_compose_files_as_an_oci_artifact() {
     let digest = layer["digest"].as_str().unwrap();
     let (status, blob) = get(registry.port, &format!("/v2/sct/app/blobs/{digest}"), "*/*").unwrap();
     assert_eq!((status, blob.as_slice()), (200, manifest.as_bytes()));
+
+    // `-f oci://…` reads it back, from any folder (which becomes the project's folder).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let from_registry = Command::new(stackctl_path())
+        .current_dir(elsewhere.path())
+        .args(["-f", &format!("oci://{to}"), "config", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(from_registry.status.success(), "{}", stderr(&from_registry));
+    let fetched: serde_json::Value = serde_json::from_slice(&from_registry.stdout).unwrap();
+    let local: serde_json::Value =
+        serde_json::from_slice(&p.ok(&["config", "--format", "json"]).stdout).unwrap();
+    assert_eq!(fetched["services"], local["services"]);
+    let missing = Command::new(stackctl_path())
+        .current_dir(elsewhere.path())
+        .args([
+            "-f",
+            &format!("oci://127.0.0.1:{}/sct/app:nope", registry.port),
+            "config",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("has no sct/app:nope"),
+        "{}",
+        stderr(&missing)
+    );
 
     // What would not work elsewhere is refused before anything is pushed.
     p.write("services:\n  web:\n    build: .\n");

@@ -27,6 +27,9 @@ pub struct Ctx {
     pub global: Global,
     shape: Shape,
     runtime: OnceLock<tokio::runtime::Runtime>,
+    /// The files of `-f oci://…` projects, fetched into a folder of this run's own (0700),
+    /// removed when the command ends.
+    fetched: OnceLock<tempfile::TempDir>,
 }
 
 impl Ctx {
@@ -35,6 +38,7 @@ impl Ctx {
             global,
             shape,
             runtime: OnceLock::new(),
+            fetched: OnceLock::new(),
         }
     }
 
@@ -57,12 +61,22 @@ impl Ctx {
     /// Loads the manifest named by the global options; warnings go to the terminal.
     pub fn load(&self) -> Result<Loaded> {
         let g = &self.global;
+        let cwd = std::env::current_dir()?;
+        let files = self.local_files()?;
+        // A published project has no folder of its own: this one is its project folder.
+        let remote = g
+            .files
+            .iter()
+            .any(|f| f.to_string_lossy().starts_with("oci://"));
         let opts = LoadOptions {
-            files: g.files.clone(),
+            files,
             project_name: g.project_name.clone(),
             env_files: g.env_files.clone(),
-            project_directory: g.project_directory.clone(),
-            cwd: std::env::current_dir()?,
+            project_directory: g
+                .project_directory
+                .clone()
+                .or_else(|| remote.then(|| cwd.clone())),
+            cwd,
             environ: {
                 let mut environ: std::collections::HashMap<String, String> =
                     std::env::vars().collect();
@@ -84,6 +98,41 @@ impl Ctx {
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
         ui::warnings(&loaded.warnings);
         Ok(loaded)
+    }
+
+    /// `-f` as files on this machine: an `oci://REGISTRY/REPOSITORY[:TAG]` entry is fetched (its
+    /// Compose files, in their order) into this run's own folder.
+    fn local_files(&self) -> Result<Vec<std::path::PathBuf>> {
+        let mut out = Vec::new();
+        for (i, f) in self.global.files.iter().enumerate() {
+            let Some(reference) = f.to_str().and_then(|s| s.strip_prefix("oci://")) else {
+                out.push(f.clone());
+                continue;
+            };
+            let reference = engine::registry::Reference::parse(reference)?;
+            let dir = match self.fetched.get() {
+                Some(d) => d,
+                None => {
+                    let made = tempfile::Builder::new().prefix("stackctl-oci-").tempdir()?;
+                    self.fetched.get_or_init(|| made)
+                }
+            };
+            let here = dir.path().join(i.to_string());
+            std::fs::create_dir(&here)?;
+            for layer in engine::registry::pull(&reference)? {
+                let path = here.join(&layer.file_name);
+                // create_new: never through a link, never over a file of someone else's.
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .and_then(|mut file| file.write_all(&layer.content))
+                    .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+                out.push(path);
+            }
+        }
+        Ok(out)
     }
 
     /// The plan of a command that creates things: with `scale` applied, and without the networks

@@ -95,13 +95,18 @@ pub fn manifest(layers: &[Layer], version: &str) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap_or_default()
 }
 
-/// Pushes the files as one artifact; returns the manifest's digest.
-pub fn push(to: &Reference, layers: &[Layer], version: &str) -> Result<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// An HTTP client that hands back every status (the callers judge them), bounded in time.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(60)))
         .build()
-        .into();
+        .into()
+}
+
+/// Pushes the files as one artifact; returns the manifest's digest.
+pub fn push(to: &Reference, layers: &[Layer], version: &str) -> Result<String> {
+    let agent = agent();
     let base = to.base();
     let mut blobs: Vec<&[u8]> = vec![b"{}"];
     blobs.extend(layers.iter().map(|l| l.content.as_slice()));
@@ -170,10 +175,89 @@ pub fn push(to: &Reference, layers: &[Layer], version: &str) -> Result<String> {
     Ok(digest(&body))
 }
 
+/// The most a published project may weigh, per file and in files: a registry is outside input.
+const MAX_FILE_BYTES: u64 = 8 << 20;
+const MAX_FILES: usize = 64;
+
+/// Fetches a project published as an artifact (`-f oci://…`): its Compose files, in order, each
+/// checked against its digest. A file name from the artifact is kept only when it is a plain name.
+pub fn pull(from: &Reference) -> Result<Vec<Layer>> {
+    let agent = agent();
+    let base = from.base();
+    let get = |url: String, accept: &str| -> Result<Vec<u8>> {
+        let mut answer = agent
+            .get(&url)
+            .header("Accept", accept)
+            .call()
+            .with_context(|| format!("reaching the registry {}", from.registry))?;
+        refuse_auth(answer.status().as_u16(), from)?;
+        if answer.status() != 200 {
+            bail!(
+                "the registry {} has no {}:{} (HTTP {})",
+                from.registry,
+                from.repository,
+                from.tag,
+                answer.status()
+            );
+        }
+        answer
+            .body_mut()
+            .with_config()
+            .limit(MAX_FILE_BYTES)
+            .read_to_vec()
+            .with_context(|| format!("reading from the registry {}", from.registry))
+    };
+    let body = get(
+        format!("{base}/manifests/{}", from.tag),
+        MANIFEST_MEDIA_TYPE,
+    )?;
+    let manifest: serde_json::Value = serde_json::from_slice(&body)
+        .with_context(|| format!("{}:{} has no readable manifest", from.repository, from.tag))?;
+    let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+    let files: Vec<&serde_json::Value> = layers
+        .iter()
+        .filter(|l| l["mediaType"] == FILE_MEDIA_TYPE)
+        .collect();
+    if files.is_empty() || files.len() > MAX_FILES {
+        bail!(
+            "{}/{}:{} is not a published Compose project (it holds {} Compose files)",
+            from.registry,
+            from.repository,
+            from.tag,
+            files.len()
+        );
+    }
+    let mut out = Vec::new();
+    for (i, layer) in files.into_iter().enumerate() {
+        let want = layer["digest"].as_str().unwrap_or_default().to_owned();
+        let content = get(format!("{base}/blobs/{want}"), "*/*")?;
+        if digest(&content) != want {
+            bail!(
+                "the registry {} sent a file that is not the one its manifest names ({want})",
+                from.registry
+            );
+        }
+        let named = layer["annotations"]["com.docker.compose.file"]
+            .as_str()
+            .filter(|n| plain_file_name(n));
+        let file_name = named.map_or_else(|| format!("compose-{i}.yaml"), str::to_owned);
+        out.push(Layer { file_name, content });
+    }
+    Ok(out)
+}
+
+/// A name that stays in the folder it is written to: no separator, not `.` or `..`, not hidden.
+fn plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+        && name.len() <= 255
+}
+
 fn refuse_auth(status: u16, to: &Reference) -> Result<()> {
     if status == 401 || status == 403 {
         bail!(
-            "the registry {} asks for credentials, and publish does not log in yet\n  = help: publish to a registry that takes anonymous pushes (e.g. a local one), or use `docker compose publish` there",
+            "the registry {} asks for credentials, and stackctl does not log in to it for artifacts yet\n  = help: use a registry that takes anonymous requests (e.g. a local one), or docker compose there",
             to.registry
         );
     }
@@ -183,6 +267,14 @@ fn refuse_auth(status: u16, to: &Reference) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_published_file_name_is_kept_only_when_it_stays_in_its_folder() {
+        assert!(plain_file_name("compose.yaml"));
+        for hostile in ["../x.yaml", "a/b.yaml", ".env", "..", "", "x\\y", "nul\0"] {
+            assert!(!plain_file_name(hostile), "{hostile:?}");
+        }
+    }
 
     #[test]
     fn references_name_registry_repository_and_tag() {
