@@ -151,15 +151,27 @@ pub fn events_until(
             let action = ev.action?;
             let id = actor.id?;
             // The daemon marks a container restarting before it reports the `die`.
-            let state = match action.as_str() {
-                "die" => docker
+            let inspect = || async {
+                docker
                     .inspect_container(&id, None)
                     .await
                     .ok()
                     .and_then(|c| c.state)
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+            };
+            let mut state = match action.as_str() {
+                "die" => inspect().await,
                 _ => Default::default(),
             };
+            // A kill (137) may be the kernel's OOM killer's, which the daemon can learn of just
+            // after the exit: look once more before saying it was not.
+            if action == "die"
+                && attrs.get("exitCode").is_some_and(|c| c == "137")
+                && !state.oom_killed.unwrap_or(false)
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                state.oom_killed = inspect().await.oom_killed;
+            }
             let restart_policy_applies = state.restarting.unwrap_or(false);
             let oom_killed = state.oom_killed.unwrap_or(false);
             Some(ContainerEvent {
