@@ -403,18 +403,16 @@ fn publish_pushes_the_compose_files_as_an_oci_artifact() {
     let (status, blob) = get(registry.port, &format!("/v2/sct/app/blobs/{digest}"), "*/*").unwrap();
     assert_eq!((status, blob.as_slice()), (200, manifest.as_bytes()));
 
-    // `-f oci://…` reads it back, from any folder (which becomes the project's folder).
+    // `-f oci://…` reads it back, from any folder (which becomes the project's folder): the
+    // same `config`, byte for byte, under the same project name.
     let elsewhere = tempfile::tempdir().unwrap();
     let from_registry = Command::new(stackctl_path())
         .current_dir(elsewhere.path())
-        .args(["-f", &format!("oci://{to}"), "config", "--format", "json"])
+        .args(["-f", &format!("oci://{to}"), "-p", &p.name, "config"])
         .output()
         .unwrap();
     assert!(from_registry.status.success(), "{}", stderr(&from_registry));
-    let fetched: serde_json::Value = serde_json::from_slice(&from_registry.stdout).unwrap();
-    let local: serde_json::Value =
-        serde_json::from_slice(&p.ok(&["config", "--format", "json"]).stdout).unwrap();
-    assert_eq!(fetched["services"], local["services"]);
+    assert_eq!(stdout(&from_registry), stdout(&p.ok(&["config"])));
     let missing = Command::new(stackctl_path())
         .current_dir(elsewhere.path())
         .args([
