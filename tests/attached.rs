@@ -4,8 +4,6 @@
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 /// `checker` prints, waits and fails with 3; `server` runs until stopped (143 under init's SIGTERM);
 /// `chatty` says one line and runs on.
 fn manifest() -> String {

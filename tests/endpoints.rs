@@ -7,8 +7,6 @@ use std::process::{Command, Output};
 use crate::common::dind::Cluster;
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 /// stackctl in `p` with the test's docker config and neither DOCKER_HOST nor DOCKER_CONTEXT.
 fn stackctl(p: &TestProject, config: &std::path::Path, args: &[&str]) -> Command {
     let mut c = p.cmd(args);

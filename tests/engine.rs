@@ -5,8 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 fn three_services() -> String {
     format!(
         r#"
@@ -1379,8 +1377,31 @@ fn pre_start_hooks_run_to_completion_before_the_service_and_a_failing_one_is_kep
         )
     };
     let p = TestProject::new("prestart", &manifest(0));
+    let from = docker(&["info", "--format", "{{json .SystemTime}}"]);
     p.ok(&["up", "-d"]);
     let app = format!("{}-app-1", p.name);
+    // In the daemon's events: the hook's container died before the service's started.
+    let until = docker(&["info", "--format", "{{json .SystemTime}}"]);
+    let events = docker(&[
+        "events",
+        "--since",
+        from.trim_matches('"'),
+        "--until",
+        until.trim_matches('"'),
+        "--filter",
+        &format!("label=com.docker.compose.project={}", p.name),
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    let at = |line: &str| events.lines().position(|l| l == line);
+    let hook_died = events
+        .lines()
+        .position(|l| l.starts_with("die ") && !l.ends_with(&app));
+    let app_started = at(&format!("start {app}"));
+    assert!(
+        hook_died.is_some() && app_started.is_some() && hook_died < app_started,
+        "the hook ends before the service starts:\n{events}"
+    );
     assert_eq!(
         docker(&["exec", &app, "cat", "/data/ready"]),
         "svc-hook",

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 fn manifest(port: u16) -> String {
     format!(
         r#"

@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 /// A small deterministic generator (xorshift), so that a failing trial can be replayed.
 struct Moments(u64);
 
@@ -651,7 +649,7 @@ fn logs_follow_outlives_a_daemon_restart_losing_and_repeating_nothing() {
     assert!(on_node(&["up", "-d"]).status().expect("up").success());
     let follower = Follower::start(on_node(&["logs", "-f", "--no-log-prefix"]));
     let limit = Duration::from_secs(60);
-    follower.until(|t| t.contains("line 10\n"), limit);
+    follower.wait_for(|t| t.contains("line 10\n"), limit, "line 10");
     node.kill_daemon();
     std::thread::sleep(Duration::from_secs(10));
     node.start_daemon();

@@ -6,8 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 fn stop(child: Child) -> String {
     let _ = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -95,11 +93,11 @@ fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
             .count()
     };
     let limit = Duration::from_secs(15);
-    follower.until(|t| t.contains("| tick"), limit);
+    follower.wait_for(|t| t.contains("| tick"), limit, "a tick");
     docker(&["restart", "-t", "1", &format!("{n}-app-1")]);
-    follower.until(|t| boots_of(t, "app-1") >= 2, limit);
+    follower.wait_for(|t| boots_of(t, "app-1") >= 2, limit, "app-1 booting again");
     p.ok(&["scale", "app=2"]);
-    follower.until(|t| boots_of(t, "app-2") >= 1, limit);
+    follower.wait_for(|t| boots_of(t, "app-2") >= 1, limit, "app-2 booting");
     // Time for a replayed line, if one were coming.
     std::thread::sleep(Duration::from_millis(1000));
     let out = follower.stop();
@@ -138,9 +136,9 @@ fn follow_with_index_keeps_a_container_name_service_across_a_restart() {
     let follower = Follower::start(p.cmd(&["logs", "-f", "--no-color", "--index", "1"]));
     let boots_in = |t: &str| t.lines().filter(|l| l.contains("| boot ")).count();
     let limit = Duration::from_secs(15);
-    follower.until(|t| boots_in(t) >= 1, limit);
+    follower.wait_for(|t| boots_in(t) >= 1, limit, "the first boot");
     docker(&["restart", "-t", "1", &custom]);
-    follower.until(|t| boots_in(t) >= 2, limit);
+    follower.wait_for(|t| boots_in(t) >= 2, limit, "the boot after the restart");
     std::thread::sleep(Duration::from_millis(1000));
     let out = follower.stop();
     let boots = boots_in(&out);

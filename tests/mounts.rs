@@ -3,8 +3,6 @@
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 fn api_minor() -> u32 {
     docker(&["version", "--format", "{{.Server.APIVersion}}"])
         .split_once('.')

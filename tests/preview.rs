@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 fn manifest(debug: &str) -> String {
     format!(
         "services:

@@ -4,8 +4,6 @@
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 /// `up -d` is refused with exit 2 naming `compose.yaml:LINE`, and leaves nothing behind.
 fn refused_before_anything(p: &TestProject, line: usize, expected: &str) {
     let out = p.run(&["up", "-d"]);

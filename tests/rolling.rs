@@ -303,7 +303,11 @@ fn scaling_in_and_restarting_fail_no_request() {
     let stops = watch_flaskapp(&p, &["kill", "die"]);
     ok_on(&p, port, &["scale", "flaskapp=1"]);
     // parallelism 1: each replica is asked to stop only once the one before has gone.
-    stops.until(|t| t.matches(" die ").count() >= 4, Duration::from_secs(10));
+    stops.wait_for(
+        |t| t.matches(" die ").count() >= 4,
+        Duration::from_secs(10),
+        "four replicas dying",
+    );
     let stops: Vec<String> = seen_events(stops).into_iter().map(|e| e.1).collect();
     assert_eq!(stops.len(), 8, "{stops:?}");
     assert!(stops.chunks(2).all(|k| k == ["kill", "die"]), "{stops:?}");
@@ -346,9 +350,10 @@ fn without_update_config_replicas_are_recreated_together() {
 
     change_app(&p, "\n# a change that makes a new image\n");
     ok_on(&p, port, &["up", "-d", "--build", "--wait"]);
-    events.until(
+    events.wait_for(
         |t| t.matches(" start ").count() >= 3,
         Duration::from_secs(10),
+        "three starts",
     );
     let events = seen_events(events);
     let last_die = events.iter().filter(|e| e.1 == "die").map(|e| e.0).max();

@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 use crate::common::dind::{Cluster, Node};
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 /// `stackctl --target swarm` against `node`'s daemon.
 fn on_swarm(node: &Node, files: &[PathBuf], project: &str, args: &[&str]) -> Command {
     let mut c = Command::new(stackctl_path());

@@ -5,8 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-const IMG: &str = "debian:bookworm-slim";
-
 fn manifest() -> String {
     format!(
         r#"services:

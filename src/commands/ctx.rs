@@ -30,6 +30,8 @@ pub struct Ctx {
     /// The files of `-f oci://…` projects, fetched into a folder of this run's own (0700),
     /// removed when the command ends.
     fetched: OnceLock<tempfile::TempDir>,
+    /// The manifest once loaded: a command that reads it twice reads it once (and warns once).
+    loaded: OnceLock<Loaded>,
 }
 
 impl Ctx {
@@ -39,6 +41,7 @@ impl Ctx {
             shape,
             runtime: OnceLock::new(),
             fetched: OnceLock::new(),
+            loaded: OnceLock::new(),
         }
     }
 
@@ -60,6 +63,9 @@ impl Ctx {
 
     /// Loads the manifest named by the global options; warnings go to the terminal.
     pub fn load(&self) -> Result<Loaded> {
+        if let Some(loaded) = self.loaded.get() {
+            return Ok(loaded.clone());
+        }
         let g = &self.global;
         let cwd = std::env::current_dir()?;
         let files = self.local_files()?;
@@ -97,7 +103,7 @@ impl Ctx {
                 .get("COMPOSE_COMPATIBILITY")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
         ui::warnings(&loaded.warnings);
-        Ok(loaded)
+        Ok(self.loaded.get_or_init(|| loaded).clone())
     }
 
     /// `-f` as files on this machine: an `oci://REGISTRY/REPOSITORY[:TAG]` entry is fetched (its

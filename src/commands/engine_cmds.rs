@@ -404,18 +404,7 @@ pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
         .await
     })?;
     // Then what the providers made, dependents' first.
-    let project = &loaded.project;
-    let variables: BTreeMap<String, String> = loaded
-        .variables
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for name in super::providers::needed(project, &[], true).iter().rev() {
-        if let Some(provider) = &project.services[name].provider {
-            super::providers::run(&project.name, name, provider, "down", &variables, &report)?;
-        }
-    }
-    Ok(())
+    super::providers::run_in_reverse(&loaded, &[], "down", &report)
 }
 
 pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {

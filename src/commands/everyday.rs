@@ -114,7 +114,12 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
             last_step: true,
         };
         engine::lifecycle::stop_in_order(engine, plan, &targets, opts, &report, |_| {}).await
-    })
+    })?;
+    if ctx.global.dry_run {
+        return Ok(());
+    }
+    // Then the providers that declare a `stop` pause what they made (compose v5's hook).
+    super::providers::run_in_reverse(&ctx.load()?, &args.services, "stop", &report)
 }
 
 pub fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {

@@ -2,7 +2,9 @@
 //! plugin `docker-TYPE`, or `TYPE` on PATH) that speaks compose's provider protocol:
 //! `TYPE compose --project-name=P up|down [--KEY=VALUE...] SERVICE`, answering with JSON lines
 //! on stdout (`info`, `debug`, `error`, `setenv`, `rawsetenv`). What it sets reaches the services
-//! that depend on it as environment variables (`SERVICE_KEY`, or `KEY` for `rawsetenv`).
+//! that depend on it as environment variables (`SERVICE_KEY`, or `KEY` for `rawsetenv`). A provider
+//! that answers `TYPE compose metadata` declares the options of each command: then only those are
+//! passed, a required one missing is refused, and `stop` is run only when it declares one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
@@ -132,7 +134,97 @@ pub struct Provided {
     pub raw: BTreeMap<String, String>,
 }
 
-/// Runs `command` (`up` or `down`) of the provider of `service`, reporting its `info` lines.
+/// What a provider says of its commands (`TYPE compose metadata`), as compose reads it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    up: CommandMetadata,
+    #[serde(default)]
+    down: CommandMetadata,
+    #[serde(default)]
+    stop: Option<CommandMetadata>,
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+struct CommandMetadata {
+    #[serde(default)]
+    parameters: Option<Vec<Parameter>>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Parameter {
+    name: String,
+    #[serde(default)]
+    required: bool,
+}
+
+impl Metadata {
+    /// A provider without the subcommand (or whose answer is not metadata) declares nothing.
+    fn of(program: &Path, variables: &BTreeMap<String, String>) -> Metadata {
+        Command::new(program)
+            .args(["compose", "metadata"])
+            .envs(variables)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| serde_json::from_slice(&o.stdout).ok())
+            .unwrap_or_default()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.description.is_empty()
+            && self.up.parameters.is_none()
+            && self.down.parameters.is_none()
+    }
+
+    /// The declaration for `command`; None for a `stop` the provider does not declare.
+    fn command(&self, command: &str) -> Option<CommandMetadata> {
+        match command {
+            "up" => Some(self.up.clone()),
+            "down" => Some(self.down.clone()),
+            _ => self.stop.clone(),
+        }
+    }
+}
+
+/// The `--KEY=VALUE` options `command` is given: all of the service's when the provider declares
+/// nothing, else only those it declares for `command`, a required one missing being an error.
+fn options_for(
+    service: &str,
+    provider: &Provider,
+    metadata: &Metadata,
+    declared: &CommandMetadata,
+    command: &str,
+) -> Result<Vec<String>, UsageError> {
+    let params = declared.parameters.clone().unwrap_or_default();
+    if !metadata.is_empty()
+        && let Some(missing) = params
+            .iter()
+            .find(|p| p.required && !provider.options.contains_key(&p.name))
+    {
+        return Err(UsageError::new(format!(
+            "service `{service}`: provider `{}` needs the option `{}` for {command}",
+            provider.kind, missing.name
+        ))
+        .hint(format!(
+            "add `{}: …` under the service's `provider.options`",
+            missing.name
+        )));
+    }
+    Ok(provider
+        .options
+        .iter()
+        .filter(|(k, _)| metadata.is_empty() || params.iter().any(|p| &p.name == *k))
+        .flat_map(|(k, values)| values.iter().map(move |v| format!("--{k}={v}")))
+        .collect())
+}
+
+/// Runs `command` (`up`, `down` or `stop`) of the provider of `service`, reporting its `info`
+/// lines; a `stop` the provider does not declare is not run.
 pub fn run(
     project: &str,
     service: &str,
@@ -143,18 +235,23 @@ pub fn run(
 ) -> Result<Provided> {
     let program = binary(&provider.kind)
         .with_context(|| format!("provider `{}` is not installed", provider.kind))?;
+    let metadata = Metadata::of(&program, variables);
+    let Some(declared) = metadata.command(command) else {
+        return Ok(Provided::default());
+    };
     let mut args = vec![
         "compose".to_owned(),
         format!("--project-name={project}"),
         command.to_owned(),
     ];
-    for (k, values) in &provider.options {
-        args.extend(values.iter().map(|v| format!("--{k}={v}")));
-    }
+    args.extend(options_for(
+        service, provider, &metadata, &declared, command,
+    )?);
     args.push(service.to_owned());
     let object = format!("Service {service}");
     let (working, finished) = match command {
         "up" => ("Creating", "Created"),
+        "stop" => ("Stopping", "Stopped"),
         _ => ("Removing", "Removed"),
     };
     step(report, &object, working, false);
@@ -252,6 +349,28 @@ fn parse_message(line: &str) -> Result<Message, String> {
 
 fn first_line(s: &str) -> String {
     s.trim_end().lines().next().unwrap_or_default().to_owned()
+}
+
+/// Runs `command` (`down` or `stop`) of the providers among `selected` (all when empty),
+/// dependents' first.
+pub fn run_in_reverse(
+    loaded: &crate::manifest::Loaded,
+    selected: &[String],
+    command: &str,
+    report: &Reporter,
+) -> Result<()> {
+    let project = &loaded.project;
+    let variables: BTreeMap<String, String> = loaded
+        .variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for name in needed(project, selected, false).iter().rev() {
+        if let Some(provider) = &project.services[name].provider {
+            run(&project.name, name, provider, command, &variables, report)?;
+        }
+    }
+    Ok(())
 }
 
 /// Gives the services that depend on `service` what its provider set.

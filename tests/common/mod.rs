@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The image every test container runs (made offline by images/offline/seed.sh when needed).
+pub const IMG: &str = "debian:bookworm-slim";
+
 pub fn stackctl_path() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_stackctl"))
 }
@@ -359,7 +362,9 @@ impl Follower {
         String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
     }
 
-    /// Waits until `pred` holds for the output so far, or `limit` passes; returns the output.
+    /// Waits until `pred` holds for the output so far, or `limit` passes; returns the output
+    /// (which the caller must judge: `wait_for` fails the test itself).
+    #[must_use]
     pub fn until(&self, pred: impl Fn(&str) -> bool, limit: std::time::Duration) -> String {
         let t = std::time::Instant::now();
         loop {
@@ -369,6 +374,22 @@ impl Follower {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+    }
+
+    /// Waits until `pred` holds for the output so far; fails the test, saying `what` was awaited
+    /// and what came, when `limit` passes first.
+    pub fn wait_for(
+        &self,
+        pred: impl Fn(&str) -> bool,
+        limit: std::time::Duration,
+        what: &str,
+    ) -> String {
+        let text = self.until(&pred, limit);
+        assert!(
+            pred(&text),
+            "waited {limit:?} for {what}; the output was:\n{text}"
+        );
+        text
     }
 
     /// Ctrl-C, then everything it wrote.

@@ -68,7 +68,7 @@ pub struct LoadOptions {
     pub include_chain: Vec<PathBuf>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Loaded {
     pub project: Project,
     pub warnings: Vec<String>,
