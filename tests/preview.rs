@@ -442,3 +442,71 @@ fn publish_pushes_the_compose_files_as_an_oci_artifact() {
     let (status, _) = get(registry.port, "/v2/sct/other/tags/list", "").unwrap();
     assert_eq!(status, 404, "nothing was pushed");
 }
+
+/// `-f` of a git repository (`URL#ref:path`): the Compose file at that ref, read from a clone of
+/// the run's own; a path that leaves the repository is refused.
+#[test]
+fn a_compose_file_is_read_from_a_git_repository_at_a_ref() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(repo.path())
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    git(&["init", "-q"]);
+    std::fs::create_dir(repo.path().join("deploy")).unwrap();
+    let write = |version: &str| {
+        std::fs::write(
+            repo.path().join("deploy/compose.yaml"),
+            format!(
+                "services:\n  web:\n    image: {IMG}\n    environment: {{VERSION: '{version}'}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("1");
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "one"]);
+    git(&["tag", "v1"]);
+    write("2");
+    git(&["commit", "-q", "-am", "two"]);
+    let url = format!("file://{}", repo.path().display());
+    let config = |source: &str| {
+        Command::new(stackctl_path())
+            .current_dir(repo.path())
+            .args(["-f", source, "-p", "fromgit", "config"])
+            .output()
+            .unwrap()
+    };
+    let at_tag = config(&format!("{url}#v1:deploy"));
+    assert!(at_tag.status.success(), "{}", stderr(&at_tag));
+    assert!(
+        stdout(&at_tag).contains("VERSION: '1'"),
+        "{}",
+        stdout(&at_tag)
+    );
+    let at_head = config(&format!("{url}#:deploy/compose.yaml"));
+    assert!(
+        stdout(&at_head).contains("VERSION: '2'"),
+        "{}",
+        stdout(&at_head)
+    );
+    let outside = config(&format!("{url}#v1:../.."));
+    assert_eq!(outside.status.code(), Some(2), "{}", stderr(&outside));
+    assert!(
+        stderr(&outside).contains("leaves the repository"),
+        "{}",
+        stderr(&outside)
+    );
+}

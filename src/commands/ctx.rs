@@ -27,7 +27,7 @@ pub struct Ctx {
     pub global: Global,
     shape: Shape,
     runtime: OnceLock<tokio::runtime::Runtime>,
-    /// The files of `-f oci://…` projects, fetched into a folder of this run's own (0700),
+    /// The files of `-f oci://…` and git projects, fetched into a folder of this run's own (0700),
     /// removed when the command ends.
     fetched: OnceLock<tempfile::TempDir>,
     /// The manifest once loaded: a command that reads it twice reads it once (and warns once).
@@ -106,36 +106,35 @@ impl Ctx {
         Ok(self.loaded.get_or_init(|| loaded).clone())
     }
 
-    /// `-f` as files on this machine: an `oci://REGISTRY/REPOSITORY[:TAG]` entry is fetched (its
-    /// Compose files, in their order) into this run's own folder.
+    /// `-f` as files on this machine: an `oci://` entry (a published project) or a git URL is
+    /// fetched into this run's own folder (see `remote`).
     fn local_files(&self) -> Result<Vec<std::path::PathBuf>> {
         let mut out = Vec::new();
         for (i, f) in self.global.files.iter().enumerate() {
-            let Some(reference) = f.to_str().and_then(|s| s.strip_prefix("oci://")) else {
+            let text = f.to_string_lossy();
+            let oci = text.strip_prefix("oci://");
+            let git = super::remote::git_source(&text);
+            if oci.is_none() && git.is_none() {
                 out.push(f.clone());
                 continue;
-            };
-            let reference = engine::registry::Reference::parse(reference)?;
+            }
             let dir = match self.fetched.get() {
                 Some(d) => d,
                 None => {
-                    let made = tempfile::Builder::new().prefix("stackctl-oci-").tempdir()?;
+                    let made = tempfile::Builder::new()
+                        .prefix("stackctl-remote-")
+                        .tempdir()?;
                     self.fetched.get_or_init(|| made)
                 }
             };
             let here = dir.path().join(i.to_string());
-            std::fs::create_dir(&here)?;
-            for layer in engine::registry::pull(&reference)? {
-                let path = here.join(&layer.file_name);
-                // create_new: never through a link, never over a file of someone else's.
-                use std::io::Write;
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .and_then(|mut file| file.write_all(&layer.content))
-                    .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-                out.push(path);
+            match (oci, git) {
+                (Some(reference), _) => {
+                    std::fs::create_dir(&here)?;
+                    out.extend(super::remote::fetch_oci(reference, &here)?);
+                }
+                (None, Some(source)) => out.push(super::remote::fetch_git(&source, &here)?),
+                (None, None) => {}
             }
         }
         Ok(out)

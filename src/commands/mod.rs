@@ -14,6 +14,7 @@ mod providers;
 mod ps;
 mod publish;
 mod reach;
+mod remote;
 mod session;
 mod snapshot;
 mod stats;
