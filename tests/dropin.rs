@@ -386,11 +386,7 @@ fn installed_as_compose_it_answers_docker_compose_and_docker_dash_compose() {
         "dropin-plugin",
         "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n",
     );
-    // A docker config folder of the test's own, with stackctl as its compose plugin.
-    let config = tempfile::tempdir().unwrap();
-    let plugins = config.path().join("cli-plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    std::os::unix::fs::symlink(stackctl_path(), plugins.join("docker-compose")).unwrap();
+    let config = compose_plugin_config();
     let docker_compose = |args: &[&str]| {
         Command::new("docker")
             .env("DOCKER_CONFIG", config.path())
@@ -442,6 +438,16 @@ fn installed_as_compose_it_answers_docker_compose_and_docker_dash_compose() {
     assert!(p.containers().is_empty());
 }
 
+/// A docker config folder of the test's own, with stackctl as its compose plugin (for
+/// `DOCKER_CONFIG`; the user's own `~/.docker` is never touched).
+fn compose_plugin_config() -> tempfile::TempDir {
+    let config = tempfile::tempdir().unwrap();
+    let plugins = config.path().join("cli-plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::os::unix::fs::symlink(stackctl_path(), plugins.join("docker-compose")).unwrap();
+    config
+}
+
 /// A Python with python-on-whales and testcontainers, if there is one (CI installs them beside
 /// the peer; see .ci/run).
 fn client_python() -> Option<PathBuf> {
@@ -474,10 +480,7 @@ fn python_client_libraries_drive_it_as_they_drive_compose() {
         "dropin-clients",
         "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    ports: ['8000']\n  worker:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    depends_on: [web]\n    volumes: [data:/data]\nvolumes:\n  data: {}\n",
     );
-    let config = tempfile::tempdir().unwrap();
-    let plugins = config.path().join("cli-plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    std::os::unix::fs::symlink(stackctl_path(), plugins.join("docker-compose")).unwrap();
+    let config = compose_plugin_config();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/drive.py");
     let out = Command::new(python)
         .arg(script)
