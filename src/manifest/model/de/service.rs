@@ -295,8 +295,8 @@ pub(crate) fn deploy_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Depl
 pub(crate) fn pull_policy_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let policy = string_opt(d)?;
     if let Some(p) = &policy {
-        // `refresh` is checked with its `pull_refresh_after` when the plan reads both.
-        crate::manifest::units::PullPolicy::read(Some(p), Some("1d")).map_err(|e| {
+        // The policy alone: `pull_refresh_after` is checked by its own decoder.
+        crate::manifest::units::PullPolicy::read(Some(p), None).map_err(|e| {
             fail(if e.contains("not a pull policy") {
                 e
             } else {
