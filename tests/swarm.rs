@@ -309,6 +309,58 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
         "the other is left alone"
     );
     assert!(inspect("one", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}").contains("MODE=b"));
+
+    // An edit of the built service's sources: a plain `up` keeps the image it has (as compose
+    // does), `up --build` builds it again and rolls the service onto the new image.
+    let built_image = inspect("built", "{{.Spec.TaskTemplate.ContainerSpec.Image}}");
+    std::fs::write(
+        p.path().join("app/Dockerfile"),
+        format!("FROM {IMG}\nHEALTHCHECK --interval=1s CMD false\nLABEL edit=two\n"),
+    )
+    .unwrap();
+    let kept = ok(node, &files, &project, &["up"]);
+    assert_eq!(
+        inspect("built", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"),
+        built_image,
+        "{}",
+        stderr(&kept)
+    );
+    let rebuilt = ok(node, &files, &project, &["up", "--build"]);
+    let new_image = inspect("built", "{{.Spec.TaskTemplate.ContainerSpec.Image}}");
+    assert_ne!(new_image, built_image, "{}", stderr(&rebuilt));
+    assert!(
+        stderr(&rebuilt)
+            .lines()
+            .any(|l| l.contains(&format!("Service {project}_built ")) && l.ends_with("Updated")),
+        "{}",
+        stderr(&rebuilt)
+    );
+    assert_eq!(
+        node.docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Config.Labels.edit}}",
+            &new_image
+        ]),
+        "two",
+        "the service runs the image built from the edit"
+    );
+    let running_image = || {
+        node.docker(&[
+            "ps",
+            "--no-trunc",
+            "--filter",
+            &format!("label=com.docker.swarm.service.name={project}_built"),
+            "--format",
+            "{{.Image}}",
+        ])
+    };
+    eventually(
+        Duration::from_secs(60),
+        "the built task is replaced",
+        || running_image() == new_image,
+    );
     assert_eq!(
         inspect("two", "{{json .Spec.TaskTemplate.LogDriver}}"),
         r#"{"Name":"json-file","Options":{"max-file":"2","max-size":"1m"}}"#,

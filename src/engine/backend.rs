@@ -216,7 +216,7 @@ impl Backend {
                 .await
                 .map(Some),
             Backend::Swarm { engine, registry } => {
-                swarm::up(engine, plan, registry.as_deref(), report).await?;
+                swarm::up(engine, plan, registry.as_deref(), opts.images, report).await?;
                 Ok(None)
             }
         }

@@ -321,6 +321,15 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Polls `check` every 200 ms until it holds; fails the test, saying `what`, once `limit` passes.
+pub fn eventually(limit: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
 pub mod dind;
 
 /// A running command whose stdout is collected as it comes, so a test can wait for what it expects

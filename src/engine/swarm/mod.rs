@@ -93,16 +93,10 @@ async fn push_built(
     plan: &Plan,
     svc: &ServicePlan,
     registry: &str,
+    opts: ImageOptions,
     report: &Reporter,
 ) -> Result<String> {
-    images::ensure(
-        engine,
-        &plan.project,
-        &[svc],
-        ImageOptions::default(),
-        report,
-    )
-    .await?;
+    images::ensure(engine, &plan.project, &[svc], opts, report).await?;
     let repo = format!(
         "{registry}/{}",
         svc.image
@@ -219,6 +213,7 @@ pub async fn up(
     engine: &Engine,
     plan: &Plan,
     registry: Option<&str>,
+    opts: ImageOptions,
     report: &Reporter,
 ) -> Result<()> {
     require_manager(engine).await?;
@@ -234,7 +229,7 @@ pub async fn up(
     }
     // Everything that can be refused is refused, and every image built, before the first object
     // is created: a failure here leaves the swarm as it was.
-    let images = deployable_images(engine, plan, registry, report).await?;
+    let images = deployable_images(engine, plan, registry, opts, report).await?;
     let network = ensure_network(engine, plan).await?;
     let secrets = secrets::ensure_secrets(engine, plan).await?;
     let configs = files::ensure_configs(engine, plan).await?;
@@ -356,22 +351,30 @@ async fn probe_image(engine: &Engine, plan: &Plan, report: &Reporter) -> Result<
     Ok(svc.image.clone())
 }
 
-/// The image each built service deploys: pushed to `registry` and named by digest, or, on a swarm
-/// of one node (where the image built here is already on the only node, as `docker stack deploy`
-/// allows), named by its image ID, which no node tries to pull.
+/// The image each service deploys when it is not its name as written. A built service's is pushed
+/// to `registry` and named by digest, or, on a swarm of one node (where the image built here is
+/// already on the only node, as `docker stack deploy` allows), named by its image ID, which no
+/// node tries to pull; `up`'s build flags apply as they do locally. A pulled image whose policy is
+/// `always` (`--pull always` or the service's `pull_policy`) is pinned to the digest its registry
+/// gives now, so every node runs the newest and a changed digest rolls the service.
 async fn deployable_images(
     engine: &Engine,
     plan: &Plan,
     registry: Option<&str>,
+    opts: ImageOptions,
     report: &Reporter,
 ) -> Result<HashMap<String, String>> {
-    let built = plan.services.values().filter(|s| s.build.is_some());
     let mut out = HashMap::new();
-    for svc in built {
+    for svc in plan.services.values().filter(|s| s.build.is_none()) {
+        if pulls_always(svc, &opts) {
+            let digest = images::registry_digest(engine, &svc.image).await?;
+            out.insert(svc.name.clone(), pinned(&svc.image, &digest));
+        }
+    }
+    for svc in plan.services.values().filter(|s| s.build.is_some()) {
         let image = match registry {
-            Some(r) => push_built(engine, plan, svc, r, report).await?,
+            Some(r) => push_built(engine, plan, svc, r, opts, report).await?,
             None => {
-                let opts = ImageOptions::default();
                 images::ensure(engine, &plan.project, &[svc], opts, report).await?;
                 report(super::Event::Warning(format!(
                     "service {} runs the image built here: this swarm has one node, so no registry is needed (pass --registry before adding nodes)",
@@ -385,6 +388,20 @@ async fn deployable_images(
         out.insert(svc.name.clone(), image);
     }
     Ok(out)
+}
+
+fn pulls_always(svc: &ServicePlan, opts: &ImageOptions) -> bool {
+    use crate::manifest::units::PullPolicy as ServicePull;
+    match opts.pull {
+        Some(p) => p == images::PullPolicy::Always,
+        None => svc.pull_policy == ServicePull::Always,
+    }
+}
+
+/// `reference` named by `digest`, its tag kept for people reading `service ls`.
+fn pinned(reference: &str, digest: &str) -> String {
+    let bare = reference.split('@').next().unwrap_or(reference);
+    format!("{bare}@{digest}")
 }
 
 /// Replaces a service's spec; the version read with it guards against a concurrent update.
@@ -462,4 +479,30 @@ async fn project_services(engine: &Engine, project: &str) -> Result<Vec<bollard:
         }))
         .await
         .api(|| "listing services".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{images, pinned, pulls_always};
+
+    #[test]
+    fn a_pulled_image_is_pinned_when_the_flag_or_the_service_says_always() {
+        let plan = crate::plan::of_text(
+            "services:\n  a:\n    image: reg:5000/app:1\n    pull_policy: always\n  m:\n    image: redis:7\n",
+        );
+        let (a, m) = (&plan.services["a"], &plan.services["m"]);
+        let flag = |pull| images::ImageOptions {
+            pull,
+            ..Default::default()
+        };
+        assert!(pulls_always(a, &flag(None)));
+        assert!(!pulls_always(a, &flag(Some(images::PullPolicy::Missing))));
+        assert!(!pulls_always(m, &flag(None)));
+        assert!(pulls_always(m, &flag(Some(images::PullPolicy::Always))));
+        assert_eq!(
+            pinned("reg:5000/app:1", "sha256:ab"),
+            "reg:5000/app:1@sha256:ab"
+        );
+        assert_eq!(pinned("redis@sha256:00", "sha256:ab"), "redis@sha256:ab");
+    }
 }
