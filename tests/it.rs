@@ -10,6 +10,7 @@ mod check;
 mod cli;
 mod compat;
 mod corpus;
+mod dashboard;
 mod dropin;
 mod endpoints;
 mod engine;

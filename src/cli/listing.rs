@@ -153,6 +153,13 @@ pub struct StatsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Lines of each container's log to start with
+    #[arg(long, default_value_t = 50)]
+    pub tail: u32,
+}
+
+#[derive(Debug, Args)]
 pub struct EventsArgs {
     /// One JSON object per event
     #[arg(long)]

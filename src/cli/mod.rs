@@ -246,6 +246,12 @@ pub enum Command {
     /// Bring the services up, then follow their `develop.watch` rules: sync, restart, exec, rebuild
     #[command(after_help = "Example:\n  stackctl watch web")]
     Watch(WatchArgs),
+    /// The whole project in one live view: services, health, restarts, CPU and memory, and the
+    /// merged log, with keys to scale, restart, stop, open a shell and bring it up again
+    #[command(
+        after_help = "Keys: ↑↓ select, Enter focus the log on a service, + and - scale, r restart, s stop/start,\n  e shell, o the published URLs, h health checks, u up again, / search the log, q quit.\nNot on a terminal, it prints `ps -a` and one `stats` sample instead.\n\nExample:\n  stackctl dashboard"
+    )]
+    Dashboard(DashboardArgs),
     /// The project's engine events as they happen
     #[command(after_help = "Example:\n  stackctl events --json")]
     Events(EventsArgs),
@@ -305,6 +311,7 @@ impl Command {
             Command::Port(_) => "port",
             Command::Events(_) => "events",
             Command::Watch(_) => "watch",
+            Command::Dashboard(_) => "dashboard",
             Command::Publish(_) => "publish",
             Command::Images(_) => "images",
             Command::Ls(_) => "ls",

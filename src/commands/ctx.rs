@@ -66,6 +66,18 @@ impl Ctx {
         if let Some(loaded) = self.loaded.get() {
             return Ok(loaded.clone());
         }
+        let loaded = self.read()?;
+        ui::warnings(&loaded.warnings);
+        Ok(self.loaded.get_or_init(|| loaded).clone())
+    }
+
+    /// The manifest read again (its files may have changed since `load`), warnings left to the
+    /// caller to show.
+    pub fn reload(&self) -> Result<Loaded> {
+        self.read()
+    }
+
+    fn read(&self) -> Result<Loaded> {
         let g = &self.global;
         let cwd = std::env::current_dir()?;
         let files = self.local_files()?;
@@ -102,8 +114,7 @@ impl Ctx {
                 .variables
                 .get("COMPOSE_COMPATIBILITY")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
-        ui::warnings(&loaded.warnings);
-        Ok(self.loaded.get_or_init(|| loaded).clone())
+        Ok(loaded)
     }
 
     /// `-f` as files on this machine: an `oci://` entry (a published project) or a git URL is

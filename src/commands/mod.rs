@@ -4,6 +4,7 @@ mod check;
 mod config;
 pub(crate) mod cp;
 mod ctx;
+mod dashboard;
 mod engine_cmds;
 mod everyday;
 mod listing;
@@ -97,6 +98,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man => done(everyday::man()),
         Command::Check(args) => check::run(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
+        Command::Dashboard(args) => done(dashboard::run(ctx, args)),
         Command::Publish(args) => done(publish::run(ctx, args)),
     }
 }

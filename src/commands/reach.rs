@@ -77,6 +77,7 @@ pub(super) fn reach(command: &Command) -> Reach {
         Command::Wait(_) => (false, Refused),
         Command::Check(_) => (false, Refused),
         Command::Watch(_) => (false, Refused),
+        Command::Dashboard(_) => (false, Refused),
     };
     Reach { on_swarm, dry_run }
 }

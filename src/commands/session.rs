@@ -61,6 +61,59 @@ async fn pump_session(session: ops::Session, tty: bool, forward_stdin: bool) -> 
     Ok(())
 }
 
+/// A shell in container `id` on this terminal, for the dashboard: `sh` with a TTY. Its stdin is
+/// read only while the shell runs (a reader left blocked on the terminal would take the view's
+/// next key).
+pub(super) async fn shell(engine: &Engine, id: &str) -> Result<i64> {
+    let spec = ops::ExecSpec {
+        cmd: vec!["sh".into()],
+        env: Vec::new(),
+        user: None,
+        workdir: None,
+        tty: true,
+        stdin: true,
+        privileged: false,
+    };
+    let ops::Session {
+        id: exec_id,
+        mut output,
+        mut input,
+    } = ops::exec(engine, id, spec).await?;
+    let _raw = RawMode::enable(true);
+    if let Some((w, h)) = term::size() {
+        ops::exec_resize(engine, &exec_id, w, h).await;
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (keys_tx, mut keys) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let reader = {
+        let done = done.clone();
+        tokio::task::spawn_blocking(move || {
+            term::read_stdin_until(&done, |bytes| keys_tx.blocking_send(bytes.to_vec()).is_ok())
+        })
+    };
+    let writer = tokio::spawn(async move {
+        while let Some(bytes) = keys.recv().await {
+            if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    let copied = async {
+        while let Some(frame) = output.next().await {
+            match frame? {
+                ops::Output::Out(message) | ops::Output::Err(message) => term::out_bytes(&message)?,
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = reader.await;
+    writer.abort();
+    copied?;
+    ops::exec_exit_code(engine, &exec_id).await
+}
+
 pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<ExitCode> {
     let tty = !args.no_tty
         && args.tty

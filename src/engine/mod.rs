@@ -18,6 +18,7 @@ mod health;
 pub mod hooks;
 pub mod images;
 pub mod lifecycle;
+pub mod live;
 pub mod logs;
 mod mounts;
 pub mod observe;
@@ -118,6 +119,14 @@ pub fn request_bound() -> Duration {
         .filter(|n| *n > 0)
         .unwrap_or(60);
     Duration::from_secs(secs)
+}
+
+/// Whether the daemon answers a ping within 2 seconds (it counts as gone otherwise).
+pub async fn answers(engine: &Engine) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), engine.docker.ping()).await,
+        Ok(Ok(_))
+    )
 }
 
 /// The bound on a call whose answer waits for its work to finish.

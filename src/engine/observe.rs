@@ -152,11 +152,59 @@ pub async fn containers(
     project: &str,
     all: bool,
 ) -> Result<Vec<ObservedContainer>> {
+    listed(engine, project, all, project_filter(project)).await
+}
+
+/// The project's container `id` as `containers` lists it, with its restart count and OOM kill;
+/// None once it is gone.
+pub async fn container(
+    engine: &Engine,
+    project: &str,
+    id: &str,
+) -> Result<Option<ObservedContainer>> {
+    let mut filters = project_filter(project);
+    filters.insert("id".to_owned(), vec![id.to_owned()]);
+    let mut list = listed(engine, project, true, filters).await?;
+    with_exit_details(engine, &mut list).await;
+    Ok(list.into_iter().find(|c| c.id == id))
+}
+
+/// The output of the last health check of `id` that failed, when one did and the daemon keeps it.
+pub async fn last_failed_check(engine: &Engine, id: &str) -> Result<Option<String>> {
+    let inspected = engine
+        .docker
+        .inspect_container(id, None)
+        .await
+        .api(|| format!("inspecting container {id}"))?;
+    let log = inspected
+        .state
+        .and_then(|s| s.health)
+        .and_then(|h| h.log)
+        .unwrap_or_default();
+    Ok(log
+        .into_iter()
+        .rev()
+        .find(|l| l.exit_code.unwrap_or(0) != 0)
+        .map(|l| {
+            format!(
+                "exit {}: {}",
+                l.exit_code.unwrap_or(0),
+                l.output.unwrap_or_default().trim()
+            )
+        }))
+}
+
+async fn listed(
+    engine: &Engine,
+    project: &str,
+    all: bool,
+    filters: HashMap<String, Vec<String>>,
+) -> Result<Vec<ObservedContainer>> {
     let list = engine
         .docker
         .list_containers(Some(ListContainersOptions {
             all,
-            filters: Some(project_filter(project)),
+            filters: Some(filters),
             ..Default::default()
         }))
         .await

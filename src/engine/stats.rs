@@ -48,6 +48,19 @@ pub async fn sample(engine: &Engine, id: &str) -> Result<Usage> {
     }
 }
 
+/// The daemon's samples of `id`, one a second, until the container stops or the stream is dropped.
+pub fn stream(engine: &Engine, id: &str) -> impl futures::Stream<Item = Usage> + Send + 'static {
+    let opts = StatsOptions {
+        stream: true,
+        one_shot: false,
+    };
+    engine
+        .docker
+        .stats(id, Some(opts))
+        .take_while(|r| std::future::ready(r.is_ok()))
+        .filter_map(|r| std::future::ready(r.ok().map(|s| usage_from(&s))))
+}
+
 pub fn usage_from(s: &ContainerStatsResponse) -> Usage {
     let total = |c: &Option<bollard::models::ContainerCpuStats>| {
         let c = c.as_ref();

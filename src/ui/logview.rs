@@ -1,15 +1,27 @@
 //! The merged log view: one writer, `name | line` prefixes padded and coloured per container,
 //! stdout lines to stdout and stderr lines to stderr. Prefixes are rendered once per container,
-//! not once per line: this is the hot path of `logs`.
+//! not once per line: this is the hot path of `logs`. The same view can keep its lines in a
+//! bounded ring instead, for the dashboard to draw (see `LogRing`).
 
 use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
 use crate::engine::logs::Channel;
 use crate::logs::{colour_for, prefix};
 
+/// Where the view's lines go.
+enum Dest {
+    Terminal {
+        out: BufWriter<std::io::Stdout>,
+        err: BufWriter<std::io::Stderr>,
+    },
+    /// The ring, and each of this view's containers' index among the ring's names (a ring outlives
+    /// the views that write into it).
+    Ring(Arc<LogRing>, Vec<usize>),
+}
+
 pub struct LogView {
-    out: BufWriter<std::io::Stdout>,
-    err: BufWriter<std::io::Stderr>,
+    dest: Dest,
     names: Vec<String>,
     prefixes: Vec<Vec<u8>>,
     width: usize,
@@ -17,13 +29,114 @@ pub struct LogView {
     show_prefix: bool,
 }
 
+/// What a captured line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Out,
+    Err,
+    /// From stackctl itself: an exit, a removal, the daemon going away.
+    Status,
+}
+
+/// A line kept by a capturing view: which container said it (an index into `names`), and what.
+#[derive(Debug, Clone)]
+pub struct RingLine {
+    pub container: usize,
+    pub kind: LineKind,
+    pub text: String,
+}
+
+/// The last `capacity` lines of a capturing view, with a counter that moves on every line so a
+/// reader can tell there is something new without copying.
+pub struct LogRing {
+    inner: Mutex<RingInner>,
+    capacity: usize,
+    pub changed: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct RingInner {
+    names: Vec<String>,
+    lines: std::collections::VecDeque<RingLine>,
+    /// Lines ever pushed: a reader remembers where it was.
+    total: u64,
+}
+
+impl LogRing {
+    pub fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(LogRing {
+            inner: Mutex::new(RingInner::default()),
+            capacity: capacity.max(1),
+            changed: tokio::sync::Notify::new(),
+        })
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut RingInner) -> R) -> R {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut inner)
+    }
+
+    fn name(&self, name: &str) -> usize {
+        self.with(|r| {
+            r.names.push(name.to_owned());
+            r.names.len() - 1
+        })
+    }
+
+    pub fn push(&self, container: usize, kind: LineKind, text: String) {
+        self.with(|r| {
+            if r.lines.len() == self.capacity {
+                r.lines.pop_front();
+            }
+            r.lines.push_back(RingLine {
+                container,
+                kind,
+                text,
+            });
+            r.total += 1;
+        });
+        self.changed.notify_one();
+    }
+
+    /// The lines pushed so far, counting those that fell out of the ring.
+    pub fn total(&self) -> u64 {
+        self.with(|r| r.total)
+    }
+
+    /// The container names (indexed by `RingLine::container`) and the kept lines that `keep`
+    /// accepts, oldest first.
+    pub fn snapshot(&self, keep: impl Fn(&str, &RingLine) -> bool) -> (Vec<String>, Vec<RingLine>) {
+        self.with(|r| {
+            let lines = r
+                .lines
+                .iter()
+                .filter(|l| keep(r.names.get(l.container).map_or("", |n| n.as_str()), l))
+                .cloned()
+                .collect();
+            (r.names.clone(), lines)
+        })
+    }
+}
+
 impl LogView {
     /// A view whose containers `0..names.len()` are `names`, in order.
     pub fn new(names: &[String], no_color: bool, show_prefix: bool) -> Self {
         let colour = !no_color && super::ansi(std::io::stdout().is_terminal());
-        let mut v = LogView {
+        let dest = Dest::Terminal {
             out: BufWriter::with_capacity(128 * 1024, std::io::stdout()),
             err: BufWriter::with_capacity(16 * 1024, std::io::stderr()),
+        };
+        Self::with_dest(dest, names, colour, show_prefix)
+    }
+
+    /// A view that keeps its lines in `ring` instead of writing them.
+    pub fn capture(ring: Arc<LogRing>, names: &[String]) -> Self {
+        Self::with_dest(Dest::Ring(ring, Vec::new()), names, false, false)
+    }
+
+    fn with_dest(dest: Dest, names: &[String], colour: bool, show_prefix: bool) -> Self {
+        let mut v = LogView {
+            dest,
             names: Vec::new(),
             prefixes: Vec::new(),
             width: 0,
@@ -38,6 +151,9 @@ impl LogView {
 
     /// Registers a container and returns its index; a longer name widens every prefix.
     pub fn add(&mut self, name: &str) -> usize {
+        if let Dest::Ring(ring, ids) = &mut self.dest {
+            ids.push(ring.name(name));
+        }
         self.names.push(name.to_owned());
         let w = name.chars().count();
         if w > self.width || self.prefixes.is_empty() {
@@ -57,9 +173,17 @@ impl LogView {
     }
 
     pub fn line(&mut self, idx: usize, channel: Channel, line: &[u8]) {
-        let w: &mut dyn Write = match channel {
-            Channel::Stdout => &mut self.out,
-            Channel::Stderr => &mut self.err,
+        let w: &mut dyn Write = match (&mut self.dest, channel) {
+            (Dest::Terminal { out, .. }, Channel::Stdout) => out,
+            (Dest::Terminal { err, .. }, Channel::Stderr) => err,
+            (Dest::Ring(ring, ids), _) => {
+                let kind = match channel {
+                    Channel::Stdout => LineKind::Out,
+                    Channel::Stderr => LineKind::Err,
+                };
+                ring.push(ids[idx], kind, String::from_utf8_lossy(line).into_owned());
+                return;
+            }
         };
         let _ = w.write_all(&self.prefixes[idx]);
         let _ = w.write_all(line);
@@ -74,12 +198,31 @@ impl LogView {
             self.width,
             self.colour.then(|| colour_for(&self.names[idx])),
         );
-        let _ = writeln!(self.err, "{p}{text}");
-        let _ = self.err.flush();
+        match &mut self.dest {
+            Dest::Terminal { err, .. } => {
+                let _ = writeln!(err, "{p}{text}");
+                let _ = err.flush();
+            }
+            Dest::Ring(ring, ids) => ring.push(ids[idx], LineKind::Status, text.to_owned()),
+        }
+    }
+
+    /// A word about the whole view (the daemon went away, it is back), not about one container.
+    pub fn notice(&mut self, text: &str) {
+        let _ = self.flush();
+        match &self.dest {
+            Dest::Terminal { .. } => super::note(text),
+            Dest::Ring(ring, _) => ring.push(usize::MAX, LineKind::Status, text.to_owned()),
+        }
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()?;
-        self.err.flush()
+        match &mut self.dest {
+            Dest::Terminal { out, err } => {
+                out.flush()?;
+                err.flush()
+            }
+            Dest::Ring(..) => Ok(()),
+        }
     }
 }

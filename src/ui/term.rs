@@ -57,3 +57,29 @@ pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
 }
+
+/// Reads the terminal's input, handing each chunk to `give`, until `done` is set (looked at every
+/// 50 ms) or `give` returns false. Unlike a plain blocking read, it leaves no reader behind.
+pub fn read_stdin_until(done: &std::sync::atomic::AtomicBool, mut give: impl FnMut(&[u8]) -> bool) {
+    let mut buf = [0u8; 1024];
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut fds = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the length given.
+        let ready = unsafe { libc::poll(&mut fds, 1, 50) };
+        if ready <= 0 || fds.revents & libc::POLLIN == 0 {
+            if fds.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+                return;
+            }
+            continue;
+        }
+        // SAFETY: the buffer is valid for its length.
+        let n = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 || !give(&buf[..n as usize]) {
+            return;
+        }
+    }
+}

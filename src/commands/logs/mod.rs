@@ -171,6 +171,67 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
     })
 }
 
+/// Follows every container of `project` into `ring` until dropped, as `logs -f --tail N` does
+/// (through restarts, recreations and the daemon going away); when nothing runs, it waits for the
+/// next start instead of ending.
+pub(crate) async fn follow_project(
+    engine: &Engine,
+    project: &str,
+    ring: std::sync::Arc<crate::ui::logview::LogRing>,
+    tail: u32,
+) -> Result<()> {
+    let mut from: Option<i128> = None;
+    loop {
+        let events_from = logs::daemon_clock(engine).await.unwrap_or_else(now_nanos);
+        let list: Vec<_> = match observe::containers(engine, project, true).await {
+            Ok(list) => list.into_iter().filter(|c| !c.oneoff).collect(),
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let names: Vec<String> = list.iter().map(|c| c.name.clone()).collect();
+        let view = LogView::capture(ring.clone(), &names);
+        let targets = list
+            .into_iter()
+            .map(|c| Target { id: c.id, from })
+            .collect();
+        let q = LogQuery {
+            follow: true,
+            tail: Some(tail.to_string()),
+            since: 0,
+            until: 0,
+            timestamps: false,
+        };
+        let follow = Follow {
+            project: project.to_owned(),
+            since: events_from,
+            wanted: |_: &str, _: u32| true,
+            stops: None,
+            linger: LOGS_LINGER,
+        };
+        pump(
+            engine,
+            targets,
+            q,
+            Stamps::default(),
+            view,
+            Some(follow),
+            None,
+        )
+        .await?;
+        // Nothing runs: the next start of any container brings the follow back, from then on.
+        let now = logs::daemon_clock(engine).await.unwrap_or_else(now_nanos);
+        let mut events = Box::pin(logs::events(engine, project, now));
+        while let Some(ev) = events.next().await {
+            if ev.action == "start" && !ev.oneoff {
+                break;
+            }
+        }
+        from = Some(now);
+    }
+}
+
 /// What a follow watches besides the first containers: the project's events from `since` (the
 /// daemon's clock, nanoseconds),
 /// so that the containers `wanted` shows join in when they start; and, for attached `up` with
@@ -410,12 +471,12 @@ async fn pump<F: Fn(&str, u32) -> bool>(
                 match any_running_or_restarting(engine, &f.project, f.linger).await {
                     Ok(true) => continue,
                     Ok(false) => return Ok(()),
-                    Err(e) if reconnect::answers(engine).await => return Err(e),
+                    Err(e) if crate::engine::answers(engine).await => return Err(e),
                     Err(_) => {}
                 }
             }
             // The daemon went away (every stream ended with it): wait, then follow again.
-            reconnect::wait_for_daemon(engine).await;
+            reconnect::wait_for_daemon(engine, &view).await;
             let now = logs::daemon_clock(engine).await.unwrap_or_else(now_nanos);
             events = Some(Box::pin(logs::events(engine, &f.project, now)));
             for c in observe::containers(engine, &f.project, true).await? {

@@ -5,34 +5,26 @@
 
 use std::time::Duration;
 
-use crate::engine::Engine;
-use crate::ui;
+use super::reader::SharedView;
+use crate::engine::{self, Engine};
 
-/// How long a ping may take before the daemon counts as gone.
-const PING_BOUND: Duration = Duration::from_secs(2);
-
-/// Whether the daemon answers a ping now.
-pub async fn answers(engine: &Engine) -> bool {
-    matches!(
-        tokio::time::timeout(PING_BOUND, engine.docker.ping()).await,
-        Ok(Ok(_))
-    )
-}
-
-/// Waits, saying so once, until the daemon answers again. Ctrl-C ends the wait (the caller's).
-pub async fn wait_for_daemon(engine: &Engine) {
-    if answers(engine).await {
+/// Waits, saying so once in the view, until the daemon answers again. Ctrl-C ends the wait (the
+/// caller's).
+pub(super) async fn wait_for_daemon(engine: &Engine, view: &SharedView) {
+    if engine::answers(engine).await {
         return;
     }
-    ui::note(format!(
-        "the Docker daemon at {} is gone; waiting for it to come back (Ctrl-C to stop)",
-        engine.address
-    ));
+    view.with(|v| {
+        v.notice(&format!(
+            "the Docker daemon at {} is gone; waiting for it to come back (Ctrl-C to stop)",
+            engine.address
+        ))
+    });
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        if answers(engine).await {
+        if engine::answers(engine).await {
             break;
         }
     }
-    ui::note("the Docker daemon is back; following again from the last line shown");
+    view.with(|v| v.notice("the Docker daemon is back; following again from the last line shown"));
 }
