@@ -140,6 +140,15 @@ impl Board {
                 }
                 let ids = &self.containers;
                 self.usage.retain(|id, _| ids.contains_key(id));
+                // A service scaled since the files were read keeps its scale until the next `up`.
+                let mut made: BTreeMap<String, u32> = BTreeMap::new();
+                for c in self.containers.values() {
+                    *made.entry(c.service.clone()).or_default() += 1;
+                }
+                for (service, n) in made {
+                    let desired = self.desired.entry(service).or_default();
+                    *desired = (*desired).max(n);
+                }
             }
             Update::One(c) if !c.oneoff => {
                 self.know(&c.service);

@@ -14,7 +14,7 @@ use crate::ui::units::binary_bytes;
 /// The keys, as the footer lists them.
 pub const KEYS: &[(&str, &str)] = &[
     ("↑↓", "select"),
-    ("⏎", "focus log"),
+    ("Enter", "focus log"),
     ("+/-", "scale"),
     ("r", "restart"),
     ("s", "stop/start"),

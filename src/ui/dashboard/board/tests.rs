@@ -56,6 +56,7 @@ fn containers_fold_into_one_row_per_service() {
     );
     let web = &rows[1];
     assert_eq!((web.running, web.desired), (1, 2));
+
     assert_eq!(web.health, "healthy 1/1");
     assert_eq!(web.restarts, 2);
     assert_eq!(web.exits, ["137 OOM"]);
@@ -146,4 +147,16 @@ fn sparklines_scale_to_the_largest_sample() {
         super::super::sparkline(&[0.0; 30], 6, 5.0).chars().count(),
         6
     );
+}
+
+#[test]
+fn a_service_scaled_before_the_view_began_keeps_its_scale() {
+    let mut b = board();
+    b.apply(Input::Live(Update::All(vec![
+        container("c", "db", 1, ContainerState::Running),
+        container("d", "db", 2, ContainerState::Running),
+    ])));
+    assert_eq!((b.rows()[0].running, b.rows()[0].desired), (2, 2));
+    b.apply(Input::Desired(BTreeMap::from([("db".to_owned(), 1)])));
+    assert_eq!(b.rows()[0].desired, 1);
 }
