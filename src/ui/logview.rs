@@ -103,16 +103,26 @@ impl LogRing {
         self.with(|r| r.total)
     }
 
-    /// The container names (indexed by `RingLine::container`) and the kept lines that `keep`
-    /// accepts, oldest first.
-    pub fn snapshot(&self, keep: impl Fn(&str, &RingLine) -> bool) -> (Vec<String>, Vec<RingLine>) {
+    /// The container names (indexed by `RingLine::container`) and the newest `count` kept lines
+    /// that `keep` accepts, after skipping the newest `skip` of those; oldest first. Only what is
+    /// shown is copied: this runs for every frame.
+    pub fn tail(
+        &self,
+        skip: usize,
+        count: usize,
+        keep: impl Fn(&str, &RingLine) -> bool,
+    ) -> (Vec<String>, Vec<RingLine>) {
         self.with(|r| {
-            let lines = r
+            let mut lines: Vec<RingLine> = r
                 .lines
                 .iter()
+                .rev()
                 .filter(|l| keep(r.names.get(l.container).map_or("", |n| n.as_str()), l))
+                .skip(skip)
+                .take(count)
                 .cloned()
                 .collect();
+            lines.reverse();
             (r.names.clone(), lines)
         })
     }

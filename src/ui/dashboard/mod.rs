@@ -30,7 +30,8 @@ pub enum Leave {
     Shell(String),
 }
 
-/// The shortest time between two draws: lines arriving faster are drawn together.
+/// The shortest time between two draws: lines and updates arriving faster are drawn together
+/// (keys are answered at once).
 const FRAME: Duration = Duration::from_millis(50);
 
 /// The terminal as the view needs it, restored when dropped.
@@ -88,24 +89,24 @@ pub async fn show(
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut drawn_at = Instant::now() - FRAME;
     let mut dirty = true;
-    let mut lines_due = false;
+    let mut draw_due = false;
     loop {
         if dirty {
             term.draw(|f| render::draw(f, board, ring))?;
             drawn_at = Instant::now();
             dirty = false;
-            lines_due = false;
+            draw_due = false;
         }
         tokio::select! {
             input = inputs.recv() => match input {
                 Some(i) => {
                     board.apply(i);
-                    dirty = true;
+                    draw_due = true;
                 }
                 None => return Ok(Leave::Quit),
             },
-            _ = ring.changed.notified(), if !lines_due => lines_due = true,
-            _ = tokio::time::sleep_until(drawn_at + FRAME), if lines_due => dirty = true,
+            _ = ring.changed.notified(), if !draw_due => draw_due = true,
+            _ = tokio::time::sleep_until(drawn_at + FRAME), if draw_due => dirty = true,
             key = keys.next() => match key {
                 Some(Ok(Event::Key(k))) => match board.key(k) {
                     Key::Nothing => {}

@@ -207,13 +207,12 @@ fn draw_table(f: &mut Frame, board: &Board, rows: &[ServiceRow], area: Rect) {
 }
 
 fn draw_log(f: &mut Frame, board: &Board, ring: &LogRing, area: Rect) {
-    let (names, lines) =
-        ring.snapshot(|name, l| l.container == usize::MAX || board.shows(name, &l.text));
     let height = area.height.saturating_sub(2) as usize;
-    let end = lines.len().saturating_sub(board.scroll.min(lines.len()));
-    let start = end.saturating_sub(height);
+    let (names, lines) = ring.tail(board.scroll, height, |name, l| {
+        l.container == usize::MAX || board.shows(name, &l.text)
+    });
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    let shown: Vec<Line> = lines[start..end]
+    let shown: Vec<Line> = lines
         .iter()
         .map(|l| {
             let name = names.get(l.container).map_or("stackctl", |n| n.as_str());
