@@ -42,6 +42,8 @@ pub async fn feed(engine: Engine, project: String, tx: mpsc::Sender<Update>) {
                     return;
                 }
                 wait_for_daemon(&engine).await;
+                // A daemon that answers pings but fails the listing is not asked again at once.
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };

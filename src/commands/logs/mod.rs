@@ -210,7 +210,7 @@ pub(crate) async fn follow_project(
             stops: None,
             linger: LOGS_LINGER,
         };
-        pump(
+        let followed = pump(
             engine,
             targets,
             q,
@@ -219,7 +219,12 @@ pub(crate) async fn follow_project(
             Some(follow),
             None,
         )
-        .await?;
+        .await;
+        // A follow that fails (the daemon refusing a call) starts over rather than ending the log.
+        if followed.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         // Nothing runs: the next start of any container brings the follow back, from then on.
         let now = logs::daemon_clock(engine).await.unwrap_or_else(now_nanos);
         let mut events = Box::pin(logs::events(engine, project, now));
