@@ -303,17 +303,22 @@ pub enum ImageStep {
     Keep,
 }
 
-/// Decides, from the service, whether its image is `present` and the flags, what `ensure` does
-/// (and `up --dry-run` says); an image that may be neither built nor pulled is an error.
-pub fn image_step(svc: &ServicePlan, present: Present, opts: &ImageOptions) -> Result<ImageStep> {
-    let stale = present == Present::Stale;
-    let present = present != Present::Absent;
-    let policy = opts.pull.unwrap_or(match svc.pull_policy {
+/// The pull policy that applies to `svc`: the flag's, else the service's own (a refreshing one
+/// pulls when the copy here is `stale`).
+pub fn pull_policy(svc: &ServicePlan, opts: &ImageOptions, stale: bool) -> PullPolicy {
+    opts.pull.unwrap_or(match svc.pull_policy {
         ServicePull::Always => PullPolicy::Always,
         ServicePull::Never => PullPolicy::Never,
         ServicePull::Refresh(_) if stale => PullPolicy::Always,
         ServicePull::Refresh(_) | ServicePull::Missing | ServicePull::Build => PullPolicy::Missing,
-    });
+    })
+}
+
+/// Decides, from the service, whether its image is `present` and the flags, what `ensure` does
+/// (and `up --dry-run` says); an image that may be neither built nor pulled is an error.
+pub fn image_step(svc: &ServicePlan, present: Present, opts: &ImageOptions) -> Result<ImageStep> {
+    let policy = pull_policy(svc, opts, present == Present::Stale);
+    let present = present != Present::Absent;
     if svc.build.is_some() {
         let must_build = opts.force_build || svc.pull_policy == ServicePull::Build || !present;
         if !must_build {

@@ -41,7 +41,7 @@ pub async fn feed(engine: Engine, project: String, tx: mpsc::Sender<Update>) {
                 if tx.send(Update::DaemonGone).await.is_err() {
                     return;
                 }
-                wait_for_daemon(&engine).await;
+                super::until_answering(&engine).await;
                 // A daemon that answers pings but fails the listing is not asked again at once.
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
@@ -79,7 +79,7 @@ pub async fn feed(engine: Engine, project: String, tx: mpsc::Sender<Update>) {
         if tx.send(Update::DaemonGone).await.is_err() {
             break;
         }
-        wait_for_daemon(&engine).await;
+        super::until_answering(&engine).await;
     }
     for (_, s) in samplers {
         s.abort();
@@ -109,10 +109,4 @@ fn sample(
         }
     });
     samplers.insert(id.to_owned(), handle);
-}
-
-async fn wait_for_daemon(engine: &Engine) {
-    while !super::answers(engine).await {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }

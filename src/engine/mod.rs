@@ -129,6 +129,13 @@ pub async fn answers(engine: &Engine) -> bool {
     )
 }
 
+/// Returns once the daemon answers again, asking every half second.
+pub async fn until_answering(engine: &Engine) {
+    while !answers(engine).await {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// The bound on a call whose answer waits for its work to finish.
 const PATIENT_BOUND: Duration = Duration::from_secs(3600);
 

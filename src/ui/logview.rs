@@ -46,8 +46,7 @@ pub struct RingLine {
     pub text: String,
 }
 
-/// The last `capacity` lines of a capturing view, with a counter that moves on every line so a
-/// reader can tell there is something new without copying.
+/// The last `capacity` lines of a capturing view; `changed` wakes a reader when one arrives.
 pub struct LogRing {
     inner: Mutex<RingInner>,
     capacity: usize,
@@ -58,8 +57,6 @@ pub struct LogRing {
 struct RingInner {
     names: Vec<String>,
     lines: std::collections::VecDeque<RingLine>,
-    /// Lines ever pushed: a reader remembers where it was.
-    total: u64,
 }
 
 impl LogRing {
@@ -93,14 +90,8 @@ impl LogRing {
                 kind,
                 text,
             });
-            r.total += 1;
         });
         self.changed.notify_one();
-    }
-
-    /// The lines pushed so far, counting those that fell out of the ring.
-    pub fn total(&self) -> u64 {
-        self.with(|r| r.total)
     }
 
     /// The container names (indexed by `RingLine::container`) and the newest `count` kept lines

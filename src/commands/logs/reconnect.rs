@@ -3,8 +3,6 @@
 //! shown line: its containers keep their IDs and logs across a daemon restart, so asking for the
 //! lines after the last one shown loses nothing and repeats nothing.
 
-use std::time::Duration;
-
 use super::reader::SharedView;
 use crate::engine::{self, Engine};
 
@@ -20,11 +18,6 @@ pub(super) async fn wait_for_daemon(engine: &Engine, view: &SharedView) {
             engine.address
         ))
     });
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if engine::answers(engine).await {
-            break;
-        }
-    }
+    engine::until_answering(engine).await;
     view.with(|v| v.notice("the Docker daemon is back; following again from the last line shown"));
 }

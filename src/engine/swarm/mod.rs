@@ -390,12 +390,10 @@ async fn deployable_images(
     Ok(out)
 }
 
+/// Whether `svc`'s image is pulled anew on every `up` (a refreshing policy is not: the nodes
+/// keep what they have).
 fn pulls_always(svc: &ServicePlan, opts: &ImageOptions) -> bool {
-    use crate::manifest::units::PullPolicy as ServicePull;
-    match opts.pull {
-        Some(p) => p == images::PullPolicy::Always,
-        None => svc.pull_policy == ServicePull::Always,
-    }
+    images::pull_policy(svc, opts, false) == images::PullPolicy::Always
 }
 
 /// `reference` named by `digest`, its tag kept for people reading `service ls`.

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub use board::{Action, Board, Input, Key, ServiceRow};
-pub use render::{KEYS, sparkline};
+pub use render::sparkline;
 
 use crate::ui::logview::LogRing;
 

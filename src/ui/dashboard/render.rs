@@ -12,7 +12,7 @@ use crate::ui::logview::{LineKind, LogRing};
 use crate::ui::units::binary_bytes;
 
 /// The keys, as the footer lists them.
-pub const KEYS: &[(&str, &str)] = &[
+const KEYS: &[(&str, &str)] = &[
     ("↑↓", "select"),
     ("Enter", "focus log"),
     ("+/-", "scale"),
