@@ -16,6 +16,7 @@ use crate::engine::backend::Backend;
 use crate::engine::converge::UpOptions;
 use crate::engine::live::{self, Update};
 use crate::engine::{self, Event, Reporter, containers, observe};
+use crate::manifest::Project;
 use crate::plan::Plan;
 use crate::ui::dashboard::{self, Action, Board, Input, Leave};
 use crate::ui::logview::LogRing;
@@ -63,7 +64,7 @@ pub fn run(ctx: &Ctx, args: DashboardArgs) -> Result<()> {
         let worker = Worker {
             ctx,
             backend: &backend,
-            plan: std::sync::Mutex::new(plan.clone()),
+            project: std::sync::Mutex::new(loaded.project.clone()),
             inputs: inputs_tx.clone(),
         };
         let view = async {
@@ -83,11 +84,10 @@ pub fn run(ctx: &Ctx, args: DashboardArgs) -> Result<()> {
         };
         let work = async {
             while let Some(a) = actions.recv().await {
-                let said = match worker.perform(a).await {
-                    Ok(Some(i)) => i,
-                    Ok(None) => continue,
-                    Err(e) => Input::Note(format!("{e:#}")),
-                };
+                let said = worker
+                    .perform(a)
+                    .await
+                    .unwrap_or_else(|e| Input::Note(format!("{e:#}")));
                 let _ = worker.inputs.send(said).await;
             }
         };
@@ -106,13 +106,16 @@ pub fn run(ctx: &Ctx, args: DashboardArgs) -> Result<()> {
 struct Worker<'a> {
     ctx: &'a Ctx,
     backend: &'a Backend,
-    plan: std::sync::Mutex<Plan>,
+    /// The project as its files said when last read (at start, and by `u`).
+    project: std::sync::Mutex<Project>,
     inputs: mpsc::Sender<Input>,
 }
 
 impl Worker<'_> {
-    fn plan(&self) -> Plan {
-        self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    /// The plan of the project as last read, with `scale` applied.
+    fn plan(&self, scale: &BTreeMap<String, u32>) -> Result<Plan> {
+        let project = self.project.lock().unwrap_or_else(|e| e.into_inner());
+        self.ctx.plan_to_create(&project, scale)
     }
 
     /// Progress goes to the status line, not to the screen the view owns.
@@ -125,30 +128,20 @@ impl Worker<'_> {
         })
     }
 
-    async fn perform(&self, action: Action) -> Result<Option<Input>> {
+    async fn perform(&self, action: Action) -> Result<Input> {
         let engine = self.backend.engine();
-        let plan = self.plan();
+        let plan = self.plan(&BTreeMap::new())?;
         let report = self.reporter();
         let _lock = super::lock::acquire(engine, &plan.project, "dashboard").await?;
         let containers = async |service: &str, all: bool| {
             service_containers(engine, &plan, &[service.to_owned()], all).await
         };
-        Ok(Some(match action {
+        Ok(match action {
             Action::Scale(service, n) => {
                 let scale = BTreeMap::from([(service.clone(), n)]);
-                let loaded = self.ctx.load()?;
-                let scaled = self.ctx.plan_to_create(&loaded.project, &scale)?;
+                let scaled = self.plan(&scale)?;
                 self.backend.scale(&scaled, &scale, false, &report).await?;
                 let _ = self.inputs.send(Input::Desired(scale)).await;
-                if let Some(s) = self
-                    .plan
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .services
-                    .get_mut(&service)
-                {
-                    s.replicas = n;
-                }
                 Input::Note(format!("{service} scaled to {n}"))
             }
             Action::Restart(service) => {
@@ -207,7 +200,7 @@ impl Worker<'_> {
                     .map(|s| (s.name.clone(), s.replicas))
                     .collect();
                 let _ = self.inputs.send(Input::Desired(desired)).await;
-                *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+                *self.project.lock().unwrap_or_else(|e| e.into_inner()) = loaded.project.clone();
                 let warned = if loaded.warnings.is_empty() {
                     String::new()
                 } else {
@@ -218,7 +211,7 @@ impl Worker<'_> {
                 };
                 Input::Note(format!("up: the project is as its files say{warned}"))
             }
-        }))
+        })
     }
 }
 
