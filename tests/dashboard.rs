@@ -293,3 +293,85 @@ fn off_a_terminal_the_dashboard_prints_ps_and_one_stats_sample() {
         "{text}"
     );
 }
+
+#[test]
+fn the_keys_stop_start_restart_open_a_shell_show_checks_and_bring_the_project_up_again() {
+    if !daemon_available() || !tmux_available() {
+        return;
+    }
+    let port = free_port();
+    let manifest = |mode: &str| {
+        format!(
+            "services:\n  box:\n    image: {IMG}\n    init: true\n    command: [sleep, infinity]\n    ports: [\"127.0.0.1:{port}:80\"]\n    environment: {{MODE: {mode}}}\n  sick:\n    image: {IMG}\n    init: true\n    command: [sleep, infinity]\n    healthcheck: {{test: [CMD, sh, -c, 'echo broken pipe to db; exit 3'], interval: 1s, retries: 1}}\n"
+        )
+    };
+    let p = TestProject::new("dashkeys", &manifest("a"));
+    p.ok(&["up", "-d"]);
+    let pane = Pane::start(p.path(), &dashboard_line(&p, ""), 100, 30);
+    let limit = Duration::from_secs(30);
+    let box_name = format!("{}-box-1", p.name);
+    let state = || inspect(&box_name, "{{.State.Status}} {{.State.StartedAt}}");
+    // The rows come sorted within a level: box is selected first.
+    pane.until(limit, "both rows", |s| {
+        row(s, "box").is_some_and(|r| r.contains("1/1")) && row(s, "sick").is_some()
+    });
+
+    pane.keys(&["o"]);
+    pane.until(limit, "box's URL", |s| {
+        s.contains(&format!("http://127.0.0.1:{port}"))
+    });
+
+    pane.keys(&["s"]);
+    pane.until(limit, "box stopped", |s| {
+        row(s, "box").is_some_and(|r| r.contains("0/1"))
+    });
+    assert!(state().starts_with("exited"), "{}", state());
+    pane.keys(&["s"]);
+    pane.until(limit, "box started", |s| {
+        row(s, "box").is_some_and(|r| r.contains("1/1"))
+    });
+    let started = state();
+    assert!(started.starts_with("running"), "{started}");
+
+    pane.keys(&["r"]);
+    pane.until(limit, "the restart's note", |s| s.contains("box restarted"));
+    let restarted = state();
+    assert!(
+        restarted.starts_with("running") && restarted != started,
+        "{started} → {restarted}"
+    );
+
+    // A shell in box: the view steps aside, the shell answers, and the view comes back.
+    pane.keys(&["e"]);
+    pane.until(limit, "a shell prompt", |s| {
+        s.lines().any(|l| l.trim() == "#")
+    });
+    pane.keys(&["-l", "echo shell-$((6*7)) $MODE"]);
+    pane.keys(&["Enter"]);
+    pane.until(limit, "the shell's answer", |s| s.contains("shell-42 a"));
+    pane.keys(&["-l", "exit 5"]);
+    pane.keys(&["Enter"]);
+    pane.until(limit, "the view again", |s| {
+        s.contains("the shell ended with code 5") && row(s, "box").is_some()
+    });
+
+    // The failing check's own words, on demand; any key closes them.
+    pane.keys(&["Down", "h"]);
+    pane.until(limit, "sick's last failed check", |s| {
+        s.contains("exit 3: broken pipe to db")
+    });
+    pane.keys(&["Escape", "Up"]);
+
+    // An edited file, then `u`: box is recreated with the new environment.
+    let before = p.id(&box_name);
+    p.write(&manifest("b"));
+    pane.keys(&["u"]);
+    pane.until(Duration::from_secs(60), "up's note", |s| {
+        s.contains("the project is as its files say")
+    });
+    assert_ne!(p.id(&box_name), before, "box was recreated");
+    assert!(inspect(&box_name, "{{json .Config.Env}}").contains("MODE=b"));
+
+    pane.keys(&["q"]);
+    assert_restored(&p, &pane);
+}

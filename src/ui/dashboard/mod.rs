@@ -42,7 +42,14 @@ impl Screen {
         install_panic_restore();
         terminal::enable_raw_mode()?;
         let screen = Screen;
-        execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+        // Cleared here rather than by ratatui, whose clear asks the terminal where its cursor is
+        // (a question a terminal just handed back by a shell can leave unanswered).
+        execute!(
+            io::stdout(),
+            terminal::EnterAlternateScreen,
+            terminal::Clear(terminal::ClearType::All),
+            cursor::Hide
+        )?;
         Ok(screen)
     }
 }
@@ -81,7 +88,6 @@ pub async fn show(
 ) -> io::Result<Leave> {
     let _screen = Screen::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    term.clear()?;
     let mut keys = EventStream::new();
     use tokio::signal::unix::{SignalKind, signal};
     let mut term_signal = signal(SignalKind::terminate())?;
