@@ -375,3 +375,42 @@ fn the_keys_stop_start_restart_open_a_shell_show_checks_and_bring_the_project_up
     pane.keys(&["q"]);
     assert_restored(&p, &pane);
 }
+
+#[test]
+fn d_in_attached_up_with_menu_opens_the_dashboard_and_the_stack_runs_on() {
+    if !daemon_available() || !tmux_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "dashmenu",
+        &format!(
+            "services:\n  talk:\n    image: {IMG}\n    init: true\n    command: [sh, -c, 'i=0; while true; do i=$$((i+1)); echo \"said $$i\"; sleep 0.2; done']\n"
+        ),
+    );
+    let line = format!(
+        "{} -f {} -p {} up --menu; echo \"exit $?\"; stty -a > {}/stty; sleep 600",
+        stackctl_path().display(),
+        p.file.display(),
+        p.name,
+        p.path().display()
+    );
+    let pane = Pane::start(p.path(), &line, 100, 30);
+    let limit = Duration::from_secs(30);
+    pane.until(limit, "the attached log and the menu's word", |s| {
+        s.contains("Press d for the dashboard") && s.contains("said 3")
+    });
+    pane.keys(&["d"]);
+    pane.until(limit, "the dashboard", |s| {
+        row(s, "talk").is_some_and(|r| r.contains("1/1"))
+    });
+    pane.keys(&["q"]);
+    pane.until(limit, "the word that the stack runs on", |s| {
+        s.contains("keeps running")
+    });
+    assert_restored(&p, &pane);
+    assert_eq!(
+        inspect(&format!("{}-talk-1", p.name), "{{.State.Status}}"),
+        "running",
+        "leaving for the dashboard does not stop the stack"
+    );
+}

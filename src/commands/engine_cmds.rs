@@ -17,7 +17,7 @@ use crate::manifest::Project;
 use crate::plan;
 use crate::ui;
 
-use super::logs::AttachOptions;
+use super::logs::{AttachOptions, AttachedEnd};
 use super::{Ctx, lock};
 
 /// Refuses service names that the manifest does not define, with the nearest one suggested.
@@ -127,7 +127,6 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     super::note_unhonoured(&[
         (args.quiet_build, "--quiet-build"),
         (args.create.quiet_pull, "--quiet-pull"),
-        (args.menu, "--menu"),
         (args.attach_dependencies, "--attach-dependencies"),
         (args.always_recreate_deps, "--always-recreate-deps"),
         (args.renew_anon_volumes, "--renew-anon-volumes"),
@@ -212,6 +211,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         exit_code_from: args.exit_code_from.clone(),
         timeout: args.timeout.map(Duration::from_secs),
         since: None,
+        menu: args.menu,
     };
     let started = converge::selection(&plan, &args.services, !args.no_deps);
     if args.create.build {
@@ -267,7 +267,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         provided = run_providers(project, &providers, &loaded.variables, &report)?;
         ctx.plan_to_create(&provided, &scale)?
     };
-    ctx.block_on(async {
+    let ended = ctx.block_on(async {
         let backend = ctx.backend().await?;
         let engine = backend.engine();
         if !detach {
@@ -288,15 +288,24 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         };
         match running {
             Some(running) if !detach => tokio::select! {
-                code = super::logs::attached(engine, &plan, running, &attach) => code,
-                watched = watching => watched.map(|()| ExitCode::SUCCESS),
+                end = super::logs::attached(engine, &plan, running, &attach) => end,
+                watched = watching => watched.map(|()| AttachedEnd::Code(ExitCode::SUCCESS)),
             },
             _ if rules.is_some() => interruptible(engine, watching)
                 .await
-                .map(|()| ExitCode::SUCCESS),
-            _ => Ok(ExitCode::SUCCESS),
+                .map(|()| AttachedEnd::Code(ExitCode::SUCCESS)),
+            _ => Ok(AttachedEnd::Code(ExitCode::SUCCESS)),
         }
-    })
+    })?;
+    match ended {
+        AttachedEnd::Code(code) => Ok(code),
+        // `d` in attached `up --menu`: the stack runs on, shown by the dashboard.
+        AttachedEnd::Dashboard => {
+            super::dashboard::run(ctx, crate::cli::DashboardArgs { tail: 50 })?;
+            ui::note("The stack keeps running; `stackctl down` stops it");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// `create`: `up --no-start` with create's flags.

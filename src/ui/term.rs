@@ -83,3 +83,44 @@ pub fn read_stdin_until(done: &std::sync::atomic::AtomicBool, mut give: impl FnM
         }
     }
 }
+
+/// Keys one at a time without echo, Ctrl-C still a signal (attached `up`'s menu), restored when
+/// dropped. Off a terminal it does nothing.
+pub struct KeyMode(Option<libc::termios>);
+
+impl KeyMode {
+    pub fn enable() -> Self {
+        // SAFETY: termios is plain data; tcgetattr fills it or fails, and we only use it if it did.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::isatty(libc::STDIN_FILENO) != 1
+                || libc::tcgetattr(libc::STDIN_FILENO, &mut saved) != 0
+            {
+                return KeyMode(None);
+            }
+            let mut keys = saved;
+            keys.c_lflag &= !(libc::ICANON | libc::ECHO);
+            keys.c_cc[libc::VMIN] = 1;
+            keys.c_cc[libc::VTIME] = 0;
+            if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &keys) != 0 {
+                return KeyMode(None);
+            }
+            KeyMode(Some(saved))
+        }
+    }
+
+    pub fn active(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Drop for KeyMode {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            // SAFETY: restores the settings read in `enable`.
+            unsafe {
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved);
+            }
+        }
+    }
+}

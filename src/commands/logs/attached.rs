@@ -40,6 +40,49 @@ pub struct AttachOptions {
     /// The daemon's time when `up` began: a container's log also holds its earlier runs, and like
     /// compose only what the containers print from now on is shown. All of it when `None`.
     pub since: Option<i128>,
+    /// Listen for `d` on the terminal, which leaves the log for the dashboard (`--menu`).
+    pub menu: bool,
+}
+
+/// How attached `up` ended.
+pub enum AttachedEnd {
+    /// With this exit code (the stack stopped, or aborted on a container's exit).
+    Code(ExitCode),
+    /// The user asked for the dashboard: the stack runs on, the log view is gone.
+    Dashboard,
+}
+
+/// Resolves when `d` is typed on the terminal; never, off a terminal. Keys are read only while
+/// the returned guard lives.
+fn dashboard_key() -> (
+    ui::term::KeyMode,
+    impl std::future::Future<Output = ()>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mode = ui::term::KeyMode::enable();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    if mode.active() {
+        let done = done.clone();
+        let mut tx = Some(tx);
+        tokio::task::spawn_blocking(move || {
+            ui::term::read_stdin_until(&done, |bytes| {
+                if bytes.contains(&b'd') {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(());
+                    }
+                    return false;
+                }
+                true
+            })
+        });
+    }
+    let pressed = async move {
+        if rx.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    (mode, pressed, done)
 }
 
 impl AttachOptions {
@@ -53,7 +96,7 @@ pub async fn attached(
     plan: &Plan,
     running: Vec<Running>,
     opts: &AttachOptions,
-) -> Result<ExitCode> {
+) -> Result<AttachedEnd> {
     // Events are asked from here on; a container that stopped before is found by looking below.
     let since = crate::engine::logs::daemon_clock(engine)
         .await
@@ -96,6 +139,27 @@ pub async fn attached(
     if opts.abort_on_exit {
         report_stopped_already(engine, &running, &stop_tx).await;
     }
+    let (key_mode, dashboard, reading_keys) = if opts.menu {
+        let (mode, pressed, done) = dashboard_key();
+        if mode.active() {
+            ui::note(
+                "Press d for the dashboard (the stack keeps running), Ctrl+C to stop the stack",
+            );
+        }
+        (
+            Some(mode),
+            futures::future::Either::Left(pressed),
+            Some(done),
+        )
+    } else {
+        (
+            None,
+            futures::future::Either::Right(std::future::pending::<()>()),
+            None,
+        )
+    };
+    // The key reader and the terminal's mode end with the log view, however it ends.
+    let _keys = KeysGuard(key_mode, reading_keys);
     let pumping = pump(engine, targets, q, stamps, view, Some(follow), None);
     tokio::pin!(pumping);
     let trigger = tokio::select! {
@@ -104,11 +168,12 @@ pub async fn attached(
             r?;
             match stop_rx.try_recv() {
                 Ok(ev) if opts.abort_on_exit => return exit_code(engine, &running, opts, &ev).await,
-                _ => return Ok(ExitCode::SUCCESS),
+                _ => return Ok(AttachedEnd::Code(ExitCode::SUCCESS)),
             }
         }
         Some(ev) = stop_rx.recv() => Some(ev),
         _ = tokio::signal::ctrl_c() => None,
+        _ = dashboard => return Ok(AttachedEnd::Dashboard),
     };
     match &trigger {
         Some(ev) => ui::note(format!(
@@ -143,6 +208,21 @@ pub async fn attached(
     match trigger {
         Some(ev) => exit_code(engine, &running, opts, &ev).await,
         None => bail!(Interrupted),
+    }
+}
+
+/// Stops the key reader (it looks at its flag every 50 ms) and then gives the terminal its mode back.
+struct KeysGuard(
+    Option<ui::term::KeyMode>,
+    Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+);
+
+impl Drop for KeysGuard {
+    fn drop(&mut self) {
+        if let Some(done) = &self.1 {
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.0.take();
     }
 }
 
@@ -205,7 +285,7 @@ async fn exit_code(
     running: &[Running],
     opts: &AttachOptions,
     first_stop: &ContainerEvent,
-) -> Result<ExitCode> {
+) -> Result<AttachedEnd> {
     let code = match &opts.exit_code_from {
         Some(service) => {
             let chosen = running
@@ -221,7 +301,7 @@ async fn exit_code(
         }
         None => first_stop.exit_code.unwrap_or(-1),
     };
-    Ok(crate::commands::exit_code(code))
+    Ok(AttachedEnd::Code(crate::commands::exit_code(code)))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ mod reader;
 mod reconnect;
 mod swarm;
 
-pub use attached::{AttachOptions, attached};
+pub use attached::{AttachOptions, AttachedEnd, attached};
 pub use pause::on_park;
 use reader::{SharedView, Sink, Stamps, spawn_reader, spawn_stream_reader};
 

@@ -168,36 +168,53 @@ impl LineOutput {
 
 /// Reads one stream of frames, rebuilds its lines and hands them to `sink`; says `Ended` on `tx`.
 pub(super) fn spawn_stream_reader(
+    s: FrameStream,
+    idx: usize,
+    stamps: Stamps,
+    sink: Sink,
+    tx: mpsc::Sender<Msg>,
+) {
+    // A reader ends with the pump it reads for (its receiver dropped), not only with its stream:
+    // a follow that is left (a dashboard, attached `up` handing over to one) must stop writing.
+    let pump_gone = tx.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = read_stream(s, idx, stamps, sink, tx) => {}
+            _ = pump_gone.closed() => {}
+        }
+    });
+}
+
+/// The reader's work: frames to lines until the stream ends.
+async fn read_stream(
     mut s: FrameStream,
     idx: usize,
     stamps: Stamps,
     sink: Sink,
     tx: mpsc::Sender<Msg>,
 ) {
-    tokio::spawn(async move {
-        let mut o = LineOutput {
-            idx,
-            stamps,
-            sink,
-            tx,
-            last_ts: None,
+    let mut o = LineOutput {
+        idx,
+        stamps,
+        sink,
+        tx,
+        last_ts: None,
+    };
+    let mut out = StampedLines::new(stamps.wanted());
+    let mut err = StampedLines::new(stamps.wanted());
+    while let Some(Ok((ch, frame))) = s.next().await {
+        pause::READING.frame_read();
+        let buf = if ch == Channel::Stdout {
+            &mut out
+        } else {
+            &mut err
         };
-        let mut out = StampedLines::new(stamps.wanted());
-        let mut err = StampedLines::new(stamps.wanted());
-        while let Some(Ok((ch, frame))) = s.next().await {
-            pause::READING.frame_read();
-            let buf = if ch == Channel::Stdout {
-                &mut out
-            } else {
-                &mut err
-            };
-            if !o.emit(ch, |e| buf.push(frame, e)).await {
-                return;
-            }
+        if !o.emit(ch, |e| buf.push(frame, e)).await {
+            return;
         }
-        for (ch, buf) in [(Channel::Stdout, &mut out), (Channel::Stderr, &mut err)] {
-            o.emit(ch, |e| buf.finish().into_iter().for_each(e)).await;
-        }
-        let _ = o.tx.send(Msg::Ended(idx, o.last_ts)).await;
-    });
+    }
+    for (ch, buf) in [(Channel::Stdout, &mut out), (Channel::Stderr, &mut err)] {
+        o.emit(ch, |e| buf.finish().into_iter().for_each(e)).await;
+    }
+    let _ = o.tx.send(Msg::Ended(idx, o.last_ts)).await;
 }
