@@ -54,18 +54,10 @@ fn ansi_colour(code: u8) -> Color {
 pub fn draw(f: &mut Frame, board: &Board, ring: &LogRing) {
     let area = f.area();
     let rows = board.rows();
-    let keys_text = KEYS
-        .iter()
-        .map(|(k, w)| format!("{k} {w}"))
-        .collect::<Vec<_>>()
-        .join("  ");
-    let footer_height = if keys_text.chars().count() as u16 > area.width {
-        2
-    } else {
-        1
-    };
+    let footer = footer_lines(area.width as usize);
+    let footer_height = footer.len() as u16;
     let table_height = (rows.len() as u16 + 3).min(area.height / 2).max(4);
-    let [title, table, log, status, footer] = Layout::vertical([
+    let [title, table, log, status, footer_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(table_height),
         Constraint::Min(3),
@@ -86,19 +78,7 @@ pub fn draw(f: &mut Frame, board: &Board, ring: &LogRing) {
         Line::raw(board.note.clone())
     };
     f.render_widget(Paragraph::new(status_line), status);
-    let keys: Vec<Span> = KEYS
-        .iter()
-        .flat_map(|(k, w)| {
-            [
-                Span::styled(*k, Style::new().add_modifier(Modifier::REVERSED)),
-                Span::raw(format!(" {w}  ")),
-            ]
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(Line::from(keys)).wrap(Wrap { trim: false }),
-        footer,
-    );
+    f.render_widget(Paragraph::new(footer), footer_area);
     if let Some(detail) = &board.detail {
         let w = area.width.saturating_sub(8).max(20).min(area.width);
         let h = area.height.saturating_sub(6).max(5).min(area.height);
@@ -111,6 +91,28 @@ pub fn draw(f: &mut Frame, board: &Board, ring: &LogRing) {
             pop,
         );
     }
+}
+
+/// The keys, as many to a line as fit, a key never split from its word.
+fn footer_lines(width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut line: Vec<Span> = Vec::new();
+    let mut used = 0;
+    for (key, word) in KEYS {
+        let len = key.chars().count() + word.chars().count() + 3;
+        if used + len > width && !line.is_empty() {
+            lines.push(Line::from(std::mem::take(&mut line)));
+            used = 0;
+        }
+        line.push(Span::styled(
+            *key,
+            Style::new().add_modifier(Modifier::REVERSED),
+        ));
+        line.push(Span::raw(format!(" {word}  ")));
+        used += len;
+    }
+    lines.push(Line::from(line));
+    lines
 }
 
 fn draw_title(f: &mut Frame, board: &Board, rows: &[ServiceRow], area: Rect) {
@@ -139,7 +141,8 @@ fn draw_title(f: &mut Frame, board: &Board, rows: &[ServiceRow], area: Rect) {
 }
 
 fn draw_table(f: &mut Frame, board: &Board, rows: &[ServiceRow], area: Rect) {
-    let wide = area.width >= 110;
+    // The wide layout needs about 116 columns inside the border; narrower, it would squeeze HEALTH.
+    let wide = area.width >= 120;
     let spark = if wide { 12 } else { 6 };
     let body: Vec<Row> = rows
         .iter()
@@ -241,4 +244,74 @@ fn draw_log(f: &mut Frame, board: &Board, ring: &LogRing, area: Rect) {
         Paragraph::new(shown).block(Block::bordered().title(title)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::super::{Board, Input};
+    use crate::engine::live::Update;
+    use crate::engine::logs::Channel;
+    use crate::engine::observe::{ContainerState, ObservedContainer};
+    use crate::ui::logview::{LogRing, LogView};
+
+    /// The screen as text, one line per row.
+    fn screen(width: u16, height: u16, board: &Board, ring: &LogRing) -> Vec<String> {
+        let mut term = Terminal::new(TestBackend::new(width, height)).unwrap();
+        term.draw(|f| super::draw(f, board, ring)).unwrap();
+        let buffer = term.backend().buffer().clone();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_column_and_the_keys_fit_from_80_columns_up() {
+        let desired = BTreeMap::from([("web".to_owned(), 1)]);
+        let mut board = Board::new("shop", desired, vec!["web".into()]);
+        board.apply(Input::Live(Update::All(vec![ObservedContainer {
+            id: "a".into(),
+            name: "shop-web-1".into(),
+            service: "web".into(),
+            number: 1,
+            state: ContainerState::Running,
+            status: "Up 2 seconds (healthy)".into(),
+            ports: vec![(None, Some(8080), 80, "tcp".into())],
+            ..Default::default()
+        }])));
+        let ring = LogRing::new(10);
+        let mut view = LogView::capture(ring.clone(), &["shop-web-1".to_owned()]);
+        view.line(0, Channel::Stdout, b"GET / 200");
+        for (w, h) in [(80, 24), (110, 30), (120, 30), (200, 50)] {
+            let lines = screen(w, h, &board, &ring);
+            let web = lines
+                .iter()
+                .find(|l| l.contains("│web "))
+                .expect("web's row");
+            assert!(
+                web.contains("1/1") && web.contains("healthy 1/1"),
+                "{w}×{h}: {web}"
+            );
+            assert!(
+                lines.iter().any(|l| l.contains("shop-web-1 | GET / 200")),
+                "{w}×{h}: the log line"
+            );
+            let footer = lines[lines.len() - 2..].join(" ");
+            assert!(
+                footer.contains("q quit") && footer.contains("+/- scale"),
+                "{w}×{h}: {footer}"
+            );
+            if w >= 120 {
+                assert!(web.contains("127.0.0.1:8080->80/tcp"), "{w}×{h}: {web}");
+            }
+        }
+    }
 }
