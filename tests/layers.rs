@@ -81,17 +81,20 @@ fn broken_rules(src: &Path) -> Vec<String> {
         hits.extend(outside(find_in(src, needle), &["ui/", "main.rs"]));
     }
     hits.extend(outside(find_in(src, "bollard"), &["engine/"]));
+    // The target is the backend's business: commands name it only where the command line's
+    // choice becomes the engine's (ctx.rs), and reach nothing of the engine behind the backend.
     for needle in [
         "Target::Swarm",
         "Target::Local",
         "Backend::Swarm",
         "Backend::Local",
+        ".engine()",
+        ".docker.",
     ] {
         hits.extend(
             find_in(src, needle)
                 .into_iter()
                 .filter(|(f, _, _)| f.starts_with("commands/") && f != "commands/ctx.rs")
-                .filter(|(f, _, _)| f != "commands/logs/mod.rs")
                 .map(|(f, n, l)| format!("src/{f}:{n}: {l}")),
         );
     }
@@ -131,7 +134,7 @@ fn the_layer_rules_catch_a_file_that_breaks_them() {
     }
     std::fs::write(
         src.join("commands/bad.rs"),
-        "fn f() {\n    std::io::stdout().write_all(b\"x\");\n    let d = bollard::Docker::connect_with_local_defaults();\n    if matches!(t, Target::Swarm) {}\n}\n",
+        "fn f() {\n    std::io::stdout().write_all(b\"x\");\n    let d = bollard::Docker::connect_with_local_defaults();\n    if matches!(t, Target::Swarm) {}\n    let e = backend.engine();\n}\n",
     )
     .unwrap();
     std::fs::write(src.join("ui/bad.rs"), "use crate::cli::Ansi;\n").unwrap();
@@ -145,6 +148,7 @@ fn the_layer_rules_catch_a_file_that_breaks_them() {
         "src/commands/bad.rs:2:",
         "src/commands/bad.rs:3:",
         "src/commands/bad.rs:4:",
+        "src/commands/bad.rs:5:",
         "src/ui/bad.rs:1:",
     ] {
         assert!(
@@ -156,7 +160,7 @@ fn the_layer_rules_catch_a_file_that_breaks_them() {
         !broken.iter().any(|b| b.contains("engine/fine.rs")),
         "{broken:?}"
     );
-    // And the real tree keeps the rules the fixture breaks (the known target branches aside).
+    // And the real tree keeps the rules the fixture breaks.
     let real = broken_rules(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     assert!(real.is_empty(), "{}", real.join("\n"));
 }

@@ -186,13 +186,11 @@ impl Ctx {
     /// Connects to the daemon as the target the command line names.
     pub async fn backend(&self) -> Result<Backend> {
         let engine = self.connect().await?;
-        Ok(match self.target() {
-            Target::Local => Backend::Local(engine),
-            Target::Swarm => Backend::Swarm {
-                engine,
-                registry: self.global.registry.clone(),
-            },
-        })
+        Ok(Backend::new(
+            engine,
+            self.target(),
+            self.global.registry.clone(),
+        ))
     }
 
     pub fn reporter(&self) -> Reporter {
@@ -250,7 +248,7 @@ fn build_runtime(shape: Shape) -> Result<tokio::runtime::Runtime> {
     // Whoever reads logs (logs, attached up) pauses briefly after a round that read frames, so
     // that one read takes many lines: see logs/pause.rs.
     Ok(builder
-        .on_thread_park(super::logs::on_park)
+        .on_thread_park(crate::engine::logs::on_park)
         .enable_all()
         .build()?)
 }

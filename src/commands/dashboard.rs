@@ -19,7 +19,7 @@ use crate::engine::{self, Event, Reporter, containers, observe};
 use crate::manifest::Project;
 use crate::plan::Plan;
 use crate::ui::dashboard::{self, Action, Board, Input, Leave};
-use crate::ui::logview::LogRing;
+use crate::ui::logview::{LogRing, LogView};
 
 /// Log lines kept for scrolling back and searching.
 const RING_LINES: usize = 5_000;
@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: DashboardArgs) -> Result<()> {
     let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new())?;
     ctx.block_on(async {
         let backend = ctx.backend().await?;
-        let engine = backend.engine().clone();
+        let engine = backend.containers()?.clone();
         let (inputs_tx, mut inputs) = mpsc::channel::<Input>(1024);
         let (updates_tx, mut updates) = mpsc::channel::<Update>(1024);
         let feed = tokio::spawn(live::feed(engine.clone(), plan.project.clone(), updates_tx));
@@ -50,7 +50,12 @@ pub fn run(ctx: &Ctx, args: DashboardArgs) -> Result<()> {
         let follow = {
             let (engine, project, ring) = (engine.clone(), plan.project.clone(), ring.clone());
             tokio::spawn(async move {
-                let _ = super::logs::follow_project(&engine, &project, ring, args.tail).await;
+                let sink_for = |names: &[String]| -> Box<dyn crate::logs::LogSink> {
+                    Box::new(LogView::capture(ring.clone(), names))
+                };
+                let _ =
+                    crate::engine::logs::follow::project(&engine, &project, sink_for, args.tail)
+                        .await;
             })
         };
         let desired = plan
@@ -129,10 +134,10 @@ impl Worker<'_> {
     }
 
     async fn perform(&self, action: Action) -> Result<Input> {
-        let engine = self.backend.engine();
+        let engine = self.backend.containers()?;
         let plan = self.plan(&BTreeMap::new())?;
         let report = self.reporter();
-        let _lock = super::lock::acquire(engine, &plan.project, "dashboard").await?;
+        let _lock = super::lock::acquire(self.backend, &plan.project, "dashboard").await?;
         let containers = async |service: &str, all: bool| {
             service_containers(engine, &plan, &[service.to_owned()], all).await
         };

@@ -7,11 +7,11 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::{BuildArgs, CreateArgs, DownArgs, PullArgs, PushArgs, ScaleArgs, UpArgs};
+use crate::engine::Daemon;
 use crate::engine::backend::UpRequest;
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::DownOptions;
 use crate::engine::images::{self, ImageOptions, PullPolicy};
-use crate::engine::{self, Engine};
 use crate::exit::{Interrupted, UsageError};
 use crate::manifest::Project;
 use crate::plan;
@@ -75,7 +75,7 @@ pub fn parse_scale(
 /// Runs `fut` under Ctrl-C: the first asks the engine to start nothing new and lets the steps in
 /// flight finish (so the next `up` finds a consistent state); a second abandons them. Exit 130 either way.
 pub(super) async fn interruptible<T>(
-    engine: &Engine,
+    daemon: &impl Daemon,
     fut: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     tokio::pin!(fut);
@@ -83,7 +83,7 @@ pub(super) async fn interruptible<T>(
         r = &mut fut => return r,
         _ = tokio::signal::ctrl_c() => {}
     }
-    engine.cancel.cancel();
+    daemon.cancel().cancel();
     ui::note("Interrupted: finishing the steps in flight (press Ctrl+C again to abandon them)");
     tokio::select! {
         _ = &mut fut => {}
@@ -94,13 +94,13 @@ pub(super) async fn interruptible<T>(
 
 /// `work` under the project lock (taken first, released after), interruptible as above.
 pub(super) async fn locked<T>(
-    engine: &Engine,
+    daemon: &impl Daemon,
     project: &str,
     verb: &str,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    interruptible(engine, async {
-        let _lock = lock::acquire(engine, project, verb).await?;
+    interruptible(daemon, async {
+        let _lock = lock::acquire(daemon, project, verb).await?;
         work.await
     })
     .await
@@ -269,12 +269,11 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     };
     let ended = ctx.block_on(async {
         let backend = ctx.backend().await?;
-        let engine = backend.engine();
         if !detach {
-            attach.since = engine::logs::daemon_clock(engine).await;
+            attach.since = backend.daemon_clock().await;
         }
         let running = locked(
-            engine,
+            &backend,
             &plan.project,
             "up",
             backend.up(&plan, &args.services, &opts, &report),
@@ -288,10 +287,10 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         };
         match running {
             Some(running) if !detach => tokio::select! {
-                end = super::logs::attached(engine, &plan, running, &attach) => end,
+                end = super::logs::attached(backend.containers()?, &plan, running, &attach) => end,
                 watched = watching => watched.map(|()| AttachedEnd::Code(ExitCode::SUCCESS)),
             },
-            _ if rules.is_some() => interruptible(engine, watching)
+            _ if rules.is_some() => interruptible(&backend, watching)
                 .await
                 .map(|()| AttachedEnd::Code(ExitCode::SUCCESS)),
             _ => Ok(AttachedEnd::Code(ExitCode::SUCCESS)),
@@ -403,9 +402,8 @@ pub fn down(ctx: &Ctx, args: DownArgs) -> Result<()> {
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
-        let engine = backend.engine();
         locked(
-            engine,
+            &backend,
             &plan.project,
             "down",
             backend.down(&plan, &opts, &report),
@@ -432,9 +430,8 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
-        let engine = backend.engine();
         let scaling = backend.scale(&plan, &scale, !args.no_deps, &report);
-        locked(engine, &plan.project, "scale", scaling).await
+        locked(&backend, &plan.project, "scale", scaling).await
     })
 }
 

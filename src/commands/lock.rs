@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use sha2::{Digest, Sha256};
 
-use crate::engine::Engine;
+use crate::engine::Daemon;
 use crate::exit::UsageError;
 use crate::ui;
 
@@ -74,13 +74,13 @@ fn wait_limit() -> Result<Option<Duration>> {
 }
 
 /// Takes the lock of `project` on `engine`'s daemon for `verb`, waiting while another run holds it.
-pub async fn acquire(engine: &Engine, project: &str, verb: &str) -> Result<ProjectLock> {
+pub async fn acquire(daemon: &impl Daemon, project: &str, verb: &str) -> Result<ProjectLock> {
     let limit = wait_limit()?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let uid = unsafe { libc::geteuid() };
     let dir = lock_dir(uid);
     prepare_dir(&dir, uid)?;
-    let path = dir.join(lock_file_name(&engine.address, project));
+    let path = dir.join(lock_file_name(daemon.address(), project));
     let mut file = open(&path, uid)?;
     let started = Instant::now();
     let mut waiting = false;
@@ -105,7 +105,7 @@ pub async fn acquire(engine: &Engine, project: &str, verb: &str) -> Result<Proje
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-                    _ = engine.cancel.cancelled() => engine.check_cancelled()?,
+                    _ = daemon.cancel().cancelled() => return Err(crate::exit::Interrupted.into()),
                 }
             }
             Err(TryLockError::Error(e)) => {

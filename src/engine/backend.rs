@@ -185,21 +185,56 @@ pub enum Listing {
     Tasks(Vec<SwarmTask>),
 }
 
-/// A connected target.
-pub enum Backend {
-    Local(Engine),
-    Swarm {
-        engine: Engine,
+/// A connected target: the daemon, and what it is asked to run (containers, or a swarm's services).
+/// Which of the two is private: commands call the operations below and never look.
+pub struct Backend {
+    engine: Engine,
+    kind: Kind,
+}
+
+enum Kind {
+    Containers,
+    Services {
         /// Where built images go for the nodes to pull (not needed on a one-node swarm).
         registry: Option<String>,
     },
 }
 
+impl super::Daemon for Backend {
+    fn address(&self) -> &str {
+        &self.engine.address
+    }
+    fn cancel(&self) -> &tokio_util::sync::CancellationToken {
+        &self.engine.cancel
+    }
+}
+
 impl Backend {
-    pub fn engine(&self) -> &Engine {
-        match self {
-            Backend::Local(e) | Backend::Swarm { engine: e, .. } => e,
+    /// `target` on `engine`'s daemon; `registry` is where a swarm's nodes pull built images from.
+    pub fn new(engine: Engine, target: Target, registry: Option<String>) -> Self {
+        let kind = match target {
+            Target::Local => Kind::Containers,
+            Target::Swarm => Kind::Services { registry },
+        };
+        Backend { engine, kind }
+    }
+
+    /// The engine whose containers a one-engine command works on (`exec`, `watch`, the dashboard,
+    /// attached `up`'s log); refused on a swarm, whose tasks run on other nodes.
+    pub fn containers(&self) -> Result<&Engine, NotOnTarget> {
+        match self.kind {
+            Kind::Containers => Ok(&self.engine),
+            Kind::Services { .. } => Err(NotOnTarget {
+                message: "this works on the containers of one engine, not on a swarm's services"
+                    .into(),
+                hint: "drop --target swarm (or STACKCTL_TARGET) for it".into(),
+            }),
         }
+    }
+
+    /// The daemon's clock now (nanoseconds since the epoch), when it says.
+    pub async fn daemon_clock(&self) -> Option<i128> {
+        super::logs::daemon_clock(&self.engine).await
     }
 
     /// Brings the plan up. The containers it runs, for an attached `up`; None on a swarm, which
@@ -211,21 +246,23 @@ impl Backend {
         opts: &UpOptions,
         report: &Reporter,
     ) -> Result<Option<Vec<Running>>> {
-        match self {
-            Backend::Local(e) => converge::up(e, plan, selected, opts, report)
+        let e = &self.engine;
+        match &self.kind {
+            Kind::Containers => converge::up(e, plan, selected, opts, report)
                 .await
                 .map(Some),
-            Backend::Swarm { engine, registry } => {
-                swarm::up(engine, plan, registry.as_deref(), opts.images, report).await?;
+            Kind::Services { registry } => {
+                swarm::up(e, plan, registry.as_deref(), opts.images, report).await?;
                 Ok(None)
             }
         }
     }
 
     pub async fn down(&self, plan: &Plan, opts: &DownOptions, report: &Reporter) -> Result<()> {
-        match self {
-            Backend::Local(e) => down::down(e, plan, opts, report).await,
-            Backend::Swarm { engine, .. } => swarm::down(engine, plan, opts.volumes, report).await,
+        let e = &self.engine;
+        match self.kind {
+            Kind::Containers => down::down(e, plan, opts, report).await,
+            Kind::Services { .. } => swarm::down(e, plan, opts.volumes, report).await,
         }
     }
 
@@ -236,17 +273,17 @@ impl Backend {
         selected: &[String],
         opts: &UpOptions,
     ) -> Result<Vec<Change>> {
-        match self {
-            Backend::Local(e) => preview::up(e, plan, selected, opts).await,
-            Backend::Swarm { .. } => Err(dry_run_on_swarm().into()),
+        match self.kind {
+            Kind::Containers => preview::up(&self.engine, plan, selected, opts).await,
+            Kind::Services { .. } => Err(dry_run_on_swarm().into()),
         }
     }
 
     /// What `down` would stop and remove (`--dry-run`); on one engine only.
     pub async fn preview_down(&self, plan: &Plan, opts: &DownOptions) -> Result<Vec<Change>> {
-        match self {
-            Backend::Local(e) => preview::down(e, plan, opts).await,
-            Backend::Swarm { .. } => Err(dry_run_on_swarm().into()),
+        match self.kind {
+            Kind::Containers => preview::down(&self.engine, plan, opts).await,
+            Kind::Services { .. } => Err(dry_run_on_swarm().into()),
         }
     }
 
@@ -274,8 +311,9 @@ impl Backend {
         with_deps: bool,
         report: &Reporter,
     ) -> Result<()> {
-        match self {
-            Backend::Local(e) => {
+        let e = &self.engine;
+        match self.kind {
+            Kind::Containers => {
                 let selected: Vec<String> = scale.keys().cloned().collect();
                 let mut targets = plan.clone();
                 if !with_deps {
@@ -285,21 +323,35 @@ impl Backend {
                 converge::up(e, &targets, &selected, &opts, report).await?;
                 Ok(())
             }
-            Backend::Swarm { engine, .. } => swarm::scale(engine, plan, scale, report).await,
+            Kind::Services { .. } => swarm::scale(e, plan, scale, report).await,
+        }
+    }
+
+    /// The logs `req` asks for, into the sink `sink_for` makes: containers' (followed through
+    /// restarts, recreations and the daemon going away), or a swarm's services' (their tasks').
+    pub async fn logs(
+        &self,
+        req: super::logs::follow::LogsRequest,
+        sink_for: super::logs::follow::SinkFor<'_>,
+    ) -> Result<()> {
+        match self.kind {
+            Kind::Containers => super::logs::follow::containers(&self.engine, req, sink_for).await,
+            Kind::Services { .. } => {
+                super::logs::services::services(&self.engine, req, sink_for).await
+            }
         }
     }
 
     /// The project's containers or tasks; with `all`, also stopped ones.
     pub async fn ps(&self, project: &str, all: bool) -> Result<Listing> {
-        match self {
-            Backend::Local(e) => {
+        let e = &self.engine;
+        match self.kind {
+            Kind::Containers => {
                 let mut list = observe::containers(e, project, all).await?;
                 observe::with_exit_details(e, &mut list).await;
                 Ok(Listing::Containers(list))
             }
-            Backend::Swarm { engine, .. } => {
-                Ok(Listing::Tasks(swarm::tasks(engine, project, all).await?))
-            }
+            Kind::Services { .. } => Ok(Listing::Tasks(swarm::tasks(e, project, all).await?)),
         }
     }
 }

@@ -93,13 +93,13 @@ pub fn step(r: &Reporter, object: impl Into<String>, status: impl Into<String>, 
 pub struct Engine {
     /// For calls the daemon answers at once (inspect, list, create, start): bounded by
     /// `request_bound`, so a daemon that stalls is reported instead of waited on.
-    pub docker: Docker,
+    pub(in crate::engine) docker: Docker,
     /// For calls that take as long as their work (stop with its grace period, wait, build, pull,
     /// push, uploads, image and volume removal): bounded only by `PATIENT_BOUND`. Streams (logs,
     /// events, attach) use either: the bound covers only the wait for the answer's headers.
-    pub patient: Docker,
+    pub(in crate::engine) patient: Docker,
     /// Set by the first Ctrl-C: no new step starts, the steps in flight finish.
-    pub cancel: tokio_util::sync::CancellationToken,
+    pub(in crate::engine) cancel: tokio_util::sync::CancellationToken,
     pub api_version: String,
     pub server_version: String,
     /// The daemon's address (`unix://…`, `tcp://…`, `ssh://…`).
@@ -221,6 +221,24 @@ pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
         address: addr.clone(),
         context: ep.context.clone(),
     })
+}
+
+/// What a command's project lock and its Ctrl-C need of the daemon it works on, whatever the target:
+/// which daemon it is, and the switch that stops new steps.
+pub trait Daemon {
+    /// The daemon's address (`unix://…`, `tcp://…`, `ssh://…`).
+    fn address(&self) -> &str;
+    /// Cancelled by the first Ctrl-C: no new step starts, the steps in flight finish.
+    fn cancel(&self) -> &tokio_util::sync::CancellationToken;
+}
+
+impl Daemon for Engine {
+    fn address(&self) -> &str {
+        &self.address
+    }
+    fn cancel(&self) -> &tokio_util::sync::CancellationToken {
+        &self.cancel
+    }
 }
 
 impl Engine {

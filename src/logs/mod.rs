@@ -1,7 +1,30 @@
 //! Log framing, pure: the daemon sends frames (up to ~16 KiB, split anywhere, even inside a UTF-8
-//! character), users want lines. Also the stable colour of each container's prefix.
+//! character), users want lines. Also the stable colour of each container's prefix, and the
+//! `LogSink` a follow writes into (the terminal's view, or the dashboard's ring).
 
 use bytes::{Bytes, BytesMut};
+
+/// Which of a container's streams a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Stdout,
+    Stderr,
+}
+
+/// Where followed lines go. The engine reads the daemon's streams and calls these; what shows them
+/// (a terminal, a ring the dashboard draws) is the user interface's.
+pub trait LogSink: Send {
+    /// Registers a container (or service) by name and returns its index for `line` and `status`.
+    fn add(&mut self, name: &str) -> usize;
+    /// One line of output, without its newline.
+    fn line(&mut self, idx: usize, channel: Channel, line: &[u8]);
+    /// A word about one container from stackctl itself, e.g. "exited with code 137".
+    fn status(&mut self, idx: usize, text: &str);
+    /// A word about the whole follow (the daemon went away, it is back).
+    fn notice(&mut self, text: &str);
+    /// Writes out what is buffered; fails when nobody reads any more (a closed pipe).
+    fn flush(&mut self) -> std::io::Result<()>;
+}
 
 /// Reassembles lines from one stream of one container.
 #[derive(Default)]

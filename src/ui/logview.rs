@@ -6,8 +6,7 @@
 use std::io::{BufWriter, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
-use crate::engine::logs::Channel;
-use crate::logs::{colour_for, prefix};
+use crate::logs::{Channel, LogSink, colour_for, prefix};
 
 /// Where the view's lines go.
 enum Dest {
@@ -225,5 +224,23 @@ impl LogView {
             }
             Dest::Ring(..) => Ok(()),
         }
+    }
+}
+
+impl LogSink for LogView {
+    fn add(&mut self, name: &str) -> usize {
+        LogView::add(self, name)
+    }
+    fn line(&mut self, idx: usize, channel: Channel, line: &[u8]) {
+        LogView::line(self, idx, channel, line)
+    }
+    fn status(&mut self, idx: usize, text: &str) {
+        LogView::status(self, idx, text)
+    }
+    fn notice(&mut self, text: &str) {
+        LogView::notice(self, text)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        LogView::flush(self)
     }
 }

@@ -10,9 +10,10 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tokio::sync::mpsc;
 
-use super::{Follow, Stamps, StopWatch, Target, pump};
 use crate::engine::converge::Running;
 use crate::engine::lifecycle::{self, StopOptions};
+use crate::engine::logs::follow::{Follow, StopWatch, Target, now_nanos, pump};
+use crate::engine::logs::reader::Stamps;
 use crate::engine::logs::{ContainerEvent, LogQuery};
 use crate::engine::observe::{self, ObservedContainer};
 use crate::engine::{Engine, Event, Reporter, containers};
@@ -100,7 +101,7 @@ pub async fn attached(
     // Events are asked from here on; a container that stopped before is found by looking below.
     let since = crate::engine::logs::daemon_clock(engine)
         .await
-        .unwrap_or_else(super::now_nanos);
+        .unwrap_or_else(now_nanos);
     let shown: Vec<&Running> = running.iter().filter(|r| opts.shows(&r.service)).collect();
     let targets: Vec<Target> = shown
         .iter()
@@ -115,7 +116,7 @@ pub async fn attached(
         ..LogQuery::default()
     };
     let names: Vec<String> = shown.iter().map(|r| r.name.clone()).collect();
-    let view = LogView::new(&names, opts.no_color, opts.log_prefix);
+    let view = Box::new(LogView::new(&names, opts.no_color, opts.log_prefix));
     let started: HashSet<String> = running.iter().map(|r| r.service.clone()).collect();
     let (stop_tx, mut stop_rx) = mpsc::channel::<ContainerEvent>(16);
     let follow = Follow {

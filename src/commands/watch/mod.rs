@@ -21,7 +21,7 @@ use crate::cli::WatchArgs;
 use crate::engine::backend::Backend;
 use crate::engine::converge::UpOptions;
 use crate::engine::images::ImageOptions;
-use crate::engine::{self, Engine, Reporter, archive, observe};
+use crate::engine::{self, Daemon, Engine, Reporter, archive, observe};
 use crate::plan::{HookPlan, Plan, hook_plan};
 use crate::ui;
 pub(super) use rules::Rule;
@@ -43,10 +43,9 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<ExitCode> {
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
-        let engine = backend.engine();
-        interruptible(engine, async {
+        interruptible(&backend, async {
             if !args.no_up {
-                let _lock = super::lock::acquire(engine, &plan.project, "watch").await?;
+                let _lock = super::lock::acquire(&backend, &plan.project, "watch").await?;
                 backend
                     .up(&plan, &watched, &up_options(false), &report)
                     .await?;
@@ -65,9 +64,9 @@ pub(super) async fn follow_rules(
     rules: &[Rule],
     report: &Reporter,
 ) -> Result<()> {
-    let engine = backend.engine();
+    let engine = backend.containers()?;
     follow(engine, plan, rules, report, |services| async move {
-        let _lock = super::lock::acquire(engine, &plan.project, "watch").await?;
+        let _lock = super::lock::acquire(backend, &plan.project, "watch").await?;
         backend
             .up(plan, &services, &up_options(true), report)
             .await
@@ -202,7 +201,7 @@ where
         // Ctrl+C ends watching at once; a batch being acted on finishes its steps first.
         let first = tokio::select! {
             first = rx.recv() => first,
-            () = engine.cancel.cancelled() => None,
+            () = engine.cancel().cancelled() => None,
         };
         let Some(first) = first else { break };
         let mut batch: BTreeMap<PathBuf, bool> = BTreeMap::from([first]);

@@ -1,22 +1,28 @@
 //! `logs --merge-time` without following: every container's lines in the daemon's timestamp order.
 
-use super::*;
+use anyhow::Result;
+use tokio::sync::mpsc;
+
+use super::reader::{Line, Msg, Sink, Stamps, spawn_reader};
+use super::{Channel, LogQuery};
+use crate::engine::Engine;
+use crate::logs::LogSink;
 
 /// Exact timestamp order without following: a k-way merge over per-container streams, holding one
 /// pending line per container (memory stays bounded whatever the volume).
 pub(super) async fn merged(
     engine: &Engine,
-    targets: Vec<(String, String)>,
+    ids: Vec<String>,
     q: LogQuery,
     stamps: Stamps,
-    mut view: LogView,
+    mut view: Box<dyn LogSink>,
 ) -> Result<()> {
     let stamps = Stamps {
         parse: true,
         ..stamps
     };
     let mut rxs = Vec::new();
-    for (idx, (id, _)) in targets.iter().enumerate() {
+    for (idx, id) in ids.iter().enumerate() {
         let (tx, rx) = mpsc::channel::<Msg>(64);
         spawn_reader(engine, idx, id, &q, stamps, Sink::Queue, tx);
         rxs.push(rx);

@@ -9,26 +9,35 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
 
-use super::{Line, Msg, pause};
+use super::{Channel, LogQuery, pause};
 use crate::engine::Engine;
-use crate::engine::logs::{self, Channel, LogQuery};
-use crate::logs::{Stamped, StampedLines};
-use crate::ui::logview::LogView;
+use crate::logs::{LogSink, Stamped, StampedLines};
+
+/// A line with the daemon's time when it was asked for (0 otherwise).
+pub(super) type Line = (i128, Bytes);
+
+/// What readers tell the writer.
+pub(super) enum Msg {
+    /// Lines for a writer that orders them (only readers in `Sink::Queue` mode send these).
+    Lines(usize, Channel, Vec<Line>),
+    /// A stream ended; with the daemon's time of the last line it delivered, when known.
+    Ended(usize, Option<i128>),
+}
 
 /// How a reader treats the daemon's timestamps.
 #[derive(Clone, Copy, Default)]
-pub(super) struct Stamps {
+pub struct Stamps {
     /// The user asked for them (-t): keep them in the text.
-    pub(super) show: bool,
+    pub show: bool,
     /// Needed for ordering or filtering: ask the daemon even when not shown.
-    pub(super) parse: bool,
+    pub parse: bool,
     /// Drop lines older than this (a container attached from its start time, to nanosecond precision).
-    pub(super) min: Option<i128>,
+    pub min: Option<i128>,
 }
 
 impl Stamps {
     /// Whether the daemon is asked for its timestamps.
-    pub(super) fn wanted(&self) -> bool {
+    pub fn wanted(&self) -> bool {
         self.show || self.parse
     }
 }
@@ -37,7 +46,7 @@ impl Stamps {
 /// moment after the last write, so a burst costs a few large writes instead of one per line.
 #[derive(Clone)]
 pub(super) struct SharedView {
-    view: Arc<Mutex<LogView>>,
+    view: Arc<Mutex<Box<dyn LogSink>>>,
     dirty: Arc<Notify>,
 }
 
@@ -45,17 +54,17 @@ pub(super) struct SharedView {
 pub(super) const FLUSH_DELAY: Duration = Duration::from_millis(2);
 
 impl SharedView {
-    pub(super) fn new(view: LogView) -> Self {
+    pub(super) fn new(view: Box<dyn LogSink>) -> Self {
         SharedView {
             view: Arc::new(Mutex::new(view)),
             dirty: Arc::new(Notify::new()),
         }
     }
 
-    pub(super) fn with<R>(&self, f: impl FnOnce(&mut LogView) -> R) -> R {
-        // A panic elsewhere cannot leave a LogView half-updated in a way that matters for output.
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut dyn LogSink) -> R) -> R {
+        // A panic elsewhere cannot leave a sink half-updated in a way that matters for output.
         let mut view = self.view.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut view)
+        f(view.as_mut())
     }
 
     /// Flushes `FLUSH_DELAY` after lines were written; returns only when flushing fails (e.g. the
@@ -94,7 +103,7 @@ pub(super) fn spawn_reader(
         ..q.clone()
     };
     spawn_stream_reader(
-        Box::pin(logs::stream(engine, id, &q)),
+        Box::pin(super::stream(engine, id, &q)),
         idx,
         stamps,
         sink,

@@ -1,6 +1,16 @@
 //! Container output from the daemon: one logs stream per container, stdout and stderr kept apart,
 //! bytes passed on without copying; and the project's start events, so followers can attach to
-//! containers that appear later.
+//! containers that appear later. `follow` turns these into lines in a sink; `services` does the
+//! same for a swarm.
+
+pub mod follow;
+mod merge;
+mod pause;
+pub mod reader;
+mod reconnect;
+pub mod services;
+
+pub use pause::on_park;
 
 use std::collections::HashMap;
 
@@ -12,11 +22,7 @@ use futures::{Stream, StreamExt};
 use super::Engine;
 use crate::plan::labels;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Stdout,
-    Stderr,
-}
+pub use crate::logs::Channel;
 
 #[derive(Debug, Clone, Default)]
 pub struct LogQuery {

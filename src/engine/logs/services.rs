@@ -1,48 +1,43 @@
 //! `logs` on a swarm: one stream per service (the daemon merges its tasks' output), written into
-//! the same view as containers' lines, with `project_service |` prefixes.
+//! the same kind of sink as containers' lines, with `project_service |` prefixes.
 
 use anyhow::Result;
 use tokio::sync::mpsc;
 
-use super::*;
+use super::follow::{LogsRequest, SinkFor};
+use super::reader::{Msg, SharedView, Sink, Stamps, spawn_stream_reader};
+use super::{LogQuery, service_stream};
+use crate::engine::{Engine, swarm};
 
-/// Logs of the project's Swarm services, one stream per service (its tasks' output), `service |` prefixes.
-pub(super) async fn swarm_logs(
-    engine: &Engine,
-    project: &str,
-    args: &LogsArgs,
-    q: LogQuery,
-    stamps: Stamps,
-) -> Result<()> {
-    let services: Vec<(String, String)> = crate::engine::swarm::services(engine, project)
+/// Logs of the project's Swarm services that `req` names, one stream per service (its tasks' output).
+pub async fn services(engine: &Engine, req: LogsRequest, sink_for: SinkFor<'_>) -> Result<()> {
+    let project = &req.project;
+    let services: Vec<(String, String)> = swarm::services(engine, project)
         .await?
         .into_iter()
         .filter(|(_, name)| {
-            args.services.is_empty()
-                || args
+            req.services.is_empty()
+                || req
                     .services
                     .iter()
-                    .any(|s| crate::engine::swarm::service_name(project, s) == *name)
+                    .any(|s| swarm::service_name(project, s) == *name)
         })
         .collect();
-    let view = SharedView::new(LogView::new(
-        &services.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
-        args.no_color,
-        !args.no_log_prefix,
-    ));
+    let names: Vec<String> = services.iter().map(|(_, n)| n.clone()).collect();
+    let view = SharedView::new(sink_for(&names));
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
     // Service logs are shown as they come: no ordering, so timestamps only when asked for.
     let stamps = Stamps {
         parse: false,
-        ..stamps
+        ..req.stamps
     };
     let q = LogQuery {
         timestamps: stamps.wanted(),
-        ..q
+        ..req.query
     };
     for (idx, (id, _)) in services.iter().enumerate() {
         spawn_stream_reader(
-            Box::pin(logs::service_stream(engine, id, &q)),
+            Box::pin(service_stream(engine, id, &q)),
             idx,
             stamps,
             Sink::View(view.clone()),
@@ -59,6 +54,5 @@ pub(super) async fn swarm_logs(
     tokio::select! {
         r = work => r,
         e = view.flush_when_dirty() => Err(e.into()),
-        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
     }
 }
