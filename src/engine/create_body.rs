@@ -12,7 +12,7 @@ use bollard::models::{
 };
 
 use super::mounts::to_mount;
-use crate::manifest::Restart;
+use crate::manifest::{Cgroup, Isolation, Restart};
 use crate::plan::{Health, Plan, ServicePlan, labels};
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
@@ -205,18 +205,18 @@ pub fn create_body(
             memory_swap: h.memswap_limit,
             memory_swappiness: h.mem_swappiness,
             cgroup_parent: h.cgroup_parent.clone(),
-            cgroupns_mode: h.cgroup.as_deref().map(|c| match c {
-                "host" => HostConfigCgroupnsModeEnum::HOST,
-                _ => HostConfigCgroupnsModeEnum::PRIVATE,
+            cgroupns_mode: h.cgroup.map(|c| match c {
+                Cgroup::Host => HostConfigCgroupnsModeEnum::HOST,
+                Cgroup::Private => HostConfigCgroupnsModeEnum::PRIVATE,
             }),
             storage_opt: (!h.storage_opt.is_empty())
                 .then(|| h.storage_opt.clone().into_iter().collect()),
             device_cgroup_rules: list(&h.device_cgroup_rules),
             volumes_from: list(&svc.volumes_from),
-            isolation: h.isolation.as_deref().map(|i| match i {
-                "process" => HostConfigIsolationEnum::PROCESS,
-                "hyperv" => HostConfigIsolationEnum::HYPERV,
-                _ => HostConfigIsolationEnum::DEFAULT,
+            isolation: h.isolation.map(|i| match i {
+                Isolation::Default => HostConfigIsolationEnum::DEFAULT,
+                Isolation::Process => HostConfigIsolationEnum::PROCESS,
+                Isolation::Hyperv => HostConfigIsolationEnum::HYPERV,
             }),
             cpu_count: h.cpu_count,
             cpu_percent: h.cpu_percent,

@@ -110,7 +110,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.entrypoint, entrypoint);
     base.environment.extend(environment);
     union(&mut base.env_file, env_file);
-    by_key(&mut base.ports, ports, |p| (p.target, p.protocol.clone()));
+    by_key(&mut base.ports, ports, |p| (p.target, p.protocol));
     union(&mut base.expose, expose);
     by_key(&mut base.volumes, volumes, |m| m.target.clone());
     union(&mut base.tmpfs, tmpfs);

@@ -165,7 +165,7 @@ fn service_plan(
         .iter()
         .map(|port| PortPlan {
             target: port.target,
-            protocol: port.protocol.clone(),
+            protocol: port.protocol,
             host_ip: port.host_ip.clone(),
             published: port.published_range(),
         })

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::manifest::{
-    Condition, Dependency, EndpointMode, Logging, MountKind, PortMode, Restart, RestartCondition,
-    Service,
+    Cgroup, Condition, Dependency, EndpointMode, Isolation, Logging, MountKind, PortMode, Protocol,
+    Restart, RestartCondition, Service,
 };
 
 pub use build::{build, hook_plan};
@@ -261,7 +261,7 @@ pub struct InjectedFile {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortPlan {
     pub target: u16,
-    pub protocol: String,
+    pub protocol: Protocol,
     pub host_ip: Option<String>,
     /// First and last host port; replica n takes `first + n - 1` when the range is wider than one.
     pub published: Option<(u16, u16)>,
@@ -403,13 +403,12 @@ pub struct HostOptions {
     pub memswap_limit: Option<i64>,
     pub mem_swappiness: Option<i64>,
     pub cgroup_parent: Option<String>,
-    /// `host` or `private` cgroup namespace.
-    pub cgroup: Option<String>,
+    pub cgroup: Option<Cgroup>,
     pub storage_opt: BTreeMap<String, String>,
     pub device_cgroup_rules: Vec<String>,
     /// `CONTAINER[:ALIAS]` of containers outside the project.
     pub external_links: Vec<String>,
-    pub isolation: Option<String>,
+    pub isolation: Option<Isolation>,
     pub cpu_count: Option<i64>,
     pub cpu_percent: Option<i64>,
     pub blkio: Option<crate::manifest::BlkioConfig>,
@@ -452,11 +451,11 @@ impl HostOptions {
             memswap_limit: svc.memswap_limit,
             mem_swappiness: svc.mem_swappiness,
             cgroup_parent: svc.cgroup_parent.clone(),
-            cgroup: svc.cgroup.clone(),
+            cgroup: svc.cgroup,
             storage_opt: svc.storage_opt.clone(),
             device_cgroup_rules: svc.device_cgroup_rules.clone(),
             external_links: svc.external_links.clone(),
-            isolation: svc.isolation.clone(),
+            isolation: svc.isolation,
             cpu_count: svc.cpu_count,
             cpu_percent: svc.cpu_percent,
             blkio: svc.blkio_config.clone(),

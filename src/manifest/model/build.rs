@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::de::*;
-use super::{ServiceSecret, Ulimit};
+use super::{Isolation, ServiceSecret, Ulimit};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,7 +125,7 @@ pub struct Build {
         deserialize_with = "isolation_opt",
         skip_serializing_if = "Option::is_none"
     )]
-    pub isolation: Option<String>,
+    pub isolation: Option<Isolation>,
     #[serde(
         default,
         deserialize_with = "ulimits",

@@ -513,7 +513,7 @@ pub struct Service {
         deserialize_with = "cgroup_opt",
         skip_serializing_if = "Option::is_none"
     )]
-    pub cgroup: Option<String>,
+    pub cgroup: Option<Cgroup>,
     #[serde(
         default,
         deserialize_with = "label_map",
@@ -586,7 +586,7 @@ pub struct Service {
         deserialize_with = "isolation_opt",
         skip_serializing_if = "Option::is_none"
     )]
-    pub isolation: Option<String>,
+    pub isolation: Option<Isolation>,
     /// Windows containers' only: kept as compose keeps it, without effect here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_spec: Option<CredentialSpec>,

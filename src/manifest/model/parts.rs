@@ -25,6 +25,59 @@ pub struct EnvFile {
     pub raw: bool,
 }
 
+/// A port's transport protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    /// As written in a port (`8080:80/udp`, `protocol: udp`); compose takes lower case only.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            "sctp" => Ok(Protocol::Sctp),
+            other => Err(format!("protocol `{other}` is not tcp, udp or sctp")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A container's cgroup namespace (`cgroup:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cgroup {
+    Host,
+    Private,
+}
+
+/// How a (Windows) container is isolated (`isolation:`); kept and passed on as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    Default,
+    Process,
+    Hyperv,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Port {
     pub target: u16,
@@ -33,7 +86,7 @@ pub struct Port {
     pub published: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
-    pub protocol: String,
+    pub protocol: Protocol,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<PortMode>,
 }

@@ -74,8 +74,8 @@ fn swap_is_a_size_or_minus_one_and_cgroup_is_host_or_private() {
     );
     assert!(service("memswap_limit: -2").is_err());
     assert_eq!(
-        service("cgroup: host").unwrap().cgroup.as_deref(),
-        Some("host")
+        service("cgroup: host").unwrap().cgroup,
+        Some(Cgroup::Host)
     );
     assert!(
         service("cgroup: hots")
@@ -140,7 +140,7 @@ fn port_short_forms() {
             target: 80,
             published: None,
             host_ip: None,
-            protocol: "tcp".into(),
+            protocol: Protocol::Tcp,
             mode: None
         }]
     );
@@ -153,6 +153,20 @@ fn port_short_forms() {
             p[0].protocol.as_str()
         ),
         (Some("127.0.0.1"), Some("8080"), 80, "udp")
+    );
+    assert!(
+        parse_port_short("80/UDP")
+            .unwrap_err()
+            .contains("protocol `UDP` is not tcp, udp or sctp")
+    );
+    assert!(
+        service("ports: [{target: 80, protocol: quic}]")
+            .unwrap_err()
+            .contains("port 0: protocol `quic`")
+    );
+    assert_eq!(
+        service("isolation: hyperv").unwrap().isolation,
+        Some(Isolation::Hyperv)
     );
     assert_eq!(parse_port_short("3000-3002").unwrap().len(), 3);
     let p = parse_port_short("9090-9091:8080-8081").unwrap();

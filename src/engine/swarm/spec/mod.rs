@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::files::FileConfigs;
 use super::{NAMESPACE, service_name};
 use crate::manifest::{
-    EndpointMode, FailureAction, PortMode, Restart, RestartCondition, UpdateOrder,
+    EndpointMode, FailureAction, PortMode, Protocol, Restart, RestartCondition, UpdateOrder,
 };
 use crate::plan::rolling::RollPolicy;
 use crate::plan::{Plan, ServicePlan};
@@ -202,10 +202,10 @@ pub fn spec_for(
         .zip(svc.swarm.port_modes.iter())
         .filter_map(|(p, mode)| {
             Some(EndpointPortConfig {
-                protocol: Some(match p.protocol.as_str() {
-                    "udp" => EndpointPortConfigProtocolEnum::UDP,
-                    "sctp" => EndpointPortConfigProtocolEnum::SCTP,
-                    _ => EndpointPortConfigProtocolEnum::TCP,
+                protocol: Some(match p.protocol {
+                    Protocol::Tcp => EndpointPortConfigProtocolEnum::TCP,
+                    Protocol::Udp => EndpointPortConfigProtocolEnum::UDP,
+                    Protocol::Sctp => EndpointPortConfigProtocolEnum::SCTP,
                 }),
                 target_port: Some(i64::from(p.target)),
                 published_port: Some(i64::from(p.published?.0)),

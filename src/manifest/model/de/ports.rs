@@ -70,7 +70,9 @@ pub(crate) fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Port>, D::Err
                     protocol: m
                         .get("protocol")
                         .and_then(scalar_text)
-                        .unwrap_or_else(|| "tcp".into()),
+                        .map(|p| Protocol::parse(&p).map_err(|e| fail(format!("port {i}: {e}"))))
+                        .transpose()?
+                        .unwrap_or_default(),
                     mode,
                 });
             }
@@ -112,13 +114,8 @@ pub(crate) fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
 /// `[HOST_IP:][PUBLISHED[-END]:]TARGET[-END][/PROTOCOL]`
 pub fn parse_port_short(s: &str) -> Result<Vec<Port>, String> {
     let (spec, protocol) = match s.rsplit_once('/') {
-        Some((spec, proto)) => {
-            if !["tcp", "udp", "sctp"].contains(&proto) {
-                return Err(format!("protocol `{proto}` is not tcp, udp or sctp"));
-            }
-            (spec, proto.to_owned())
-        }
-        None => (s, "tcp".to_owned()),
+        Some((spec, proto)) => (spec, Protocol::parse(proto)?),
+        None => (s, Protocol::Tcp),
     };
     // An IPv6 host address is written in brackets: [::1]:8080:80
     let (host_ip, rest) = if let Some(stripped) = spec.strip_prefix('[') {
@@ -174,7 +171,7 @@ pub fn parse_port_short(s: &str) -> Result<Vec<Port>, String> {
                     target: t0 + i,
                     published: Some((p0 + i).to_string()),
                     host_ip: host_ip.clone(),
-                    protocol: protocol.clone(),
+                    protocol,
                     mode: None,
                 });
             }
@@ -185,7 +182,7 @@ pub fn parse_port_short(s: &str) -> Result<Vec<Port>, String> {
                     target: t0 + i,
                     published: None,
                     host_ip: host_ip.clone(),
-                    protocol: protocol.clone(),
+                    protocol,
                     mode: None,
                 });
             }

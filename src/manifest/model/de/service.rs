@@ -21,23 +21,30 @@ pub(crate) fn network_mode_opt<'de, D: Deserializer<'de>>(
 }
 
 /// `isolation` (Windows daemons): `default`, `process` or `hyperv`.
-pub(crate) fn isolation_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match string_opt(d)? {
-        Some(i) if !["default", "process", "hyperv"].contains(&i.as_str()) => Err(fail(format!(
-            "expected default, process or hyperv, found `{i}`"
-        ))),
-        other => Ok(other),
-    }
+pub(crate) fn isolation_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Isolation>, D::Error> {
+    string_opt(d)?
+        .map(|i| match i.as_str() {
+            "default" => Ok(Isolation::Default),
+            "process" => Ok(Isolation::Process),
+            "hyperv" => Ok(Isolation::Hyperv),
+            _ => Err(fail(format!(
+                "expected default, process or hyperv, found `{i}`"
+            ))),
+        })
+        .transpose()
 }
 
 /// `cgroup`: the container's cgroup namespace, `host` or `private`.
-pub(crate) fn cgroup_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match string_opt(d)? {
-        Some(c) if c != "host" && c != "private" => {
-            Err(fail(format!("expected host or private, found `{c}`")))
-        }
-        other => Ok(other),
-    }
+pub(crate) fn cgroup_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cgroup>, D::Error> {
+    string_opt(d)?
+        .map(|c| match c.as_str() {
+            "host" => Ok(Cgroup::Host),
+            "private" => Ok(Cgroup::Private),
+            _ => Err(fail(format!("expected host or private, found `{c}`"))),
+        })
+        .transpose()
 }
 
 /// `memswap_limit`: a size, or -1 for unlimited swap.
