@@ -36,9 +36,9 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// As written in a port (`8080:80/udp`, `protocol: udp`); compose takes lower case only.
+    /// As written in a port (`8080:80/udp`, `protocol: UDP`): in any case, as compose reads it.
     pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
+        match s.to_ascii_lowercase().as_str() {
             "tcp" => Ok(Protocol::Tcp),
             "udp" => Ok(Protocol::Udp),
             "sctp" => Ok(Protocol::Sctp),

@@ -73,10 +73,7 @@ fn swap_is_a_size_or_minus_one_and_cgroup_is_host_or_private() {
         Some(1 << 30)
     );
     assert!(service("memswap_limit: -2").is_err());
-    assert_eq!(
-        service("cgroup: host").unwrap().cgroup,
-        Some(Cgroup::Host)
-    );
+    assert_eq!(service("cgroup: host").unwrap().cgroup, Some(Cgroup::Host));
     assert!(
         service("cgroup: hots")
             .unwrap_err()
@@ -154,10 +151,14 @@ fn port_short_forms() {
         ),
         (Some("127.0.0.1"), Some("8080"), 80, "udp")
     );
+    assert_eq!(
+        parse_port_short("80/UDP").unwrap()[0].protocol,
+        Protocol::Udp
+    );
     assert!(
-        parse_port_short("80/UDP")
+        parse_port_short("80/quic")
             .unwrap_err()
-            .contains("protocol `UDP` is not tcp, udp or sctp")
+            .contains("protocol `quic` is not tcp, udp or sctp")
     );
     assert!(
         service("ports: [{target: 80, protocol: quic}]")
