@@ -200,8 +200,16 @@ pub async fn connect(ep: &endpoint::Endpoint) -> Result<Engine> {
             )
         })?
         .map_err(|e| {
+            // With a pinned version, the daemon's only 400 to `/version` is refusing that version.
+            let refused_version = matches!(
+                e,
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 400,
+                    ..
+                }
+            );
             let hint = match ep.api_version {
-                Some((major, minor)) if e.to_string().contains("client version") => format!(
+                Some((major, minor)) if refused_version => format!(
                     "DOCKER_API_VERSION={major}.{minor} asks for an API version this daemon does not speak; unset it, or choose one the daemon names"
                 ),
                 _ => hint.clone(),
