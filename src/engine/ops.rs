@@ -248,7 +248,7 @@ pub async fn create_oneoff(
                     .get_or_insert_with(Vec::new)
                     .push(bollard::models::PortBinding {
                         host_ip: p.host_ip.clone(),
-                        host_port: p.published.clone(),
+                        host_port: p.published.map(|r| r.to_string()),
                     });
             }
         }

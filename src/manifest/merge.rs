@@ -428,9 +428,16 @@ mod tests {
         let ports: Vec<_> = base
             .ports
             .iter()
-            .map(|p| (p.published.clone(), p.target))
+            .map(|p| (p.published, p.target))
             .collect();
-        assert_eq!(ports, [(Some("9090".into()), 80), (None, 443), (None, 22)]);
+        assert_eq!(
+            ports,
+            [
+                (Some(crate::manifest::PortRange::single(9090)), 80),
+                (None, 443),
+                (None, 22)
+            ]
+        );
         let vols: Vec<_> = base
             .volumes
             .iter()

@@ -166,7 +166,10 @@ fn dot_env_feeds_interpolation_and_the_shell_wins() {
     .unwrap();
     let s = &l.project.services["s"];
     assert_eq!(s.image.as_deref(), Some("x:from-dotenv"));
-    assert_eq!(s.ports[0].published.as_deref(), Some("8080"));
+    assert_eq!(
+        s.ports[0].published.map(|r| r.to_string()).as_deref(),
+        Some("8080")
+    );
 }
 
 #[test]

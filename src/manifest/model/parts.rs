@@ -78,12 +78,45 @@ pub enum Isolation {
     Hyperv,
 }
 
+/// A published host port, or a range of them (`8000-8009`) that replicas share out one each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    pub fn single(port: u16) -> Self {
+        PortRange {
+            first: port,
+            last: port,
+        }
+    }
+}
+
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+/// Printed as compose prints it: a string, `"8080"` or `"8000-8009"`.
+impl Serialize for PortRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Port {
     pub target: u16,
     /// A single port or a range `8000-8010`; a range hands one port to each replica.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub published: Option<String>,
+    pub published: Option<PortRange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
     pub protocol: Protocol,
@@ -120,11 +153,7 @@ pub enum EndpointMode {
 impl Port {
     /// The published range as (first, last), if the port is published.
     pub fn published_range(&self) -> Option<(u16, u16)> {
-        let p = self.published.as_deref()?;
-        match p.split_once('-') {
-            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
-            None => p.parse().ok().map(|n| (n, n)),
-        }
+        self.published.map(|r| (r.first, r.last))
     }
 }
 

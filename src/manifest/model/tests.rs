@@ -145,7 +145,7 @@ fn port_short_forms() {
     assert_eq!(
         (
             p[0].host_ip.as_deref(),
-            p[0].published.as_deref(),
+            p[0].published.map(|r| r.to_string()).as_deref(),
             p[0].target,
             p[0].protocol.as_str()
         ),
@@ -172,8 +172,8 @@ fn port_short_forms() {
     assert_eq!(parse_port_short("3000-3002").unwrap().len(), 3);
     let p = parse_port_short("9090-9091:8080-8081").unwrap();
     assert_eq!(
-        (p[1].published.as_deref(), p[1].target),
-        (Some("9091"), 8081)
+        (p[1].published, p[1].target),
+        (Some(PortRange::single(9091)), 8081)
     );
     let p = parse_port_short("8000-8010:80").unwrap();
     assert_eq!(p[0].published_range(), Some((8000, 8010)));

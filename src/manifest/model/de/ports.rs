@@ -48,8 +48,9 @@ pub(crate) fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Port>, D::Err
                     parse_port_number(&target).map_err(|e| fail(format!("port {i}: {e}")))?;
                 let published = match m.get("published").and_then(scalar_text) {
                     Some(p) => {
-                        parse_port_range(&p).map_err(|e| fail(format!("port {i}: {e}")))?;
-                        Some(p)
+                        let (first, last) =
+                            parse_port_range(&p).map_err(|e| fail(format!("port {i}: {e}")))?;
+                        Some(PortRange { first, last })
                     }
                     None => None,
                 };
@@ -151,10 +152,9 @@ pub fn parse_port_short(s: &str) -> Result<Vec<Port>, String> {
         // One container port, a host range: each replica takes one port of the range.
         Some((p0, p1)) if count == 1 => out.push(Port {
             target: t0,
-            published: Some(if p0 == p1 {
-                p0.to_string()
-            } else {
-                format!("{p0}-{p1}")
+            published: Some(PortRange {
+                first: p0,
+                last: p1,
             }),
             host_ip,
             protocol,
@@ -169,7 +169,7 @@ pub fn parse_port_short(s: &str) -> Result<Vec<Port>, String> {
             for i in 0..count as u16 {
                 out.push(Port {
                     target: t0 + i,
-                    published: Some((p0 + i).to_string()),
+                    published: Some(PortRange::single(p0 + i)),
                     host_ip: host_ip.clone(),
                     protocol,
                     mode: None,
