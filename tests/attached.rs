@@ -133,9 +133,7 @@ fn no_deps_and_no_start_create_only_what_is_asked() {
     }
     let p = TestProject::new(
         "nodeps",
-        &format!(
-            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on: [db]\n"
-        ),
+        &format!("services:\n  db:\n{SLEEPS}  app:\n{SLEEPS}    depends_on: [db]\n"),
     );
     let (app, db) = (format!("{}-app-1", p.name), format!("{}-db-1", p.name));
     p.ok(&["up", "--no-start", "--no-deps", "app"]);

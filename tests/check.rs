@@ -100,7 +100,11 @@ fn an_exec_running_in_a_container_is_not_one_of_its_programs() {
     // What a healthcheck or `docker exec` runs beside the container's own program.
     let c = format!("{}-box-1", p.name);
     assert!(docker_ok(&["exec", "-d", &c, "sh", "-c", "sleep 60"]));
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the exec'd process",
+        || docker(&["top", &c]).contains("sleep 60"),
+    );
     let out = p.run(&["check", "--format", "json", "box"]);
     let verdicts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
     let one = verdicts

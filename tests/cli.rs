@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use clap::CommandFactory;
 
-const NO_DAEMON: &str = "unix:///nonexistent/stackctl-test.sock";
+use crate::common::{NO_DAEMON, Test};
 
 fn stackctl(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stackctl"))
@@ -82,34 +82,31 @@ fn every_command_works_on_swarm_or_refuses_it_with_exit_2() {
 #[test]
 fn replicas_sharing_a_fixed_host_port_are_refused_by_local_up_only() {
     // The tutorial's own file: three nginx replicas publishing 80:80.
-    let dir = project(
-        "services:\n  nginx:\n    image: nginx\n    ports: [\"80:80\"]\n    deploy:\n      replicas: 3\n",
-    );
-    let config = stackctl(dir.path(), &["config"]);
-    assert!(
-        config.status.success(),
-        "{}",
-        String::from_utf8_lossy(&config.stderr)
-    );
-    let up = stackctl(dir.path(), &["up", "-d"]);
-    let err = String::from_utf8_lossy(&up.stderr);
-    assert_eq!(up.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("has 3 replicas but publishes fixed host port 80")
-            && err.contains("compose.yaml:4:")
-            && err.contains("publish a range"),
-        "{err}"
-    );
+    let tutorial = || {
+        Test::new("replicas")
+            .manifest("services:\n  nginx:\n    image: nginx\n    ports: [\"80:80\"]\n    deploy:\n      replicas: 3\n")
+            .offline()
+    };
+    let _ = tutorial().args(&["config"]).run();
+    let _ = tutorial()
+        .args(&["up", "-d"])
+        .code(2)
+        .stderr_has("has 3 replicas but publishes fixed host port 80")
+        .stderr_has("compose.yaml:4:")
+        .stderr_has("publish a range")
+        .run();
     // A --scale that fits is not refused for the manifest's count.
-    let scaled = stackctl(dir.path(), &["up", "-d", "--scale", "nginx=1"]);
-    let err = String::from_utf8_lossy(&scaled.stderr);
-    assert_eq!(scaled.status.code(), Some(1), "{err}");
-    assert!(err.contains("nonexistent"), "{err}");
+    let _ = tutorial()
+        .args(&["up", "-d", "--scale", "nginx=1"])
+        .code(1)
+        .stderr_has("nonexistent")
+        .run();
     // Swarm's routing mesh lets replicas share the port: past the checks, to the (absent) daemon.
-    let swarm = stackctl(dir.path(), &["--target", "swarm", "up", "-d"]);
-    let err = String::from_utf8_lossy(&swarm.stderr);
-    assert_eq!(swarm.status.code(), Some(1), "{err}");
-    assert!(err.contains("nonexistent"), "{err}");
+    let _ = tutorial()
+        .args(&["--target", "swarm", "up", "-d"])
+        .code(1)
+        .stderr_has("nonexistent")
+        .run();
 }
 
 #[test]
@@ -124,11 +121,14 @@ fn what_swarm_cannot_run_is_refused_before_reaching_the_daemon() {
             "service a sets network_mode, which Swarm services do not have",
         ),
     ] {
-        let dir = project(manifest);
-        let out = stackctl(dir.path(), &["--target", "swarm", "up"]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains(says) && !err.contains("nonexistent"), "{err}");
+        let _ = Test::new("swarm-refuses")
+            .manifest(manifest)
+            .offline()
+            .args(&["--target", "swarm", "up"])
+            .code(2)
+            .stderr_has(says)
+            .stderr_lacks("nonexistent")
+            .run();
     }
 }
 

@@ -48,12 +48,7 @@ fn a_docker_context_sends_the_project_to_its_daemon_and_nothing_to_the_local_one
         "--docker",
         &format!("host={}", node.host()),
     ]);
-    let p = TestProject::new(
-        "ctx",
-        &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
-        ),
-    );
+    let p = TestProject::new("ctx", &format!("services:\n  app:\n{SLEEPS}"));
     let label = format!("label=com.docker.compose.project={}", p.name);
     let on_node = || node.docker(&["ps", "-q", "--filter", &label]);
 
@@ -245,12 +240,7 @@ fn docker_api_version_pins_the_version_every_request_names() {
     if !daemon_available() {
         return;
     }
-    let p = TestProject::new(
-        "apiver",
-        &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
-        ),
-    );
+    let p = TestProject::new("apiver", &format!("services:\n  app:\n{SLEEPS}"));
     // Below every daemon's newest: the daemon answers in it.
     let pinned = |v: &str, args: &[&str]| {
         let mut c = p.cmd(args);
@@ -275,10 +265,14 @@ fn docker_api_version_pins_the_version_every_request_names() {
         stderr(&out)
     );
     assert!(p.containers().is_empty());
-    let out = pinned("latest", &["ps"]);
-    assert!(
-        stderr(&out).contains("`latest` is not an API version"),
-        "{}",
-        stderr(&out)
-    );
+    // A value that is no version is the user's to mend: exit 2, before any call.
+    let _ = Test::new("apiver-bad")
+        .manifest(&format!("services:\n  app:\n{SLEEPS}"))
+        .offline()
+        .env("DOCKER_API_VERSION", "latest")
+        .args(&["ps"])
+        .code(2)
+        .stderr_has("`latest` is not an API version")
+        .stderr_has("help: write it as MAJOR.MINOR")
+        .run();
 }

@@ -366,9 +366,8 @@ fn down_removes_only_this_project_and_keeps_volumes_unless_asked() {
     if !daemon_available() {
         return;
     }
-    let manifest = format!(
-        "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes: [data:/data]\nvolumes:\n  data:\n"
-    );
+    let manifest =
+        format!("services:\n  app:\n{SLEEPS}    volumes: [data:/data]\nvolumes:\n  data:\n");
     let p = TestProject::new("down", &manifest);
     let other = TestProject::new("downother", &manifest);
     p.ok(&["up", "-d"]);
@@ -779,7 +778,7 @@ fn network_mode_host_and_none_join_no_project_network() {
     let p = TestProject::new(
         "netmode",
         &format!(
-            "services:\n  onhost:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: host\n  isolated:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: none\n"
+            "services:\n  onhost:\n{SLEEPS}    network_mode: host\n  isolated:\n{SLEEPS}    network_mode: none\n"
         ),
     );
     p.ok(&["up", "-d"]);
@@ -819,7 +818,7 @@ fn platform_reaches_the_engine_and_develop_is_kept_for_watch() {
     let other = if arch == "amd64" { "arm64" } else { "amd64" };
     let manifest = |platform: &str| {
         format!(
-            "services:\n  box:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    platform: linux/{platform}\n    develop:\n      watch:\n        - {{action: sync, path: ./src, target: /src}}\n"
+            "services:\n  box:\n{SLEEPS}    platform: linux/{platform}\n    develop:\n      watch:\n        - {{action: sync, path: ./src, target: /src}}\n"
         )
     };
     let p = TestProject::new("platform", &manifest(other));
@@ -852,7 +851,7 @@ fn configs_are_mounted_read_only_where_the_service_wants_them() {
     let p = TestProject::new(
         "configs",
         &format!(
-            "services:\n  box:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    configs:\n      - app_conf\n      - source: app_conf\n        target: /etc/app/app.conf\nconfigs:\n  app_conf:\n    file: ./app.conf\n"
+            "services:\n  box:\n{SLEEPS}    configs:\n      - app_conf\n      - source: app_conf\n        target: /etc/app/app.conf\nconfigs:\n  app_conf:\n    file: ./app.conf\n"
         ),
     );
     std::fs::write(p.path().join("app.conf"), "level = debug\n").unwrap();
@@ -873,9 +872,7 @@ fn external_links_name_a_container_outside_the_project() {
     if !daemon_available() {
         return;
     }
-    let plain = format!(
-        "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
-    );
+    let plain = format!("services:\n  app:\n{SLEEPS}");
     let p = TestProject::new("extlinks", &plain);
     p.ok(&["up", "-d"]);
     // A container of nobody's project on the project's network.
@@ -926,7 +923,7 @@ fn service_network_mode_and_volumes_from_share_another_services_container() {
     }
     let sharing = |db_env: &str| {
         format!(
-            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    environment: {{ VERSION: {db_env} }}\n    volumes: [data:/data]\n  sidecar:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    network_mode: \"service:db\"\n  reader:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes_from: [\"db:ro\"]\nvolumes:\n  data: {{}}\n"
+            "services:\n  db:\n{SLEEPS}    environment: {{ VERSION: {db_env} }}\n    volumes: [data:/data]\n  sidecar:\n{SLEEPS}    network_mode: \"service:db\"\n  reader:\n{SLEEPS}    volumes_from: [\"db:ro\"]\nvolumes:\n  data: {{}}\n"
         )
     };
     let p = TestProject::new("sharing", &sharing("one"));
@@ -979,7 +976,7 @@ fn ipc_service_shares_the_first_container_of_that_service() {
         return;
     }
     let manifest = format!(
-        "services:\n  shm:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    ipc: shareable\n  user:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    ipc: service:shm\n"
+        "services:\n  shm:\n{SLEEPS}    ipc: shareable\n  user:\n{SLEEPS}    ipc: service:shm\n"
     );
     let p = TestProject::new("ipcsvc", &manifest);
     p.ok(&["up", "-d"]);
@@ -1010,7 +1007,7 @@ fn post_start_and_pre_stop_hooks_run_in_each_container() {
     let p = TestProject::new(
         "hooks",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    scale: 2\n    volumes: [marks:/marks]\n    post_start:\n      - command: [sh, -c, \"echo started-$$HOSTNAME-$$WHO > /marks/$$HOSTNAME.start\"]\n        environment: {{WHO: hook}}\n    pre_stop:\n      - command: [sh, -c, \"echo stopping > /marks/$$HOSTNAME.stop\"]\n        user: root\nvolumes:\n  marks: {{}}\n"
+            "services:\n  app:\n{SLEEPS}    scale: 2\n    volumes: [marks:/marks]\n    post_start:\n      - command: [sh, -c, \"echo started-$$HOSTNAME-$$WHO > /marks/$$HOSTNAME.start\"]\n        environment: {{WHO: hook}}\n    pre_stop:\n      - command: [sh, -c, \"echo stopping > /marks/$$HOSTNAME.stop\"]\n        user: root\nvolumes:\n  marks: {{}}\n"
         ),
     );
     p.ok(&["up", "-d"]);
@@ -1048,7 +1045,7 @@ fn post_start_and_pre_stop_hooks_run_in_each_container() {
 
     // A failing post_start fails `up`, naming the hook and what it said.
     p.write(&format!(
-        "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    post_start:\n      - command: [sh, -c, \"echo no-config-here >&2; exit 3\"]\n"
+        "services:\n  app:\n{SLEEPS}    post_start:\n      - command: [sh, -c, \"echo no-config-here >&2; exit 3\"]\n"
     ));
     let out = p.run(&["up", "-d"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -1071,7 +1068,7 @@ fn ipam_and_fixed_addresses_reach_the_engine() {
     let p = TestProject::new(
         "ipam",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    networks:\n      back:\n        priority: 10\n        ipv4_address: 10.213.{octet}.10\n        aliases: [api]\n      front: {{}}\nnetworks:\n  front: {{}}\n  back:\n    ipam:\n      config:\n        - subnet: 10.213.{octet}.0/24\n          gateway: 10.213.{octet}.1\n"
+            "services:\n  app:\n{SLEEPS}    networks:\n      back:\n        priority: 10\n        ipv4_address: 10.213.{octet}.10\n        aliases: [api]\n      front: {{}}\nnetworks:\n  front: {{}}\n  back:\n    ipam:\n      config:\n        - subnet: 10.213.{octet}.0/24\n          gateway: 10.213.{octet}.1\n"
         ),
     );
     p.ok(&["up", "-d"]);
@@ -1128,7 +1125,7 @@ fn service_healthy_uses_the_images_own_healthcheck_its_timings_overridable_and_s
     .unwrap();
     let manifest = |db: &str| {
         format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on:\n      db: {{condition: service_healthy}}\n  db:\n{db}"
+            "services:\n  app:\n{SLEEPS}    depends_on:\n      db: {{condition: service_healthy}}\n  db:\n{db}"
         )
     };
     // The manifest has no healthcheck for db; its image has: `up` waits for it to be healthy.
@@ -1161,9 +1158,7 @@ fn service_healthy_uses_the_images_own_healthcheck_its_timings_overridable_and_s
     p.ok(&["down", "-t", "1"]);
     docker(&["rmi", "-f", &image]);
     // Neither the manifest nor the image has one: `up` says so instead of waiting forever.
-    p.write(&manifest(&format!(
-        "    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
-    )));
+    p.write(&manifest(SLEEPS));
     let out = p.run(&["up", "-d"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -1212,9 +1207,7 @@ fn mac_address_is_set_where_the_engine_takes_it_and_refused_where_it_cannot() {
     let mac = "02:42:ac:11:99:42";
     let p = TestProject::new(
         "mac",
-        &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    mac_address: \"{mac}\"\n"
-        ),
+        &format!("services:\n  app:\n{SLEEPS}    mac_address: \"{mac}\"\n"),
     );
     let api = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
     let newer = api
@@ -1272,7 +1265,7 @@ fn blkio_settings_reach_the_created_container() {
     let p = TestProject::new(
         "blkio",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    blkio_config:\n      weight: 300\n      device_read_bps: [{{path: {disk}, rate: 12mb}}]\n      device_write_iops: [{{path: {disk}, rate: 120}}]\n"
+            "services:\n  app:\n{SLEEPS}    blkio_config:\n      weight: 300\n      device_read_bps: [{{path: {disk}, rate: 12mb}}]\n      device_write_iops: [{{path: {disk}, rate: 120}}]\n"
         ),
     );
     p.ok(&["up", "-d"]);
@@ -1296,9 +1289,7 @@ fn annotations_reach_the_container_where_the_engine_takes_them() {
     }
     let p = TestProject::new(
         "annot",
-        &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    annotations:\n      com.example.team: payments\n"
-        ),
+        &format!("services:\n  app:\n{SLEEPS}    annotations:\n      com.example.team: payments\n"),
     );
     let api = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
     let newer = api
@@ -1331,9 +1322,7 @@ fn orphans_are_named_kept_quiet_or_removed_as_compose_settings_ask() {
     if !daemon_available() {
         return;
     }
-    let svc = |name: &str| {
-        format!("  {name}:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n")
-    };
+    let svc = |name: &str| format!("  {name}:\n{SLEEPS}");
     let p = TestProject::new("orphans", &format!("services:\n{}{}", svc("a"), svc("b")));
     p.ok(&["up", "-d"]);
     p.write(&format!("services:\n{}", svc("a")));
@@ -1499,7 +1488,7 @@ fn recreating_a_dependency_restarts_the_dependents_that_ask_for_it() {
     }
     let manifest = |version: &str| {
         format!(
-            "services:\n  db:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    environment: {{V: '{version}'}}\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on:\n      db: {{condition: service_started, restart: true}}\n  other:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on: [db]\n"
+            "services:\n  db:\n{SLEEPS}    environment: {{V: '{version}'}}\n  app:\n{SLEEPS}    depends_on:\n      db: {{condition: service_started, restart: true}}\n  other:\n{SLEEPS}    depends_on: [db]\n"
         )
     };
     let p = TestProject::new("deprestart", &manifest("1"));

@@ -308,9 +308,7 @@ fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
     }
     let p = TestProject::new(
         "cp",
-        &format!(
-            "services:\n  box:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{ replicas: 2 }}\n"
-        ),
+        &format!("services:\n  box:\n{SLEEPS}    deploy: {{ replicas: 2 }}\n"),
     );
     p.ok(&["up", "-d"]);
     let local = p.path().join("src");
@@ -555,7 +553,7 @@ fn stats_measures_each_running_container() {
     let p = TestProject::new(
         "stats",
         &format!(
-            "services:\n  burner:\n    image: {IMG}\n    command: [sh, -c, \"while :; do :; done\"]\n    init: true\n    deploy: {{ resources: {{ limits: {{ memory: 64m }} }} }}\n  idle:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
+            "services:\n  burner:\n    image: {IMG}\n    command: [sh, -c, \"while :; do :; done\"]\n    init: true\n    deploy: {{ resources: {{ limits: {{ memory: 64m }} }} }}\n  idle:\n{SLEEPS}"
         ),
     );
     p.ok(&["up", "-d"]);
@@ -601,7 +599,10 @@ fn attach_shows_new_output_and_passes_ctrl_c_on() {
         ),
     );
     p.ok(&["up", "-d"]);
-    std::thread::sleep(Duration::from_millis(800));
+    let box1 = format!("{}-box-1", p.name);
+    eventually(Duration::from_secs(10), "the box's trap set", || {
+        docker(&["logs", &box1]).contains("ready")
+    });
     let child = p
         .cmd(&["attach", "box"])
         .stdin(Stdio::null())
@@ -715,9 +716,7 @@ fn down_v_removes_anonymous_volumes_too_and_plain_down_keeps_them() {
     }
     let p = TestProject::new(
         "anonvol",
-        &format!(
-            "services:\n  a:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes: [/scratch]\n"
-        ),
+        &format!("services:\n  a:\n{SLEEPS}    volumes: [/scratch]\n"),
     );
     let anonymous = |p: &TestProject| {
         inspect(
@@ -751,7 +750,7 @@ fn secrets_and_configs_given_as_text_are_copied_into_each_container() {
     let p = TestProject::new(
         "textfiles",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{ replicas: 2 }}\n    secrets: [token]\n    configs:\n      - source: site\n        target: /etc/app/site.conf\nsecrets:\n  token:\n    environment: STACKCTL_TEST_TOKEN\nconfigs:\n  site:\n    content: |\n      listen 8080\n      name $${{HOSTNAME}}\n"
+            "services:\n  app:\n{SLEEPS}    deploy: {{ replicas: 2 }}\n    secrets: [token]\n    configs:\n      - source: site\n        target: /etc/app/site.conf\nsecrets:\n  token:\n    environment: STACKCTL_TEST_TOKEN\nconfigs:\n  site:\n    content: |\n      listen 8080\n      name $${{HOSTNAME}}\n"
         ),
     );
     let up = |token: &str| {
@@ -826,9 +825,7 @@ fn restart_takes_the_dependents_that_ask_for_it_unless_no_deps() {
     if !daemon_available() {
         return;
     }
-    let svc = |deps: &str| {
-        format!("    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n{deps}")
-    };
+    let svc = |deps: &str| format!("{SLEEPS}{deps}");
     let p = TestProject::new(
         "restart-deps",
         &format!(
@@ -861,7 +858,7 @@ fn up_wait_counts_a_one_shot_that_succeeded_as_done_and_fails_with_the_code_of_o
     }
     let manifest = |code: u8| {
         format!(
-            "services:\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    restart: always\n  migrate:\n    image: {IMG}\n    command: [sh, -c, \"sleep 0.2; exit {code}\"]\n"
+            "services:\n  web:\n{SLEEPS}    restart: always\n  migrate:\n    image: {IMG}\n    command: [sh, -c, \"sleep 0.2; exit {code}\"]\n"
         )
     };
     let p = TestProject::new("oneshot", &manifest(0));

@@ -371,12 +371,7 @@ fn twin_networks_left_by_a_race_are_cleaned_up() {
     if !local_daemon_available("twin networks are made through the host's socket") {
         return;
     }
-    let p = TestProject::new(
-        "ftwins",
-        &format!(
-            "services:\n  a:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
-        ),
-    );
+    let p = TestProject::new("ftwins", &format!("services:\n  a:\n{SLEEPS}"));
     let name = format!("{}_default", p.name);
     if !(create_labelled_network(&p.name, &name) && create_labelled_network(&p.name, &name)) {
         eprintln!(
@@ -494,7 +489,7 @@ fn a_crash_looping_container_fails_wait_naming_it_and_its_exit_code() {
     let p = TestProject::new(
         "floop",
         &format!(
-            "services:\n  crash:\n    image: {IMG}\n    command: [sh, -c, 'sleep 0.3; exit 137']\n    restart: always\n  fine:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
+            "services:\n  crash:\n    image: {IMG}\n    command: [sh, -c, 'sleep 0.3; exit 137']\n    restart: always\n  fine:\n{SLEEPS}"
         ),
     );
     let t = Instant::now();
@@ -510,12 +505,7 @@ fn a_crash_looping_container_fails_wait_naming_it_and_its_exit_code() {
     );
     assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     // A steady container passes, once it has run for the stated window.
-    let steady = TestProject::new(
-        "fsteady",
-        &format!(
-            "services:\n  fine:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n"
-        ),
-    );
+    let steady = TestProject::new("fsteady", &format!("services:\n  fine:\n{SLEEPS}"));
     let out = steady.ok(&["up", "-d", "--wait"]);
     assert!(stdout(&out).contains("Running") || stderr(&out).contains("Running"));
 }

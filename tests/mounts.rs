@@ -18,7 +18,7 @@ fn mount_options_and_file_owners_reach_the_container() {
     let p = TestProject::new(
         "mountopts",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes:\n      - type: tmpfs\n        target: /scratch\n        tmpfs: {{size: 16m}}\n      - type: volume\n        source: data\n        target: /data\n        volume: {{nocopy: true}}\n      - ./conf:/conf:ro,z\n    secrets:\n      - source: token\n        uid: \"1000\"\n        gid: \"1001\"\n        mode: 0400\n    configs:\n      - source: motd\n        target: /etc/motd\n        mode: 0640\nvolumes:\n  data: {{}}\nsecrets:\n  token:\n    environment: TOKEN\nconfigs:\n  motd:\n    content: hello\n"
+            "services:\n  app:\n{SLEEPS}    volumes:\n      - type: tmpfs\n        target: /scratch\n        tmpfs: {{size: 16m}}\n      - type: volume\n        source: data\n        target: /data\n        volume: {{nocopy: true}}\n      - ./conf:/conf:ro,z\n    secrets:\n      - source: token\n        uid: \"1000\"\n        gid: \"1001\"\n        mode: 0400\n    configs:\n      - source: motd\n        target: /etc/motd\n        mode: 0640\nvolumes:\n  data: {{}}\nsecrets:\n  token:\n    environment: TOKEN\nconfigs:\n  motd:\n    content: hello\n"
         ),
     );
     std::fs::write(p.path().join(".env"), "TOKEN=s3cret\n").unwrap();
@@ -48,7 +48,7 @@ fn an_image_mount_needs_engine_28_and_mounts_the_image_files_there() {
     let p = TestProject::new(
         "imagemount",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    volumes:\n      - type: image\n        source: {IMG}\n        target: /img\n        image:\n          subpath: etc\n"
+            "services:\n  app:\n{SLEEPS}    volumes:\n      - type: image\n        source: {IMG}\n        target: /img\n        image:\n          subpath: etc\n"
         ),
     );
     let out = p.run(&["up", "-d"]);

@@ -32,7 +32,7 @@ fn calls_but_metadata(bin: &Path) -> String {
 
 fn manifest(kind: &str) -> String {
     format!(
-        "services:\n  database:\n    provider:\n      type: testcloud\n      options:\n        type: {kind}\n        size: 256\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on: [database]\n"
+        "services:\n  database:\n    provider:\n      type: testcloud\n      options:\n        type: {kind}\n        size: 256\n  app:\n{SLEEPS}    depends_on: [database]\n"
     )
 }
 
@@ -131,7 +131,7 @@ fn a_provider_that_declares_its_options_gets_those_and_is_stopped_when_it_says_i
     let p = TestProject::new(
         "providermeta",
         &format!(
-            "services:\n  database:\n    provider:\n      type: metacloud\n      options:\n        type: mysql\n        size: 256\n        zone: north\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on: [database]\n"
+            "services:\n  database:\n    provider:\n      type: metacloud\n      options:\n        type: mysql\n        size: 256\n        zone: north\n  app:\n{SLEEPS}    depends_on: [database]\n"
         ),
     );
     let bin = p.path().join("bin");

@@ -81,7 +81,7 @@ fn waiting_for_health_without_any_healthcheck_is_refused_once_the_image_is_inspe
     )
     .unwrap();
     p.write(&format!(
-        "services:\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    depends_on:\n      cache: {{condition: service_healthy}}\n  cache:\n    build: ./hc\n    command: [sleep, infinity]\n    init: true\n"
+        "services:\n  web:\n{SLEEPS}    depends_on:\n      cache: {{condition: service_healthy}}\n  cache:\n    build: ./hc\n    command: [sleep, infinity]\n    init: true\n"
     ));
     p.ok(&["up", "-d", "--wait"]);
     p.ok(&["down", "--rmi", "local"]);
@@ -95,26 +95,22 @@ fn what_only_a_swarm_or_a_newer_engine_can_do_is_refused_before_anything() {
     if !daemon_available() {
         return;
     }
-    let p = TestProject::new(
-        "late-swarm-only",
-        &format!(
+    let ran = Test::new("late-swarm-only")
+        .manifest(&format!(
             "services:\n  web:\n    image: {IMG}\n    secrets: [pw]\nsecrets:\n  pw:\n    environment: HOME\n    driver: vault\nvolumes: {{data: {{}}}}\n"
-        ),
-    );
+        ))
+        .args(&["up", "-d"])
+        .code(2)
+        .stderr_has("secret `pw` sets `driver`, which only a swarm honours")
+        .run();
+    let p = &ran.project;
     let nothing_left = |out: &std::process::Output| {
         let label = format!("label=com.docker.compose.project={}", p.name);
         assert!(p.containers().is_empty(), "{}", stderr(out));
         assert_eq!(docker(&["network", "ls", "-q", "--filter", &label]), "");
         assert_eq!(docker(&["volume", "ls", "-q", "--filter", &label]), "");
     };
-    let out = p.run(&["up", "-d"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("secret `pw` sets `driver`, which only a swarm honours"),
-        "{}",
-        stderr(&out)
-    );
-    nothing_left(&out);
+    nothing_left(&ran.out);
     // `config` shows it as written, as compose does.
     assert!(stdout(&p.ok(&["config"])).contains("driver: vault"));
 
@@ -124,7 +120,7 @@ fn what_only_a_swarm_or_a_newer_engine_can_do_is_refused_before_anything() {
         .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
         .is_some_and(|v| v < (1, 47));
     p.write(&format!(
-        "services:\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    networks: [v6only]\nnetworks:\n  v6only:\n    enable_ipv4: false\n    enable_ipv6: true\n    ipam: {{config: [{{subnet: 'fd00:5c7c::/64'}}]}}\n"
+        "services:\n  web:\n{SLEEPS}    networks: [v6only]\nnetworks:\n  v6only:\n    enable_ipv4: false\n    enable_ipv6: true\n    ipam: {{config: [{{subnet: 'fd00:5c7c::/64'}}]}}\n"
     ));
     if old {
         let out = p.run(&["up", "-d"]);

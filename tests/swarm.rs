@@ -258,7 +258,7 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     // `built`'s image fails its own HEALTHCHECK: only `disable: true` lets its task run.
     let manifest = |mode: &str| {
         format!(
-            "services:\n  one:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    environment: {{MODE: {mode}}}\n    deploy: {{endpoint_mode: dnsrr}}\n  two:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    logging: {{driver: json-file, options: {{max-size: 1m, max-file: \"2\"}}}}\n  built:\n    build: ./app\n    command: [sleep, infinity]\n    init: true\n    healthcheck: {{disable: true}}\n    deploy: {{endpoint_mode: dnsrr}}\n"
+            "services:\n  one:\n{SLEEPS}    environment: {{MODE: {mode}}}\n    deploy: {{endpoint_mode: dnsrr}}\n  two:\n{SLEEPS}    deploy: {{endpoint_mode: dnsrr}}\n    logging: {{driver: json-file, options: {{max-size: 1m, max-file: \"2\"}}}}\n  built:\n    build: ./app\n    command: [sleep, infinity]\n    init: true\n    healthcheck: {{disable: true}}\n    deploy: {{endpoint_mode: dnsrr}}\n"
         )
     };
     let p = TestProject::new("swedit", &manifest("a"));
@@ -374,7 +374,7 @@ fn an_edit_updates_only_its_service_and_vip_stacks_are_refused_without_ipvs() {
     let sec = TestProject::new(
         "swsec",
         &format!(
-            "services:\n  one:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    secrets: [pw]\n    deploy: {{endpoint_mode: dnsrr}}\nsecrets:\n  pw:\n    file: ./pw\n    labels: {{team: blue}}\n"
+            "services:\n  one:\n{SLEEPS}    secrets: [pw]\n    deploy: {{endpoint_mode: dnsrr}}\nsecrets:\n  pw:\n    file: ./pw\n    labels: {{team: blue}}\n"
         ),
     );
     std::fs::write(sec.path().join("pw"), "hunter2\n").unwrap();
@@ -689,7 +689,7 @@ fn secrets_are_named_by_their_value_so_an_edit_rolls_the_service() {
     let p = TestProject::new(
         "swsecret",
         &format!(
-            "services:\n  app:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    deploy: {{endpoint_mode: dnsrr}}\n    sysctls: {{net.core.somaxconn: '1024'}}\n    ulimits: {{nofile: {{soft: 1000, hard: 2000}}}}\n    extra_hosts: ['db.local:10.9.8.7']\n    secrets:\n      - token\n      - source: api\n        target: api_key\n        mode: 0400\nsecrets:\n  token:\n    file: ./token.txt\n  api:\n    environment: API_KEY\n"
+            "services:\n  app:\n{SLEEPS}    deploy: {{endpoint_mode: dnsrr}}\n    sysctls: {{net.core.somaxconn: '1024'}}\n    ulimits: {{nofile: {{soft: 1000, hard: 2000}}}}\n    extra_hosts: ['db.local:10.9.8.7']\n    secrets:\n      - token\n      - source: api\n        target: api_key\n        mode: 0400\nsecrets:\n  token:\n    file: ./token.txt\n  api:\n    environment: API_KEY\n"
         ),
     );
     std::fs::write(p.path().join("token.txt"), "one").unwrap();

@@ -86,10 +86,9 @@ pub fn parse_api_version(v: &str) -> Result<(u32, u32)> {
         .split_once('.')
         .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
         .ok_or_else(|| {
-            anyhow!(
-                "DOCKER_API_VERSION=`{v}` is not an API version
-  = help: write it as MAJOR.MINOR, such as 1.41, or unset it to use the daemon's own"
-            )
+            crate::exit::UsageError::new(format!("DOCKER_API_VERSION=`{v}` is not an API version"))
+                .hint("write it as MAJOR.MINOR, such as 1.41, or unset it to use the daemon's own")
+                .into()
         })
 }
 

@@ -425,11 +425,7 @@ mod tests {
             &mut base,
             svc("ports: ['9090:80', '22']\nvolumes: ['other:/data']\nexpose: ['1', '2']\n"),
         );
-        let ports: Vec<_> = base
-            .ports
-            .iter()
-            .map(|p| (p.published, p.target))
-            .collect();
+        let ports: Vec<_> = base.ports.iter().map(|p| (p.published, p.target)).collect();
         assert_eq!(
             ports,
             [

@@ -8,8 +8,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+mod test;
+pub use test::{NO_DAEMON, Test};
+
 /// The image every test container runs (made offline by images/offline/seed.sh when needed).
-pub const IMG: &str = "debian:bookworm-slim";
+macro_rules! test_image {
+    () => {
+        "debian:bookworm-slim"
+    };
+}
+pub const IMG: &str = test_image!();
+
+/// The body of a service that idles until stopped (and stops at once: `init` passes the signal on),
+/// to follow a `  name:` line in a test's manifest.
+pub const SLEEPS: &str = concat!(
+    "    image: ",
+    test_image!(),
+    "\n    command: [sleep, infinity]\n    init: true\n"
+);
 
 pub fn stackctl_path() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_stackctl"))
@@ -132,6 +148,8 @@ pub struct TestProject {
     pub name: String,
     pub dir: tempfile::TempDir,
     pub file: PathBuf,
+    /// Take the project down on the host daemon when dropped (not for a project no daemon saw).
+    pub cleanup: bool,
 }
 
 impl TestProject {
@@ -141,7 +159,12 @@ impl TestProject {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("compose.yaml");
         std::fs::write(&file, manifest).expect("write manifest");
-        TestProject { name, dir, file }
+        TestProject {
+            name,
+            dir,
+            file,
+            cleanup: true,
+        }
     }
 
     pub fn write(&self, manifest: &str) {
@@ -199,6 +222,9 @@ impl TestProject {
 
 impl Drop for TestProject {
     fn drop(&mut self) {
+        if !self.cleanup {
+            return;
+        }
         let _ = self
             .cmd(&["down", "-v", "--remove-orphans", "-t", "1"])
             .output();
