@@ -9,7 +9,7 @@ use crate::manifest::paths::absolute;
 use crate::manifest::units::PullPolicy;
 use crate::manifest::{
     Build, DeployMode, EndpointMode, MountKind, NetworkMode, PortMode, Project, Restart,
-    RestartCondition, Service,
+    RestartCondition, SecretOrigin, Service,
 };
 
 /// Builds the plan for `project`, with `scale` overriding replica counts.
@@ -98,12 +98,11 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             .secrets
             .iter()
             .filter_map(|(k, d)| {
-                let value = if d.external == Some(true) {
-                    SecretValue::External(d.name.clone().unwrap_or_else(|| k.clone()))
-                } else if let Some(f) = &d.file {
-                    SecretValue::File(absolute(&project.working_dir, f))
-                } else {
-                    SecretValue::Text(d.content.clone().or_else(|| d.resolved.clone())?)
+                let value = match d.origin(k) {
+                    SecretOrigin::External(name) => SecretValue::External(name.to_owned()),
+                    SecretOrigin::File(f) => SecretValue::File(absolute(&project.working_dir, f)),
+                    SecretOrigin::Text(t) => SecretValue::Text(t.to_owned()),
+                    SecretOrigin::Missing => return None,
                 };
                 Some((k.clone(), value))
             })
@@ -198,23 +197,24 @@ fn service_plan(
                      given: &crate::manifest::ServiceSecret,
                      secret: bool| {
         let Some(def) = def else { return };
-        if let Some(file) = &def.file {
-            mounts.push(MountPlan {
+        match def.origin(&given.source) {
+            SecretOrigin::File(file) => mounts.push(MountPlan {
                 kind: MountKind::Bind,
                 source: Some(absolute(&project.working_dir, file).display().to_string()),
                 target,
                 read_only: true,
                 ..MountPlan::default()
-            });
-        } else if let Some(text) = def.content.as_ref().or(def.resolved.as_ref()) {
-            injected.push(InjectedFile {
+            }),
+            SecretOrigin::Text(text) => injected.push(InjectedFile {
                 target,
-                content: text.clone(),
+                content: text.to_owned(),
                 mode: given.mode.unwrap_or(0o444),
                 uid: given.uid.as_deref().and_then(|u| u.parse().ok()),
                 gid: given.gid.as_deref().and_then(|g| g.parse().ok()),
                 secret,
-            });
+            }),
+            // An external one is the swarm's to give; one without a value was refused at load.
+            SecretOrigin::External(_) | SecretOrigin::Missing => {}
         }
     };
     let mut swarm_only = Vec::new();

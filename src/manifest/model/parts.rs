@@ -554,6 +554,35 @@ pub struct SecretDef {
     pub resolved: Option<String>,
 }
 
+/// Where a secret's or config's value comes from, decided once from the keys as written (which
+/// `config` prints back as they were).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretOrigin<'a> {
+    /// Made outside the project, under this name.
+    External(&'a str),
+    /// A file on this machine, as written (relative to the project folder).
+    File(&'a str),
+    /// Text: a config's `content`, or the value `environment` named, read at load.
+    Text(&'a str),
+    /// `environment` named a variable that was not set, or nothing says where it is.
+    Missing,
+}
+
+impl SecretDef {
+    /// Where the value comes from; `key` is its name in the file (the external name's default).
+    pub fn origin<'a>(&'a self, key: &'a str) -> SecretOrigin<'a> {
+        if self.external == Some(true) {
+            SecretOrigin::External(self.name.as_deref().unwrap_or(key))
+        } else if let Some(f) = &self.file {
+            SecretOrigin::File(f)
+        } else if let Some(t) = self.content.as_ref().or(self.resolved.as_ref()) {
+            SecretOrigin::Text(t)
+        } else {
+            SecretOrigin::Missing
+        }
+    }
+}
+
 impl Service {
     /// Replicas asked for: `deploy.replicas`, else `scale`, else 1.
     pub fn replicas(&self) -> u32 {
