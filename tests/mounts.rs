@@ -75,3 +75,27 @@ fn an_image_mount_needs_engine_28_and_mounts_the_image_files_there() {
         assert!(p.containers().is_empty(), "nothing was created");
     }
 }
+
+/// A named volume the `local` driver binds to a folder (`o: bind`, `device: ./data`) gets the
+/// folder under the project, as compose resolves it: the daemon itself refuses a relative device.
+#[test]
+fn a_local_bind_volume_with_a_relative_device_is_the_folder_under_the_project() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "bindvol",
+        &format!(
+            "services:\n  app:\n{SLEEPS}    volumes: [\"data:/data\"]\nvolumes:\n  data:\n    driver: local\n    driver_opts: {{type: none, o: bind, device: ./data}}\n"
+        ),
+    );
+    std::fs::create_dir(p.path().join("data")).unwrap();
+    p.ok(&["up", "-d"]);
+    let c = format!("{}-app-1", p.name);
+    assert!(docker_ok(&["exec", &c, "sh", "-c", "echo hi > /data/x"]));
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("data/x")).unwrap(),
+        "hi\n"
+    );
+    p.ok(&["down", "-v"]);
+}

@@ -28,8 +28,27 @@ pub fn absolute(base: &Path, p: &str) -> PathBuf {
     out
 }
 
+/// A volume's driver options, with the folder of a bind made by the `local` driver (`driver:
+/// local`, `o: bind`, `device: PATH`) taken from `base` as compose takes it: the daemon would refuse
+/// a relative device, and an empty one is the project folder.
+pub fn volume_options(
+    base: &Path,
+    driver: Option<&str>,
+    opts: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut opts = opts.clone();
+    if driver == Some("local")
+        && opts.get("o").is_some_and(|o| o == "bind")
+        && let Some(device) = opts.get_mut("device")
+    {
+        *device = absolute(base, device).display().to_string();
+    }
+    opts
+}
+
 /// The project with every host path absolute: build contexts (not URLs), extra build contexts
-/// that are folders, bind mount sources, and the files of secrets and configs.
+/// that are folders, bind mount sources, the files of secrets and configs, and the folders of
+/// volumes the `local` driver binds.
 pub fn with_absolute_paths(project: &Project) -> Project {
     let mut p = project.clone();
     let dir = p.working_dir.clone();
@@ -59,5 +78,42 @@ pub fn with_absolute_paths(project: &Project) -> Project {
             *f = abs(f);
         }
     }
+    for def in p.volumes.values_mut() {
+        def.driver_opts = volume_options(&dir, def.driver.as_deref(), &def.driver_opts);
+    }
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_drivers_bind_device_is_a_path_from_the_project_folder() {
+        let base = Path::new("/srv/app");
+        let opts = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let bind = opts(&[("type", "none"), ("o", "bind"), ("device", "./data")]);
+        assert_eq!(
+            volume_options(base, Some("local"), &bind)["device"],
+            "/srv/app/data"
+        );
+        let empty = opts(&[("o", "bind"), ("device", "")]);
+        assert_eq!(
+            volume_options(base, Some("local"), &empty)["device"],
+            "/srv/app"
+        );
+        // Only with the driver named, and only for a bind (an NFS device is no path here).
+        assert_eq!(volume_options(base, None, &bind)["device"], "./data");
+        let nfs = opts(&[
+            ("type", "nfs"),
+            ("o", "addr=10.0.0.1"),
+            ("device", ":/export"),
+        ]);
+        assert_eq!(volume_options(base, Some("local"), &nfs), nfs);
+    }
 }

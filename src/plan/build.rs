@@ -59,7 +59,11 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             driver: def.driver.clone(),
             external: def.external.unwrap_or(false),
             labels: def.labels.clone(),
-            options: def.driver_opts.clone(),
+            options: crate::manifest::paths::volume_options(
+                &project.working_dir,
+                def.driver.as_deref(),
+                &def.driver_opts,
+            ),
         })
         .collect::<Vec<_>>();
     let net_name = |key: &str| {
