@@ -332,7 +332,11 @@ fn every_corpus_file_reads_back_from_its_config_output() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    for case in cases() {
+    // A case whose own resolution does not read back (compose's neither) says why in this file.
+    for case in cases()
+        .into_iter()
+        .filter(|c| !c.join("case.no-read-back").is_file())
+    {
         let extra: Vec<String> = std::fs::read_to_string(case.join("case.args"))
             .map(|a| a.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();

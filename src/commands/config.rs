@@ -75,6 +75,16 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     } else {
         // The values are interpolated already: a `$` in them is written `$$`, so that the output
         // reads back as the same project (compose does the same).
+        // What `required: false` waits for outside the enabled profiles is printed, not waited for.
+        let mut project = if ctx.global.all_resources {
+            project.clone()
+        } else {
+            crate::manifest::unused::without_unused_resources(&project)
+        };
+        for svc in project.services.values_mut() {
+            let inactive = std::mem::take(&mut svc.inactive_depends_on);
+            svc.depends_on.extend(inactive);
+        }
         let mut value = if args.lock_image_digests {
             // An override file: only what it pins.
             serde_yaml::to_value(serde_json::json!({ "services": project.services }))?

@@ -20,6 +20,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         tmpfs,
         networks,
         depends_on,
+        inactive_depends_on: _,
         links,
         restart,
         deploy,

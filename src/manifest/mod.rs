@@ -17,6 +17,7 @@ pub mod reference;
 mod source;
 mod spans;
 pub mod units;
+pub mod unused;
 mod validate;
 
 pub use build_rules::{cache_ref, cache_type, is_remote as is_remote_context};

@@ -7,12 +7,20 @@ use super::build_rules::is_remote;
 use super::model::{MountKind, Project};
 
 /// `p` from `base`, with `~/` as the user's home, `.` and `..` taken out lexically (the path may
-/// not exist yet).
+/// not exist yet). An absolute path stays as written (a trailing `/` included), and so does a
+/// Windows one (`C:\data`), as compose keeps them.
 pub fn absolute(base: &Path, p: &str) -> PathBuf {
     if let Some(rest) = p.strip_prefix("~/")
         && let Some(home) = std::env::var_os("HOME")
     {
         return Path::new(&home).join(rest);
+    }
+    let windows = p.len() >= 3
+        && p.as_bytes()[0].is_ascii_alphabetic()
+        && p.as_bytes()[1] == b':'
+        && matches!(p.as_bytes()[2], b'\\' | b'/');
+    if p.starts_with('/') || windows {
+        return PathBuf::from(p);
     }
     let joined = base.join(p);
     let mut out = PathBuf::new();
@@ -87,6 +95,18 @@ pub fn with_absolute_paths(project: &Project) -> Project {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absolute_paths_stay_as_written_and_relative_ones_are_joined_and_tidied() {
+        let base = Path::new("/srv/app");
+        assert_eq!(absolute(base, "/etc/pihole/"), Path::new("/etc/pihole/"));
+        assert_eq!(
+            absolute(base, "C:\\docker\\project"),
+            Path::new("C:\\docker\\project")
+        );
+        assert_eq!(absolute(base, "./data/../logs"), Path::new("/srv/app/logs"));
+        assert_eq!(absolute(base, ""), Path::new("/srv/app"));
+    }
 
     #[test]
     fn the_local_drivers_bind_device_is_a_path_from_the_project_folder() {

@@ -138,7 +138,58 @@ fn a_refresh_interval_too_long_to_count_is_refused_not_a_panic() {
     );
 }
 
+/// A duration as Go prints it, and so as compose prints it in `config`: `2m0s`, `1h0m30s`, `1.5s`,
+/// `500ms`, `1.5µs`, `0s`.
 pub fn format_duration(d: Duration) -> String {
+    let n = d.as_nanos();
+    match n {
+        0 => "0s".into(),
+        1..1_000 => format!("{n}ns"),
+        1_000..1_000_000 => format!("{}µs", decimal(n, 1_000)),
+        1_000_000..1_000_000_000 => format!("{}ms", decimal(n, 1_000_000)),
+        _ => {
+            let secs = d.as_secs();
+            let (h, m) = (secs / 3600, (secs % 3600) / 60);
+            let s = decimal(n % 60_000_000_000, 1_000_000_000);
+            match (h, m) {
+                (0, 0) => format!("{s}s"),
+                (0, m) => format!("{m}m{s}s"),
+                (h, m) => format!("{h}h{m}m{s}s"),
+            }
+        }
+    }
+}
+
+thread_local! {
+    static COMPACT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with durations serialised in the compact form (see `format_duration_compact`): the
+/// configuration hash's, which must not change with how `config` spells them.
+pub fn with_compact_durations<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            COMPACT.set(false);
+        }
+    }
+    COMPACT.set(true);
+    let _reset = Reset;
+    f()
+}
+
+/// A duration as serialised now: Go's form, or the compact one inside `with_compact_durations`.
+pub fn serialised_duration(d: Duration) -> String {
+    if COMPACT.get() {
+        format_duration_compact(d)
+    } else {
+        format_duration(d)
+    }
+}
+
+/// The duration as stackctl wrote it before it printed Go's form (`2m`, `1h`, `2h5s`): what the
+/// configuration hashes on existing containers were made from.
+pub fn format_duration_compact(d: Duration) -> String {
     let nanos = d.as_nanos();
     if nanos == 0 {
         return "0s".into();
@@ -166,6 +217,17 @@ pub fn format_duration(d: Duration) -> String {
         out.push_str(&format!("{s}s"));
     }
     out
+}
+
+/// `value / unit` with its fraction, trailing zeros dropped (`1500, 1000` → `1.5`).
+fn decimal(value: u128, unit: u128) -> String {
+    let (whole, rest) = (value / unit, value % unit);
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = unit.ilog10() as usize;
+    let fraction = format!("{rest:0width$}");
+    format!("{whole}.{}", fraction.trim_end_matches('0'))
 }
 
 /// Parses `512m`, `1g`, `1.5gb`, `1024`, `100k` into bytes.
@@ -249,9 +311,31 @@ mod tests {
     }
 
     #[test]
-    fn duration_round_trip() {
+    fn durations_print_as_go_prints_them_and_read_back() {
+        for (written, go) in [
+            ("10s", "10s"),
+            ("1m30s", "1m30s"),
+            ("2m", "2m0s"),
+            ("1h", "1h0m0s"),
+            ("2h5s", "2h0m5s"),
+            ("500ms", "500ms"),
+            ("1.5s", "1.5s"),
+            ("61.25s", "1m1.25s"),
+            ("1500us", "1.5ms"),
+            ("0s", "0s"),
+        ] {
+            let d = parse_duration(written).unwrap();
+            assert_eq!(format_duration(d), go, "{written}");
+            assert_eq!(parse_duration(go).unwrap(), d, "{go} reads back");
+        }
+        assert_eq!(format_duration(Duration::from_nanos(1500)), "1.5µs");
+        assert_eq!(format_duration(Duration::from_nanos(7)), "7ns");
+    }
+
+    #[test]
+    fn the_compact_form_of_the_hashes_round_trips() {
         for s in ["10s", "1m30s", "500ms", "1h", "2h5s", "0s", "1.5s"] {
-            assert_eq!(format_duration(parse_duration(s).unwrap()), s);
+            assert_eq!(format_duration_compact(parse_duration(s).unwrap()), s);
         }
     }
 

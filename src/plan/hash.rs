@@ -34,8 +34,10 @@ pub fn config_snapshot(svc: &Service) -> String {
         d.update_config = None;
         d.rollback_config = None;
     }
-    // serde_json over BTreeMaps is deterministic.
-    serde_json::to_string(&s).unwrap_or_default()
+    // serde_json over BTreeMaps is deterministic. Durations are written as the hashes were first
+    // made of them (`1m`, not `config`'s Go-style `1m0s`), so that no container is recreated for
+    // a change of spelling.
+    crate::manifest::units::with_compact_durations(|| serde_json::to_string(&s).unwrap_or_default())
 }
 
 /// The fields that differ between two snapshots, as `environment.DEBUG: "0" → "1"`, in field
@@ -145,6 +147,25 @@ mod tests {
             image: Some("redis".into()),
             ..Service::default()
         }
+    }
+
+    #[test]
+    fn durations_are_hashed_as_containers_were_first_labelled_with_them() {
+        let s = Service {
+            stop_grace_period: Some(std::time::Duration::from_secs(60)),
+            ..svc()
+        };
+        // `config` prints Go's `1m0s`; the hash keeps `1m`, so no container is recreated for it.
+        let printed = serde_json::to_string(&s).unwrap();
+        assert!(
+            printed.contains(r#""stop_grace_period":"1m0s""#),
+            "{printed}"
+        );
+        assert_eq!(
+            config_snapshot(&s),
+            printed.replace(r#""1m0s""#, r#""1m""#),
+            "the same snapshot as before, field order included"
+        );
     }
 
     #[test]

@@ -375,6 +375,19 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     };
 
     let loc = Locator { files: &sources };
+    // An empty `image:` (an unset variable) is no image, as in compose: a build names its image
+    // itself, and without a build the service is refused for having neither. An empty mount
+    // `source:` is none likewise.
+    for svc in project.services.values_mut() {
+        if svc.image.as_deref() == Some("") {
+            svc.image = None;
+        }
+        for m in &mut svc.volumes {
+            if m.source.as_deref() == Some("") {
+                m.source = None;
+            }
+        }
+    }
     add_implicit_dependencies(&mut project, &loc)?;
     validate::validate(&project, &loc, &variables)?;
     apply_profiles(&mut project, &variables, &loc)?;

@@ -59,7 +59,11 @@ pub(super) fn apply_profiles(
     }
     let remaining: Vec<String> = project.services.keys().cloned().collect();
     for svc in project.services.values_mut() {
-        svc.depends_on.retain(|dep, _| remaining.contains(dep));
+        let (kept, inactive) = std::mem::take(&mut svc.depends_on)
+            .into_iter()
+            .partition(|(dep, _)| remaining.contains(dep));
+        svc.depends_on = kept;
+        svc.inactive_depends_on = inactive;
     }
     Ok(())
 }

@@ -162,6 +162,10 @@ pub struct Service {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub depends_on: BTreeMap<String, Dependency>,
+    /// `required: false` dependencies on services whose profiles are not enabled: nothing waits
+    /// for them, but `config` prints them as written, as compose does.
+    #[serde(skip)]
+    pub inactive_depends_on: BTreeMap<String, Dependency>,
     #[serde(
         default,
         deserialize_with = "string_list",

@@ -151,7 +151,7 @@ pub(crate) fn ser_duration_opt<S: Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match d {
-        Some(d) => s.serialize_str(&units::format_duration(*d)),
+        Some(d) => s.serialize_str(&units::serialised_duration(*d)),
         None => s.serialize_none(),
     }
 }
