@@ -206,3 +206,66 @@ fn ctrl_c_on_attached_up_runs_pre_stop_hooks_as_stop_and_down_do() {
     ]);
     assert_eq!(marks, "stopping", "the pre_stop hook ran before the stop");
 }
+
+/// Runs `cmd` for at most `limit`; a run still going then is killed and fails the test.
+fn bounded(
+    mut cmd: std::process::Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> (i32, String) {
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut child = cmd
+        .stdout(out.reopen().unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(out.path()).unwrap();
+    (status.code().unwrap_or(-1), text)
+}
+
+/// Attached `up checker` ends when checker's container does, though `server` of the same project
+/// runs on (started before, or by another file): only the containers it shows keep it going, as in
+/// compose. So does `logs -f checker`.
+#[test]
+fn attached_up_and_logs_follow_end_with_their_own_containers_not_the_projects() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("attach-own", &manifest());
+    p.ok(&["up", "-d", "server"]);
+    let limit = std::time::Duration::from_secs(30);
+    let (code, shown) = bounded(
+        p.cmd(&["up", "--no-deps", "checker"]),
+        limit,
+        "attached up checker, with only the server left running",
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        lines_of(&shown, &format!("{}-checker-1", p.name)).len() >= 2,
+        "{shown}"
+    );
+    assert_eq!(
+        inspect(&format!("{}-server-1", p.name), "{{.State.Status}}"),
+        "running",
+        "the server is left running"
+    );
+    let (code, shown) = bounded(
+        p.cmd(&["logs", "-f", "--no-color", "checker"]),
+        limit,
+        "logs -f checker, with only the server running",
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("done checking"), "{shown}");
+}

@@ -391,7 +391,7 @@ pub async fn pump<F: Fn(&str, u32) -> bool>(
             view.with(|v| v.flush())?;
             let Some(f) = &follow else { continue };
             if events.is_some() {
-                match any_running_or_restarting(engine, &f.project, f.linger).await {
+                match any_running_or_restarting(engine, &f.project, &f.wanted, f.linger).await {
                     Ok(true) => continue,
                     Ok(false) => return Ok(()),
                     Err(e) if crate::engine::answers(engine).await => return Err(e),
@@ -469,9 +469,12 @@ fn follow_after_last(
 /// for more than a second on a busy machine.
 pub const LOGS_LINGER: Duration = Duration::from_secs(5);
 
+/// Whether a container the follow shows (`wanted`) still runs or is about to restart: the others
+/// of the project (another file's services, a `run`) do not keep a follow going, as in compose.
 async fn any_running_or_restarting(
     engine: &Engine,
     project: &str,
+    wanted: &impl Fn(&str, u32) -> bool,
     linger: Duration,
 ) -> Result<bool> {
     // A container that died under a restart policy shows as restarting, or starts again within its
@@ -479,7 +482,10 @@ async fn any_running_or_restarting(
     let until = tokio::time::Instant::now() + linger.max(Duration::from_millis(600));
     loop {
         let list = observe::containers(engine, project, true).await?;
-        if list.iter().any(|c| c.state.needs_stopping()) {
+        if list
+            .iter()
+            .any(|c| !c.oneoff && wanted(&c.service, c.number) && c.state.needs_stopping())
+        {
             return Ok(true);
         }
         if tokio::time::Instant::now() >= until {
