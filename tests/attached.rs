@@ -269,3 +269,21 @@ fn attached_up_and_logs_follow_end_with_their_own_containers_not_the_projects() 
     assert_eq!(code, 0, "{shown}");
     assert!(shown.contains("done checking"), "{shown}");
 }
+
+/// `up --wait` that runs out of time says so in compose's words (client libraries look for them),
+/// naming what it waited for.
+#[test]
+fn a_wait_that_runs_out_says_so_as_compose_does() {
+    if !daemon_available() {
+        return;
+    }
+    let _ = Test::new("wait-out")
+        .manifest(&format!(
+            "services:\n  sick:\n{SLEEPS}    healthcheck: {{test: [CMD, \"false\"], interval: 1s, retries: 30}}\n"
+        ))
+        .args(&["up", "-d", "--wait", "--wait-timeout", "1"])
+        .code(1)
+        .stderr_has("application not healthy after 1s")
+        .stderr_has("timed out waiting for sct-wait-out-")
+        .run();
+}

@@ -320,9 +320,10 @@ impl Watcher {
                             )
                         })
                         .collect();
+                    // compose's words first: tools that drive compose look for them.
                     bail!(
-                        "timed out after {}s waiting for {}",
-                        t.as_secs(),
+                        "application not healthy after {}: timed out waiting for {}",
+                        crate::manifest::units::format_duration(t),
                         late.join(", ")
                     )
                 }
