@@ -1,6 +1,6 @@
 //! The typed Compose model. Deserialisation accepts every short and long form the format allows
 //! (the decoders live in `de`); serialisation writes the normalised long form that `stackctl
-//! config` prints. The service and the project are here, their parts in `parts`.
+//! config` prints. The service is here, the project in `project`, their parts in `parts`.
 
 mod blkio;
 mod build;
@@ -12,16 +12,16 @@ mod modes;
 mod mounts;
 mod networks;
 mod parts;
+mod ports;
+mod project;
 mod resources;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_yaml::Value;
 
 pub use blkio::{BlkioConfig, ThrottleDevice, WeightDevice};
 pub use build::Build;
@@ -37,59 +37,9 @@ pub use mounts::{
 };
 pub use networks::{Ipam, IpamPool, NetworkDef, ServiceNetwork};
 pub use parts::*;
+pub use ports::*;
+pub use project::{FileTop, Project};
 pub use resources::*;
-
-/// A whole project: every file merged, interpolated and normalised.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Project {
-    pub name: String,
-    /// Containers named `project_service_1`, as compose's `--compatibility` names them.
-    #[serde(skip)]
-    pub compatibility: bool,
-    #[serde(skip)]
-    pub working_dir: PathBuf,
-    #[serde(skip)]
-    pub config_files: Vec<PathBuf>,
-    pub services: BTreeMap<String, Service>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub networks: BTreeMap<String, NetworkDef>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub volumes: BTreeMap<String, VolumeDef>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub secrets: BTreeMap<String, SecretDef>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub configs: BTreeMap<String, ConfigDef>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub models: BTreeMap<String, ModelDef>,
-    /// The files' top-level `x-` entries, printed by `config` as compose prints them.
-    #[serde(flatten)]
-    pub extensions: BTreeMap<String, serde_yaml::Value>,
-}
-
-/// What one file holds at top level, before merging.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileTop {
-    #[serde(default)]
-    pub version: Option<Value>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub services: Option<BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub networks: Option<BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub volumes: Option<BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub secrets: Option<BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub configs: Option<BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub models: Option<BTreeMap<String, Value>>,
-    /// Other Compose files whose resources join this project (read by load/include.rs).
-    #[serde(default)]
-    pub include: Option<Value>,
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,8 +112,7 @@ pub struct Service {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub depends_on: BTreeMap<String, Dependency>,
-    /// `required: false` dependencies on services whose profiles are not enabled: nothing waits
-    /// for them, but `config` prints them as written, as compose does.
+    /// `required: false` ones on services outside the enabled profiles: printed, not waited for.
     #[serde(skip)]
     pub inactive_depends_on: BTreeMap<String, Dependency>,
     #[serde(

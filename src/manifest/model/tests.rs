@@ -1,6 +1,7 @@
 //! The decoders against the forms the Compose format allows.
 
 use super::*;
+use serde_yaml::Value;
 
 fn service(yaml: &str) -> Result<Service, String> {
     let v: Value = serde_yaml::from_str(yaml).unwrap();
