@@ -80,7 +80,7 @@ fn an_image_mount_needs_engine_28_and_mounts_the_image_files_there() {
 /// folder under the project, as compose resolves it: the daemon itself refuses a relative device.
 #[test]
 fn a_local_bind_volume_with_a_relative_device_is_the_folder_under_the_project() {
-    if !daemon_available() {
+    if !local_daemon_available("binds a folder of this machine") {
         return;
     }
     let p = TestProject::new(
