@@ -374,10 +374,20 @@ fn every_corpus_file_reads_back_from_its_config_output() {
             ]
             .concat(),
         );
-        let (a, b): (Value, Value) = (
+        let (mut a, mut b): (Value, Value) = (
             serde_json::from_str(&first).unwrap(),
             serde_json::from_str(&again).unwrap(),
         );
+        // `dockerfile: ""` (an unset variable) is printed left out, as compose does, and reads
+        // back as the default it means.
+        for doc in [&mut a, &mut b] {
+            let services = doc["services"].as_object_mut().into_iter().flatten();
+            for (_, svc) in services {
+                if let Some(Value::Object(build)) = svc.get_mut("build") {
+                    remove_if(build, "dockerfile", json!("Dockerfile"));
+                }
+            }
+        }
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         if let Some(d) = first_difference(&name, &a, &b) {
             panic!("read back differently:\n{d}");
@@ -425,8 +435,8 @@ fn compose_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The measurement #31 asks for, over real Compose files that are not ours to commit (public
 /// example repositories, compose's own test fixtures): every file under the folders in
 /// `STACKCTL_REAL_FILES` (`:`-separated) that docker compose v2 (`STACKCTL_COMPOSE_PEER`) accepts
-/// must be accepted, and at least 99 % of them resolve as compose resolves them (the keys and
-/// normalisation of the corpus test). Run by hand:
+/// must be accepted, and at least 99 % of them print, field by field, the document compose prints.
+/// Run by hand:
 /// `STACKCTL_REAL_FILES=DIR STACKCTL_COMPOSE_PEER=BIN cargo test --test it real_files -- --ignored --nocapture`
 #[test]
 #[ignore = "needs folders of real Compose files and the peer; see its comment"]
@@ -459,17 +469,8 @@ fn real_files_compose_accepts_resolve_as_compose_resolves_them() {
         let unrooted = |v: &Value| -> Value {
             serde_json::from_str(&v.to_string().replace(&dir, "@CASE@")).unwrap()
         };
-        let want = comparable(&unrooted(&want));
-        let mut got = comparable(&unrooted(&got));
-        for section in ["networks", "volumes"] {
-            if let Value::Object(defs) = &mut got[section] {
-                defs.retain(|k, _| want[section].get(k).is_some());
-                if defs.is_empty() {
-                    got[section] = Value::Null;
-                }
-            }
-        }
-        match first_difference(&name, &want, &got) {
+        // Field by field, as printed: nothing is normalised but the folder the file is in.
+        match first_difference(&name, &unrooted(&want), &unrooted(&got)) {
             Some(d) => differ.push(d),
             None => same += 1,
         }

@@ -9,8 +9,9 @@ use super::Format;
 pub struct ConfigArgs {
     /// Only these services (and what they depend on)
     pub service_names: Vec<String>,
-    #[arg(long, value_enum, default_value_t = Format::Yaml)]
-    pub format: Format,
+    /// Output format: yaml (the default) or json; `--variables` prints a table unless one is given
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Keep `${VAR}` as written
     #[arg(long)]
     pub no_interpolate: bool,

@@ -11,10 +11,8 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     let loaded = ctx.load()?;
     super::note_unhonoured(&[
         (args.no_interpolate, "--no-interpolate"),
-        (args.no_normalize, "--no-normalize"),
         (args.no_consistency, "--no-consistency"),
         (args.no_env_resolution, "--no-env-resolution"),
-        (args.variables, "--variables"),
     ]);
     let mut project = loaded.project.clone();
     super::check_services(&project, &args.service_names)?;
@@ -58,6 +56,8 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         all.sort();
         all.dedup();
         lines(all)
+    } else if args.variables {
+        variables_text(&project.config_files, args.format)?
     } else if args.environment {
         let mut vars: Vec<(&String, &String)> = loaded.variables.iter().collect();
         vars.sort();
@@ -95,11 +95,14 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         };
         escape_dollars(&mut value);
         if !args.no_normalize && !args.lock_image_digests {
-            spell_out_defaults(&mut value);
+            crate::manifest::printed::as_compose_prints(
+                &mut value,
+                args.format == Some(Format::Json),
+            );
         }
-        match args.format {
+        match args.format.unwrap_or(Format::Yaml) {
             Format::Json => format!("{}\n", serde_json::to_string_pretty(&value)?),
-            _ => serde_yaml::to_string(&value)?,
+            _ => crate::manifest::printed::yaml_1_1_safe(&serde_yaml::to_string(&value)?),
         }
     };
     match &args.output {
@@ -167,34 +170,6 @@ fn images_only(project: &crate::manifest::Project) -> crate::manifest::Project {
     out
 }
 
-/// The defaults compose writes out and tools read back from `config` (an IDE takes the
-/// Dockerfile's name from it): `build.dockerfile: Dockerfile`, a port's `mode: ingress`. Only in
-/// what is printed; the model leaves them implicit, so containers' configuration hashes are as
-/// they were.
-fn spell_out_defaults(project: &mut serde_yaml::Value) {
-    use serde_yaml::Value;
-    let Some(Value::Mapping(services)) = project.get_mut("services") else {
-        return;
-    };
-    for (_, svc) in services.iter_mut() {
-        if let Some(Value::Mapping(build)) = svc.get_mut("build")
-            && !build.contains_key("dockerfile")
-            && !build.contains_key("dockerfile_inline")
-        {
-            build.insert("dockerfile".into(), "Dockerfile".into());
-        }
-        if let Some(Value::Sequence(ports)) = svc.get_mut("ports") {
-            for port in ports.iter_mut() {
-                if let Value::Mapping(port) = port
-                    && !port.contains_key("mode")
-                {
-                    port.insert("mode".into(), "ingress".into());
-                }
-            }
-        }
-    }
-}
-
 fn escape_dollars(v: &mut serde_yaml::Value) {
     match v {
         serde_yaml::Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
@@ -204,18 +179,89 @@ fn escape_dollars(v: &mut serde_yaml::Value) {
     }
 }
 
+/// `--variables`: what the files read, as compose lists it: a table, or by name in JSON or YAML.
+fn variables_text(files: &[std::path::PathBuf], format: Option<Format>) -> Result<String> {
+    let used = crate::manifest::variables::used_in(files)?;
+    let record = |u: &crate::manifest::VariableUse, keys: [&str; 4]| {
+        serde_json::json!({
+            keys[0]: u.name,
+            keys[1]: u.default,
+            keys[2]: u.presence,
+            keys[3]: u.required,
+        })
+    };
+    Ok(match format {
+        Some(Format::Json) => {
+            let keys = ["Name", "DefaultValue", "PresenceValue", "Required"];
+            let all: serde_json::Map<String, serde_json::Value> = used
+                .iter()
+                .map(|(k, u)| (k.clone(), record(u, keys)))
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&all)?)
+        }
+        Some(_) => {
+            let keys = ["name", "defaultvalue", "presencevalue", "required"];
+            let all: serde_json::Map<String, serde_json::Value> = used
+                .iter()
+                .map(|(k, u)| (k.clone(), record(u, keys)))
+                .collect();
+            serde_yaml::to_string(&all)?
+        }
+        None => {
+            let mut rows = vec![[
+                "NAME".to_owned(),
+                "REQUIRED".to_owned(),
+                "DEFAULT VALUE".to_owned(),
+                "ALTERNATE VALUE".to_owned(),
+            ]];
+            rows.extend(used.values().map(|u| {
+                [
+                    u.name.clone(),
+                    u.required.to_string(),
+                    u.default.clone(),
+                    u.presence.clone(),
+                ]
+            }));
+            columns_as_compose(&rows)
+        }
+    })
+}
+
+/// Rows in columns of at least 20 characters (one past the widest cell), the last unpadded: Go's
+/// tabwriter as compose sets it up.
+fn columns_as_compose(rows: &[[String; 4]]) -> String {
+    let widths: Vec<usize> = (0..3)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count() + 1)
+                .max()
+                .unwrap_or(0)
+                .max(20)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        for (cell, w) in r.iter().zip(&widths) {
+            out.push_str(&format!("{cell:<w$}"));
+        }
+        out.push_str(&r[3]);
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 #[test]
-fn the_defaults_compose_writes_out_are_printed_and_what_is_given_is_kept() {
-    let mut v: serde_yaml::Value = serde_yaml::from_str(
-        "services:\n  a:\n    build: {context: .}\n    ports: [{target: 80}, {target: 81, mode: host}]\n  b:\n    build: {context: ., dockerfile_inline: 'FROM x'}\n  c:\n    image: x\n",
-    )
-    .unwrap();
-    spell_out_defaults(&mut v);
-    let a = &v["services"]["a"];
-    assert_eq!(a["build"]["dockerfile"], "Dockerfile");
-    assert_eq!(a["ports"][0]["mode"], "ingress");
-    assert_eq!(a["ports"][1]["mode"], "host");
-    assert!(v["services"]["b"]["build"].get("dockerfile").is_none());
-    assert!(v["services"]["c"].get("build").is_none());
+fn variables_print_in_composes_columns() {
+    let rows = [
+        ["NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE"].map(String::from),
+        ["TAG", "false", "latest", ""].map(String::from),
+    ];
+    assert_eq!(
+        columns_as_compose(&rows),
+        format!(
+            "{:<20}{:<20}{:<20}ALTERNATE VALUE\n{:<20}{:<20}{:<20}\n",
+            "NAME", "REQUIRED", "DEFAULT VALUE", "TAG", "false", "latest"
+        )
+    );
 }

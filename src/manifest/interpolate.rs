@@ -186,6 +186,73 @@ fn expand_braced(
     }
 }
 
+/// A variable a template reads, as `config --variables` lists it: whether it must be set
+/// (`?`), the value it falls back to (`-`) and the one it gives when set (`+`), as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VariableUse {
+    pub name: String,
+    pub required: bool,
+    pub default: String,
+    pub presence: String,
+}
+
+/// The variables `template` reads, outermost first, each as often as it appears. A template
+/// `interpolate` refuses reads what it read up to the fault.
+pub fn uses(template: &str) -> Vec<VariableUse> {
+    let mut out = Vec::new();
+    collect_uses(template, &mut out, 0);
+    out
+}
+
+fn collect_uses(template: &str, out: &mut Vec<VariableUse>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let mut rest = template;
+    while let Some(dollar) = rest.find('$') {
+        let after = &rest[dollar + 1..];
+        match after.chars().next() {
+            Some('$') => rest = &after[1..],
+            Some('{') => {
+                let Some(close) = matching_brace(after) else {
+                    return;
+                };
+                let body = &after[1..close];
+                let name_len = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
+                let (name, op) = body.split_at(name_len);
+                if name.starts_with(is_name_start) {
+                    let op = op.strip_prefix(':').unwrap_or(op);
+                    let mut used = VariableUse {
+                        name: name.to_owned(),
+                        ..VariableUse::default()
+                    };
+                    let arg = op.get(1..).unwrap_or_default();
+                    match op.chars().next() {
+                        Some('-') => used.default = arg.to_owned(),
+                        Some('+') => used.presence = arg.to_owned(),
+                        Some('?') => used.required = true,
+                        _ => {}
+                    }
+                    out.push(used);
+                    collect_uses(arg, out, depth + 1);
+                }
+                rest = &after[close + 1..];
+            }
+            Some(c) if is_name_start(c) => {
+                let len = after
+                    .find(|c: char| !is_name_char(c))
+                    .unwrap_or(after.len());
+                out.push(VariableUse {
+                    name: after[..len].to_owned(),
+                    ..VariableUse::default()
+                });
+                rest = &after[len..];
+            }
+            _ => rest = after,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +365,17 @@ mod tests {
     #[test]
     fn unicode_passes_through() {
         assert_eq!(run("héllo ${UNSET:-wörld} ✓").unwrap(), "héllo wörld ✓");
+    }
+
+    #[test]
+    fn the_variables_a_template_reads_are_listed_with_their_fallbacks() {
+        let got = uses("x:${TAG:-latest} $$NOT $PLAIN ${REQ:?need it} ${ALT+on} ${OUT:-${IN}}");
+        let names: Vec<&str> = got.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["TAG", "PLAIN", "REQ", "ALT", "OUT", "IN"]);
+        assert_eq!(got[0].default, "latest");
+        assert!(got[2].required && got[2].default.is_empty());
+        assert_eq!(got[3].presence, "on");
+        assert_eq!(got[4].default, "${IN}");
+        assert!(uses("${unterminated").is_empty());
     }
 }

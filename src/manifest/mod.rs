@@ -13,17 +13,19 @@ mod load;
 mod merge;
 pub mod model;
 pub mod paths;
+pub mod printed;
 pub mod reference;
 mod source;
 mod spans;
 pub mod units;
 pub mod unused;
 mod validate;
+pub mod variables;
 
 pub use build_rules::{cache_ref, cache_type, is_remote as is_remote_context};
 pub use deferred::DeferredRefusals;
 pub use diag::{Diagnostic, Diagnostics, nearest, problems_of, some_of};
-pub use interpolate::{InterpolationError, interpolate};
+pub use interpolate::{InterpolationError, VariableUse, interpolate};
 pub use load::{
     DEFAULT_FILES, LoadOptions, Loaded, container_sources, load, normalize_project_name,
     read_env_file,

@@ -73,6 +73,9 @@ pub fn with_absolute_paths(project: &Project) -> Project {
                 }
             }
         }
+        for rule in svc.develop.iter_mut().flat_map(|d| &mut d.watch) {
+            rule.path = abs(&rule.path);
+        }
         for m in &mut svc.volumes {
             if m.kind == MountKind::Bind
                 && let Some(src) = &mut m.source

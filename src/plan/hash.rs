@@ -29,6 +29,10 @@ pub fn config_snapshot(svc: &Service) -> String {
     s.environment.retain(|_, v| v.is_some());
     // Only `watch` reads `develop`; the container does not change with it.
     s.develop = None;
+    // `front:` and `front: {}` make the same container, and hashes were first made with `{}`.
+    for net in s.networks.values_mut() {
+        net.bare = false;
+    }
     if let Some(d) = &mut s.deploy {
         d.replicas = None;
         d.update_config = None;

@@ -222,10 +222,8 @@ pub(super) fn resolve_environment(
         // prints it so); it reaches no container.
         svc.environment = env;
         if let Some(b) = &mut svc.build {
-            // An empty `dockerfile:` (an unset variable) means the default, as in compose.
-            if b.dockerfile.as_deref() == Some("") {
-                b.dockerfile = None;
-            }
+            // An empty `dockerfile:` (an unset variable) means the default, as in compose, and
+            // stays empty in the model so that `config` prints it as compose does (left out).
             for (k, v) in b.args.iter_mut() {
                 if v.is_none() {
                     *v = vars.get(k).cloned();

@@ -103,6 +103,7 @@ pub struct Service {
     #[serde(
         default,
         deserialize_with = "service_networks",
+        serialize_with = "networks::service_networks_out",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub networks: BTreeMap<String, ServiceNetwork>,

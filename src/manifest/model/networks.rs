@@ -65,6 +65,27 @@ pub struct ServiceNetwork {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub driver_opts: BTreeMap<String, String>,
+    /// Named without settings (`networks: [front]` or `front:`), which compose prints as `null`
+    /// where `front: {}` prints as `{}`; both mean the same to the engine.
+    #[serde(skip)]
+    pub bare: bool,
+}
+
+/// A service's networks as compose prints them: a network named without settings is `null`.
+pub(crate) fn service_networks_out<S: serde::Serializer>(
+    nets: &BTreeMap<String, ServiceNetwork>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(nets.len()))?;
+    for (name, net) in nets {
+        if net.bare {
+            m.serialize_entry(name, &())?;
+        } else {
+            m.serialize_entry(name, net)?;
+        }
+    }
+    m.end()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -333,14 +333,23 @@ pub(crate) fn service_networks<'de, D: Deserializer<'de>>(
         Value::Null => {}
         Value::Sequence(items) => {
             for name in string_items::<D::Error>(&items)? {
-                out.insert(name, ServiceNetwork::default());
+                out.insert(
+                    name,
+                    ServiceNetwork {
+                        bare: true,
+                        ..Default::default()
+                    },
+                );
             }
         }
         Value::Mapping(map) => {
             for (k, v) in map {
                 let name = scalar_text(&k).ok_or_else(|| fail("network names must be strings"))?;
                 let net = match v {
-                    Value::Null => ServiceNetwork::default(),
+                    Value::Null => ServiceNetwork {
+                        bare: true,
+                        ..Default::default()
+                    },
                     v @ Value::Mapping(_) => ServiceNetwork::deserialize(v)
                         .map_err(|e| fail(format!("under network `{name}`: {e}")))?,
                     other => {
