@@ -25,7 +25,17 @@ services:
     )
 }
 
-/// The lines of one container, with the prefix's padding taken out.
+/// The exit lines of one container (`checker-1 exited with code 3`), as compose writes them.
+fn exits_of(out: &str, container: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| l.trim_start_matches("\r\x1b[K"))
+        .filter(|l| l.starts_with(&format!("{container} ")) && !l.contains(" | "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The lines of one container (named as compose shows it, `checker-1`), with the prefix's
+/// padding taken out.
 fn lines_of(out: &str, container: &str) -> Vec<String> {
     out.lines()
         .filter_map(|l| l.split_once(" | "))
@@ -43,9 +53,10 @@ fn abort_on_container_exit_stops_the_stack_and_exits_with_the_first_code() {
     let out = p.run(&["up", "--abort-on-container-exit", "-t", "2"]);
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(3), "stdout:\n{so}\nstderr:\n{se}");
-    let checker = format!("{}-checker-1", p.name);
+    let checker = "checker-1";
+    assert!(so.starts_with("Attaching to "), "as compose begins:\n{so}");
     assert_eq!(
-        lines_of(&so, &checker),
+        lines_of(&so, checker),
         [
             format!("{checker} | checking"),
             format!("{checker} | done checking")
@@ -54,19 +65,20 @@ fn abort_on_container_exit_stops_the_stack_and_exits_with_the_first_code() {
     );
     assert!(so.contains("| serving") && so.contains("| chatter"), "{so}");
     assert_eq!(
-        lines_of(&se, &checker),
-        [format!("{checker} | exited with code 3")],
-        "{se}"
+        exits_of(&so, checker),
+        [format!("{checker} exited with code 3")],
+        "{so}"
     );
     assert!(se.contains("Aborting on container exit"), "{se}");
     // The whole stack was stopped, and each stop was shown.
     for svc in ["server", "chatty"] {
-        let name = format!("{}-{svc}-1", p.name);
-        assert_eq!(inspect(&name, "{{.State.Running}}"), "false", "{name}");
+        let container = format!("{}-{svc}-1", p.name);
+        assert_eq!(inspect(&container, "{{.State.Running}}"), "false");
+        let name = format!("{svc}-1");
         assert_eq!(
-            lines_of(&se, &name),
-            [format!("{name} | exited with code 143")],
-            "{se}"
+            exits_of(&so, &name),
+            [format!("{name} exited with code 143")],
+            "{so}"
         );
     }
 
@@ -75,9 +87,12 @@ fn abort_on_container_exit_stops_the_stack_and_exits_with_the_first_code() {
     let out = p.run(&["up", "--exit-code-from", "server", "--no-attach", "chatty"]);
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(143), "stdout:\n{so}\nstderr:\n{se}");
-    assert_eq!(lines_of(&so, &checker).len(), 2, "one run's lines:\n{so}");
+    assert_eq!(lines_of(&so, checker).len(), 2, "one run's lines:\n{so}");
     assert!(!so.contains("chatter"), "--no-attach hides chatty:\n{so}");
-    assert!(!se.contains("chatty-1 |"), "nor its exit:\n{se}");
+    assert!(
+        exits_of(&so, "chatty-1").is_empty(),
+        "nor its exit:\n{so}\n{se}"
+    );
 
     // --attach shows only the named services (and `attach: false` hides one unless named); the
     // exit code is 0 when the chosen service's is.
@@ -98,7 +113,13 @@ fn abort_on_container_exit_stops_the_stack_and_exits_with_the_first_code() {
     ]);
     let so = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
-    assert_eq!(so.lines().collect::<Vec<_>>(), ["job ran"], "{so}");
+    assert!(so.starts_with("Attaching to job-1\n"), "{so}");
+    let output: Vec<&str> = so
+        .lines()
+        .skip(1)
+        .filter(|l| !l.ends_with("exited with code 0"))
+        .collect();
+    assert_eq!(output, ["job ran"], "{so}");
     let out = ok.run(&["up", "--exit-code-from", "job", "--no-color"]);
     let so = stdout(&out);
     assert!(so.contains("job ran") && so.contains("side"), "{so}");
@@ -252,10 +273,7 @@ fn attached_up_and_logs_follow_end_with_their_own_containers_not_the_projects() 
         "attached up checker, with only the server left running",
     );
     assert_eq!(code, 0, "{shown}");
-    assert!(
-        lines_of(&shown, &format!("{}-checker-1", p.name)).len() >= 2,
-        "{shown}"
-    );
+    assert!(lines_of(&shown, "checker-1").len() >= 2, "{shown}");
     assert_eq!(
         inspect(&format!("{}-server-1", p.name), "{{.State.Status}}"),
         "running",
@@ -286,4 +304,71 @@ fn a_wait_that_runs_out_says_so_as_compose_does() {
         .stderr_has("application not healthy after 1s")
         .stderr_has("timed out waiting for sct-wait-out-")
         .run();
+}
+
+/// `--abort-on-container-failure` goes on past a clean exit and stops the stack at the first
+/// failure, with its code; `up SERVICE` shows that service's output, not its dependencies', unless
+/// `--attach-dependencies` (as compose).
+#[test]
+fn abort_on_failure_waits_for_a_failure_and_up_shows_the_named_services() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "abortfail",
+        &format!(
+            r#"
+services:
+  fine:
+    image: {IMG}
+    command: [sh, -c, "echo fine ran"]
+  broken:
+    image: {IMG}
+    command: [sh, -c, "sleep 2; echo broken ends; exit 5"]
+  server:
+    image: {IMG}
+    command: [sh, -c, "echo serving; exec sleep infinity"]
+    init: true
+  web:
+    image: {IMG}
+    command: [sh, -c, "echo web ran; sleep 1"]
+    depends_on: [server]
+"#
+        ),
+    );
+    let out = p.run(&["up", "--abort-on-container-failure", "-t", "2"]);
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(
+        so.contains("broken ends"),
+        "ran past fine's clean exit:\n{so}"
+    );
+    let server = format!("{}-server-1", p.name);
+    assert_eq!(inspect(&server, "{{.State.Running}}"), "false");
+
+    let out = p.run(&["up", "web", "--abort-on-container-exit", "-t", "2"]);
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(so.contains("web ran"), "{so}");
+    assert!(
+        !so.contains("serving"),
+        "the dependency is not shown:\n{so}"
+    );
+    assert_eq!(
+        inspect(&server, "{{.State.Running}}"),
+        "true",
+        "nor stopped: `up web` stops web, as compose's does"
+    );
+    // The server running already said what it says at start: stopped, it says it again.
+    p.ok(&["stop", "server"]);
+    let out = p.run(&[
+        "up",
+        "web",
+        "--abort-on-container-exit",
+        "--attach-dependencies",
+        "-t",
+        "2",
+    ]);
+    let so = stdout(&out);
+    assert!(so.contains("web ran") && so.contains("serving"), "{so}");
 }

@@ -52,17 +52,6 @@ fn step<'a>(all: &'a [(String, String, f64, f64)], prefix: &str) -> &'a (String,
         .unwrap_or_else(|| panic!("no step {prefix} in {all:#?}"))
 }
 
-/// Removes the images a test built when it ends.
-struct Images(Vec<String>);
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        for i in &self.0 {
-            let _ = docker_ok(&["rmi", "-f", i]);
-        }
-    }
-}
-
 #[test]
 fn mounts_and_parallel_stages_build_with_buildkit() {
     if !daemon_available() {

@@ -641,7 +641,7 @@ fn attached_up_shows_output_and_stops_the_stack_on_ctrl_c() {
     let status = child.wait().unwrap();
     let seen = reader.join().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert!(seen.contains(&format!("{c} | hello from talker")), "{seen}");
+    assert!(seen.contains("talker-1  | hello from talker"), "{seen}");
     assert_eq!(
         inspect(&c, "{{.State.Status}}"),
         "exited",

@@ -582,7 +582,7 @@ fn stats_measures_each_running_container() {
     );
     // The table names both, with the limit in binary units.
     let table = stdout(&p.ok(&["stats", "--no-stream", "burner"]));
-    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.starts_with("CONTAINER ID"), "{table}");
     assert!(table.contains("/ 64.00MiB"), "{table}");
     assert!(!table.contains("idle-1"), "{table}");
 }

@@ -47,10 +47,11 @@ fn every_replica_of_every_service_appears_with_its_prefix() {
     p.ok(&["up", "-d"]);
     let n = &p.name;
     let out = logs_until(&p, &["logs", "--no-color"], |o| o.lines().count() >= 2);
-    let width = format!("{n}-alpha-1").len();
+    // Named as compose names them (without the project), padded one past the longest.
+    let width = "alpha-1".len() + 1;
     for i in [1, 2] {
-        let c = format!("{n}-alpha-{i}");
-        let host = inspect(&c, "{{.Config.Hostname}}");
+        let c = format!("alpha-{i}");
+        let host = inspect(&format!("{n}-{c}"), "{{.Config.Hostname}}");
         assert!(
             out.lines()
                 .any(|l| l == format!("{c:<width$} | hello from {host}")),
@@ -67,7 +68,7 @@ fn every_replica_of_every_service_appears_with_its_prefix() {
     };
     assert!(
         err.lines()
-            .any(|l| l.starts_with(&format!("{n}-beta-1")) && l.ends_with("| beta says hi")),
+            .any(|l| l.starts_with("beta-1 ") && l.ends_with("| beta says hi")),
         "{err}"
     );
     // --no-log-prefix prints the bare lines.
@@ -89,7 +90,7 @@ fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
     let follower = Follower::start(p.cmd(&["logs", "-f", "--no-color"]));
     let boots_of = |text: &str, who: &str| {
         text.lines()
-            .filter(|l| l.starts_with(&format!("{n}-{who}")) && l.contains("| boot "))
+            .filter(|l| l.starts_with(&format!("{who} ")) && l.contains("| boot "))
             .count()
     };
     let limit = Duration::from_secs(15);
@@ -102,10 +103,7 @@ fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
     std::thread::sleep(Duration::from_millis(1000));
     let out = follower.stop();
     let boots: Vec<&str> = out.lines().filter(|l| l.contains("| boot ")).collect();
-    let first: Vec<&&str> = boots
-        .iter()
-        .filter(|l| l.starts_with(&format!("{n}-app-1")))
-        .collect();
+    let first: Vec<&&str> = boots.iter().filter(|l| l.starts_with("app-1 ")).collect();
     assert_eq!(
         first.len(),
         2,
@@ -113,12 +111,12 @@ fn follow_survives_a_restart_and_picks_up_new_replicas_without_replaying() {
     );
     assert_ne!(first[0], first[1]);
     assert!(
-        boots.iter().any(|l| l.starts_with(&format!("{n}-app-2"))),
+        boots.iter().any(|l| l.starts_with("app-2 ")),
         "the scaled-up replica joins:\n{out}"
     );
     assert!(
         out.lines()
-            .any(|l| l.starts_with(&format!("{n}-app-2")) && l.ends_with("| tick"))
+            .any(|l| l.starts_with("app-2 ") && l.ends_with("| tick"))
     );
 }
 
@@ -238,12 +236,9 @@ services:
     let both = stdout(&p.ok(&["logs", "--no-color", "--tail", "1", "count"]));
     let mut both: Vec<&str> = both.lines().collect();
     both.sort();
-    assert_eq!(
-        both,
-        [format!("{n}-count-1 | late"), format!("{n}-count-2 | late")]
-    );
+    assert_eq!(both, ["count-1  | late", "count-2  | late"]);
     let only2 = stdout(&p.ok(&["logs", "--no-color", "--tail", "1", "--index", "2", "count"]));
-    assert_eq!(only2, format!("{n}-count-2 | late\n"));
+    assert_eq!(only2, "count-2  | late\n");
 
     // --since the second of the `late` line: the ten early lines, two seconds before, are left out.
     let stamped = stdout(&p.ok(&[

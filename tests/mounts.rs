@@ -99,3 +99,68 @@ fn a_local_bind_volume_with_a_relative_device_is_the_folder_under_the_project() 
     );
     p.ok(&["down", "-v"]);
 }
+
+/// A recreated container keeps its predecessor's anonymous volumes, the manifest's and the
+/// image's own `VOLUME`s alike, as compose does; `-V` starts them afresh (and leaves the old ones,
+/// as compose does, which this test then removes).
+#[test]
+fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "anonvol",
+        &format!(
+            "services:\n  app:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM {IMG}\n        VOLUME /vol\n    command: [sleep, infinity]\n    init: true\n    volumes: [/data]\n"
+        ),
+    );
+    let _built = Images(vec![format!("{}-app", p.name)]);
+    p.ok(&["up", "-d"]);
+    let c = format!("{}-app-1", p.name);
+    let anonymous = || -> Vec<String> {
+        let names = inspect(&c, "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}");
+        let mut v: Vec<String> = names.split_whitespace().map(str::to_owned).collect();
+        v.sort();
+        v
+    };
+    let first = anonymous();
+    assert_eq!(
+        first.len(),
+        2,
+        "/data and /vol are anonymous volumes: {first:?}"
+    );
+    docker(&[
+        "exec",
+        &c,
+        "sh",
+        "-c",
+        "echo kept > /data/m && echo kept > /vol/m",
+    ]);
+    let before = p.id(&c);
+
+    p.ok(&["up", "-d", "--force-recreate"]);
+    assert_ne!(p.id(&c), before, "the container was made anew");
+    assert_eq!(anonymous(), first, "the same volumes are mounted");
+    assert_eq!(
+        docker(&["exec", &c, "cat", "/data/m", "/vol/m"]),
+        "kept\nkept"
+    );
+
+    let out = p.ok(&["up", "-d", "-V"]);
+    assert!(
+        !stderr(&out).contains("changes nothing"),
+        "-V is honoured, not noted: {}",
+        stderr(&out)
+    );
+    let renewed = anonymous();
+    assert!(
+        renewed.iter().all(|m| !first.contains(m)),
+        "-V recreates with new volumes: {first:?} then {renewed:?}"
+    );
+    assert!(!docker_ok(&["exec", &c, "cat", "/data/m"]), "fresh /data");
+    p.ok(&["down", "-v"]);
+    for m in &first {
+        let name = m.split_once('=').map_or("", |(_, n)| n);
+        docker(&["volume", "rm", "-f", name]);
+    }
+}

@@ -306,13 +306,13 @@ pub struct UpArgs {
     #[arg(long, conflicts_with_all = ["detach", "wait", "abort_on_container_exit"])]
     pub abort_on_container_failure: bool,
     /// Show the output of the named services' dependencies too
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["detach", "wait", "attach"])]
     pub attach_dependencies: bool,
     /// Recreate the dependencies of recreated services too
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_recreate")]
     pub always_recreate_deps: bool,
     /// Recreate anonymous volumes instead of keeping their data
-    #[arg(short = 'V', long)]
+    #[arg(short = 'V', long, conflicts_with = "no_recreate")]
     pub renew_anon_volumes: bool,
     /// Say nothing of building
     #[arg(long)]

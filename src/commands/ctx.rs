@@ -193,6 +193,21 @@ impl Ctx {
         ))
     }
 
+    /// The progress reporter `--progress` asks for; `quiet` (a command's own `-q`) says nothing
+    /// but warnings, as `--progress quiet` does.
+    pub fn reporter_unless(&self, quiet: bool) -> Reporter {
+        if quiet {
+            ui::reporter(ui::Progress::Quiet)
+        } else {
+            self.reporter()
+        }
+    }
+
+    /// The reporter for `up`: `--quiet-pull` and `--quiet-build` leave out those details.
+    pub fn reporter_quieter(&self, pulls: bool, builds: bool) -> Reporter {
+        ui::without_detail(self.reporter(), pulls, builds)
+    }
+
     pub fn reporter(&self) -> Reporter {
         use crate::cli::Progress as P;
         ui::reporter(match self.global.progress {

@@ -1,17 +1,17 @@
 //! `up`, `down`, `ps`, `scale`, `build`, `pull`: load the manifest, plan, connect, apply, report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{BuildArgs, CreateArgs, DownArgs, PullArgs, PushArgs, ScaleArgs, UpArgs};
+use crate::cli::{CreateArgs, DownArgs, ScaleArgs, UpArgs};
 use crate::engine::Daemon;
 use crate::engine::backend::UpRequest;
 use crate::engine::converge::{self, UpOptions};
 use crate::engine::down::DownOptions;
-use crate::engine::images::{self, ImageOptions, PullPolicy};
+use crate::engine::images::{ImageOptions, PullPolicy};
 use crate::exit::{Interrupted, UsageError};
 use crate::manifest::Project;
 use crate::plan;
@@ -124,17 +124,6 @@ pub(super) fn pull_policy(p: crate::cli::PullPolicy) -> Option<PullPolicy> {
 }
 
 pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
-    super::note_unhonoured(&[
-        (args.quiet_build, "--quiet-build"),
-        (args.create.quiet_pull, "--quiet-pull"),
-        (args.attach_dependencies, "--attach-dependencies"),
-        (args.always_recreate_deps, "--always-recreate-deps"),
-        (args.renew_anon_volumes, "--renew-anon-volumes"),
-        (
-            args.abort_on_container_failure,
-            "--abort-on-container-failure",
-        ),
-    ]);
     let loaded = ctx.load()?;
     let project = &loaded.project;
     // A file with no services is a valid project (it may only define volumes or networks for
@@ -188,10 +177,23 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         with_deps: !args.no_deps,
         start: !args.no_start,
         refusals: std::sync::Arc::new(loaded.deferred.clone()),
+        renew_anon_volumes: args.renew_anon_volumes,
+        always_recreate_deps: args.always_recreate_deps,
     };
     let detach = args.detach || args.wait || args.no_start;
+    // As compose: the log of the services named (not their dependencies, unless
+    // --attach-dependencies), of all when none are; --attach chooses instead.
+    let named: Option<HashSet<String>> =
+        (!args.services.is_empty()).then(|| args.services.iter().cloned().collect());
+    let show = if !args.attach.is_empty() {
+        Some(args.attach.iter().cloned().collect())
+    } else if args.attach_dependencies {
+        None
+    } else {
+        named.clone()
+    };
     let mut attach = AttachOptions {
-        show: (!args.attach.is_empty()).then(|| args.attach.iter().cloned().collect()),
+        show,
         // `attach: false` in the manifest hides a service unless --attach names it.
         hide: args
             .no_attach
@@ -207,7 +209,11 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         no_color: args.no_color,
         log_prefix: !args.no_log_prefix,
         timestamps: args.timestamps,
-        abort_on_exit: args.abort_on_container_exit || args.exit_code_from.is_some(),
+        abort_on_exit: args.abort_on_container_exit
+            || (args.exit_code_from.is_some() && !args.abort_on_container_failure),
+        abort_on_failure: args.abort_on_container_failure,
+        // The exit that ends the run is a named service's, else a shown one's.
+        watched: named,
         exit_code_from: args.exit_code_from.clone(),
         timeout: args.timeout.map(Duration::from_secs),
         since: None,
@@ -258,7 +264,7 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let report = ctx.reporter();
+    let report = ctx.reporter_quieter(args.create.quiet_pull, args.quiet_build);
     // Provider services first: what they set is part of their dependents' configuration.
     let provided;
     let plan = if providers.is_empty() {
@@ -432,153 +438,5 @@ pub fn scale(ctx: &Ctx, args: ScaleArgs) -> Result<()> {
         let backend = ctx.backend().await?;
         let scaling = backend.scale(&plan, &scale, !args.no_deps, &report);
         locked(&backend, &plan.project, "scale", scaling).await
-    })
-}
-
-pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
-    super::note_unhonoured(&[
-        (args.quiet, "--quiet"),
-        (args.push, "--push"),
-        (args.ssh.is_some(), "--ssh"),
-        (args.builder.is_some(), "--builder"),
-        (args.check, "--check"),
-        (args.memory.is_some(), "--memory"),
-        (args.print, "--print"),
-        (args.provenance.is_some(), "--provenance"),
-        (args.sbom.is_some(), "--sbom"),
-        (!args.build_arg.is_empty(), "--build-arg"),
-    ]);
-    let loaded = ctx.load()?;
-    check_services(&loaded.project, &args.services)?;
-    let plan = plan::build(&loaded.project, &BTreeMap::new());
-    let selected = if args.with_dependencies {
-        crate::engine::converge::with_dependencies(&plan, &args.services)
-    } else {
-        args.services.clone()
-    };
-    let services: Vec<_> = plan
-        .services
-        .values()
-        .filter(|s| s.build.is_some() && (selected.is_empty() || selected.contains(&s.name)))
-        .collect();
-    loaded.refuse_unbuildable(services.iter().map(|s| s.name.as_str()))?;
-    let report = ctx.reporter();
-    ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        let opts = ImageOptions {
-            parallel: ctx.parallel(),
-            force_build: true,
-            no_build: false,
-            pull: Some(PullPolicy::Never),
-            no_cache: args.no_cache,
-            build_pull: args.pull,
-        };
-        interruptible(
-            &engine,
-            images::ensure(&engine, &plan.project, &services, opts, &report),
-        )
-        .await
-        .map(|_| ())
-    })
-}
-
-pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
-    super::note_unhonoured(&[(args.quiet, "--quiet")]);
-    let loaded = ctx.load()?;
-    check_services(&loaded.project, &args.services)?;
-    let plan = plan::build(&loaded.project, &BTreeMap::new());
-    let report = ctx.reporter();
-    ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        let platform_of = |r: &str| {
-            plan.services
-                .values()
-                .find(|s| s.image == r)
-                .and_then(|s| s.platform.as_deref())
-        };
-        let selected = if args.include_deps {
-            crate::engine::converge::with_dependencies(&plan, &args.services)
-        } else {
-            args.services.clone()
-        };
-        let mut refs: Vec<&str> = plan
-            .services
-            .values()
-            .filter(|s| s.build.is_none() && (selected.is_empty() || selected.contains(&s.name)))
-            .map(|s| s.image.as_str())
-            .collect();
-        refs.sort();
-        refs.dedup();
-        let missing_only = args.missing || args.policy.as_deref() == Some("missing");
-        interruptible(&engine, async {
-            for r in refs {
-                if missing_only && images::image_id(&engine, r).await?.is_some() {
-                    continue;
-                }
-                match images::pull_image(&engine, r, platform_of(r), &report).await {
-                    Err(e) if args.ignore_pull_failures => {
-                        report(crate::engine::Event::Warning(format!("{e:#}")));
-                    }
-                    other => other?,
-                }
-            }
-            Ok(())
-        })
-        .await
-    })
-}
-
-/// Pushes what `build` made, for services that name their image (compose's rule: a service without
-/// `build:` pulls its image, and one without `image:` has no repository to push to).
-pub fn push(ctx: &Ctx, args: PushArgs) -> Result<()> {
-    super::note_unhonoured(&[
-        (args.quiet, "--quiet"),
-        (args.include_deps, "--include-deps"),
-    ]);
-    let loaded = ctx.load()?;
-    let project = &loaded.project;
-    check_services(project, &args.services)?;
-    let named: Vec<String> = project
-        .services
-        .iter()
-        .filter(|(name, s)| {
-            s.build.is_some()
-                && s.image.is_some()
-                && (args.services.is_empty() || args.services.contains(name))
-        })
-        .map(|(_, s)| s.image.clone().unwrap_or_default())
-        .collect();
-    if named.is_empty() {
-        return Err(UsageError::new("no service here has both `build:` and `image:`")
-            .hint("give the built service an `image:` naming its repository, e.g. image: registry.example.com/team/app:1.0")
-            .into());
-    }
-    let report = ctx.reporter();
-    ctx.block_on(async {
-        let engine = ctx.connect().await?;
-        let mut failed = Vec::new();
-        for image in &named {
-            if images::image_id(&engine, image).await?.is_none() {
-                return Err(UsageError::new(format!("image {image} has not been built"))
-                    .hint("run `stackctl build` first")
-                    .into());
-            }
-            match images::push_image(&engine, image, &report).await {
-                Ok(_) => {}
-                Err(e) if args.ignore_push_failures => {
-                    ui::note(format!("warning: {e:#}"));
-                    failed.push(image.clone());
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if !failed.is_empty() {
-            anyhow::bail!(
-                "{} image(s) not pushed: {}",
-                failed.len(),
-                failed.join(", ")
-            );
-        }
-        Ok(())
     })
 }

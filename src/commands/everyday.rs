@@ -148,8 +148,10 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {
             engine::settle_all(wave.iter().map(|c| {
                 let report = report.clone();
                 async move {
+                    let object = format!("Container {}", c.name);
+                    engine::step(&report, &object, "Starting", false);
                     containers::start(engine, &c.id, &c.name).await?;
-                    engine::step(&report, format!("Container {}", c.name), "Started", true);
+                    engine::step(&report, object, "Started", true);
                     Ok::<_, anyhow::Error>(())
                 }
             }))
@@ -252,10 +254,14 @@ pub fn pause(ctx: &Ctx, args: Services, freeze: bool) -> Result<()> {
 }
 
 pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
-    super::note_unhonoured(&[(args.remove_orphans, "--remove-orphans")]);
     let report = ctx.reporter();
     with_project(ctx, &args.services, async |engine, plan| {
-        let list = service_containers(engine, plan, &args.services, false).await?;
+        let mut list = service_containers(engine, plan, &args.services, false).await?;
+        // Containers of services no longer in the manifest only with --remove-orphans (compose's
+        // name for it: they are killed, not removed).
+        if !args.remove_orphans {
+            list.retain(|c| plan.services.contains_key(&c.service));
+        }
         if dry_run(
             ctx,
             &changes_for(&list.iter().collect::<Vec<_>>(), &["kill"]),

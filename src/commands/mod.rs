@@ -7,6 +7,7 @@ mod ctx;
 mod dashboard;
 mod engine_cmds;
 mod everyday;
+mod image_verbs;
 mod listing;
 mod lock;
 mod logs;
@@ -71,9 +72,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Commit(args) => done(snapshot::commit(ctx, args)),
         Command::Ps(args) => done(ps::ps(ctx, args)),
         Command::Scale(args) => done(engine_cmds::scale(ctx, args)),
-        Command::Build(args) => done(engine_cmds::build(ctx, args)),
-        Command::Pull(args) => done(engine_cmds::pull(ctx, args)),
-        Command::Push(args) => done(engine_cmds::push(ctx, args)),
+        Command::Build(args) => done(image_verbs::build(ctx, args)),
+        Command::Pull(args) => done(image_verbs::pull(ctx, args)),
+        Command::Push(args) => done(image_verbs::push(ctx, args)),
         Command::Logs(args) => done(logs::run(ctx, args)),
         Command::Exec(args) => session::exec(ctx, args),
         Command::Run(args) => session::run(ctx, args),

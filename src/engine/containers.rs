@@ -9,30 +9,31 @@ use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
 };
 
+use super::observe::ObservedContainer;
 use super::{ApiContext, Engine, is_not_found};
 use crate::plan::{Plan, ServicePlan};
 
 pub use super::create_body::{create_body, health_config, resource_ulimits};
 pub(super) use super::create_body::{endpoint, first_endpoint, network_order};
-pub use super::mounts::to_mount;
+pub use super::mounts::{inherit_anonymous, to_mount};
 
+/// Creates replica `number` of `svc`; `replacing` names the container it takes the place of,
+/// whose anonymous volumes it keeps.
 pub async fn create(
     engine: &Engine,
     plan: &Plan,
     svc: &ServicePlan,
     number: u32,
     config_hash: &str,
+    replacing: Option<&ObservedContainer>,
 ) -> Result<String> {
     engine.check_cancelled()?;
     let name = svc.container_name(&plan.project, number);
-    create_named(
-        engine,
-        svc,
-        &name,
-        create_body(plan, svc, number, config_hash),
-        true,
-    )
-    .await
+    let mut body = create_body(plan, svc, number, config_hash);
+    if let Some(old) = replacing {
+        super::mounts::inherit_anonymous(engine, &mut body, old).await?;
+    }
+    create_named(engine, svc, &name, body, true).await
 }
 
 /// Creates a container of `svc` named `name` from `body`, connected to all the service's networks

@@ -35,14 +35,26 @@ pub struct UpOptions {
     pub start: bool,
     /// The loader's refusals that wait on inspecting images (see `manifest::DeferredRefusals`).
     pub refusals: Arc<DeferredRefusals>,
+    /// A recreated container gets new anonymous volumes instead of its predecessor's (`-V`); the
+    /// selected services are recreated.
+    pub renew_anon_volumes: bool,
+    /// The selected services' dependencies are recreated even when unchanged.
+    pub always_recreate_deps: bool,
 }
 
 impl UpOptions {
     /// Bring services up without touching what already runs: `scale`, and `run`'s dependencies.
-    pub fn recreate_rule(&self) -> decide::RecreateRule {
+    pub fn recreate_rule(&self, selected: &[String]) -> decide::RecreateRule {
+        let force = if self.force_recreate {
+            Some("--force-recreate")
+        } else {
+            self.renew_anon_volumes.then_some("--renew-anon-volumes")
+        };
         decide::RecreateRule {
-            force: self.force_recreate,
+            force,
+            force_dependencies: self.always_recreate_deps,
             never: self.no_recreate,
+            selected: selected.to_vec(),
         }
     }
 
@@ -59,6 +71,8 @@ impl UpOptions {
             with_deps,
             start: true,
             refusals: Arc::default(),
+            renew_anon_volumes: false,
+            always_recreate_deps: false,
         }
     }
 }
@@ -122,29 +136,6 @@ pub fn with_dependencies(plan: &Plan, selected: &[String]) -> Vec<String> {
     out
 }
 
-/// What of `svc` an older engine cannot do: the feature, the API version that has it, and the
-/// first Docker Engine release with that API.
-fn needs_newer_api(svc: &ServicePlan) -> Option<(&'static str, (u32, u32), &'static str)> {
-    use crate::manifest::MountKind;
-    if svc.mounts.iter().any(|m| m.kind == MountKind::Image) {
-        return Some(("mounts an image (`type: image`)", (1, 48), "28"));
-    }
-    if svc.mounts.iter().any(|m| {
-        m.volume.as_ref().is_some_and(|v| v.subpath.is_some())
-            || m.image.as_ref().is_some_and(|i| i.subpath.is_some())
-    }) {
-        return Some(("mounts a volume's `subpath`", (1, 45), "26"));
-    }
-    if !svc.host.annotations.is_empty() {
-        return Some(("sets annotations", (1, 43), "24"));
-    }
-    // Older engines took it only through a field this client no longer sends.
-    if svc.host.mac_address.is_some() {
-        return Some(("sets mac_address", (1, 44), "25"));
-    }
-    None
-}
-
 pub async fn up(
     engine: &Engine,
     plan: &Plan,
@@ -158,20 +149,7 @@ pub async fn up(
         .filter_map(|s| plan.services.get(s))
         .collect();
     // What this engine cannot do is refused before anything is created.
-    for svc in &services {
-        if let Some((what, api, engine_release)) = needs_newer_api(svc)
-            && super::api_below(&engine.api_version, api)
-        {
-            bail!(
-                "service {} {what}, which Docker Engine {} (API {}) cannot do\n  = help: use Docker Engine {engine_release} or newer (API {}.{}), or leave it out",
-                svc.name,
-                engine.server_version,
-                engine.api_version,
-                api.0,
-                api.1
-            );
-        }
-    }
+    super::preflight::refuse_what_the_engine_cannot_do(engine, &services)?;
     resources::check_networks(engine, plan).await?;
     // Events from before this `up` (a stop just now of a container it starts again) are not news.
     let watcher = Watcher::spawn(engine, &plan.project, super::health::now_nanos());
@@ -234,7 +212,7 @@ pub async fn up(
         &services,
         &image_ids,
         &observed,
-        opts.recreate_rule(),
+        &opts.recreate_rule(selected),
     );
 
     // Phase 1: scale-downs and every fresh container, all levels at once.
@@ -386,7 +364,7 @@ async fn run_service(
     let fresh = super::settle_all(actions.create.iter().map(|n| async move {
         let _permit = sem.acquire().await?;
         let name = svc.container_name(&plan.project, *n);
-        let id = containers::create(engine, plan, svc, *n, hash).await?;
+        let id = containers::create(engine, plan, svc, *n, hash, None).await?;
         step(report, format!("Container {name}"), "Created", false);
         Ok::<_, anyhow::Error>((id, name, *n))
     }))
@@ -483,7 +461,8 @@ async fn run_service(
     let recreated = super::settle_all(together.iter().map(|old| async move {
         stop_and_remove(engine, old, svc.stop_timeout(), &svc.pre_stop, sem, report).await?;
         let _permit = sem.acquire().await?;
-        let id = containers::create(engine, plan, svc, old.number, hash).await?;
+        let keep = (!opts.renew_anon_volumes).then_some(old);
+        let id = containers::create(engine, plan, svc, old.number, hash, keep).await?;
         step(
             report,
             format!("Container {}", old.name),
@@ -541,6 +520,7 @@ async fn run_service(
             plan,
             svc,
             hash,
+            renew_anon_volumes: opts.renew_anon_volumes,
             watcher,
             report,
         };

@@ -7,11 +7,27 @@ use std::collections::{BTreeMap, HashMap};
 use super::observe::ObservedContainer;
 use crate::plan::{ServicePlan, hash};
 
-/// What `up` was asked about existing containers: `--force-recreate`, `--no-recreate`.
-#[derive(Debug, Clone, Copy, Default)]
+/// What `up` was asked about existing containers: `--force-recreate` (and `-V`) for the services
+/// it names, `--always-recreate-deps` for their dependencies, `--no-recreate` for all.
+#[derive(Debug, Clone, Default)]
 pub struct RecreateRule {
-    pub force: bool,
+    /// The flag that forces the named services, if one does.
+    pub force: Option<&'static str>,
+    pub force_dependencies: bool,
     pub never: bool,
+    /// The services `up` names; none names them all.
+    pub selected: Vec<String>,
+}
+
+impl RecreateRule {
+    /// The flag that has `service`'s containers made anew even when nothing changed, if any.
+    pub fn forces(&self, service: &str) -> Option<&'static str> {
+        if self.selected.is_empty() || self.selected.iter().any(|s| s == service) {
+            self.force
+        } else {
+            self.force_dependencies.then_some("--always-recreate-deps")
+        }
+    }
 }
 
 /// What happens to one service's containers.
@@ -31,7 +47,7 @@ pub fn all(
     services: &[&ServicePlan],
     image_ids: &HashMap<String, String>,
     observed: &[ObservedContainer],
-    rule: RecreateRule,
+    rule: &RecreateRule,
 ) -> HashMap<String, (ServiceActions, String)> {
     let mut actions: HashMap<String, (ServiceActions, String)> = HashMap::new();
     for svc in services {
@@ -39,10 +55,11 @@ pub fn all(
         let h = hash::with_image(&svc.config_hash, &image_id);
         let mine: Vec<&ObservedContainer> =
             observed.iter().filter(|c| c.service == svc.name).collect();
-        let mut a = decide(svc, &h, &mine, rule);
+        let forced = rule.forces(&svc.name);
+        let mut a = decide(svc, &h, &mine, forced.is_some(), rule.never);
         for c in &a.recreate {
             a.why
-                .insert(c.id.clone(), reasons(svc, c, &image_id, rule.force));
+                .insert(c.id.clone(), reasons(svc, c, &image_id, forced));
         }
         // A replica under a name not its own was left by an interrupted rolling update (see
         // `rolling`): it may lack its aliases, so it is made anew under its name.
@@ -92,7 +109,8 @@ fn decide(
     svc: &ServicePlan,
     hash: &str,
     observed: &[&ObservedContainer],
-    rule: RecreateRule,
+    forced: bool,
+    never: bool,
 ) -> ServiceActions {
     let mut a = ServiceActions::default();
     let mut by_number: BTreeMap<u32, &ObservedContainer> = BTreeMap::new();
@@ -119,9 +137,7 @@ fn decide(
     for n in 1..=svc.replicas {
         match by_number.get(&n) {
             None => a.create.push(n),
-            Some(c) if rule.force || (c.config_hash != hash && !rule.never) => {
-                a.recreate.push((*c).clone())
-            }
+            Some(c) if forced || (c.config_hash != hash && !never) => a.recreate.push((*c).clone()),
             Some(c) => a.keep.push((*c).clone()),
         }
     }
@@ -130,9 +146,14 @@ fn decide(
 
 /// Why `c` does not match its service any more: the fields that changed (from the configuration
 /// the container keeps in its labels), a new image, or the flag that asked.
-fn reasons(svc: &ServicePlan, c: &ObservedContainer, image_id: &str, forced: bool) -> Vec<String> {
-    if forced {
-        return vec!["--force-recreate".to_owned()];
+fn reasons(
+    svc: &ServicePlan,
+    c: &ObservedContainer,
+    image_id: &str,
+    forced: Option<&str>,
+) -> Vec<String> {
+    if let Some(flag) = forced {
+        return vec![flag.to_owned()];
     }
     let mut why = match &c.config {
         Some(old) => hash::config_changes(old, &svc.config_snapshot),
@@ -159,4 +180,32 @@ fn reasons(svc: &ServicePlan, c: &ObservedContainer, image_id: &str, forced: boo
 fn short(image_id: &str) -> &str {
     let id = image_id.strip_prefix("sha256:").unwrap_or(image_id);
     &id[..id.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecreateRule;
+
+    #[test]
+    fn force_falls_on_the_named_services_and_on_dependencies_only_when_asked() {
+        let mut rule = RecreateRule {
+            force: Some("--force-recreate"),
+            selected: vec!["web".into()],
+            ..Default::default()
+        };
+        assert_eq!(rule.forces("web"), Some("--force-recreate"));
+        assert_eq!(
+            rule.forces("db"),
+            None,
+            "a dependency changes only if it diverged"
+        );
+        rule.force_dependencies = true;
+        assert_eq!(rule.forces("db"), Some("--always-recreate-deps"));
+        rule.selected.clear();
+        assert_eq!(
+            rule.forces("db"),
+            Some("--force-recreate"),
+            "none named: all are"
+        );
+    }
 }

@@ -1,10 +1,14 @@
 //! A planned mount as the Engine API wants it, with its per-kind options (for containers and
-//! Swarm tasks alike).
+//! Swarm tasks alike), and the anonymous volumes a replacement container takes over.
 
+use anyhow::Result;
 use bollard::models::{
-    Mount, MountBindOptions, MountImageOptions, MountTmpfsOptions, MountType, MountVolumeOptions,
+    ContainerCreateBody, Mount, MountBindOptions, MountImageOptions, MountTmpfsOptions, MountType,
+    MountVolumeOptions,
 };
 
+use super::observe::{ObservedContainer, SeenMount};
+use super::{ApiContext, Engine};
 use crate::manifest::MountKind;
 use crate::plan::MountPlan;
 
@@ -57,4 +61,73 @@ pub fn to_bind(m: &MountPlan) -> String {
         m.target,
         opts.join(",")
     )
+}
+
+/// Points a replacement's anonymous volumes at the ones the container it replaces had, as compose
+/// does: their data outlives a recreate, and only `up -V` or `down -v` starts them afresh. Both
+/// kinds are taken over: the manifest's volumes without a source, and the image's own `VOLUME`s
+/// that nothing else is mounted on (the image is inspected only when the old container had one).
+pub async fn inherit_anonymous(
+    engine: &Engine,
+    body: &mut ContainerCreateBody,
+    old: &ObservedContainer,
+) -> Result<()> {
+    let host = body.host_config.get_or_insert_with(Default::default);
+    let mut left: Vec<&SeenMount> = Vec::new();
+    for seen in old.mounts.iter().filter(|m| m.anonymous()) {
+        let mounts = host.mounts.get_or_insert_with(Vec::new);
+        let here = mounts.iter_mut().find(|m| {
+            m.target
+                .as_deref()
+                .is_some_and(|t| same_path(t, &seen.destination))
+        });
+        match here {
+            Some(m)
+                if m.typ == Some(MountType::VOLUME)
+                    && m.source.as_deref().unwrap_or("").is_empty() =>
+            {
+                m.source = Some(seen.name.clone());
+            }
+            // Something named is mounted there now: the manifest chose it over the old data.
+            Some(_) => {}
+            None => left.push(seen),
+        }
+    }
+    let bound = |dest: &str| {
+        let binds = host.binds.iter().flatten();
+        binds
+            .filter_map(|b| b.split(':').nth(1))
+            .chain(host.tmpfs.iter().flat_map(|t| t.keys().map(String::as_str)))
+            .any(|t| same_path(t, dest))
+    };
+    left.retain(|seen| !bound(&seen.destination));
+    let Some(image) = body.image.as_deref().filter(|_| !left.is_empty()) else {
+        return Ok(());
+    };
+    let declared = engine
+        .docker
+        .inspect_image(image)
+        .await
+        .api(|| format!("inspecting image {image}"))?
+        .config
+        .and_then(|c| c.volumes)
+        .unwrap_or_default();
+    let mounts = host.mounts.get_or_insert_with(Vec::new);
+    for seen in left {
+        if declared.iter().any(|d| same_path(d, &seen.destination)) {
+            mounts.push(Mount {
+                target: Some(seen.destination.clone()),
+                source: Some(seen.name.clone()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Container paths as the engine compares them: `/data/` and `/data` are one place.
+fn same_path(a: &str, b: &str) -> bool {
+    let trim = |p: &str| p.trim_end_matches('/').to_owned();
+    trim(a) == trim(b)
 }

@@ -9,6 +9,26 @@ use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, List
 use super::{ApiContext, Engine};
 use crate::plan::labels;
 
+/// A mount of a container, as the daemon lists it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeenMount {
+    /// The volume's name, or a bind's source path.
+    pub name: String,
+    /// The volume driver (empty for a bind).
+    pub driver: String,
+    /// Where it is mounted inside the container.
+    pub destination: String,
+    pub volume: bool,
+}
+
+impl SeenMount {
+    /// A volume the engine named itself (64 hex digits): one the manifest or the image asked for
+    /// without a name.
+    pub fn anonymous(&self) -> bool {
+        self.volume && self.name.len() == 64 && self.name.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ObservedContainer {
     pub id: String,
@@ -35,8 +55,7 @@ pub struct ObservedContainer {
     /// The command as the daemon lists it (`sh -c 'exec sleep infinity'`).
     pub command: String,
     pub labels: std::collections::BTreeMap<String, String>,
-    /// Each mount's volume name (or source path) and its driver (empty for a bind).
-    pub mounts: Vec<(String, String)>,
+    pub mounts: Vec<SeenMount>,
     /// The networks it is attached to, by name.
     pub networks: Vec<String>,
 }
@@ -262,11 +281,11 @@ async fn listed(
                     .mounts
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|m| {
-                        (
-                            m.name.or(m.source).unwrap_or_default(),
-                            m.driver.unwrap_or_default(),
-                        )
+                    .map(|m| SeenMount {
+                        volume: m.typ.as_deref() == Some("volume"),
+                        name: m.name.or(m.source).unwrap_or_default(),
+                        driver: m.driver.unwrap_or_default(),
+                        destination: m.destination.unwrap_or_default(),
                     })
                     .collect(),
                 networks: c

@@ -87,7 +87,7 @@ pub async fn up(
         &services,
         &image_ids,
         &observed,
-        opts.recreate_rule(),
+        &opts.recreate_rule(selected),
     );
     for svc in &services {
         let Some((a, _)) = actions.get(&svc.name) else {

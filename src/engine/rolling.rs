@@ -38,6 +38,8 @@ pub struct Roll<'a> {
     pub svc: &'a ServicePlan,
     /// The configuration hash new replicas carry.
     pub hash: &'a str,
+    /// New replicas get new anonymous volumes instead of sharing the old ones' (`up -V`).
+    pub renew_anon_volumes: bool,
     pub watcher: &'a Watcher,
     pub report: &'a Reporter,
 }
@@ -217,7 +219,10 @@ async fn replace(r: &Roll<'_>, old: &ObservedContainer, policy: &RollPolicy) -> 
     let parked = format!("{name}-old");
     let object = format!("Container {name}");
     step(r.report, &object, "Updating", false);
-    let body = containers::create_body(r.plan, r.svc, old.number, r.hash);
+    let mut body = containers::create_body(r.plan, r.svc, old.number, r.hash);
+    if !r.renew_anon_volumes {
+        containers::inherit_anonymous(r.engine, &mut body, old).await?;
+    }
     let new_id = match policy.order {
         UpdateOrder::StartFirst => {
             // Not the name of a replacement an interrupted update left behind (`old` may be one).

@@ -21,11 +21,16 @@ enum Dest {
 
 pub struct LogView {
     dest: Dest,
+    /// The names shown: as compose shows them, without the project's (`web-1`).
     names: Vec<String>,
     prefixes: Vec<Vec<u8>>,
     width: usize,
     colour: bool,
     show_prefix: bool,
+    /// The project whose name is taken off the front of its containers' names.
+    project: String,
+    /// Status lines begin by clearing the line, as compose's do, on a terminal only.
+    terminal: bool,
 }
 
 /// What a captured line is.
@@ -119,48 +124,77 @@ impl LogRing {
 }
 
 impl LogView {
-    /// A view whose containers `0..names.len()` are `names`, in order.
-    pub fn new(names: &[String], no_color: bool, show_prefix: bool) -> Self {
-        let colour = !no_color && super::ansi(std::io::stdout().is_terminal());
+    /// A view of `project`'s containers `0..names.len()`, which are `names`, in order.
+    pub fn new(names: &[String], project: &str, no_color: bool, show_prefix: bool) -> Self {
+        let terminal = std::io::stdout().is_terminal();
+        let colour = !no_color && super::ansi(terminal);
         let dest = Dest::Terminal {
             out: BufWriter::with_capacity(128 * 1024, std::io::stdout()),
             err: BufWriter::with_capacity(16 * 1024, std::io::stderr()),
         };
-        Self::with_dest(dest, names, colour, show_prefix)
-    }
-
-    /// A view that keeps its lines in `ring` instead of writing them.
-    pub fn capture(ring: Arc<LogRing>, names: &[String]) -> Self {
-        Self::with_dest(Dest::Ring(ring, Vec::new()), names, false, false)
-    }
-
-    fn with_dest(dest: Dest, names: &[String], colour: bool, show_prefix: bool) -> Self {
-        let mut v = LogView {
-            dest,
-            names: Vec::new(),
-            prefixes: Vec::new(),
-            width: 0,
-            colour,
-            show_prefix,
-        };
+        let mut v = Self::with_dest(dest, project, colour, show_prefix);
+        v.terminal = terminal;
         for n in names {
             v.add(n);
         }
         v
     }
 
-    /// Registers a container and returns its index; a longer name widens every prefix.
+    /// A view that keeps its lines in `ring` instead of writing them, under the full names.
+    pub fn capture(ring: Arc<LogRing>, names: &[String]) -> Self {
+        let mut v = Self::with_dest(Dest::Ring(ring, Vec::new()), "", false, false);
+        for n in names {
+            v.add(n);
+        }
+        v
+    }
+
+    fn with_dest(dest: Dest, project: &str, colour: bool, show_prefix: bool) -> Self {
+        LogView {
+            dest,
+            names: Vec::new(),
+            prefixes: Vec::new(),
+            width: 0,
+            colour,
+            show_prefix,
+            project: project.to_owned(),
+            terminal: false,
+        }
+    }
+
+    /// "Attaching to web-1, db-1", as compose's attached `up` begins.
+    pub fn announce(&mut self) {
+        if let Dest::Terminal { out, .. } = &mut self.dest {
+            let _ = writeln!(out, "Attaching to {}", self.names.join(", "));
+            let _ = out.flush();
+        }
+    }
+
+    /// The name shown for a container: without `project-` (or `project_`) at its front.
+    fn shown(&self, name: &str) -> String {
+        let rest = name
+            .strip_prefix(self.project.as_str())
+            .filter(|_| !self.project.is_empty())
+            .and_then(|r| r.strip_prefix('-').or_else(|| r.strip_prefix('_')))
+            .filter(|r| !r.is_empty());
+        rest.unwrap_or(name).to_owned()
+    }
+
+    /// Registers a container and returns its index; a longer name widens every prefix (to one
+    /// past the longest name, as compose pads them).
     pub fn add(&mut self, name: &str) -> usize {
         if let Dest::Ring(ring, ids) = &mut self.dest {
             ids.push(ring.name(name));
         }
-        self.names.push(name.to_owned());
-        let w = name.chars().count();
+        let name = self.shown(name);
+        let w = name.chars().count() + 1;
+        self.names.push(name);
         if w > self.width || self.prefixes.is_empty() {
             self.width = self.width.max(w);
             self.prefixes = self.names.iter().map(|n| self.render_prefix(n)).collect();
         } else {
-            self.prefixes.push(self.render_prefix(name));
+            let last = self.render_prefix(&self.names[self.names.len() - 1]);
+            self.prefixes.push(last);
         }
         self.names.len() - 1
     }
@@ -190,18 +224,20 @@ impl LogView {
         let _ = w.write_all(b"\n");
     }
 
-    /// A status line from stackctl itself, e.g. "web-1 exited with code 137".
+    /// A status line from stackctl itself, e.g. "web-1 exited with code 137", on stdout in
+    /// the container's colour, as compose writes it.
     pub fn status(&mut self, idx: usize, text: &str) {
         let _ = self.flush();
-        let p = prefix(
-            &self.names[idx],
-            self.width,
-            self.colour.then(|| colour_for(&self.names[idx])),
-        );
+        let name = &self.names[idx];
+        let clear = if self.terminal { "\r\x1b[K" } else { "" };
+        let line = match self.colour.then(|| colour_for(name)) {
+            Some(c) => format!("{clear}\x1b[{c}m{name} {text}\x1b[0m"),
+            None => format!("{clear}{name} {text}"),
+        };
         match &mut self.dest {
-            Dest::Terminal { err, .. } => {
-                let _ = writeln!(err, "{p}{text}");
-                let _ = err.flush();
+            Dest::Terminal { out, .. } => {
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
             }
             Dest::Ring(ring, ids) => ring.push(ids[idx], LineKind::Status, text.to_owned()),
         }
@@ -242,5 +278,22 @@ impl LogSink for LogView {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         LogView::flush(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_the_project_and_prefixes_pad_one_past_the_longest_as_composes() {
+        let ring = LogRing::new(8);
+        let mut v = LogView::with_dest(Dest::Ring(ring, Vec::new()), "shop", false, true);
+        for n in ["shop-web-1", "shop_db_1", "custom-name", "shop-"] {
+            v.add(n);
+        }
+        assert_eq!(v.names, ["web-1", "db_1", "custom-name", "shop-"]);
+        assert_eq!(v.width, "custom-name".len() + 1);
+        assert_eq!(v.prefixes[0], b"web-1        | ");
     }
 }

@@ -68,6 +68,40 @@ pub fn use_bars(mode: Progress) -> bool {
     }
 }
 
+/// `inner` without the progress lines of pulls (`--quiet-pull`) or builds (`--quiet-build`):
+/// each image still says that it is pulled or built, and its failure says why.
+pub fn without_detail(inner: Reporter, pulls: bool, builds: bool) -> Reporter {
+    if !pulls && !builds {
+        return inner;
+    }
+    // Which image objects are pulling (false) or building (true) now.
+    let doing: Mutex<HashMap<String, bool>> = Mutex::default();
+    Arc::new(move |ev| {
+        let mut doing = doing.lock().unwrap_or_else(|e| e.into_inner());
+        match &ev {
+            Event::Step { object, status, .. } => match status.as_str() {
+                "Pulling" => {
+                    doing.insert(object.clone(), false);
+                }
+                "Building" => {
+                    doing.insert(object.clone(), true);
+                }
+                _ => {}
+            },
+            Event::Detail { object, .. } | Event::BuildStep { object, .. } => {
+                if let Some(building) = doing.get(object)
+                    && if *building { builds } else { pulls }
+                {
+                    return;
+                }
+            }
+            Event::Warning(_) => {}
+        }
+        drop(doing);
+        inner(ev)
+    })
+}
+
 pub fn reporter(mode: Progress) -> Reporter {
     if mode == Progress::Quiet {
         return Arc::new(|ev| {
@@ -111,7 +145,8 @@ impl Plain {
     fn handle(&mut self, ev: Event) {
         let mut err = std::io::stderr().lock();
         let _ = match ev {
-            Event::Step { object, status, .. } => writeln!(err, " {object:<40} {status}"),
+            // Compose's own form, which clients match on: two spaces, no column.
+            Event::Step { object, status, .. } => writeln!(err, " {object}  {status}"),
             Event::Detail {
                 object,
                 text,
@@ -281,4 +316,39 @@ pub fn out(text: impl AsRef<str>) -> std::io::Result<()> {
 /// A line for the person at the terminal, on stderr.
 pub fn note(text: impl std::fmt::Display) {
     eprintln!("{text}");
+}
+
+#[cfg(test)]
+#[test]
+fn quiet_pulls_and_builds_keep_their_steps_and_lose_their_detail() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let into = seen.clone();
+    let inner: Reporter = Arc::new(move |ev| {
+        let text = match ev {
+            Event::Step { object, status, .. } => format!("{object} {status}"),
+            Event::Detail { object, text, .. } => format!("{object}: {text}"),
+            _ => String::new(),
+        };
+        into.lock().unwrap().push(text);
+    });
+    let r = without_detail(inner, true, false);
+    let detail = |object: &str, text: &str| Event::Detail {
+        object: object.into(),
+        text: text.into(),
+        transient: false,
+    };
+    crate::engine::step(&r, "Image redis", "Pulling", false);
+    r(detail("Image redis", "layer 1/3"));
+    crate::engine::step(&r, "Image redis", "Pulled", true);
+    crate::engine::step(&r, "Image app", "Building", false);
+    r(detail("Image app", "Step 1/2 : FROM x"));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "Image redis Pulling",
+            "Image redis Pulled",
+            "Image app Building",
+            "Image app: Step 1/2 : FROM x"
+        ]
+    );
 }

@@ -104,8 +104,8 @@ pub fn compose_row(c: &ObservedContainer, project: &str, no_trunc: bool) -> serd
         .collect();
     publishers.sort_by_key(|p| p["TargetPort"].as_u64());
     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mounts: Vec<String> = c.mounts.iter().map(|(name, _)| cut(name, 15)).collect();
-    let local = c.mounts.iter().filter(|(_, d)| d == "local").count();
+    let mounts: Vec<String> = c.mounts.iter().map(|m| cut(&m.name, 15)).collect();
+    let local = c.mounts.iter().filter(|m| m.driver == "local").count();
     let ended = c.state.ended();
     serde_json::json!({
         "Command": cut(&format!("{:?}", c.command), 20),
@@ -212,6 +212,7 @@ pub fn swarm_tasks(tasks: &[SwarmTask], quiet: bool, json: bool) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::observe::SeenMount;
 
     #[test]
     fn a_container_prints_with_composes_keys_and_types() {
@@ -230,8 +231,17 @@ mod tests {
                 (None, None, 443, "tcp".into()),
             ],
             mounts: vec![
-                ("p_data".into(), "local".into()),
-                ("/host/dir".into(), String::new()),
+                SeenMount {
+                    name: "p_data".into(),
+                    driver: "local".into(),
+                    destination: "/data".into(),
+                    volume: true,
+                },
+                SeenMount {
+                    name: "/host/dir".into(),
+                    destination: "/in".into(),
+                    ..Default::default()
+                },
             ],
             networks: vec!["p_default".into()],
             labels: [("a".to_owned(), "1".to_owned())].into_iter().collect(),

@@ -242,6 +242,17 @@ impl Drop for TestProject {
     }
 }
 
+/// Removes the images a test built when it ends, however it ends.
+pub struct Images(pub Vec<String>);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for i in &self.0 {
+            let _ = docker_ok(&["rmi", "-f", i]);
+        }
+    }
+}
+
 /// The visitor count in the shipped stack's Postgres container.
 pub fn postgres_count(container: &str) -> u64 {
     docker(&[

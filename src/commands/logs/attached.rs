@@ -32,8 +32,12 @@ pub struct AttachOptions {
     pub no_color: bool,
     pub log_prefix: bool,
     pub timestamps: bool,
-    /// Stop the stack when any of its containers stops for good.
+    /// Stop the stack when any of its watched containers stops for good.
     pub abort_on_exit: bool,
+    /// Stop the stack when any of its watched containers stops for good with a code other than 0.
+    pub abort_on_failure: bool,
+    /// The services whose exit ends the run; those shown when `None`.
+    pub watched: Option<HashSet<String>>,
     /// Exit with this service's container's code instead of the code of the one that stopped first.
     pub exit_code_from: Option<String>,
     /// Stop timeout instead of each service's own.
@@ -90,6 +94,23 @@ impl AttachOptions {
     fn shows(&self, service: &str) -> bool {
         self.show.as_ref().is_none_or(|s| s.contains(service)) && !self.hide.contains(service)
     }
+
+    /// Whether a container's exit can end the run.
+    fn aborts(&self) -> bool {
+        self.abort_on_exit || self.abort_on_failure
+    }
+
+    fn watches(&self, service: &str) -> bool {
+        match &self.watched {
+            Some(w) => w.contains(service),
+            None => self.shows(service),
+        }
+    }
+
+    /// Whether this stop ends the run: any stop, or under --abort-on-container-failure a failure.
+    fn aborts_on(&self, ev: &ContainerEvent) -> bool {
+        self.abort_on_exit || (self.abort_on_failure && ev.exit_code != Some(0))
+    }
 }
 
 pub async fn attached(
@@ -116,7 +137,9 @@ pub async fn attached(
         ..LogQuery::default()
     };
     let names: Vec<String> = shown.iter().map(|r| r.name.clone()).collect();
-    let view = Box::new(LogView::new(&names, opts.no_color, opts.log_prefix));
+    let mut view = LogView::new(&names, &plan.project, opts.no_color, opts.log_prefix);
+    view.announce();
+    let view = Box::new(view);
     let started: HashSet<String> = running.iter().map(|r| r.service.clone()).collect();
     let (stop_tx, mut stop_rx) = mpsc::channel::<ContainerEvent>(16);
     let follow = Follow {
@@ -126,8 +149,8 @@ pub async fn attached(
             let started = started.clone();
             move |svc: &str, _: u32| started.contains(svc) && opts.shows(svc)
         },
-        stops: opts.abort_on_exit.then(|| StopWatch {
-            services: started,
+        stops: opts.aborts().then(|| StopWatch {
+            services: started.into_iter().filter(|s| opts.watches(s)).collect(),
             tx: stop_tx.clone(),
         }),
         // Attached `up` ends with its containers, as compose's does.
@@ -137,8 +160,13 @@ pub async fn attached(
         show: opts.timestamps,
         ..Stamps::default()
     };
-    if opts.abort_on_exit {
-        report_stopped_already(engine, &running, &stop_tx).await;
+    if opts.aborts() {
+        let watched: Vec<Running> = running
+            .iter()
+            .filter(|r| opts.watches(&r.service))
+            .cloned()
+            .collect();
+        report_stopped_already(engine, &watched, &stop_tx).await;
     }
     let (key_mode, dashboard, reading_keys) = if opts.menu {
         let (mode, pressed, done) = dashboard_key();
@@ -165,14 +193,24 @@ pub async fn attached(
     tokio::pin!(pumping);
     let trigger = tokio::select! {
         r = &mut pumping => {
-            // Every container stopped on its own. When aborting, the first stop still decides the code.
+            // Every container stopped on its own. When aborting, the first stop that would
+            // have aborted still decides the code.
             r?;
-            match stop_rx.try_recv() {
-                Ok(ev) if opts.abort_on_exit => return exit_code(engine, &running, opts, &ev).await,
-                _ => return Ok(AttachedEnd::Code(ExitCode::SUCCESS)),
+            while let Ok(ev) = stop_rx.try_recv() {
+                if opts.aborts_on(&ev) {
+                    return exit_code(engine, &running, opts, &ev).await;
+                }
             }
+            return Ok(AttachedEnd::Code(ExitCode::SUCCESS));
         }
-        Some(ev) = stop_rx.recv() => Some(ev),
+        Some(ev) = async {
+            while let Some(ev) = stop_rx.recv().await {
+                if opts.aborts_on(&ev) {
+                    return Some(ev);
+                }
+            }
+            None
+        } => Some(ev),
         _ = tokio::signal::ctrl_c() => None,
         _ = dashboard => return Ok(AttachedEnd::Dashboard),
     };
@@ -184,12 +222,19 @@ pub async fn attached(
         )),
         None => ui::note("Gracefully stopping... (press Ctrl+C again to force)"),
     }
-    // The view goes on while the stack stops, so its last lines and exit codes are shown.
+    // The view goes on while the stack stops, so its last lines and exit codes are shown. As in
+    // compose, `up SERVICE…` stops the services it names (their dependencies run on), a bare
+    // `up` all it started.
+    let stopped: Vec<Running> = running
+        .iter()
+        .filter(|r| opts.watched.as_ref().is_none_or(|w| w.contains(&r.service)))
+        .cloned()
+        .collect();
     let stopping = async {
         tokio::select! {
-            _ = stop_levels(engine, plan, &running, opts.timeout) => {}
+            _ = stop_levels(engine, plan, &stopped, opts.timeout) => {}
             _ = tokio::signal::ctrl_c() => {
-                futures::future::join_all(running.iter().map(|r| containers::kill(engine, &r.id))).await;
+                futures::future::join_all(stopped.iter().map(|r| containers::kill(engine, &r.id))).await;
             }
         }
     };
@@ -323,5 +368,35 @@ mod tests {
             ..AttachOptions::default()
         };
         assert!(not_db.shows("web") && !not_db.shows("db"));
+    }
+
+    #[test]
+    fn the_named_services_exit_ends_the_run_and_failure_mode_waits_for_a_failure() {
+        let stop = |code| ContainerEvent {
+            exit_code: Some(code),
+            ..ContainerEvent::default()
+        };
+        let named = AttachOptions {
+            abort_on_failure: true,
+            show: Some(HashSet::from(["web".to_owned()])),
+            watched: Some(HashSet::from(["job".to_owned()])),
+            ..AttachOptions::default()
+        };
+        assert!(named.aborts());
+        assert!(
+            named.watches("job") && !named.watches("web"),
+            "the named, not the shown"
+        );
+        assert!(!named.aborts_on(&stop(0)), "a clean exit goes on");
+        assert!(named.aborts_on(&stop(3)));
+        let any = AttachOptions {
+            abort_on_exit: true,
+            ..AttachOptions::default()
+        };
+        assert!(
+            any.aborts_on(&stop(0)) && any.watches("db"),
+            "all shown are watched"
+        );
+        assert!(!AttachOptions::default().aborts());
     }
 }

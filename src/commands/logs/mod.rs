@@ -93,8 +93,9 @@ pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
         merge_time: args.merge_time,
     };
     let (no_color, prefix) = (args.no_color, !args.no_log_prefix);
+    let shown_project = req.project.clone();
     let sink_for = Box::new(move |names: &[String]| -> Box<dyn LogSink> {
-        Box::new(LogView::new(names, no_color, prefix))
+        Box::new(LogView::new(names, &shown_project, no_color, prefix))
     });
     ctx.block_on(async {
         let backend = ctx.backend().await?;

@@ -1,0 +1,200 @@
+//! The image verbs: `build`, `pull` and `push`, with compose's flags.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::cli::{BuildArgs, PullArgs, PushArgs};
+use crate::engine::images::{self, ImageOptions, PullPolicy};
+use crate::exit::UsageError;
+use crate::plan;
+use crate::ui;
+
+use super::Ctx;
+use super::engine_cmds::{check_services, interruptible};
+
+pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
+    super::note_unhonoured(&[
+        (args.ssh.is_some(), "--ssh"),
+        (args.builder.is_some(), "--builder"),
+        (args.check, "--check"),
+        (args.memory.is_some(), "--memory"),
+        (args.print, "--print"),
+        (args.provenance.is_some(), "--provenance"),
+        (args.sbom.is_some(), "--sbom"),
+    ]);
+    let loaded = ctx.load()?;
+    check_services(&loaded.project, &args.services)?;
+    let mut plan = plan::build(&loaded.project, &BTreeMap::new());
+    let overrides = build_arg_overrides(&args.build_arg, &loaded.variables);
+    for build in plan.services.values_mut().filter_map(|s| s.build.as_mut()) {
+        build.args.extend(overrides.clone());
+    }
+    let selected = if args.with_dependencies {
+        crate::engine::converge::with_dependencies(&plan, &args.services)
+    } else {
+        args.services.clone()
+    };
+    let services: Vec<_> = plan
+        .services
+        .values()
+        .filter(|s| s.build.is_some() && (selected.is_empty() || selected.contains(&s.name)))
+        .collect();
+    loaded.refuse_unbuildable(services.iter().map(|s| s.name.as_str()))?;
+    let report = ctx.reporter_unless(args.quiet);
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
+        let opts = ImageOptions {
+            parallel: ctx.parallel(),
+            force_build: true,
+            no_build: false,
+            pull: Some(PullPolicy::Never),
+            no_cache: args.no_cache,
+            build_pull: args.pull,
+        };
+        interruptible(
+            &engine,
+            images::ensure(&engine, &plan.project, &services, opts, &report),
+        )
+        .await?;
+        // --push: the images that name their repository (`image:`), as `push` chooses them.
+        let named = services
+            .iter()
+            .filter(|s| args.push && loaded.project.services[&s.name].image.is_some());
+        for svc in named {
+            interruptible(&engine, images::push_image(&engine, &svc.image, &report)).await?;
+        }
+        Ok(())
+    })
+}
+
+/// `--build-arg KEY=VALUE` over every built service's own; a bare `KEY` takes the value the
+/// project's variables (the shell, then `.env`) give it, and is left out when none does.
+fn build_arg_overrides(
+    given: &[String],
+    variables: &std::collections::HashMap<String, String>,
+) -> BTreeMap<String, String> {
+    given
+        .iter()
+        .filter_map(|a| match a.split_once('=') {
+            Some((k, v)) => Some((k.to_owned(), v.to_owned())),
+            None => variables.get(a).map(|v| (a.clone(), v.clone())),
+        })
+        .collect()
+}
+
+pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
+    let loaded = ctx.load()?;
+    check_services(&loaded.project, &args.services)?;
+    let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let report = ctx.reporter_unless(args.quiet);
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
+        let platform_of = |r: &str| {
+            plan.services
+                .values()
+                .find(|s| s.image == r)
+                .and_then(|s| s.platform.as_deref())
+        };
+        let selected = if args.include_deps {
+            crate::engine::converge::with_dependencies(&plan, &args.services)
+        } else {
+            args.services.clone()
+        };
+        let mut refs: Vec<&str> = plan
+            .services
+            .values()
+            .filter(|s| s.build.is_none() && (selected.is_empty() || selected.contains(&s.name)))
+            .map(|s| s.image.as_str())
+            .collect();
+        refs.sort();
+        refs.dedup();
+        let missing_only = args.missing || args.policy.as_deref() == Some("missing");
+        interruptible(&engine, async {
+            for r in refs {
+                if missing_only && images::image_id(&engine, r).await?.is_some() {
+                    continue;
+                }
+                match images::pull_image(&engine, r, platform_of(r), &report).await {
+                    Err(e) if args.ignore_pull_failures => {
+                        report(crate::engine::Event::Warning(format!("{e:#}")));
+                    }
+                    other => other?,
+                }
+            }
+            Ok(())
+        })
+        .await
+    })
+}
+
+/// Pushes what `build` made, for services that name their image (compose's rule: a service without
+/// `build:` pulls its image, and one without `image:` has no repository to push to).
+pub fn push(ctx: &Ctx, args: PushArgs) -> Result<()> {
+    let loaded = ctx.load()?;
+    let project = &loaded.project;
+    check_services(project, &args.services)?;
+    let selected = if args.include_deps {
+        let plan = plan::build(project, &BTreeMap::new());
+        crate::engine::converge::with_dependencies(&plan, &args.services)
+    } else {
+        args.services.clone()
+    };
+    let named: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(name, s)| {
+            s.build.is_some()
+                && s.image.is_some()
+                && (selected.is_empty() || selected.contains(name))
+        })
+        .map(|(_, s)| s.image.clone().unwrap_or_default())
+        .collect();
+    if named.is_empty() {
+        return Err(UsageError::new("no service here has both `build:` and `image:`")
+            .hint("give the built service an `image:` naming its repository, e.g. image: registry.example.com/team/app:1.0")
+            .into());
+    }
+    let report = ctx.reporter_unless(args.quiet);
+    ctx.block_on(async {
+        let engine = ctx.connect().await?;
+        let mut failed = Vec::new();
+        for image in &named {
+            if images::image_id(&engine, image).await?.is_none() {
+                return Err(UsageError::new(format!("image {image} has not been built"))
+                    .hint("run `stackctl build` first")
+                    .into());
+            }
+            match images::push_image(&engine, image, &report).await {
+                Ok(_) => {}
+                Err(e) if args.ignore_push_failures => {
+                    ui::note(format!("warning: {e:#}"));
+                    failed.push(image.clone());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !failed.is_empty() {
+            anyhow::bail!(
+                "{} image(s) not pushed: {}",
+                failed.len(),
+                failed.join(", ")
+            );
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+#[test]
+fn build_args_given_override_and_a_bare_name_takes_the_projects_value() {
+    let vars = std::collections::HashMap::from([("FROM_ENV".to_owned(), "e".to_owned())]);
+    let given = ["A=1", "B=x=y", "FROM_ENV", "UNSET", "EMPTY="].map(String::from);
+    let got = build_arg_overrides(&given, &vars);
+    let want: BTreeMap<String, String> =
+        [("A", "1"), ("B", "x=y"), ("FROM_ENV", "e"), ("EMPTY", "")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    assert_eq!(got, want);
+}
