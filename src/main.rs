@@ -14,13 +14,22 @@ fn main() -> ExitCode {
         }
         cli::plugin::Invocation::Run(args) => args,
     };
-    let cli = cli::Cli::parse_from(cli::compat::normalise(args));
+    // As compose, every failure is exit 1, a refused flag included (clap's and ours say 2).
+    let as_compose = args.iter().any(|a| a == "--as-compose");
+    let usage_code = |code: u8| if as_compose && code == 2 { 1 } else { code };
+    let cli = match cli::Cli::try_parse_from(cli::compat::normalise(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(usage_code(u8::try_from(e.exit_code()).unwrap_or(2)));
+        }
+    };
     match commands::run(cli) {
         Ok(code) => code,
         // A reader that went away (`stackctl logs | head`) is not a failure of ours.
         Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = exit::code_for(&err);
+            let code = usage_code(exit::code_for(&err));
             if let Some(d) = err.downcast_ref::<manifest::Diagnostics>() {
                 eprint!("{d}");
             } else if code == 130 {

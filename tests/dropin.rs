@@ -34,6 +34,15 @@ type Flag = (Option<char>, String);
 
 /// The flags in the `Options:` part of `compose ARGS --help`.
 fn compose_flags(peer: &PathBuf, args: &[&str]) -> Vec<Flag> {
+    compose_flags_typed(peer, args)
+        .into_iter()
+        .map(|(flag, _)| flag)
+        .collect()
+}
+
+/// The flags of `compose ARGS --help`, each with the kind of value it takes (`string`, `int`,
+/// …), if it takes one.
+fn compose_flags_typed(peer: &PathBuf, args: &[&str]) -> Vec<(Flag, Option<String>)> {
     let out = Command::new(peer)
         .args(args)
         .arg("--help")
@@ -55,15 +64,18 @@ fn compose_flags(peer: &PathBuf, args: &[&str]) -> Vec<Flag> {
         let first = item.split("  ").next().unwrap_or(item);
         let mut short = None;
         let mut long = None;
+        let mut kind = None;
         for word in first.split([',', ' ']).filter(|w| !w.is_empty()) {
             if let Some(l) = word.strip_prefix("--") {
                 long = Some(l.to_owned());
             } else if let Some(s) = word.strip_prefix('-') {
                 short = s.chars().next();
+            } else if long.is_some() {
+                kind = Some(word.to_owned());
             }
         }
         if let Some(long) = long {
-            flags.push((short, long));
+            flags.push(((short, long), kind));
         }
     }
     flags
@@ -157,6 +169,22 @@ fn shape(v: &serde_json::Value) -> BTreeSet<(String, &'static str)> {
         .collect()
 }
 
+/// `program -f FILE -p NAME ARGS…` in the project's folder: compose or stackctl alike.
+fn in_project(
+    program: &Path,
+    p: &TestProject,
+    args: &[impl AsRef<std::ffi::OsStr>],
+) -> std::process::Output {
+    Command::new(program)
+        .arg("-f")
+        .arg(&p.file)
+        .args(["-p", &p.name])
+        .args(args)
+        .current_dir(p.path())
+        .output()
+        .expect("run compose or stackctl")
+}
+
 #[test]
 fn what_tools_parse_is_printed_as_compose_prints_it() {
     let Some(peer) = peer() else { return };
@@ -167,16 +195,7 @@ fn what_tools_parse_is_printed_as_compose_prints_it() {
         "dropin",
         "services:\n  web:\n    image: debian:bookworm-slim\n    command: [sleep, infinity]\n    init: true\n    ports: [\"127.0.0.1::80\"]\n",
     );
-    let compose = |args: &[&str]| {
-        Command::new(&peer)
-            .arg("-f")
-            .arg(&p.file)
-            .args(["-p", &p.name])
-            .args(args)
-            .current_dir(p.path())
-            .output()
-            .expect("run compose")
-    };
+    let compose = |args: &[&str]| in_project(&peer, &p, args);
     // Brought up by stackctl, listed by both.
     p.ok(&["up", "-d"]);
     let ours = json_lines(&stdout(&p.ok(&["ps", "--format", "json"])));
@@ -249,18 +268,101 @@ fn what_tools_parse_is_printed_as_compose_prints_it() {
     let config = |out: &str| -> serde_json::Value { serde_json::from_str(out).expect("json") };
     let ours_cfg = config(&stdout(&p.ok(&["config", "--format", "json"])));
     let theirs_cfg = config(&stdout(&compose(&["config", "--format", "json"])));
-    assert_eq!(ours_cfg["name"], theirs_cfg["name"]);
-    assert_eq!(
-        ours_cfg["services"]["web"]["image"],
-        theirs_cfg["services"]["web"]["image"]
-    );
-    assert_eq!(
-        ours_cfg["services"]["web"]["command"],
-        theirs_cfg["services"]["web"]["command"]
-    );
+    assert_eq!(ours_cfg, theirs_cfg, "the whole document");
     // Taken down by compose: what stackctl made is compose's to manage too.
     assert!(compose(&["down", "-t", "1"]).status.success());
     assert!(p.containers().is_empty());
+}
+
+/// Every flag compose's help lists for the commands that only read, given alone to each tool on
+/// the same running project: both succeed or both fail, and both print something or nothing.
+/// (`logs -f` and `events` follow forever; digests need a registry; `-o` writes a file.)
+#[test]
+fn every_flag_of_the_reading_commands_answers_as_composes_does() {
+    let Some(peer) = peer() else { return };
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "dropflags",
+        &format!(
+            "services:\n  web:\n{SLEEPS}    ports: [\"127.0.0.1::80\"]\n    environment: [\"TAG=${{TAG:-x}}\"]\n  job:\n    image: {IMG}\n    command: [\"true\"]\n"
+        ),
+    );
+    p.ok(&["up", "-d", "--wait"]);
+    let run = |program: &Path, args: &[String]| in_project(program, &p, args);
+    let sample = |command: &str, flag: &str, kind: &str| -> String {
+        match (command, flag) {
+            (_, "format") => "json".into(),
+            ("ps", "filter") => "status=running".into(),
+            ("ls", "filter") => format!("name={}", p.name),
+            ("ps", "status") => "running".into(),
+            ("config", "hash") => "*".into(),
+            ("port", "protocol") => "tcp".into(),
+            (_, "since" | "until") => "1h".into(),
+            _ if kind == "int" || flag == "tail" => "1".into(),
+            _ => "x".into(),
+        }
+    };
+    let skipped = [
+        "follow",
+        "resolve-image-digests",
+        "lock-image-digests",
+        "output",
+        "help",
+    ];
+    let ours = stackctl_path();
+    let mut differ = Vec::new();
+    let mut tried = 0;
+    for command in [
+        "ps", "ls", "images", "config", "port", "top", "logs", "stats", "version",
+    ] {
+        let (before, after): (&[&str], &[&str]) = match command {
+            "port" => (&[], &["web", "80"]),
+            "stats" => (&["--no-stream"], &[]),
+            _ => (&[], &[]),
+        };
+        for ((_, flag), kind) in compose_flags_typed(&peer, &[command]) {
+            if skipped.contains(&flag.as_str()) || (command == "stats" && flag == "no-stream") {
+                continue;
+            }
+            let mut args: Vec<String> = std::iter::once(command)
+                .chain(before.iter().copied())
+                .map(str::to_owned)
+                .collect();
+            args.push(format!("--{flag}"));
+            if let Some(kind) = &kind {
+                args.push(sample(command, &flag, kind));
+            }
+            args.extend(after.iter().map(|a| (*a).to_owned()));
+            let (theirs, mine) = (run(&peer, &args), run(&ours, &args));
+            tried += 1;
+            let answer = |o: &std::process::Output| (o.status.success(), o.stdout.is_empty());
+            if answer(&theirs) != answer(&mine) {
+                differ.push(format!(
+                    "{}: compose {:?} printing {:?}; stackctl {:?} printing {:?}\n  {}",
+                    args.join(" "),
+                    theirs.status.code(),
+                    String::from_utf8_lossy(&theirs.stdout)
+                        .chars()
+                        .take(80)
+                        .collect::<String>(),
+                    mine.status.code(),
+                    String::from_utf8_lossy(&mine.stdout)
+                        .chars()
+                        .take(80)
+                        .collect::<String>(),
+                    stderr(&mine).lines().next().unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    assert!(tried > 40, "only {tried} flags tried");
+    assert!(
+        differ.is_empty(),
+        "answered differently:\n{}",
+        differ.join("\n")
+    );
 }
 
 #[test]
@@ -433,6 +535,11 @@ fn installed_as_compose_it_answers_docker_compose_and_docker_dash_compose() {
         .unwrap();
     assert!(ps.status.success(), "{}", stderr(&ps));
     assert_eq!(stdout(&ps).lines().count(), 1);
+    // Every failure is exit 1 as compose, a refused flag and a usage error too; as stackctl 2.
+    for args in [&["ps", "--bogus"][..], &["logs", "nosuch"]] {
+        assert_eq!(docker_compose(args).status.code(), Some(1), "{args:?}");
+        assert_eq!(p.run(args).status.code(), Some(2), "{args:?}");
+    }
     let down = docker_compose(&["down", "-t", "1"]);
     assert!(down.status.success(), "{}", stderr(&down));
     assert!(p.containers().is_empty());

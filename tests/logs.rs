@@ -131,7 +131,7 @@ fn follow_with_index_keeps_a_container_name_service_across_a_restart() {
         "services:\n  app:\n    image: {IMG}\n    container_name: {custom}\n    command: [sh, -c, 'echo boot $$(date +%s%N); exec sleep infinity']\n    init: true\n"
     ));
     p.ok(&["up", "-d"]);
-    let follower = Follower::start(p.cmd(&["logs", "-f", "--no-color", "--index", "1"]));
+    let follower = Follower::start(p.cmd(&["logs", "-f", "--no-color", "--index", "1", "app"]));
     let boots_in = |t: &str| t.lines().filter(|l| l.contains("| boot ")).count();
     let limit = Duration::from_secs(15);
     follower.wait_for(|t| boots_in(t) >= 1, limit, "the first boot");

@@ -44,7 +44,12 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     } else if args.volumes {
         lines(project.volumes.keys().collect())
     } else if args.networks {
-        lines(project.networks.keys().collect())
+        // With the implicit `default` network, as compose lists them.
+        let mut printed = serde_yaml::to_value(&project)?;
+        crate::manifest::printed::as_compose_prints(&mut printed, false);
+        let names = printed.get("networks").and_then(|n| n.as_mapping());
+        let names = names.into_iter().flatten().filter_map(|(k, _)| k.as_str());
+        names.map(|n| format!("{n}\n")).collect()
     } else if args.models {
         lines(project.models.keys().collect())
     } else if args.list_profiles {

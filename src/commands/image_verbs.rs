@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use crate::cli::{BuildArgs, PullArgs, PushArgs};
+use crate::engine::converge::selection;
 use crate::engine::images::{self, ImageOptions, PullPolicy};
 use crate::exit::UsageError;
 use crate::plan;
@@ -30,15 +31,11 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
     for build in plan.services.values_mut().filter_map(|s| s.build.as_mut()) {
         build.args.extend(overrides.clone());
     }
-    let selected = if args.with_dependencies {
-        crate::engine::converge::with_dependencies(&plan, &args.services)
-    } else {
-        args.services.clone()
-    };
+    let selected = selection(&plan, &args.services, args.with_dependencies);
     let services: Vec<_> = plan
         .services
         .values()
-        .filter(|s| s.build.is_some() && (selected.is_empty() || selected.contains(&s.name)))
+        .filter(|s| s.build.is_some() && selected.contains(&s.name))
         .collect();
     loaded.refuse_unbuildable(services.iter().map(|s| s.name.as_str()))?;
     let report = ctx.reporter_unless(args.quiet);
@@ -96,15 +93,11 @@ pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
                 .find(|s| s.image == r)
                 .and_then(|s| s.platform.as_deref())
         };
-        let selected = if args.include_deps {
-            crate::engine::converge::with_dependencies(&plan, &args.services)
-        } else {
-            args.services.clone()
-        };
+        let selected = selection(&plan, &args.services, args.include_deps);
         let mut refs: Vec<&str> = plan
             .services
             .values()
-            .filter(|s| s.build.is_none() && (selected.is_empty() || selected.contains(&s.name)))
+            .filter(|s| s.build.is_none() && selected.contains(&s.name))
             .map(|s| s.image.as_str())
             .collect();
         refs.sort();
@@ -134,20 +127,12 @@ pub fn push(ctx: &Ctx, args: PushArgs) -> Result<()> {
     let loaded = ctx.load()?;
     let project = &loaded.project;
     check_services(project, &args.services)?;
-    let selected = if args.include_deps {
-        let plan = plan::build(project, &BTreeMap::new());
-        crate::engine::converge::with_dependencies(&plan, &args.services)
-    } else {
-        args.services.clone()
-    };
+    let plan = plan::build(project, &BTreeMap::new());
+    let selected = selection(&plan, &args.services, args.include_deps);
     let named: Vec<String> = project
         .services
         .iter()
-        .filter(|(name, s)| {
-            s.build.is_some()
-                && s.image.is_some()
-                && (selected.is_empty() || selected.contains(name))
-        })
+        .filter(|(name, s)| s.build.is_some() && s.image.is_some() && selected.contains(name))
         .map(|(_, s)| s.image.clone().unwrap_or_default())
         .collect();
     if named.is_empty() {

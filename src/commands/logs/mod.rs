@@ -44,6 +44,14 @@ pub fn parse_time(s: &str) -> Result<i64, UsageError> {
 pub fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
     let loaded = ctx.load()?;
     super::check_services(&loaded.project, &args.services)?;
+    // A replica's number means something within one service only (compose's rule too).
+    if args.index.is_some() && args.services.len() != 1 {
+        return Err(
+            UsageError::new("--index requires one service to be selected")
+                .hint("name the service: stackctl logs --index 2 web")
+                .into(),
+        );
+    }
     let project = loaded.project.name.clone();
     let since = args
         .since
