@@ -108,6 +108,10 @@ fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
     if !daemon_available() {
         return;
     }
+    // The volumes `-V` leaves behind go however the test ends: declared before the project,
+    // the guard drops after it (the project's `down -v` first frees what is still mounted).
+    let left: std::rc::Rc<std::cell::RefCell<Vec<String>>> = Default::default();
+    let _left = LeftVolumes(left.clone());
     let p = TestProject::new(
         "anonvol",
         &format!(
@@ -124,6 +128,11 @@ fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
         v
     };
     let first = anonymous();
+    left.borrow_mut().extend(
+        first
+            .iter()
+            .map(|m| m.split_once('=').map_or("", |(_, n)| n).to_owned()),
+    );
     assert_eq!(
         first.len(),
         2,
@@ -159,8 +168,16 @@ fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
     );
     assert!(!docker_ok(&["exec", &c, "cat", "/data/m"]), "fresh /data");
     p.ok(&["down", "-v"]);
-    for m in &first {
-        let name = m.split_once('=').map_or("", |(_, n)| n);
-        docker(&["volume", "rm", "-f", name]);
+}
+
+/// Removes named volumes when dropped; a volume a container still uses is left to the
+/// project's own cleanup.
+struct LeftVolumes(std::rc::Rc<std::cell::RefCell<Vec<String>>>);
+
+impl Drop for LeftVolumes {
+    fn drop(&mut self) {
+        for name in self.0.borrow().iter() {
+            let _ = docker_ok(&["volume", "rm", "-f", name]);
+        }
     }
 }

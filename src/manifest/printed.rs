@@ -25,11 +25,14 @@ pub fn as_compose_prints(doc: &mut Value, json: bool) {
     let Value::Mapping(top) = doc else {
         return;
     };
-    if uses_default {
-        let networks = section(top, "networks");
-        if !networks.contains_key("default") {
-            networks.insert("default".into(), Value::Mapping(Mapping::new()));
-        }
+    if uses_default
+        && let Value::Mapping(networks) = top
+            .entry("networks".into())
+            .or_insert_with(|| Value::Mapping(Mapping::new()))
+    {
+        networks
+            .entry("default".into())
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
     }
     for kind in ["networks", "volumes", "configs", "secrets"] {
         let Some(Value::Mapping(defs)) = top.get_mut(kind) else {
@@ -154,19 +157,6 @@ fn bytes_as_text(m: &mut Mapping, key: &str) {
         && let Some(n) = v.as_u64()
     {
         *v = n.to_string().into();
-    }
-}
-
-fn section<'a>(top: &'a mut Mapping, key: &str) -> &'a mut Mapping {
-    let entry = top
-        .entry(key.into())
-        .or_insert_with(|| Value::Mapping(Mapping::new()));
-    if !entry.is_mapping() {
-        *entry = Value::Mapping(Mapping::new());
-    }
-    match entry {
-        Value::Mapping(m) => m,
-        _ => unreachable!("made a mapping above"),
     }
 }
 
