@@ -60,13 +60,25 @@ pub fn invocation(args: Vec<OsString>, docker_started_it: bool) -> Invocation {
     if plugin_name == "compose" {
         out.push("--as-compose".into());
     }
-    let mut rest = args.into_iter().skip(1);
-    // Docker's global flags come first, then the plugin's name, then the plugin's own arguments.
-    while let Some(arg) = rest.next() {
-        let text = arg.to_string_lossy().into_owned();
-        if text == plugin_name {
-            break;
+    let docker_flags = match docker_flags_then(&args[1..], &plugin_name) {
+        Some(n) => n,
+        // Started by its own name (`docker-compose ARGS`): every argument is the plugin's own,
+        // `sh -c …` after `run` included.
+        None => {
+            out.extend(args.into_iter().skip(1));
+            return Invocation::Run(out);
         }
+    };
+    let mut rest = args.into_iter().skip(1);
+    let mut flags = rest
+        .by_ref()
+        .take(docker_flags)
+        .collect::<Vec<_>>()
+        .into_iter();
+    rest.next(); // the plugin's name
+    // Docker's global flags come first, then the plugin's name, then the plugin's own arguments.
+    while let Some(arg) = flags.next() {
+        let text = arg.to_string_lossy().into_owned();
         let (flag, inline) = match text.split_once('=') {
             Some((f, v)) if f.starts_with('-') => (f.to_owned(), Some(v.to_owned())),
             _ => (text.clone(), None),
@@ -81,12 +93,12 @@ pub fn invocation(args: Vec<OsString>, docker_started_it: bool) -> Invocation {
                 out.push(long.into());
                 match inline {
                     Some(v) => out.push(v.into()),
-                    None => out.extend(rest.next()),
+                    None => out.extend(flags.next()),
                 }
             }
             f if DOCKER_ONLY_WITH_VALUE.contains(&f) => {
                 if inline.is_none() {
-                    rest.next();
+                    flags.next();
                 }
             }
             f if DOCKER_ONLY.contains(&f) => {}
@@ -95,6 +107,29 @@ pub fn invocation(args: Vec<OsString>, docker_started_it: bool) -> Invocation {
     }
     out.extend(rest);
     Invocation::Run(out)
+}
+
+/// How many of `args` are docker's global flags (with their values) before `plugin_name`, when
+/// they are followed by it; None when the arguments do not start that way.
+fn docker_flags_then(args: &[OsString], plugin_name: &str) -> Option<usize> {
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        let text = arg.to_string_lossy();
+        if text == plugin_name {
+            return Some(i);
+        }
+        let flag = text.split_once('=').map_or(&*text, |(f, _)| f);
+        let with_value = ["-c", "--context", "-H", "--host"].contains(&flag)
+            || DOCKER_ONLY_WITH_VALUE.contains(&flag);
+        if with_value && !text.contains('=') {
+            i += 2;
+        } else if with_value || DOCKER_ONLY.contains(&flag) {
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -141,6 +176,36 @@ mod tests {
                 true
             ),
             Invocation::Run(args(&["stackctl", "--host", "tcp://h:2375", "ps"]))
+        );
+        // By its own name, with no plugin word: nothing is read as docker's (`sh -c`).
+        assert_eq!(
+            invocation(
+                args(&[
+                    "/usr/local/bin/docker-compose",
+                    "run",
+                    "web",
+                    "sh",
+                    "-c",
+                    "echo"
+                ]),
+                false
+            ),
+            Invocation::Run(args(&[
+                "stackctl",
+                "--as-compose",
+                "run",
+                "web",
+                "sh",
+                "-c",
+                "echo"
+            ]))
+        );
+        assert_eq!(
+            invocation(
+                args(&["/p/docker-compose", "-H", "unix:///x", "compose", "ps"]),
+                true
+            ),
+            Invocation::Run(args(&["stackctl", "--as-compose", "-H", "unix:///x", "ps"]))
         );
         let meta: serde_json::Value = serde_json::from_str(&metadata()).unwrap();
         assert_eq!(meta["SchemaVersion"], "0.1.0");
