@@ -15,7 +15,7 @@ use clap::CommandFactory;
 use crate::common::*;
 
 /// The compose binary to compare with, if there is one.
-fn peer() -> Option<PathBuf> {
+pub(crate) fn peer() -> Option<PathBuf> {
     let found = std::env::var_os("STACKCTL_COMPOSE_PEER")
         .map(PathBuf::from)
         .filter(|p| p.is_file());
@@ -30,7 +30,7 @@ fn peer() -> Option<PathBuf> {
 }
 
 /// A flag as compose's help lists it: its short letter, if any, and its long name.
-type Flag = (Option<char>, String);
+pub(crate) type Flag = (Option<char>, String);
 
 /// The flags in the `Options:` part of `compose ARGS --help`.
 fn compose_flags(peer: &PathBuf, args: &[&str]) -> Vec<Flag> {
@@ -42,7 +42,7 @@ fn compose_flags(peer: &PathBuf, args: &[&str]) -> Vec<Flag> {
 
 /// The flags of `compose ARGS --help`, each with the kind of value it takes (`string`, `int`,
 /// …), if it takes one.
-fn compose_flags_typed(peer: &PathBuf, args: &[&str]) -> Vec<(Flag, Option<String>)> {
+pub(crate) fn compose_flags_typed(peer: &PathBuf, args: &[&str]) -> Vec<(Flag, Option<String>)> {
     let out = Command::new(peer)
         .args(args)
         .arg("--help")

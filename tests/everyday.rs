@@ -327,9 +327,16 @@ fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
         "hello\ndeep\n"
     );
     assert_eq!(exec("1", "readlink /tmp/src/link").trim(), "a.txt");
-    // Elsewhere it takes the destination's name; --all reaches every replica.
-    p.ok(&["cp", "--all", "src/a.txt", "box:/tmp/renamed.txt"]);
+    assert_eq!(
+        exec("2", "cat /tmp/src/a.txt"),
+        "hello\n",
+        "into every replica"
+    );
+    // Elsewhere it takes the destination's name; --index reaches one replica only.
+    p.ok(&["cp", "--index", "2", "src/a.txt", "box:/tmp/renamed.txt"]);
     assert_eq!(exec("2", "cat /tmp/renamed.txt"), "hello\n");
+    assert!(exec("1", "ls /tmp/renamed.txt 2>&1 || true").contains("No such"));
+    p.ok(&["cp", "src/a.txt", "box:/tmp/renamed.txt"]);
 
     // Out: into a new path (renamed) and into an existing folder (kept).
     p.ok(&["cp", "box:/tmp/src", "out"]);
@@ -365,8 +372,8 @@ fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
             "cannot copy a folder onto the file",
         ),
         (
-            vec!["cp", "--all", "box:/tmp", "x"],
-            "--all copies into every replica",
+            vec!["cp", "--index", "3", "box:/tmp", "x"],
+            "has no replica 3",
         ),
         (vec!["cp", "a", "b"], "neither side names a container"),
     ] {

@@ -11,6 +11,7 @@ mod cli;
 mod compat;
 mod corpus;
 mod dashboard;
+mod differential;
 mod dropin;
 mod endpoints;
 mod engine;

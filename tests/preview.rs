@@ -439,8 +439,24 @@ fn publish_pushes_the_compose_files_as_an_oci_artifact() {
         "{}",
         stderr(&refused)
     );
+    // Environment values travel only with --with-env, as in compose.
+    p.write(
+        "services:\n  web:\n    image: debian:bookworm-slim\n    environment: [TOKEN=s3cret]\n",
+    );
+    let other = format!("127.0.0.1:{}/sct/other:v1", registry.port);
+    let refused = p.run(&["publish", &other]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("service \"web\" has environment variable(s) declared")
+            && stderr(&refused).contains("--with-env"),
+        "{}",
+        stderr(&refused)
+    );
     let (status, _) = get(registry.port, "/v2/sct/other/tags/list", "").unwrap();
     assert_eq!(status, 404, "nothing was pushed");
+    p.ok(&["publish", "--with-env", &other]);
+    let (status, _) = get(registry.port, "/v2/sct/other/tags/list", "").unwrap();
+    assert_eq!(status, 200, "--with-env publishes");
 }
 
 /// `-f` of a git repository (`URL#ref:path`): the Compose file at that ref, read from a clone of

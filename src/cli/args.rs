@@ -29,7 +29,7 @@ pub struct AttachArgs {
     #[arg(long)]
     pub no_stdin: bool,
     /// Pass Ctrl-C on to the container as SIGINT; with `--sig-proxy=false` Ctrl-C detaches
-    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// Keys that detach (compose's; stackctl detaches with Ctrl-C under --sig-proxy=false)
     #[arg(long, value_name = "KEYS")]
@@ -42,10 +42,10 @@ pub struct CpArgs {
     pub source: String,
     /// SERVICE:PATH, a local path, or - (a tar stream on stdout)
     pub destination: String,
-    /// The replica to copy from or to
-    #[arg(long, default_value_t = 1, conflicts_with = "all")]
-    pub index: u32,
-    /// Copy into every replica of the service
+    /// The replica to copy from or to [default: into every replica, out of the first]
+    #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
+    /// Include the service's one-off containers (made by `run`), as compose does
     #[arg(long)]
     pub all: bool,
     /// Keep uid/gid of the files (compose's `-a`; the daemon's archive already keeps them)
@@ -85,10 +85,10 @@ pub struct ExecArgs {
     #[arg(long)]
     pub privileged: bool,
     /// Keep stdin open (compose's default; `-i=false` closes it)
-    #[arg(short = 'i', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, hide = true)]
+    #[arg(short = 'i', long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, hide = true)]
     pub interactive: bool,
     /// Allocate a terminal (compose's default when there is one; `-t=false` is `-T`)
-    #[arg(short = 't', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, hide = true)]
+    #[arg(short = 't', long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, hide = true)]
     pub tty: bool,
     /// Which replica [default: 1]
     #[arg(long, default_value_t = 1)]
@@ -127,7 +127,7 @@ pub struct RunArgs {
     #[arg(short = 't', long, hide = true)]
     pub tty: bool,
     /// Keep stdin open (the default; `-i=false` closes it)
-    #[arg(short = 'i', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(short = 'i', long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub interactive: bool,
     /// Run in the background and print the container's ID
     #[arg(short = 'd', long)]
@@ -235,7 +235,7 @@ pub struct WatchArgs {
     #[arg(long)]
     pub no_up: bool,
     /// Remove the dangling images a rebuild leaves (the default; `--prune=false` keeps them)
-    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub prune: bool,
     /// Say nothing of the builds
     #[arg(long)]
@@ -423,9 +423,9 @@ pub struct BuildArgs {
     pub provenance: Option<String>,
     #[arg(long)]
     pub sbom: Option<String>,
-    #[arg(long, hide = true, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, hide = true, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub compress: bool,
-    #[arg(long, hide = true, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, hide = true, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub force_rm: bool,
     #[arg(long, hide = true)]
     pub no_rm: bool,
@@ -578,6 +578,6 @@ pub struct CommitArgs {
     #[arg(short, long, value_name = "INSTRUCTION")]
     pub change: Vec<String>,
     /// Pause the container while committing (--pause=false to leave it running)
-    #[arg(short = 'p', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(short = 'p', long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub pause: bool,
 }

@@ -95,7 +95,7 @@ pub struct PsArgs {
     #[arg(long)]
     pub no_trunc: bool,
     /// Containers of services no longer in the manifest too (the default)
-    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub orphans: bool,
 }
 

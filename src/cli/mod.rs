@@ -17,7 +17,7 @@ pub use listing::*;
 pub const COMPOSE_VERSION: &str = "2.40.3";
 
 #[derive(Debug, Parser)]
-#[command(name = "stackctl", version, about = "Bring up a multi-container stack from a Compose manifest", long_about = None)]
+#[command(name = "stackctl", version, about = "Bring up a multi-container stack from a Compose manifest", long_about = None, args_override_self = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -278,6 +278,46 @@ pub enum Command {
 }
 
 impl Command {
+    /// The services the command line names (those it acts on or runs in). `wait` is not among
+    /// them: compose's `wait` reads the project with no service named.
+    pub fn named_services(&self) -> Vec<String> {
+        let one = |s: &String| vec![s.clone()];
+        match self {
+            Command::Up(a) => a.services.clone(),
+            Command::Down(a) => a.services.clone(),
+            Command::Create(a) => a.services.clone(),
+            Command::Build(a) => a.services.clone(),
+            Command::Pull(a) => a.services.clone(),
+            Command::Push(a) => a.services.clone(),
+            Command::Logs(a) => a.services.clone(),
+            Command::Ps(a) => a.services.clone(),
+            Command::Restart(a) => a.services.clone(),
+            Command::Stop(a) => a.services.clone(),
+            Command::Start(a) => a.services.clone(),
+            Command::Pause(a) | Command::Unpause(a) | Command::Top(a) => a.services.clone(),
+            Command::Kill(a) => a.services.clone(),
+            Command::Rm(a) => a.services.clone(),
+            Command::Watch(a) => a.services.clone(),
+            Command::Images(a) => a.services.clone(),
+            Command::Stats(a) => a.services.clone(),
+            Command::Events(a) => a.services.clone(),
+            Command::Volumes(a) => a.services.clone(),
+            Command::Check(a) => a.services.clone(),
+            Command::Run(a) => one(&a.service),
+            Command::Exec(a) => one(&a.service),
+            Command::Attach(a) => one(&a.service),
+            Command::Port(a) => one(&a.service),
+            Command::Export(a) => one(&a.service),
+            Command::Commit(a) => one(&a.service),
+            Command::Scale(a) => a
+                .pairs
+                .iter()
+                .filter_map(|p| p.split_once('=').map(|(s, _)| s.to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The subcommand as typed (`up`, `logs`, ...), for messages.
     pub fn name(&self) -> &'static str {
         match self {

@@ -32,6 +32,9 @@ pub struct Ctx {
     fetched: OnceLock<tempfile::TempDir>,
     /// The manifest once loaded: a command that reads it twice reads it once (and warns once).
     loaded: OnceLock<Loaded>,
+    /// The services the command line names: a named service whose profile is not active
+    /// activates it (compose's rule: `up -d job` runs `job` of profile `jobs`).
+    named: Vec<String>,
 }
 
 impl Ctx {
@@ -42,7 +45,14 @@ impl Ctx {
             runtime: OnceLock::new(),
             fetched: OnceLock::new(),
             loaded: OnceLock::new(),
+            named: Vec::new(),
         }
+    }
+
+    /// The same context for a command line that names `services`.
+    pub fn naming(mut self, services: Vec<String>) -> Self {
+        self.named = services;
+        self
     }
 
     /// `--parallel` as a bound: 0 for no limit.
@@ -107,7 +117,25 @@ impl Ctx {
             inline: None,
             include_chain: Vec::new(),
         };
+        let mut opts = opts;
         let mut loaded = manifest::load(&opts)?;
+        let wanted: Vec<&String> = self
+            .named
+            .iter()
+            .filter_map(|name| loaded.project.disabled_services.get(name))
+            .flatten()
+            .collect();
+        if !wanted.is_empty() {
+            let mut active: Vec<String> = loaded
+                .variables
+                .get("COMPOSE_PROFILES")
+                .map(|p| p.split(',').map(|p| p.trim().to_owned()).collect())
+                .unwrap_or_default();
+            active.extend(wanted.into_iter().cloned());
+            opts.environ
+                .insert("COMPOSE_PROFILES".into(), active.join(","));
+            loaded = manifest::load(&opts)?;
+        }
         // As compose, COMPOSE_COMPATIBILITY counts from the project's .env too.
         loaded.project.compatibility = g.compatibility
             || loaded

@@ -20,7 +20,7 @@ use crate::plan::Plan;
 use crate::ui;
 
 use super::project::{service_containers, with_project, with_project_locked};
-use super::{Ctx, exit_code};
+use super::{Ctx, dry_run, exit_code};
 
 /// What `actions` would do to each of `list`, as `--dry-run` shows it.
 fn changes_for(list: &[&ObservedContainer], actions: &[&'static str]) -> Vec<Change> {
@@ -33,15 +33,6 @@ fn changes_for(list: &[&ObservedContainer], actions: &[&'static str]) -> Vec<Cha
             })
         })
         .collect()
-}
-
-/// With `--dry-run`, shows `changes` and returns true: the caller then changes nothing.
-fn dry_run(ctx: &Ctx, changes: &[Change]) -> Result<bool> {
-    if !ctx.global.dry_run {
-        return Ok(false);
-    }
-    ui::out(ui::preview::render(changes))?;
-    Ok(true)
 }
 
 fn timeout_for(plan: &Plan, service: &str, t: Option<u64>) -> Duration {
@@ -203,7 +194,12 @@ pub fn wait(ctx: &Ctx, args: WaitArgs) -> Result<ExitCode> {
                     remove_orphans: false,
                     timeout: None,
                 };
-                down::down(engine, plan, &opts, &report).await?;
+                if ctx.global.dry_run {
+                    let changes = engine::preview::down(engine, plan, &opts).await?;
+                    ui::out(ui::preview::render(&changes))?;
+                } else {
+                    down::down(engine, plan, &opts, &report).await?;
+                }
                 break;
             }
         }
@@ -260,7 +256,7 @@ pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<()> {
         // Containers of services no longer in the manifest only with --remove-orphans (compose's
         // name for it: they are killed, not removed).
         if !args.remove_orphans {
-            list.retain(|c| plan.services.contains_key(&c.service));
+            list.retain(|c| plan.defines(&c.service));
         }
         if dry_run(
             ctx,

@@ -15,21 +15,22 @@ use super::Ctx;
 use super::engine_cmds::{check_services, interruptible};
 
 pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
+    let agent = args.ssh.as_deref() == Some("default");
     super::note_unhonoured(&[
-        (args.ssh.is_some(), "--ssh"),
+        (args.ssh.is_some() && !agent, "--ssh ID=PATH"),
         (args.builder.is_some(), "--builder"),
         (args.check, "--check"),
         (args.memory.is_some(), "--memory"),
         (args.print, "--print"),
-        (args.provenance.is_some(), "--provenance"),
-        (args.sbom.is_some(), "--sbom"),
     ]);
+    refuse_attestations(&[("--provenance", &args.provenance), ("--sbom", &args.sbom)])?;
     let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let mut plan = plan::build(&loaded.project, &BTreeMap::new());
     let overrides = build_arg_overrides(&args.build_arg, &loaded.variables);
     for build in plan.services.values_mut().filter_map(|s| s.build.as_mut()) {
         build.args.extend(overrides.clone());
+        build.ssh_agent |= agent;
     }
     let selected = selection(&plan, &args.services, args.with_dependencies);
     let services: Vec<_> = plan
@@ -38,6 +39,20 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
         .filter(|s| s.build.is_some() && selected.contains(&s.name))
         .collect();
     loaded.refuse_unbuildable(services.iter().map(|s| s.name.as_str()))?;
+    let pushed = services
+        .iter()
+        .filter(|s| args.push && loaded.project.services[&s.name].image.is_some());
+    let mut previewed = super::changes(
+        services.iter().map(|s| format!("Image {}", s.image)),
+        "build",
+    );
+    previewed.extend(super::changes(
+        pushed.map(|s| format!("Image {}", s.image)),
+        "push",
+    ));
+    if super::dry_run(ctx, &previewed)? {
+        return Ok(());
+    }
     let report = ctx.reporter_unless(args.quiet);
     ctx.block_on(async {
         let engine = ctx.connect().await?;
@@ -65,6 +80,26 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
     })
 }
 
+/// Attestations (`--provenance`, `--sbom`) are written by a BuildKit exporter the Engine's own
+/// builder does not have: asked for, they are refused rather than silently left out (compose
+/// refuses them with that builder too). `false` asks for none.
+fn refuse_attestations(flags: &[(&str, &Option<String>)]) -> Result<()> {
+    for (flag, value) in flags {
+        let Some(value) = value else { continue };
+        if matches!(value.to_ascii_lowercase().as_str(), "false" | "0") {
+            continue;
+        }
+        return Err(UsageError::new(format!(
+            "{flag}={value} asks for build attestations, which the Engine's own builder cannot attach"
+        ))
+        .hint(format!(
+            "build with buildx's docker-container driver for attestations, or drop {flag}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// `--build-arg KEY=VALUE` over every built service's own; a bare `KEY` takes the value the
 /// project's variables (the shell, then `.env`) give it, and is left out when none does.
 fn build_arg_overrides(
@@ -84,6 +119,21 @@ pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
     let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
     let plan = plan::build(&loaded.project, &BTreeMap::new());
+    let selected = selection(&plan, &args.services, args.include_deps);
+    let mut refs: Vec<&str> = plan
+        .services
+        .values()
+        .filter(|s| s.build.is_none() && selected.contains(&s.name))
+        .map(|s| s.image.as_str())
+        .collect();
+    refs.sort();
+    refs.dedup();
+    if super::dry_run(
+        ctx,
+        &super::changes(refs.iter().map(|r| format!("Image {r}")), "pull"),
+    )? {
+        return Ok(());
+    }
     let report = ctx.reporter_unless(args.quiet);
     ctx.block_on(async {
         let engine = ctx.connect().await?;
@@ -93,15 +143,6 @@ pub fn pull(ctx: &Ctx, args: PullArgs) -> Result<()> {
                 .find(|s| s.image == r)
                 .and_then(|s| s.platform.as_deref())
         };
-        let selected = selection(&plan, &args.services, args.include_deps);
-        let mut refs: Vec<&str> = plan
-            .services
-            .values()
-            .filter(|s| s.build.is_none() && selected.contains(&s.name))
-            .map(|s| s.image.as_str())
-            .collect();
-        refs.sort();
-        refs.dedup();
         let missing_only = args.missing || args.policy.as_deref() == Some("missing");
         interruptible(&engine, async {
             for r in refs {
@@ -139,6 +180,12 @@ pub fn push(ctx: &Ctx, args: PushArgs) -> Result<()> {
         return Err(UsageError::new("no service here has both `build:` and `image:`")
             .hint("give the built service an `image:` naming its repository, e.g. image: registry.example.com/team/app:1.0")
             .into());
+    }
+    if super::dry_run(
+        ctx,
+        &super::changes(named.iter().map(|i| format!("Image {i}")), "push"),
+    )? {
+        return Ok(());
     }
     let report = ctx.reporter_unless(args.quiet);
     ctx.block_on(async {

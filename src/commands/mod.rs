@@ -44,7 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         crate::cli::Ansi::Always => crate::ui::Ansi::Always,
         crate::cli::Ansi::Auto => crate::ui::Ansi::Auto,
     });
-    let ctx = Ctx::new(cli.global, shape);
+    let ctx = Ctx::new(cli.global, shape).naming(cli.command.named_services());
     let name = cli.command.name();
     let reach = reach::reach(&cli.command);
     ctx.target()
@@ -102,6 +102,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Dashboard(args) => done(dashboard::run(ctx, args)),
         Command::Publish(args) => done(publish::run(ctx, args)),
     }
+}
+
+/// With `--dry-run`, shows `changes` and returns true: the caller then changes nothing.
+pub(crate) fn dry_run(ctx: &Ctx, changes: &[crate::engine::preview::Change]) -> Result<bool> {
+    if !ctx.global.dry_run {
+        return Ok(false);
+    }
+    crate::ui::out(crate::ui::preview::render(changes))?;
+    Ok(true)
+}
+
+/// The changes of `action` on each of `objects`, for a preview.
+pub(crate) fn changes(
+    objects: impl IntoIterator<Item = String>,
+    action: &'static str,
+) -> Vec<crate::engine::preview::Change> {
+    objects
+        .into_iter()
+        .map(|object| crate::engine::preview::Change {
+            object,
+            action,
+            why: Vec::new(),
+        })
+        .collect()
 }
 
 /// Says once, on stderr, that compose's flags among `flags` (those given) are accepted and have

@@ -44,7 +44,9 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
     let listing = ctx.block_on(async { ctx.backend().await?.ps(name, all).await })?;
     let wanted = |service: &str| {
         (args.services.is_empty() || args.services.iter().any(|s| s == service))
-            && (args.orphans || project.services.contains_key(service))
+            && (args.orphans
+                || project.services.contains_key(service)
+                || project.disabled_services.contains_key(service))
     };
     let text = match listing {
         Listing::Containers(mut list) => {

@@ -14,13 +14,20 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> Result<()> {
         (args.app, "--app"),
         (args.oci_version.is_some(), "--oci-version"),
         (args.resolve_image_digests, "--resolve-image-digests"),
-        (args.with_env, "--with-env"),
     ]);
     let to = Reference::parse(&args.repository)?;
     let loaded = ctx.load()?;
     let project = &loaded.project;
-    // What lives in files next to the manifest does not travel with it.
+    // What lives in files next to the manifest does not travel with it; environment values
+    // (often secrets) travel only when asked for.
     for (name, svc) in &project.services {
+        if !args.with_env && (!svc.environment.is_empty() || !svc.env_file.is_empty()) {
+            return Err(UsageError::new(format!(
+                "service \"{name}\" has environment variable(s) declared, which the artifact would carry to whoever pulls it"
+            ))
+            .hint("publish with --with-env to send them, or move sensitive values out of the Compose file")
+            .into());
+        }
         if svc.build.is_some() && svc.image.is_none() {
             return Err(UsageError::new(format!(
                 "service {name} is built here and names no image: whoever deploys the artifact has nothing to run"

@@ -50,8 +50,8 @@ pub(super) fn reach(command: &Command) -> Reach {
         Command::Version(_) => (true, ChangesNothing),
         Command::Completion(_) => (true, ChangesNothing),
         Command::Man => (true, ChangesNothing),
-        Command::Build(_) => (true, Refused),
-        Command::Push(_) => (true, Refused),
+        Command::Build(_) => (true, Previews),
+        Command::Push(_) => (true, Previews),
         Command::Create(_) => (false, Previews),
         Command::Restart(_) => (false, Previews),
         Command::Stop(_) => (false, Previews),
@@ -68,13 +68,13 @@ pub(super) fn reach(command: &Command) -> Reach {
         Command::Export(_) => (false, ChangesNothing),
         Command::Volumes(_) => (false, ChangesNothing),
         Command::Stats(_) => (false, ChangesNothing),
-        Command::Commit(_) => (false, Refused),
-        Command::Pull(_) => (false, Refused),
+        Command::Commit(_) => (false, Previews),
+        Command::Pull(_) => (false, Previews),
         Command::Exec(_) => (false, Refused),
         Command::Run(_) => (false, Refused),
-        Command::Cp(_) => (false, Refused),
+        Command::Cp(_) => (false, Previews),
         Command::Attach(_) => (false, Refused),
-        Command::Wait(_) => (false, Refused),
+        Command::Wait(_) => (false, Previews),
         Command::Check(_) => (false, Refused),
         Command::Watch(_) => (false, Refused),
         Command::Dashboard(_) => (false, Refused),
@@ -83,5 +83,4 @@ pub(super) fn reach(command: &Command) -> Reach {
 }
 
 /// The commands that preview under `--dry-run`, for advice when another refuses it.
-pub(super) const PREVIEWING: &str =
-    "up, create, down, scale, restart, stop, start, pause, unpause, kill, rm and publish";
+pub(super) const PREVIEWING: &str = "up, create, down, scale, restart, stop, start, pause, unpause, kill, rm, build, pull, push, commit, cp, wait and publish";

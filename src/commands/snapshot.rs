@@ -67,6 +67,10 @@ pub fn commit(ctx: &Ctx, args: CommitArgs) -> Result<()> {
     let services = [args.service.clone()];
     with_project(ctx, &services, async |engine, plan| {
         let c = replica(engine, plan, &args.service, args.index).await?;
+        let object = format!("Container {}", c.name);
+        if super::dry_run(ctx, &super::changes([object], "commit"))? {
+            return Ok(());
+        }
         let opts = CommitOptions {
             reference: args.reference.clone(),
             message: args.message.clone(),

@@ -182,29 +182,33 @@ pub async fn up(
         resources::ensure_volumes(engine, plan, report),
     );
     let ((), ()) = (networks?, volumes?);
-    let observed: Vec<ObservedContainer> = observed.into_iter().filter(|c| !c.oneoff).collect();
+    // One-off containers that have ended go with `--remove-orphans` too, as in compose.
+    let (oneoffs, observed): (Vec<ObservedContainer>, Vec<ObservedContainer>) =
+        observed.into_iter().partition(|c| c.oneoff);
+    let ended_oneoffs = oneoffs.iter().filter(|c| c.state.ended());
 
     let orphans: Vec<&ObservedContainer> = observed
         .iter()
-        .filter(|c| !plan.services.contains_key(&c.service))
+        .filter(|c| !plan.defines(&c.service))
         .collect();
     let sem_owned = Semaphore::new(opts.parallel.max(1));
     let sem: &Semaphore = &sem_owned;
-    if !orphans.is_empty() {
-        if opts.remove_orphans {
-            super::settle_all(
-                orphans
-                    .iter()
-                    .map(|c| stop_and_remove(engine, c, Duration::from_secs(10), &[], sem, report)),
-            )
-            .await?;
-        } else if !opts.ignore_orphans {
-            let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
-            report(Event::Warning(format!(
-                "found containers of services no longer in the manifest ({}); run `stackctl up --remove-orphans` to remove them",
-                names.join(", ")
-            )));
-        }
+    if opts.remove_orphans {
+        super::settle_all(
+            orphans
+                .iter()
+                .copied()
+                .chain(ended_oneoffs)
+                .map(|c| stop_and_remove(engine, c, Duration::from_secs(10), &[], sem, report)),
+        )
+        .await?;
+    }
+    if !orphans.is_empty() && !opts.remove_orphans && !opts.ignore_orphans {
+        let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+        report(Event::Warning(format!(
+            "found containers of services no longer in the manifest ({}); run `stackctl up --remove-orphans` to remove them",
+            names.join(", ")
+        )));
     }
 
     let actions = decide::all(

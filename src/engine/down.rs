@@ -34,7 +34,7 @@ pub async fn down(
     let sem = Semaphore::new(32);
     let orphans: Vec<_> = observed
         .iter()
-        .filter(|c| !c.oneoff && !plan.services.contains_key(&c.service))
+        .filter(|c| !c.oneoff && !plan.defines(&c.service))
         .collect();
     if !orphans.is_empty() && !opts.remove_orphans {
         let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
@@ -55,7 +55,7 @@ pub async fn down(
     let mut done: HashSet<&str> = HashSet::new();
     let first_wave = observed
         .iter()
-        .filter(|c| c.oneoff || (!plan.services.contains_key(&c.service) && opts.remove_orphans));
+        .filter(|c| c.oneoff || (!plan.defines(&c.service) && opts.remove_orphans));
     // After a Ctrl-C no new step starts (`check_cancelled` before each): the steps in flight
     // finish, and above all no volume goes once the user has asked to stop.
     engine.check_cancelled()?;

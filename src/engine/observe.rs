@@ -99,9 +99,10 @@ impl ContainerState {
         }
     }
 
-    /// Running, or between runs of its restart policy: a stop has something to do.
+    /// Running, paused, or between runs of its restart policy: a stop has something to do (the
+    /// engine stops a paused container too, as compose's `stop` does).
     pub fn needs_stopping(self) -> bool {
-        matches!(self, Self::Running | Self::Restarting)
+        matches!(self, Self::Running | Self::Paused | Self::Restarting)
     }
 
     /// It ran and ended.

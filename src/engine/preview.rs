@@ -66,19 +66,21 @@ pub async fn up(
             out.push(change(format!("Volume {}", vol.name), "create"));
         }
     }
-    let observed: Vec<ObservedContainer> = observe::containers(engine, &plan.project, true)
-        .await?
-        .into_iter()
-        .filter(|c| !c.oneoff)
-        .collect();
+    let (oneoffs, observed): (Vec<ObservedContainer>, Vec<ObservedContainer>) =
+        observe::containers(engine, &plan.project, true)
+            .await?
+            .into_iter()
+            .partition(|c| c.oneoff);
     if opts.remove_orphans {
-        for c in observed
-            .iter()
-            .filter(|c| !plan.services.contains_key(&c.service))
-        {
+        for c in observed.iter().filter(|c| !plan.defines(&c.service)) {
             let mut ch = change(format!("Container {}", c.name), "remove");
             ch.why
                 .push("its service is no longer in the manifest".into());
+            out.push(ch);
+        }
+        for c in oneoffs.iter().filter(|c| c.state.ended()) {
+            let mut ch = change(format!("Container {}", c.name), "remove");
+            ch.why.push("a one-off container that has ended".into());
             out.push(ch);
         }
     }
@@ -123,7 +125,7 @@ pub async fn up(
 pub async fn down(engine: &Engine, plan: &Plan, opts: &DownOptions) -> Result<Vec<Change>> {
     let mut out = Vec::new();
     for c in observe::containers(engine, &plan.project, true).await? {
-        let orphan = !c.oneoff && !plan.services.contains_key(&c.service);
+        let orphan = !c.oneoff && !plan.defines(&c.service);
         if orphan && !opts.remove_orphans {
             continue;
         }

@@ -97,6 +97,7 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
         networks,
         volumes,
         services,
+        disabled: project.disabled_services.keys().cloned().collect(),
         levels: dependency_levels(project),
         swarm_secrets: project
             .secrets

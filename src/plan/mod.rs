@@ -9,7 +9,7 @@ pub mod rolling;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +51,9 @@ pub struct Plan {
     pub volumes: Vec<VolumePlan>,
     /// Services by name.
     pub services: BTreeMap<String, ServicePlan>,
+    /// Services left out because their profiles are not active: their containers are not
+    /// orphans (compose's rule).
+    pub disabled: BTreeSet<String>,
     /// Services grouped so that each level depends only on earlier ones.
     pub levels: Vec<Vec<String>>,
     /// Where each secret's value comes from, by key (Swarm stores the value).
@@ -501,6 +504,12 @@ impl ServicePlan {
 }
 
 impl Plan {
+    /// Whether the manifest defines `service`, enabled or not: a container of any other is an
+    /// orphan.
+    pub fn defines(&self, service: &str) -> bool {
+        self.services.contains_key(service) || self.disabled.contains(service)
+    }
+
     /// Leaves out the networks and volumes no service uses, as docker compose does unless
     /// `--all-resources` asks for them.
     pub fn drop_unused_resources(&mut self) {

@@ -38,16 +38,15 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<ExitCode> {
     super::check_services(&loaded.project, &args.services)?;
     let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new())?;
     let rules = rules_of(&loaded.project, &plan, &args.services)?;
-    let mut watched: Vec<String> = rules.iter().map(|r| r.service.clone()).collect();
-    watched.dedup();
     let report = ctx.reporter();
     ctx.block_on(async {
         let backend = ctx.backend().await?;
         interruptible(&backend, async {
             if !args.no_up {
                 let _lock = super::lock::acquire(&backend, &plan.project, "watch").await?;
+                // The services named (all when none is), as compose's `watch` brings them up.
                 backend
-                    .up(&plan, &watched, &up_options(false), &report)
+                    .up(&plan, &args.services, &up_options(false), &report)
                     .await?;
             }
             follow_rules(&backend, &plan, &rules, &report).await
@@ -75,7 +74,7 @@ pub(super) async fn follow_rules(
     .await
 }
 
-/// `up -d` of the watched services first; a rebuild builds one service and recreates it alone.
+/// `up -d` of the services first; a rebuild builds one service and recreates it alone.
 fn up_options(rebuild: bool) -> UpOptions {
     let mut opts = UpOptions::keep_existing(!rebuild);
     opts.no_recreate = false;

@@ -55,7 +55,9 @@ pub(super) fn apply_profiles(
         return Err(diags);
     }
     for name in dropped {
-        project.services.remove(&name);
+        if let Some(svc) = project.services.remove(&name) {
+            project.disabled_services.insert(name, svc.profiles);
+        }
     }
     let remaining: Vec<String> = project.services.keys().cloned().collect();
     for svc in project.services.values_mut() {

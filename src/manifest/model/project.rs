@@ -19,6 +19,10 @@ pub struct Project {
     pub working_dir: PathBuf,
     #[serde(skip)]
     pub config_files: Vec<PathBuf>,
+    /// The services left out because none of their profiles is active, with those profiles:
+    /// naming one on the command line activates them, as in compose.
+    #[serde(skip)]
+    pub disabled_services: BTreeMap<String, Vec<String>>,
     pub services: BTreeMap<String, Service>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, NetworkDef>,
