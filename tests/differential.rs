@@ -383,6 +383,11 @@ const KNOWN: &[(&str, &str)] = &[
          containers; stackctl previews the starts",
     ),
     (
+        "events --until 1h",
+        "compose takes the end of the daemon's event stream at --until for an error (it prints \
+         \"EOF\" and exits 1); stackctl ends with 0, as `docker events --until` does",
+    ),
+    (
         "watch --dry-run",
         "compose watches without acting on a change; stackctl refuses --dry-run for watch (exit \
          1, before anything starts)",
@@ -435,7 +440,11 @@ fn sample(command: &str, flag: &str) -> &'static str {
         ("build", "memory") => "512m",
         ("build", "provenance" | "sbom") => "true",
         ("build", "ssh") => "default",
-        ("volumes", "format") => "json",
+        ("volumes" | "events" | "logs" | "stats" | "config", "format") => "json",
+        ("events" | "logs", "since" | "until") => "1h",
+        ("logs", "tail") => "1",
+        ("config", "output") => "printed.yaml",
+        ("config", "hash") => "*",
         ("publish", "oci-version") => "1.1",
         (_, "timeout" | "wait-timeout") => "5",
         (_, "index") => "1",
@@ -485,7 +494,8 @@ fn steps_for(command: &str, flag: &str, takes_value: bool) -> Vec<Step> {
             let before: &[&str] = if command == "up" { &["-d"] } else { &[] };
             vec![step(&["down", "-t", "0"]), with(before, &["web"])]
         }
-        "up" => vec![up(), with(&["-d"], &[])],
+        // (Each is an `up -d` itself: the one before it brings back what the last one changed.)
+        "up" => vec![with(&["-d"], &[])],
         "create" => vec![step(&["down", "-t", "0"]), with(&[], &[])],
         "start" => vec![up(), step(&["stop", "-t", "0"]), with(&[], &[])],
         "unpause" => vec![up(), step(&["pause"]), with(&[], &[])],
@@ -526,7 +536,6 @@ fn steps_for(command: &str, flag: &str, takes_value: bool) -> Vec<Step> {
                     out,
                     ..with(before, after)
                 },
-                step(&["rm", "-f", "-s"]),
             ]
         }
         "exec" => {
@@ -559,6 +568,33 @@ fn steps_for(command: &str, flag: &str, takes_value: bool) -> Vec<Step> {
             step(&["down", "-t", "0"]),
         ],
         "cp" => vec![up(), with(&[], &["web:/etc/hostname", "copied"])],
+        // What follows until stopped, and what the reading test leaves out (it writes a file or
+        // asks the registry): run here beside compose, bounded where it follows.
+        "events" | "logs" | "stats" => {
+            let before: &[&str] = if command == "stats" && flag != "no-stream" {
+                &["--no-stream"]
+            } else {
+                &[]
+            };
+            let follows = command == "events" || (command == "logs" && flag == "follow");
+            let step = with(before, &[]);
+            vec![
+                up(),
+                Step {
+                    bounded: follows.then(|| Duration::from_secs(2)),
+                    out: if follows { Out::Ignored } else { Out::Presence },
+                    ..step
+                },
+            ]
+        }
+        "config" => vec![Step {
+            out: if flag == "output" {
+                Out::Ignored
+            } else {
+                Out::Presence
+            },
+            ..with(&[], &[])
+        }],
         "commit" => vec![up(), with(&[], &["web", "127.0.0.1:5000/{P}/committed:1"])],
         "export" => {
             let before: &[&str] = if flag == "output" {
@@ -639,6 +675,13 @@ fn every_flag_of_the_lifecycle_commands_leaves_what_composes_leaves() {
 #[test]
 fn every_flag_of_run_and_exec_does_what_composes_does() {
     check_family("run", &["run", "exec", "attach", "cp"]);
+}
+
+/// The reading commands' flags that follow, write a file or ask the registry (the rest are in
+/// `dropin::every_flag_of_the_reading_commands_…`).
+#[test]
+fn every_flag_of_the_following_and_printing_commands_does_what_composes_does() {
+    check_family("read", &["events", "logs", "stats", "config"]);
 }
 
 #[test]

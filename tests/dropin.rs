@@ -274,6 +274,30 @@ fn what_tools_parse_is_printed_as_compose_prints_it() {
     assert!(p.containers().is_empty());
 }
 
+/// `config --no-consistency` prints a project whose references go nowhere, as compose prints it.
+#[test]
+fn config_without_consistency_prints_what_compose_prints() {
+    let Some(peer) = peer() else { return };
+    let mut p = TestProject::new(
+        "noconsist",
+        "services:\n  web:\n    image: debian:bookworm-slim\n    networks: [nope]\n",
+    );
+    p.cleanup = false;
+    let args = ["config", "--no-consistency", "--format", "json"];
+    let theirs = in_project(&peer, &p, &args);
+    let ours = p.run(&args);
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    assert_eq!(json(&ours), json(&theirs));
+    assert!(
+        !p.run(&["config"]).status.success(),
+        "consistency is checked without the flag"
+    );
+}
+
 /// Every flag compose's help lists for the commands that only read, given alone to each tool on
 /// the same running project: both succeed or both fail, and both print something or nothing.
 /// (`logs -f` and `events` follow forever; digests need a registry; `-o` writes a file.)

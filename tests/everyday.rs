@@ -308,7 +308,7 @@ fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
     }
     let p = TestProject::new(
         "cp",
-        &format!("services:\n  box:\n{SLEEPS}    deploy: {{ replicas: 2 }}\n"),
+        &format!("services:\n  box:\n{SLEEPS}    deploy: {{ replicas: 2 }}\n    user: nobody\n"),
     );
     p.ok(&["up", "-d"]);
     let local = p.path().join("src");
@@ -350,6 +350,54 @@ fn cp_copies_files_and_folders_both_ways_with_docker_cps_naming() {
         std::fs::read_to_string(p.path().join("existing/a.txt")).unwrap(),
         "hello\n"
     );
+    // The archive's owners are kept; -a gives the files to the container's user instead (the
+    // daemon's copyUIDGID, as `docker cp -a`).
+    let owned = p.path().join("owned.txt");
+    std::fs::write(&owned, "mine\n").unwrap();
+    if std::os::unix::fs::chown(&owned, Some(4321), Some(4322)).is_ok() {
+        p.ok(&["cp", "--index", "1", "owned.txt", "box:/tmp/plain.txt"]);
+        p.ok(&["cp", "-a", "--index", "1", "owned.txt", "box:/tmp/kept.txt"]);
+        assert_eq!(
+            exec("1", "stat -c %u:%g /tmp/plain.txt").trim(),
+            "4321:4322"
+        );
+        assert_eq!(
+            exec("1", "stat -c %u:%g /tmp/kept.txt").trim(),
+            "65534:65534"
+        );
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root"
+        );
+        eprintln!("skipped: -a needs a file of another owner, which only root can make");
+    }
+    // -L copies what a link leads to, under the link's name; without it, the link itself.
+    exec("1", "ln -sf /tmp/renamed.txt /tmp/link");
+    p.ok(&["cp", "--index", "1", "box:/tmp/link", "as-link"]);
+    assert!(
+        std::fs::symlink_metadata(p.path().join("as-link"))
+            .unwrap()
+            .is_symlink()
+    );
+    std::fs::create_dir(p.path().join("followed")).unwrap();
+    p.ok(&["cp", "-L", "--index", "1", "box:/tmp/link", "followed"]);
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("followed/link")).unwrap(),
+        "hello\n"
+    );
+    p.ok(&[
+        "cp",
+        "-L",
+        "--index",
+        "1",
+        "src/link",
+        "box:/tmp/in-followed",
+    ]);
+    assert_eq!(exec("1", "cat /tmp/in-followed"), "hello\n");
+    p.ok(&["cp", "--index", "1", "src/link", "box:/tmp/in-link"]);
+    assert_eq!(exec("1", "readlink /tmp/in-link").trim(), "a.txt");
+
     // `-` is a tar stream.
     let tar = p.ok(&["cp", "box:/tmp/renamed.txt", "-"]).stdout;
     let names: Vec<String> = tar::Archive::new(&tar[..])
@@ -634,6 +682,56 @@ fn attach_shows_new_output_and_passes_ctrl_c_on() {
     assert_eq!(
         inspect(&format!("{}-box-1", p.name), "{{.State.ExitCode}}"),
         "3"
+    );
+}
+
+/// `--detach-keys` reaches the daemon: the default keys (ctrl-p ctrl-q) no longer detach, the
+/// given one does, and the container runs on.
+#[test]
+fn attach_detaches_on_the_keys_given() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "detach",
+        &format!(
+            "services:\n  box:\n    image: {IMG}\n    command: [sleep, infinity]\n    init: true\n    tty: true\n    stdin_open: true\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let mut child = p
+        .cmd(&["attach", "--detach-keys", "ctrl-x", "box"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let exited_within = |child: &mut std::process::Child, limit: Duration| {
+        let t = std::time::Instant::now();
+        while t.elapsed() < limit {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    stdin.write_all(b"\x10\x11").unwrap();
+    stdin.flush().unwrap();
+    assert!(
+        exited_within(&mut child, Duration::from_secs(2)).is_none(),
+        "ctrl-p ctrl-q detached although --detach-keys replaced them"
+    );
+    stdin.write_all(b"\x18").unwrap();
+    stdin.flush().unwrap();
+    let status = exited_within(&mut child, Duration::from_secs(15));
+    let _ = child.kill();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "ctrl-x detaches");
+    assert_eq!(
+        inspect(&format!("{}-box-1", p.name), "{{.State.Running}}"),
+        "true"
     );
 }
 

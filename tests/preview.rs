@@ -125,7 +125,7 @@ fn dry_run_up_names_what_up_then_does_and_why_and_changes_nothing() {
 }
 
 #[test]
-fn dry_run_down_scale_stop_rm_restart_list_their_changes_and_build_refuses_it() {
+fn dry_run_down_scale_stop_rm_restart_list_their_changes_and_exec_refuses_it() {
     if !daemon_available() {
         return;
     }
@@ -202,10 +202,17 @@ fn dry_run_down_scale_stop_rm_restart_list_their_changes_and_build_refuses_it() 
         [format!("Container {n}-b-1")].into_iter().collect(),
         "{unpause}"
     );
-    let out = p.run(&["--dry-run", "build"]);
+    // pull says what it would pull, and pulls nothing.
+    let pull = stdout(&p.ok(&["--dry-run", "pull"]));
+    assert_eq!(
+        previewed(&pull, "pull"),
+        [format!("Image {IMG}")].into_iter().collect(),
+        "{pull}"
+    );
+    let out = p.run(&["--dry-run", "exec", "a", "true"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--dry-run is not supported by `stackctl build`"));
-    assert_eq!(daemon_objects(&p), before, "the refused build ran");
+    assert!(stderr(&out).contains("--dry-run is not supported by `stackctl exec`"));
+    assert_eq!(daemon_objects(&p), before, "the refused exec ran");
 }
 
 #[test]
@@ -457,6 +464,38 @@ fn publish_pushes_the_compose_files_as_an_oci_artifact() {
     p.ok(&["publish", "--with-env", &other]);
     let (status, _) = get(registry.port, "/v2/sct/other/tags/list", "").unwrap();
     assert_eq!(status, 200, "--with-env publishes");
+
+    // --resolve-image-digests adds a layer that pins each image to its registry's digest.
+    if !local_daemon_available("it pushes an image to this machine's own registry") {
+        return;
+    }
+    let base = format!("127.0.0.1:{}/sct/base:1", registry.port);
+    let _pushed = Images(vec![base.clone()]);
+    assert!(docker_ok(&["tag", IMG, &base]) && docker_ok(&["push", &base]));
+    p.write(&format!("services:\n  web:\n    image: {base}\n"));
+    let pinned = format!("127.0.0.1:{}/sct/pinned:v1", registry.port);
+    p.ok(&["publish", "--resolve-image-digests", &pinned]);
+    let (_, body) = get(
+        registry.port,
+        "/v2/sct/pinned/manifests/v1",
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+    .unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let layer = &m["layers"][1];
+    assert_eq!(
+        layer["annotations"]["com.docker.compose.file"], "image-digests.yaml",
+        "{m}"
+    );
+    let digest = layer["digest"].as_str().unwrap();
+    let (_, blob) = get(
+        registry.port,
+        &format!("/v2/sct/pinned/blobs/{digest}"),
+        "*/*",
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&blob);
+    assert!(text.contains(&format!("{base}@sha256:")), "{text}");
 }
 
 /// `-f` of a git repository (`URL#ref:path`): the Compose file at that ref, read from a clone of

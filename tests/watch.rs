@@ -179,6 +179,21 @@ fn watch_syncs_restarts_runs_and_rebuilds_what_changed_and_nothing_else() {
     );
     assert_ne!(p.id(&built), built_id);
     assert!(inspect(&web(1), "{{.State.Running}}") == "true");
+    // --prune (compose's default): the image the rebuild replaced is gone, not left untagged.
+    let untagged = format!("label=com.docker.compose.project={}", p.name);
+    assert!(
+        until(Duration::from_secs(20), || docker(&[
+            "images",
+            "-q",
+            "--filter",
+            "dangling=true",
+            "--filter",
+            &untagged
+        ])
+        .is_empty())
+        .is_some(),
+        "the replaced image was left untagged"
+    );
     let out = watch.stop();
     assert!(
         !out.contains("x.tmp"),

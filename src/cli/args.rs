@@ -48,10 +48,10 @@ pub struct CpArgs {
     /// Include the service's one-off containers (made by `run`), as compose does
     #[arg(long)]
     pub all: bool,
-    /// Keep uid/gid of the files (compose's `-a`; the daemon's archive already keeps them)
+    /// Copied in, the files belong to the container's user (without it, they keep their uid/gid)
     #[arg(short = 'a', long)]
     pub archive: bool,
-    /// Follow a symbolic link given as the source
+    /// Follow a symbolic link given as the source (copy what it leads to, under its name)
     #[arg(short = 'L', long)]
     pub follow_link: bool,
 }

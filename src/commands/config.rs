@@ -11,7 +11,6 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     let loaded = ctx.load()?;
     super::note_unhonoured(&[
         (args.no_interpolate, "--no-interpolate"),
-        (args.no_consistency, "--no-consistency"),
         (args.no_env_resolution, "--no-env-resolution"),
     ]);
     let mut project = loaded.project.clone();
@@ -53,10 +52,12 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     } else if args.models {
         lines(project.models.keys().collect())
     } else if args.list_profiles {
+        // Every profile the files name, active or not, as compose lists them.
         let mut all: Vec<&String> = project
             .services
             .values()
             .flat_map(|s| &s.profiles)
+            .chain(project.disabled_services.values().flatten())
             .collect();
         all.sort();
         all.dedup();
@@ -154,6 +155,19 @@ fn pin_images(ctx: &Ctx, project: &mut crate::manifest::Project) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// An override file that pins every image of `project` to its registry's digest (what
+/// `config --lock-image-digests` prints, and `publish --resolve-image-digests` adds as a layer).
+pub(super) fn digests_override(ctx: &Ctx, project: &crate::manifest::Project) -> Result<String> {
+    let mut pinned = project.clone();
+    pin_images(ctx, &mut pinned)?;
+    let only = images_only(&pinned);
+    let mut value = serde_yaml::to_value(serde_json::json!({ "services": only.services }))?;
+    escape_dollars(&mut value);
+    Ok(crate::manifest::printed::yaml_1_1_safe(
+        &serde_yaml::to_string(&value)?,
+    ))
 }
 
 /// `--lock-image-digests`: the services with their images (and image volumes) only.

@@ -96,10 +96,6 @@ pub fn local_target(dest: &Path, dest_is_dir: bool, entry: &Path) -> Option<Path
 }
 
 pub fn run(ctx: &Ctx, args: CpArgs) -> Result<()> {
-    super::note_unhonoured(&[
-        (args.archive, "--archive"),
-        (args.follow_link, "--follow-link"),
-    ]);
     let (from, to) = (
         parse_operand(&args.source),
         parse_operand(&args.destination),
@@ -168,11 +164,11 @@ pub fn run(ctx: &Ctx, args: CpArgs) -> Result<()> {
         }
         match (&from, &to) {
             (Operand::Container { path, .. }, dest) => {
-                copy_out(engine, targets[0], path, dest).await
+                copy_out(engine, targets[0], path, dest, args.follow_link).await
             }
             (source, Operand::Container { path, .. }) => {
                 for c in targets {
-                    copy_in(engine, c, source, path).await?;
+                    copy_in(engine, c, source, path, &args).await?;
                 }
                 Ok(())
             }
@@ -186,7 +182,26 @@ async fn copy_out(
     c: &ObservedContainer,
     path: &str,
     dest: &Operand,
+    follow_link: bool,
 ) -> Result<()> {
+    // `-L`: a link is copied as what it leads to, under the link's own name.
+    let (path, link_name) = match archive::link_target(engine, &c.id, path).await? {
+        Some(target) if follow_link => {
+            let followed = if target.starts_with('/') {
+                target
+            } else {
+                format!("{}/{target}", parent_of(path).trim_end_matches('/'))
+            };
+            let name = path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .map(str::to_owned);
+            (followed, name)
+        }
+        _ => (path.to_owned(), None),
+    };
+    let path = path.as_str();
     if archive::stat(engine, &c.id, path).await?.is_none() {
         bail!(
             UsageError::new(format!("{}:{path} does not exist", c.name)).hint(format!(
@@ -206,6 +221,10 @@ async fn copy_out(
         }
         Operand::Local(p) => p.clone(),
         Operand::Container { .. } => unreachable!("checked by run"),
+    };
+    let dest = match link_name {
+        Some(name) if dest.is_dir() => dest.join(name),
+        _ => dest,
     };
     let dest_is_dir = dest.is_dir();
     if !dest_is_dir {
@@ -331,6 +350,7 @@ async fn copy_in(
     c: &ObservedContainer,
     source: &Operand,
     dest: &str,
+    args: &CpArgs,
 ) -> Result<()> {
     let dest_kind = archive::stat(engine, &c.id, dest).await?;
     let local = match source {
@@ -345,17 +365,26 @@ async fn copy_in(
             let body = stdin
                 .take_while(|r| std::future::ready(r.is_ok()))
                 .filter_map(|r| async { r.ok() });
-            return archive::upload(engine, &c.id, dest, body).await;
+            return archive::upload(engine, &c.id, dest, body, args.archive).await;
         }
         Operand::Local(p) => p.clone(),
         Operand::Container { .. } => unreachable!("checked by run"),
     };
-    let meta = std::fs::symlink_metadata(&local)
-        .map_err(|e| UsageError::new(format!("{}: {e}", local.display())))?;
+    // `-L` follows a link given as the source; otherwise the link itself is copied.
+    let follow = args.follow_link;
+    let meta = if follow {
+        std::fs::metadata(&local)
+    } else {
+        std::fs::symlink_metadata(&local)
+    }
+    .map_err(|e| UsageError::new(format!("{}: {e}", local.display())))?;
     let source_name = local
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .or_else(|| {
+            let full = local.canonicalize().ok()?;
+            full.file_name().map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "copy".into());
     let (dir, name) = upload_plan(dest, dest_kind, &source_name, meta.is_dir())?;
     if archive::stat(engine, &c.id, &dir).await? != Some(PathKind::Dir) {
@@ -372,7 +401,7 @@ async fn copy_in(
     let (writer, reader) = tokio::io::duplex(256 * 1024);
     let packing = tokio::task::spawn_blocking(move || -> Result<()> {
         let mut tar = tar::Builder::new(SyncIoBridge::new(writer));
-        tar.follow_symlinks(false);
+        tar.follow_symlinks(follow);
         if meta.is_dir() {
             tar.append_dir_all(&name, &local)?;
         } else {
@@ -382,7 +411,7 @@ async fn copy_in(
         Ok(())
     });
     let body = ReaderStream::new(reader).filter_map(|r: std::io::Result<Bytes>| async { r.ok() });
-    let uploaded = archive::upload(engine, &c.id, &dir, body).await;
+    let uploaded = archive::upload(engine, &c.id, &dir, body, args.archive).await;
     packing.await?.context("reading the files to copy")?;
     uploaded
 }

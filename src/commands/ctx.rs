@@ -35,6 +35,8 @@ pub struct Ctx {
     /// The services the command line names: a named service whose profile is not active
     /// activates it (compose's rule: `up -d job` runs `job` of profile `jobs`).
     named: Vec<String>,
+    /// References to undeclared resources pass (`config --no-consistency`).
+    no_consistency: bool,
 }
 
 impl Ctx {
@@ -46,7 +48,15 @@ impl Ctx {
             fetched: OnceLock::new(),
             loaded: OnceLock::new(),
             named: Vec::new(),
+            no_consistency: false,
         }
+    }
+
+    /// The same context for a command that prints the project without running it, as
+    /// `config --no-consistency` asks: references to undeclared resources pass.
+    pub fn without_consistency(mut self, yes: bool) -> Self {
+        self.no_consistency = yes;
+        self
     }
 
     /// The same context for a command line that names `services`.
@@ -116,6 +126,7 @@ impl Ctx {
             },
             inline: None,
             include_chain: Vec::new(),
+            no_consistency: self.no_consistency,
         };
         let mut opts = opts;
         let mut loaded = manifest::load(&opts)?;

@@ -287,7 +287,9 @@ pub fn up(ctx: &Ctx, args: UpArgs) -> Result<ExitCode> {
         .await?;
         let watching = async {
             match &rules {
-                Some(rules) => super::watch::follow_rules(&backend, &plan, rules, &report).await,
+                Some(rules) => {
+                    super::watch::follow_rules(&backend, &plan, rules, true, &report).await
+                }
                 None => std::future::pending().await,
             }
         };

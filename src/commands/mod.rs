@@ -44,7 +44,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         crate::cli::Ansi::Always => crate::ui::Ansi::Always,
         crate::cli::Ansi::Auto => crate::ui::Ansi::Auto,
     });
-    let ctx = Ctx::new(cli.global, shape).naming(cli.command.named_services());
+    let no_consistency = matches!(&cli.command, Command::Config(a) if a.no_consistency);
+    let ctx = Ctx::new(cli.global, shape)
+        .naming(cli.command.named_services())
+        .without_consistency(no_consistency);
     let name = cli.command.name();
     let reach = reach::reach(&cli.command);
     ctx.target()

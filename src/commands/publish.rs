@@ -13,7 +13,6 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> Result<()> {
     super::note_unhonoured(&[
         (args.app, "--app"),
         (args.oci_version.is_some(), "--oci-version"),
-        (args.resolve_image_digests, "--resolve-image-digests"),
     ]);
     let to = Reference::parse(&args.repository)?;
     let loaded = ctx.load()?;
@@ -57,6 +56,13 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "compose.yaml".into());
         layers.push(Layer { file_name, content });
+    }
+    // --resolve-image-digests: an override layer that pins each image, as compose adds one.
+    if args.resolve_image_digests {
+        layers.push(Layer {
+            file_name: "image-digests.yaml".into(),
+            content: super::config::digests_override(ctx, project)?.into_bytes(),
+        });
     }
     if ctx.global.dry_run {
         ui::out(format!(

@@ -247,7 +247,7 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
         }
         // Attached before it starts, the stream has all its output; asking for the logged output
         // too repeated lines on Engine 28 when the process wrote before the replay was read.
-        let session = ops::attach(engine, &id, stdin, false).await?;
+        let session = ops::attach(engine, &id, stdin, false, None).await?;
         containers::start(engine, &id, "one-off").await?;
         let _raw = RawMode::enable(tty);
         pump_session(session, tty, stdin).await?;
@@ -262,15 +262,16 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
 
 /// Attaches this terminal to a running replica: its output from now on, stdin when the service
 /// keeps it open (`stdin_open: true`). Ctrl-C is passed on to the container as SIGINT (unless
-/// `--sig-proxy=false`, when it detaches); exits with the container's code once it stops.
+/// `--sig-proxy=false`, when it detaches); the daemon detaches on `--detach-keys` (ctrl-p
+/// ctrl-q unless given); exits with the container's code once it stops, 0 when detached.
 pub fn attach(ctx: &Ctx, args: AttachArgs) -> Result<ExitCode> {
-    super::note_unhonoured(&[(args.detach_keys.is_some(), "--detach-keys")]);
     let services = vec![args.service.clone()];
     let code = with_project(ctx, &services, async |engine, plan| {
         let c = &running_replica(engine, plan, &args.service, args.index).await?;
         let (tty, stdin_open) = containers::tty_and_stdin(engine, &c.id).await?;
         let forward = stdin_open && !args.no_stdin;
-        let session = ops::attach(engine, &c.id, forward, false).await?;
+        let keys = args.detach_keys.as_deref();
+        let session = ops::attach(engine, &c.id, forward, false, keys).await?;
         let _raw = RawMode::enable(tty && forward && std::io::stdin().is_terminal());
         let pumping = pump_session(session, tty, forward);
         tokio::pin!(pumping);

@@ -21,8 +21,28 @@ pub enum PathKind {
 /// Go's `os.ModeDir`, as the daemon reports a path's mode.
 const GO_MODE_DIR: u32 = 1 << 31;
 
+/// Where `path` in the container leads when it is a symbolic link (as the link says it,
+/// perhaps relative to the link's folder); `None` when it is not a link or not there.
+pub async fn link_target(engine: &Engine, id: &str, path: &str) -> Result<Option<String>> {
+    let found = path_stat(engine, id, path).await?;
+    Ok(found.map(|s| s.link_target).filter(|t| !t.is_empty()))
+}
+
 /// The kind of `path` in the container, `None` when nothing is there.
 pub async fn stat(engine: &Engine, id: &str, path: &str) -> Result<Option<PathKind>> {
+    let found = path_stat(engine, id, path).await?;
+    Ok(found.map(|s| match s.file_mode & GO_MODE_DIR {
+        0 => PathKind::File,
+        _ => PathKind::Dir,
+    }))
+}
+
+/// What the daemon says of `path` in the container (without following a link there).
+async fn path_stat(
+    engine: &Engine,
+    id: &str,
+    path: &str,
+) -> Result<Option<bollard::container::PathStatResponse>> {
     let opts = ContainerArchiveInfoOptions {
         path: path.to_owned(),
     };
@@ -31,8 +51,7 @@ pub async fn stat(engine: &Engine, id: &str, path: &str) -> Result<Option<PathKi
         .get_container_archive_info(id, Some(opts))
         .await
     {
-        Ok(s) if s.file_mode & GO_MODE_DIR != 0 => Ok(Some(PathKind::Dir)),
-        Ok(_) => Ok(Some(PathKind::File)),
+        Ok(s) => Ok(Some(s)),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(e).api(|| format!("looking at {path} in the container")),
     }
@@ -53,15 +72,19 @@ pub fn download(
         .map(|r| r.map_err(std::io::Error::other))
 }
 
-/// Unpacks a tar stream into the folder `dir` of the container.
+/// Unpacks a tar stream into the folder `dir` of the container. The files keep the uid and gid
+/// the archive gives them, or with `to_container_user` (`cp -a`, the daemon's copyUIDGID)
+/// belong to the container's configured user.
 pub async fn upload(
     engine: &Engine,
     id: &str,
     dir: &str,
     tar: impl Stream<Item = Bytes> + Send + 'static,
+    to_container_user: bool,
 ) -> Result<()> {
     let opts = UploadToContainerOptions {
         path: dir.to_owned(),
+        copy_uidgid: to_container_user.then(|| "true".to_owned()),
         ..Default::default()
     };
     engine
@@ -139,7 +162,7 @@ pub async fn put_files(
         )?;
     }
     let bytes = Bytes::from(tar.into_inner()?);
-    upload(engine, id, "/", futures::stream::iter([bytes])).await
+    upload(engine, id, "/", futures::stream::iter([bytes]), false).await
 }
 
 /// A tar that starts with the folders above `targets` (absolute container paths).
@@ -180,5 +203,5 @@ pub async fn put_host_files(
         tar.append_file(to.trim_start_matches('/'), &mut file)?;
     }
     let bytes = Bytes::from(tar.into_inner()?);
-    upload(engine, id, "/", futures::stream::iter([bytes])).await
+    upload(engine, id, "/", futures::stream::iter([bytes]), false).await
 }

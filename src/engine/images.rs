@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use bollard::query_parameters::CreateImageOptions;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{Engine, Event, Reporter, build, is_not_found, step};
+use super::{ApiContext, Engine, Event, Reporter, build, is_not_found, step};
 use crate::manifest::DeferredRefusals;
 use crate::manifest::units::PullPolicy as ServicePull;
 use crate::plan::ServicePlan;
@@ -545,5 +545,38 @@ fn build_order(jobs: Vec<&ServicePlan>) -> Vec<Vec<&ServicePlan>> {
     }
     levels
 }
+/// Removes the project's images that a rebuild left without a tag (`watch --prune`, on by
+/// default as in compose). One a container still uses stays; returns how many went.
+pub async fn prune_dangling(engine: &Engine, project: &str) -> Result<usize> {
+    let filters = std::collections::HashMap::from([
+        ("dangling".to_owned(), vec!["true".to_owned()]),
+        (
+            "label".to_owned(),
+            vec![format!("com.docker.compose.project={project}")],
+        ),
+    ]);
+    let list = engine
+        .docker
+        .list_images(Some(bollard::query_parameters::ListImagesOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .api(|| "listing the project's untagged images".into())?;
+    let mut removed = 0;
+    for image in list {
+        let gone = engine
+            .docker
+            .remove_image(
+                &image.id,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await;
+        removed += usize::from(gone.is_ok());
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests;

@@ -280,8 +280,15 @@ fn rand_u64() -> u64 {
 }
 
 /// Attaches to a container's streams; `replay` sends what it printed before too (for a one-off
-/// attached before it starts, so that nothing is missed).
-pub async fn attach(engine: &Engine, id: &str, stdin: bool, replay: bool) -> Result<Session> {
+/// attached before it starts, so that nothing is missed). The daemon ends the attachment when it
+/// reads `detach_keys` on stdin (its default, ctrl-p ctrl-q, when None).
+pub async fn attach(
+    engine: &Engine,
+    id: &str,
+    stdin: bool,
+    replay: bool,
+    detach_keys: Option<&str>,
+) -> Result<Session> {
     let res = engine
         .docker
         .attach_container(
@@ -292,7 +299,7 @@ pub async fn attach(engine: &Engine, id: &str, stdin: bool, replay: bool) -> Res
                 stdout: true,
                 stderr: true,
                 logs: replay,
-                detach_keys: None,
+                detach_keys: detach_keys.map(str::to_owned),
             }),
         )
         .await

@@ -85,10 +85,13 @@ pub fn single_host_port_conflicts(p: &Project, loc: &Locator) -> BTreeMap<String
     out
 }
 
+/// Refuses what cannot be run, naming the field and the fix. With `consistency` false (`config
+/// --no-consistency`) references to undeclared networks, volumes, configs and secrets pass.
 pub fn validate(
     p: &Project,
     loc: &Locator,
     _vars: &HashMap<String, String>,
+    consistency: bool,
 ) -> Result<(), Diagnostics> {
     let mut diags = Diagnostics::default();
     let root = FieldPath::root();
@@ -230,7 +233,7 @@ pub fn validate(
             .chain(["default"])
             .collect();
         for net in svc.networks.keys() {
-            if !p.networks.contains_key(net) && net != "default" {
+            if consistency && !p.networks.contains_key(net) && net != "default" {
                 diags.push(
                     loc.diag(
                         &sp.key("networks").key(net),
@@ -245,7 +248,8 @@ pub fn validate(
             }
         }
         for (i, m) in svc.volumes.iter().enumerate() {
-            if m.kind == MountKind::Volume
+            if consistency
+                && m.kind == MountKind::Volume
                 && let Some(src) = &m.source
                 && !p.volumes.contains_key(src)
             {
@@ -277,7 +281,7 @@ pub fn validate(
             }
         }
         for (i, c) in svc.configs.iter().enumerate() {
-            if !p.configs.contains_key(&c.source) {
+            if consistency && !p.configs.contains_key(&c.source) {
                 diags.push(
                     loc.diag(
                         &sp.key("configs").index(i),
@@ -289,7 +293,7 @@ pub fn validate(
             }
         }
         for (i, s) in svc.secrets.iter().enumerate() {
-            if !p.secrets.contains_key(&s.source) {
+            if consistency && !p.secrets.contains_key(&s.source) {
                 diags.push(
                     loc.diag(
                         &sp.key("secrets").index(i),

@@ -33,12 +33,12 @@ const QUIET: Duration = Duration::from_millis(250);
 const LONGEST_BATCH: Duration = Duration::from_secs(2);
 
 pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<ExitCode> {
-    super::note_unhonoured(&[(!args.prune, "--prune=false"), (args.quiet, "--quiet")]);
     let loaded = ctx.load()?;
     super::check_services(&loaded.project, &args.services)?;
     let plan = ctx.plan_to_create(&loaded.project, &BTreeMap::new())?;
     let rules = rules_of(&loaded.project, &plan, &args.services)?;
-    let report = ctx.reporter();
+    // --quiet hides the builds' output, as compose's does.
+    let report = ctx.reporter_quieter(false, args.quiet);
     ctx.block_on(async {
         let backend = ctx.backend().await?;
         interruptible(&backend, async {
@@ -49,18 +49,20 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> Result<ExitCode> {
                     .up(&plan, &args.services, &up_options(false), &report)
                     .await?;
             }
-            follow_rules(&backend, &plan, &rules, &report).await
+            follow_rules(&backend, &plan, &rules, args.prune, &report).await
         })
         .await
         .map(|()| ExitCode::SUCCESS)
     })
 }
 
-/// Follows `rules` until interrupted; a rebuild goes through `backend`'s `up`.
+/// Follows `rules` until interrupted; a rebuild goes through `backend`'s `up`, and with `prune`
+/// the image it replaced goes once untagged.
 pub(super) async fn follow_rules(
     backend: &Backend,
     plan: &Plan,
     rules: &[Rule],
+    prune: bool,
     report: &Reporter,
 ) -> Result<()> {
     let engine = backend.containers()?;
@@ -68,8 +70,11 @@ pub(super) async fn follow_rules(
         let _lock = super::lock::acquire(backend, &plan.project, "watch").await?;
         backend
             .up(plan, &services, &up_options(true), report)
-            .await
-            .map(|_| ())
+            .await?;
+        if prune {
+            crate::engine::images::prune_dangling(engine, &plan.project).await?;
+        }
+        Ok(())
     })
     .await
 }

@@ -153,6 +153,7 @@ pub(super) fn load_includes(
             environ: opts.environ.clone(),
             inline: None,
             include_chain: chain.clone(),
+            no_consistency: opts.no_consistency,
         };
         let loaded = load(&sub_opts)?;
         let mut project = loaded.project;

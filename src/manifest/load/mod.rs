@@ -66,6 +66,9 @@ pub struct LoadOptions {
     pub inline: Option<Vec<u8>>,
     /// The files that include this one, outermost first (to refuse include loops).
     pub include_chain: Vec<PathBuf>,
+    /// References to undeclared networks, volumes, configs and secrets are let through
+    /// (`config --no-consistency`, which prints a project without running it).
+    pub no_consistency: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -389,7 +392,7 @@ fn load_once(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         }
     }
     add_implicit_dependencies(&mut project, &loc)?;
-    validate::validate(&project, &loc, &variables)?;
+    validate::validate(&project, &loc, &variables, !opts.no_consistency)?;
     apply_profiles(&mut project, &variables, &loc)?;
     let missing_values = resolve::file_values(&mut project, &variables, &loc);
     let single_host_conflicts = validate::single_host_port_conflicts(&project, &loc);

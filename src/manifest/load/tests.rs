@@ -334,3 +334,28 @@ fn top_level_extensions_are_kept_for_config_and_a_later_file_wins() {
     let json = serde_json::to_value(p).unwrap();
     assert_eq!(json["x-data"][2], 3);
 }
+
+#[test]
+fn without_consistency_undeclared_references_pass_and_only_they() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "services:\n  a:\n    image: nginx\n    networks: [nope]\n    volumes: [\"gone:/v\"]\n    secrets: [hidden]\n    configs: [absent]\n";
+    std::fs::write(dir.path().join("compose.yaml"), text).unwrap();
+    let opts = |no_consistency| LoadOptions {
+        cwd: dir.path().to_path_buf(),
+        no_consistency,
+        ..LoadOptions::default()
+    };
+    let refused = load(&opts(false)).unwrap_err().to_string();
+    for name in ["nope", "gone", "hidden", "absent"] {
+        assert!(refused.contains(name), "{refused}");
+    }
+    let p = load(&opts(true)).expect("printed as written").project;
+    assert!(p.services["a"].networks.contains_key("nope"));
+    // What is wrong in itself is still refused.
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  a:\n    image: \"UPPER case\"\n",
+    )
+    .unwrap();
+    assert!(load(&opts(true)).is_err());
+}
