@@ -193,6 +193,28 @@ fn inline_dockerfiles_tags_and_targets_build() {
     );
 }
 
+/// `build -m` limits the memory of the containers the build runs its steps in.
+#[test]
+fn build_memory_limits_the_build_steps() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("bkmem", "services: {}\n");
+    let image = format!("{}-app", p.name);
+    let _cleanup = Images(vec![image.clone()]);
+    p.write(&format!(
+        "services:\n  app:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM {BASE}\n        RUN (cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes) > /limit\n"
+    ));
+    p.ok(&["build", "-m", "256m", "--no-cache"]);
+    assert_eq!(
+        docker(&["run", "--rm", &image, "cat", "/limit"]),
+        "268435456"
+    );
+    let bad = p.run(&["build", "-m", "lots"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("-m/--memory"), "{}", stderr(&bad));
+}
+
 /// A build with `additional_contexts` (a folder and `service:base`), the image `base` builds.
 fn contexts_project(prefix: &str) -> TestProject {
     let p = TestProject::new(

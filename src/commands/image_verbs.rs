@@ -20,9 +20,17 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
         (args.ssh.is_some() && !agent, "--ssh ID=PATH"),
         (args.builder.is_some(), "--builder"),
         (args.check, "--check"),
-        (args.memory.is_some(), "--memory"),
         (args.print, "--print"),
     ]);
+    let memory = args
+        .memory
+        .as_deref()
+        .map(crate::manifest::units::parse_bytes)
+        .transpose()
+        .map_err(|why| {
+            UsageError::new(format!("-m/--memory: {why}"))
+                .hint("give bytes with a unit, e.g. -m 512m")
+        })?;
     refuse_attestations(&[("--provenance", &args.provenance), ("--sbom", &args.sbom)])?;
     let loaded = ctx.load()?;
     check_services(&loaded.project, &args.services)?;
@@ -31,6 +39,7 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
     for build in plan.services.values_mut().filter_map(|s| s.build.as_mut()) {
         build.args.extend(overrides.clone());
         build.ssh_agent |= agent;
+        build.memory = memory;
     }
     let selected = selection(&plan, &args.services, args.with_dependencies);
     let services: Vec<_> = plan

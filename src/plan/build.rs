@@ -555,6 +555,7 @@ fn build_plan(project: &Project, svc: &Service, b: &Build) -> BuildPlan {
             .any(|c| crate::manifest::cache_type(c) == "inline"),
         network: b.network.clone(),
         shm_size: b.shm_size,
+        memory: None,
         extra_hosts: b.extra_hosts.clone(),
         secrets,
         ssh_agent: b.ssh.iter().any(|s| s == "default"),

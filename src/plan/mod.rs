@@ -141,6 +141,8 @@ pub struct BuildPlan {
     pub inline_cache: bool,
     pub network: Option<String>,
     pub shm_size: Option<u64>,
+    /// The build containers' memory limit in bytes (`build -m`; the Compose file has no key).
+    pub memory: Option<u64>,
     pub extra_hosts: Vec<String>,
     pub secrets: Vec<BuildSecret>,
     /// Forward the user's ssh agent (`ssh: [default]`).

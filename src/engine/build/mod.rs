@@ -89,6 +89,11 @@ pub async fn build_image(
     let no_cache = flags.no_cache || build.no_cache;
     let pull = flags.pull || build.pull;
     let built = if build.needs_session() {
+        if build.memory.is_some() {
+            report(super::Event::Warning(format!(
+                "{service}: -m is not applied, as this build needs BuildKit (secrets, ssh or named contexts), which takes no memory limit"
+            )));
+        }
         let contexts = session::named_contexts(engine, project, service, build, report).await?;
         session::solve(
             engine,
@@ -120,17 +125,25 @@ pub async fn build_image(
             cachefrom: (!build.cache_from.is_empty()).then(|| build.cache_from.clone()),
             networkmode: build.network.clone(),
             shmsize: build.shm_size.map(|s| s.min(i32::MAX as u64) as i32),
+            memory: build.memory.map(|m| m.min(i32::MAX as u64) as i32),
             extrahosts: (!build.extra_hosts.is_empty()).then(|| build.extra_hosts.join(",")),
             remote: build.remote.clone(),
             ..Default::default()
         };
+        // BuildKit takes no memory limit: `-m` asks for the legacy builder, which applies it.
+        let buildkit = build.memory.is_none();
+        if !buildkit {
+            report(Event::Warning(format!(
+                "{service}: -m builds with the daemon's legacy builder, the one that limits memory (no `RUN --mount`, no parallel stages)"
+            )));
+        }
         match run_build(
             engine,
             &object,
             image,
             options.clone(),
             tar.clone(),
-            true,
+            buildkit,
             report,
         )
         .await
