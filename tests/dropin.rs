@@ -274,6 +274,34 @@ fn what_tools_parse_is_printed_as_compose_prints_it() {
     assert!(p.containers().is_empty());
 }
 
+/// `ARGS` through compose and stackctl on `p`: both succeed and print the same JSON, returned.
+fn same_json_as_compose(peer: &Path, p: &TestProject, args: &[&str]) -> serde_json::Value {
+    let theirs = in_project(peer, p, args);
+    let ours = p.run(args);
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    assert_eq!(json(&ours), json(&theirs));
+    json(&ours)
+}
+
+/// `config --no-interpolate` prints the files as written, `${…}` and all (an unset required
+/// variable included), as compose prints them.
+#[test]
+fn config_without_interpolation_prints_what_compose_prints() {
+    let Some(peer) = peer() else { return };
+    let mut p = TestProject::new(
+        "nointerp",
+        "services:\n  web:\n    image: \"debian:${TAG:-bookworm-slim}\"\n    environment: [\"A=${SCT_UNSET_A:?need A}\", \"B=$$HOME\"]\n    ports: [\"${PORT:-80}:80\"]\n    networks: [front]\n    deploy:\n      replicas: ${N:-2}\n  off:\n    image: z\n    profiles: [later]\nnetworks:\n  front: {}\nx-top: ${Q}\n",
+    );
+    p.cleanup = false;
+    let args = ["config", "--no-interpolate", "--format", "json"];
+    let ours = same_json_as_compose(&peer, &p, &args);
+    assert_eq!(ours["services"]["web"]["deploy"]["replicas"], "${N:-2}");
+}
+
 /// `config --no-consistency` prints a project whose references go nowhere, as compose prints it.
 #[test]
 fn config_without_consistency_prints_what_compose_prints() {
@@ -284,14 +312,7 @@ fn config_without_consistency_prints_what_compose_prints() {
     );
     p.cleanup = false;
     let args = ["config", "--no-consistency", "--format", "json"];
-    let theirs = in_project(&peer, &p, &args);
-    let ours = p.run(&args);
-    assert!(theirs.status.success(), "{}", stderr(&theirs));
-    assert!(ours.status.success(), "{}", stderr(&ours));
-    let json = |o: &std::process::Output| -> serde_json::Value {
-        serde_json::from_slice(&o.stdout).expect("json")
-    };
-    assert_eq!(json(&ours), json(&theirs));
+    same_json_as_compose(&peer, &p, &args);
     assert!(
         !p.run(&["config"]).status.success(),
         "consistency is checked without the flag"

@@ -8,11 +8,11 @@ use super::Ctx;
 use crate::cli::{ConfigArgs, Format};
 
 pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
+    if args.no_interpolate {
+        return print_as_written(ctx, &args);
+    }
     let loaded = ctx.load()?;
-    super::note_unhonoured(&[
-        (args.no_interpolate, "--no-interpolate"),
-        (args.no_env_resolution, "--no-env-resolution"),
-    ]);
+    super::note_unhonoured(&[(args.no_env_resolution, "--no-env-resolution")]);
     let mut project = loaded.project.clone();
     super::check_services(&project, &args.service_names)?;
     if !args.service_names.is_empty() {
@@ -106,11 +106,21 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
                 args.format == Some(Format::Json),
             );
         }
-        match args.format.unwrap_or(Format::Yaml) {
-            Format::Json => format!("{}\n", serde_json::to_string_pretty(&value)?),
-            _ => crate::manifest::printed::yaml_1_1_safe(&serde_yaml::to_string(&value)?),
-        }
+        rendered(&value, args.format)?
     };
+    emit(text, &args)
+}
+
+/// The document as JSON or YAML (YAML 1.1 readers' booleans quoted).
+fn rendered(value: &serde_yaml::Value, format: Option<Format>) -> Result<String> {
+    Ok(match format.unwrap_or(Format::Yaml) {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(value)?),
+        _ => crate::manifest::printed::yaml_1_1_safe(&serde_yaml::to_string(value)?),
+    })
+}
+
+/// To `-o FILE`, or to stdout.
+fn emit(text: String, args: &ConfigArgs) -> Result<()> {
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?,
@@ -155,6 +165,42 @@ fn pin_images(ctx: &Ctx, project: &mut crate::manifest::Project) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// `--no-interpolate`: the files as written, `${…}` printed rather than read. The files and the
+/// project's name come from a load when one succeeds; one that fails on a variable (`${A:?}`
+/// unset) is no reason not to print, so then they come from the command line and the folder.
+fn print_as_written(ctx: &Ctx, args: &ConfigArgs) -> Result<()> {
+    let (files, name) = match ctx.load() {
+        Ok(loaded) => (loaded.project.config_files, loaded.project.name),
+        Err(_) => {
+            let cwd = std::env::current_dir()?;
+            let files = if ctx.global.files.is_empty() {
+                crate::manifest::DEFAULT_FILES
+                    .iter()
+                    .map(|f| cwd.join(f))
+                    .find(|f| f.is_file())
+                    .into_iter()
+                    .collect()
+            } else {
+                ctx.global.files.clone()
+            };
+            let folder = cwd
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = ctx.global.project_name.clone().unwrap_or(folder);
+            let name = crate::manifest::normalize_project_name(&name).unwrap_or(name);
+            (files, name)
+        }
+    };
+    let mut documents = Vec::new();
+    for file in &files {
+        documents.extend(crate::manifest::raw_documents(file)?);
+    }
+    let merged = crate::manifest::as_written::merged(documents);
+    let value = crate::manifest::as_written::as_compose_prints(merged, &name);
+    emit(rendered(&value, args.format)?, args)
 }
 
 /// An override file that pins every image of `project` to its registry's digest (what

@@ -4,6 +4,7 @@
 // Diagnostics are large but only built on the error path, once per problem.
 #![allow(clippy::result_large_err)]
 
+pub mod as_written;
 mod build_rules;
 mod deferred;
 mod diag;
@@ -28,7 +29,7 @@ pub use diag::{Diagnostic, Diagnostics, nearest, problems_of, some_of};
 pub use interpolate::{InterpolationError, VariableUse, interpolate};
 pub use load::{
     DEFAULT_FILES, LoadOptions, Loaded, container_sources, load, normalize_project_name,
-    read_env_file,
+    raw_documents, read_env_file,
 };
 pub use model::*;
 pub use validate::find_cycle;

@@ -28,6 +28,7 @@ use extends::*;
 pub use files::read_env_file;
 use files::*;
 pub use names::{is_valid_project_name, normalize_project_name};
+pub use parse::raw_documents;
 use parse::*;
 pub use resolve::container_sources;
 use resolve::*;

@@ -80,6 +80,30 @@ pub(super) fn parse_source(
     bytes: Vec<u8>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<(SourceFile, Value)>, Diagnostics> {
+    parse_source_as(path, bytes, Some(lookup))
+}
+
+/// The documents of the manifest at `path` as written: `${…}` left alone (`config
+/// --no-interpolate`), after the same bounds and merge keys as a load.
+pub fn raw_documents(path: &Path) -> Result<Vec<Value>, Diagnostics> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostics::from(Diagnostic::new(format!("cannot read the manifest: {e}")).in_file(path))
+    })?;
+    Ok(parse_source_as(path, bytes, None)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect())
+}
+
+/// A variable's value, by name (the project's variables).
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// `parse_source`, interpolating with `lookup` when there is one.
+fn parse_source_as(
+    path: &Path,
+    bytes: Vec<u8>,
+    lookup: Option<Lookup<'_>>,
+) -> Result<Vec<(SourceFile, Value)>, Diagnostics> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::new(format!(
             "the manifest is larger than the limit of {MAX_FILE_BYTES} bytes"
@@ -133,7 +157,9 @@ pub(super) fn parse_source(
             .at(1, 1, text.lines().next())
             .into());
         }
-        strip_extensions(&mut value, 0);
+        if lookup.is_some() {
+            strip_extensions(&mut value, 0);
+        }
         let source = SourceFile {
             path: path.to_path_buf(),
             spans,
@@ -142,7 +168,9 @@ pub(super) fn parse_source(
         let loc = Locator {
             files: std::slice::from_ref(&source),
         };
-        interpolate_value(&mut value, &FieldPath::root(), lookup, &loc, &mut diags);
+        if let Some(lookup) = lookup {
+            interpolate_value(&mut value, &FieldPath::root(), lookup, &loc, &mut diags);
+        }
         if !diags.is_empty() {
             return Err(diags);
         }
