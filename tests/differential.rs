@@ -200,13 +200,18 @@ impl Side<'_> {
                     .filter(|m| m.len() == 64 && m.chars().all(|c| c.is_ascii_hexdigit()))
                     .map(str::to_owned),
             );
-            let age = if ids.get(container).is_some_and(|old| old == id) {
-                "kept"
+            // Whether a rebuild makes a new image (and so a new container) depends on the builder
+            // (compose's legacy one here makes a new ID for the same steps; BuildKit does not):
+            // the built service's containers are compared by state alone.
+            let age = if container.contains("-built-") {
+                ""
+            } else if ids.get(container).is_some_and(|old| old == id) {
+                " kept"
             } else {
-                "new"
+                " new"
             };
             lines.push(format!(
-                "container {} {state} {age}",
+                "container {} {state}{age}",
                 masked(container, name)
             ));
             now.insert(container.to_owned(), id.to_owned());
@@ -232,6 +237,9 @@ impl Side<'_> {
             "{{.Repository}}:{{.Tag}}",
         ])
         .lines()
+        // An image a rebuild replaced keeps its repository when it was pushed (`repo:<none>`):
+        // which are left is the builder's business, as above.
+        .filter(|image| !image.ends_with(":<none>"))
         {
             lines.push(format!("image {}", masked(image, name)));
         }
@@ -522,7 +530,8 @@ fn steps_for(command: &str, flag: &str, takes_value: bool) -> Vec<Step> {
             let after: &[&str] = match flag {
                 "entrypoint" => &["web", "hello"],
                 "build" => &["built", "true"],
-                "detach" => &["web", "true"],
+                // Still running when the state is read, whichever tool returns sooner.
+                "detach" => &["web", "sleep", "infinity"],
                 _ => &printing,
             };
             let out = if after == printing {
