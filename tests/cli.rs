@@ -45,6 +45,7 @@ fn args_for(verb: &str) -> Vec<&'static str> {
         "cp" => vec!["web:/etc/hostname", "-"],
         "port" => vec!["web", "80"],
         "completion" => vec!["bash"],
+        "bridge" => vec!["transformations", "ls"],
         // A port nothing listens on: the push fails (exit 1) without reaching any registry.
         "publish" => vec!["127.0.0.1:9/sct/never"],
         _ => vec![],

@@ -666,40 +666,83 @@ fn check_family(family: &str, commands: &[&str]) {
     );
 }
 
-#[test]
-fn every_flag_of_up_and_create_leaves_what_composes_leaves() {
-    check_family("up", &["up", "create"]);
-}
-
-#[test]
-fn every_flag_of_the_lifecycle_commands_leaves_what_composes_leaves() {
-    check_family(
+/// The changing commands by family, a test each (below): the steps of one family run in one
+/// sequence on one project.
+const FAMILIES: &[(&str, &[&str])] = &[
+    ("up", &["up", "create"]),
+    (
         "life",
         &[
             "start", "stop", "restart", "kill", "pause", "unpause", "rm", "scale", "wait", "down",
         ],
-    );
-}
-
-#[test]
-fn every_flag_of_run_and_exec_does_what_composes_does() {
-    check_family("run", &["run", "exec", "attach", "cp"]);
-}
-
-/// The reading commands' flags that follow, write a file or ask the registry (the rest are in
-/// `dropin::every_flag_of_the_reading_commands_…`).
-#[test]
-fn every_flag_of_the_following_and_printing_commands_does_what_composes_does() {
-    check_family("read", &["events", "logs", "stats", "config"]);
-}
-
-#[test]
-fn every_flag_of_the_image_commands_does_what_composes_does() {
-    check_family(
+    ),
+    ("run", &["run", "exec", "attach", "cp"]),
+    // The reading commands' flags that follow, write a file or ask the registry (the rest are in
+    // `dropin::every_flag_of_the_reading_commands_…`).
+    ("read", &["events", "logs", "stats", "config"]),
+    (
         "image",
         &[
             "build", "pull", "push", "commit", "export", "volumes", "watch", "publish",
         ],
+    ),
+];
+
+fn family(name: &str) {
+    let (_, commands) = FAMILIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("a family of FAMILIES");
+    check_family(name, commands);
+}
+
+#[test]
+fn every_flag_of_up_and_create_leaves_what_composes_leaves() {
+    family("up");
+}
+
+#[test]
+fn every_flag_of_the_lifecycle_commands_leaves_what_composes_leaves() {
+    family("life");
+}
+
+#[test]
+fn every_flag_of_run_and_exec_does_what_composes_does() {
+    family("run");
+}
+
+#[test]
+fn every_flag_of_the_following_and_printing_commands_does_what_composes_does() {
+    family("read");
+}
+
+#[test]
+fn every_flag_of_the_image_commands_does_what_composes_does() {
+    family("image");
+}
+
+/// Each command compose's help lists is run through both tools by a test: a family here, the
+/// reading commands' test, or bridge's. A command compose adds fails this until one runs it.
+#[test]
+fn every_command_compose_lists_is_run_side_by_side() {
+    let Some(peer) = peer() else { return };
+    let run: BTreeSet<String> = FAMILIES
+        .iter()
+        .flat_map(|(_, commands)| commands.iter())
+        .chain(crate::dropin::READING)
+        .chain(crate::bridge::COMMANDS)
+        .map(|c| (*c).to_owned())
+        .collect();
+    let listed = crate::dropin::compose_commands(&peer);
+    let missing: Vec<String> = listed
+        .iter()
+        .map(|path| path.join(" "))
+        .filter(|c| !run.contains(c))
+        .collect();
+    assert!(listed.len() > 30, "compose's commands: {listed:?}");
+    assert!(
+        missing.is_empty(),
+        "no side-by-side test runs these: {missing:?}"
     );
 }
 

@@ -81,28 +81,41 @@ pub(crate) fn compose_flags_typed(peer: &PathBuf, args: &[&str]) -> Vec<(Flag, O
     flags
 }
 
-/// The commands in the `Commands:` part of `compose --help`.
-fn compose_commands(peer: &PathBuf) -> Vec<String> {
-    let out = Command::new(peer)
-        .arg("--help")
-        .output()
-        .expect("run compose");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut in_commands = false;
-    let mut names = Vec::new();
-    for line in text.lines() {
-        if line.ends_with(':') && !line.starts_with(' ') {
-            in_commands = line == "Commands:";
-            continue;
+/// Every command compose's help lists (its `Commands:` and `Management Commands:`), each as
+/// its path of names: `["up"]`, `["bridge", "transformations", "list"]`. A management command
+/// stands for the commands under it.
+pub(crate) fn compose_commands(peer: &PathBuf) -> Vec<Vec<String>> {
+    fn under(peer: &PathBuf, path: &[String]) -> Vec<Vec<String>> {
+        let out = Command::new(peer)
+            .args(path)
+            .arg("--help")
+            .output()
+            .expect("run compose");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut in_commands = false;
+        let mut found = Vec::new();
+        for line in text.lines() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                in_commands = line == "Commands:" || line == "Management Commands:";
+                continue;
+            }
+            if in_commands
+                && line.starts_with("  ")
+                && let Some(name) = line.split_whitespace().next()
+            {
+                let mut sub = path.to_vec();
+                sub.push(name.to_owned());
+                let deeper = under(peer, &sub);
+                if deeper.is_empty() {
+                    found.push(sub);
+                } else {
+                    found.extend(deeper);
+                }
+            }
         }
-        if in_commands
-            && line.starts_with("  ")
-            && let Some(name) = line.split_whitespace().next()
-        {
-            names.push(name.to_owned());
-        }
+        found
     }
-    names
+    under(peer, &[])
 }
 
 /// Whether `command` (or, for the root's flags, the root) takes `flag` with the same letter.
@@ -133,15 +146,20 @@ fn every_command_and_flag_compose_lists_is_taken() {
     }
     let commands = compose_commands(&peer);
     assert!(commands.len() > 30, "compose's commands: {commands:?}");
-    for name in &commands {
-        let Some(sub) = root.find_subcommand(name) else {
-            missing.push(format!("compose {name} (the command)"));
+    for path in &commands {
+        let shown = path.join(" ");
+        let Some(sub) = path
+            .iter()
+            .try_fold(&root, |at, name| at.find_subcommand(name))
+        else {
+            missing.push(format!("compose {shown} (the command)"));
             continue;
         };
-        for flag in compose_flags(&peer, &[name]) {
+        let names: Vec<&str> = path.iter().map(String::as_str).collect();
+        for flag in compose_flags(&peer, &names) {
             if flag.1 != "help" && !takes(sub, &root, &flag) {
                 let short = flag.0.map(|s| format!("-{s}, ")).unwrap_or_default();
-                missing.push(format!("compose {name} {short}--{}", flag.1));
+                missing.push(format!("compose {shown} {short}--{}", flag.1));
             }
         }
     }
@@ -322,6 +340,11 @@ fn config_without_consistency_prints_what_compose_prints() {
 /// Every flag compose's help lists for the commands that only read, given alone to each tool on
 /// the same running project: both succeed or both fail, and both print something or nothing.
 /// (`logs -f` and `events` follow forever; digests need a registry; `-o` writes a file.)
+/// The commands whose every flag `every_flag_of_the_reading_commands_…` runs through both tools.
+pub(crate) const READING: &[&str] = &[
+    "ps", "ls", "images", "config", "port", "top", "logs", "stats", "version",
+];
+
 #[test]
 fn every_flag_of_the_reading_commands_answers_as_composes_does() {
     let Some(peer) = peer() else { return };
@@ -359,9 +382,7 @@ fn every_flag_of_the_reading_commands_answers_as_composes_does() {
     let ours = stackctl_path();
     let mut differ = Vec::new();
     let mut tried = 0;
-    for command in [
-        "ps", "ls", "images", "config", "port", "top", "logs", "stats", "version",
-    ] {
+    for &command in READING {
         let (before, after): (&[&str], &[&str]) = match command {
             "port" => (&[], &["web", "80"]),
             "stats" => (&["--no-stream"], &[]),

@@ -5,6 +5,7 @@
 mod common;
 
 mod attached;
+mod bridge;
 mod build;
 mod check;
 mod cli;

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod args;
+mod bridge;
 pub mod compat;
 mod listing;
 pub mod plugin;
 
 pub use args::*;
+pub use bridge::*;
 pub use listing::*;
 
 /// The docker compose release whose command line stackctl follows, flag for flag; `version`
@@ -243,6 +245,9 @@ pub enum Command {
     /// Push the project's Compose files to a registry as an OCI artifact
     #[command(after_help = "Example:\n  stackctl publish localhost:5000/me/app:v1")]
     Publish(PublishArgs),
+    /// Convert the project into another model (Kubernetes manifests, a Helm chart, …) with
+    /// transformation images, as compose's `bridge`
+    Bridge(BridgeArgs),
     /// Bring the services up, then follow their `develop.watch` rules: sync, restart, exec, rebuild
     #[command(after_help = "Example:\n  stackctl watch web")]
     Watch(WatchArgs),
@@ -353,6 +358,7 @@ impl Command {
             Command::Watch(_) => "watch",
             Command::Dashboard(_) => "dashboard",
             Command::Publish(_) => "publish",
+            Command::Bridge(_) => "bridge",
             Command::Images(_) => "images",
             Command::Ls(_) => "ls",
             Command::Version(_) => "version",

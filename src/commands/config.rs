@@ -82,15 +82,7 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
         // The values are interpolated already: a `$` in them is written `$$`, so that the output
         // reads back as the same project (compose does the same).
         // What `required: false` waits for outside the enabled profiles is printed, not waited for.
-        let mut project = if ctx.global.all_resources {
-            project.clone()
-        } else {
-            crate::manifest::unused::without_unused_resources(&project)
-        };
-        for svc in project.services.values_mut() {
-            let inactive = std::mem::take(&mut svc.inactive_depends_on);
-            svc.depends_on.extend(inactive);
-        }
+        let project = as_printed(&project, ctx.global.all_resources);
         let mut value = if args.lock_image_digests {
             // An override file: only what it pins.
             serde_yaml::to_value(serde_json::json!({ "services": project.services }))?
@@ -112,6 +104,24 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
 }
 
 /// The document as JSON or YAML (YAML 1.1 readers' booleans quoted).
+/// The project as compose's `config` prints it: without the resources no service uses (unless
+/// `--all-resources`), with what `required: false` waits for outside the enabled profiles.
+pub(super) fn as_printed(
+    project: &crate::manifest::Project,
+    all_resources: bool,
+) -> crate::manifest::Project {
+    let mut project = if all_resources {
+        project.clone()
+    } else {
+        crate::manifest::unused::without_unused_resources(project)
+    };
+    for svc in project.services.values_mut() {
+        let inactive = std::mem::take(&mut svc.inactive_depends_on);
+        svc.depends_on.extend(inactive);
+    }
+    project
+}
+
 fn rendered(value: &serde_yaml::Value, format: Option<Format>) -> Result<String> {
     Ok(match format.unwrap_or(Format::Yaml) {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(value)?),
@@ -293,26 +303,10 @@ fn variables_text(files: &[std::path::PathBuf], format: Option<Format>) -> Resul
 }
 
 /// Rows in columns of at least 20 characters (one past the widest cell), the last unpadded: Go's
-/// tabwriter as compose sets it up.
+/// tabwriter as compose sets it up for `config --variables`.
 fn columns_as_compose(rows: &[[String; 4]]) -> String {
-    let widths: Vec<usize> = (0..3)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count() + 1)
-                .max()
-                .unwrap_or(0)
-                .max(20)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        for (cell, w) in r.iter().zip(&widths) {
-            out.push_str(&format!("{cell:<w$}"));
-        }
-        out.push_str(&r[3]);
-        out.push('\n');
-    }
-    out
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    crate::ui::table::as_go_tabwriter(&rows, 20, 1)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each reads like a short recipe: load the manifest, plan, apply, report.
 
+mod bridge;
 mod check;
 mod config;
 pub(crate) mod cp;
@@ -104,6 +105,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Watch(args) => watch::run(ctx, args),
         Command::Dashboard(args) => done(dashboard::run(ctx, args)),
         Command::Publish(args) => done(publish::run(ctx, args)),
+        Command::Bridge(args) => done(bridge::run(ctx, args)),
     }
 }
 

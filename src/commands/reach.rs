@@ -1,7 +1,7 @@
 //! What each command can do on each target and under `--dry-run`, decided in one exhaustive match:
 //! a new command does not compile until it has been placed here.
 
-use crate::cli::Command;
+use crate::cli::{BridgeArgs, BridgeCommand, Command, TransformationsCommand};
 
 /// What `--dry-run` means for a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,7 @@ pub const SWARM_VERBS: &[&str] = &[
     "build",
     "push",
     "publish",
+    "bridge",
     "version",
     "completion",
     "man",
@@ -45,6 +46,10 @@ pub(super) fn reach(command: &Command) -> Reach {
         Command::Down(_) => (true, Previews),
         Command::Scale(_) => (true, Previews),
         Command::Publish(_) => (true, Previews),
+        Command::Bridge(BridgeArgs {
+            command: BridgeCommand::Transformations(TransformationsCommand::List(_)),
+        }) => (true, ChangesNothing),
+        Command::Bridge(_) => (true, Previews),
         Command::Ps(_) => (true, ChangesNothing),
         Command::Logs(_) => (true, ChangesNothing),
         Command::Version(_) => (true, ChangesNothing),

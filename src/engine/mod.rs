@@ -5,6 +5,7 @@ pub mod api_socket;
 pub mod archive;
 mod auth;
 pub mod backend;
+pub mod bridge;
 pub(crate) mod build;
 pub mod containers;
 pub mod converge;

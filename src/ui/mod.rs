@@ -1,6 +1,7 @@
 //! The terminal: progress bars on a TTY, plain lines otherwise. The only module that writes to the
 //! terminal; it knows nothing of HTTP or the daemon, only the engine's events.
 
+pub mod bridge;
 pub mod dashboard;
 pub mod images;
 pub mod logview;

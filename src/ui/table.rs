@@ -29,6 +29,33 @@ pub fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Rows as Go's tabwriter lays them out for compose: each column as wide as its widest cell plus
+/// `padding`, at least `min_width`; the last cell of a line unpadded.
+pub fn as_go_tabwriter(rows: &[Vec<String>], min_width: usize, padding: usize) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns.saturating_sub(1))
+        .map(|i| {
+            rows.iter()
+                .filter(|r| r.len() > i + 1)
+                .map(|r| r[i].chars().count() + padding)
+                .max()
+                .unwrap_or(0)
+                .max(min_width)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate() {
+            match widths.get(i).filter(|_| i + 1 < r.len()) {
+                Some(w) => out.push_str(&format!("{cell:<w$}")),
+                None => out.push_str(cell),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -41,5 +68,25 @@ mod tests {
             ],
         );
         assert_eq!(t, "NAME      STATE\na-web-1   running\nb         exited\n");
+    }
+
+    #[test]
+    fn go_tabwriter_columns_have_a_floor_and_padding() {
+        let rows = [
+            vec!["IMAGE ID".to_owned(), "REPO".into(), "SIZE".into()],
+            vec![
+                "0123456789ab".into(),
+                "a-rather-long-repository".into(),
+                "5MB".into(),
+            ],
+        ];
+        let t = super::as_go_tabwriter(&rows, 20, 3);
+        assert_eq!(
+            t,
+            format!(
+                "{:<20}{:<27}SIZE\n{:<20}{:<27}5MB\n",
+                "IMAGE ID", "REPO", "0123456789ab", "a-rather-long-repository"
+            )
+        );
     }
 }
