@@ -328,3 +328,75 @@ fn transformations_are_listed_and_copied_as_compose_lists_and_copies_them() {
     }
     assert_eq!(create(&peer, "theirs").status.code(), twice.status.code());
 }
+
+/// `alpha viz` (compose's hidden, experimental graph) prints the graph compose prints, in a
+/// steady order where compose's follows its map's; `alpha publish` is `publish`.
+#[test]
+fn alpha_viz_draws_the_graph_compose_draws() {
+    let p = TestProject::new(
+        "viz",
+        "services:
+  web:
+    image: nginx
+    depends_on: [app]
+    ports: [\"127.0.0.1:8080:80\", \"9000\"]
+    networks:
+      front: {priority: 5}
+      back: {}
+  app:
+    build: .
+    depends_on:
+      db: {condition: service_healthy}
+    networks: [back]
+  db:
+    image: postgres
+    networks: [back]
+networks:
+  front:
+  back:
+",
+    );
+    let ours = stackctl_path();
+    let variants: [&[&str]; 3] = [
+        &[],
+        &["--ports", "--networks", "--image"],
+        &["--indentation-size", "2", "--spaces"],
+    ];
+    let sorted = |o: &Output| {
+        let mut lines: Vec<String> = stdout(o).lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let mine: Vec<Output> = variants
+        .iter()
+        .map(|v| in_project(&ours, &p, &[&["alpha", "viz"][..], v].concat()))
+        .collect();
+    let plain = stdout(&mine[0]);
+    assert!(
+        plain.starts_with(&format!("digraph \"{}\" {{\n\tlayout=dot;\n", p.name)),
+        "{plain}"
+    );
+    assert!(plain.contains("\t\"web\" -> \"app\";\n") && plain.contains("\t\"app\" -> \"db\";\n"));
+    let full = stdout(&mine[1]);
+    assert!(
+        full.contains("<b>Networks:</b><br/>front<br/>back"),
+        "{full}"
+    );
+    assert!(
+        full.contains("<br/>127.0.0.1:8080:80 (tcp, ingress)<br/>:9000 (tcp, ingress)"),
+        "{full}"
+    );
+    assert!(
+        full.contains(&format!("<b>Image:</b><br/>{}-app", p.name)),
+        "{full}"
+    );
+    assert!(stdout(&mine[2]).contains("\n  \"web\" -> \"app\";\n"));
+    let refused = in_project(&ours, &p, &["alpha", "viz", "--indentation-size", "-1"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let Some(peer) = peer() else { return };
+    for (v, m) in variants.iter().zip(&mine) {
+        let theirs = in_project(&peer, &p, &[&["alpha", "viz"][..], v].concat());
+        assert!(theirs.status.success(), "{}", stderr(&theirs));
+        assert_eq!(sorted(&theirs), sorted(m), "alpha viz {v:?}");
+    }
+}

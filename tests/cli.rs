@@ -46,6 +46,7 @@ fn args_for(verb: &str) -> Vec<&'static str> {
         "port" => vec!["web", "80"],
         "completion" => vec!["bash"],
         "bridge" => vec!["transformations", "ls"],
+        "alpha" => vec!["viz"],
         // A port nothing listens on: the push fails (exit 1) without reaching any registry.
         "publish" => vec!["127.0.0.1:9/sct/never"],
         _ => vec![],

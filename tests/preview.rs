@@ -395,6 +395,10 @@ fn publish_pushes_the_compose_files_as_an_oci_artifact() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(m["artifactType"], "application/vnd.docker.compose.project");
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
     let layer = &m["layers"][0];
     assert_eq!(
         layer["mediaType"],
@@ -433,6 +437,31 @@ fn publish_pushes_the_compose_files_as_an_oci_artifact() {
         "{}",
         stderr(&missing)
     );
+
+    // --oci-version 1.0: no artifact type, compose's own config media type; read back alike.
+    let old = format!("127.0.0.1:{}/sct/app:v1.0", registry.port);
+    p.ok(&["publish", "--oci-version", "1.0", &old]);
+    let (_, body) = get(
+        registry.port,
+        "/v2/sct/app/manifests/v1.0",
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+    .expect("manifest");
+    let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(m.get("artifactType").is_none(), "{m}");
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.docker.compose.config.empty.v1+json"
+    );
+    let read_back = Command::new(stackctl_path())
+        .current_dir(elsewhere.path())
+        .args(["-f", &format!("oci://{old}"), "-p", &p.name, "config"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&read_back), stdout(&p.ok(&["config"])));
+    let bad = p.run(&["publish", "--oci-version", "2", &old]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("give 1.0 or 1.1"), "{}", stderr(&bad));
 
     // What would not work elsewhere is refused before anything is pushed.
     p.write("services:\n  web:\n    build: .\n");

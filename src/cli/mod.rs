@@ -4,12 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod alpha;
 mod args;
 mod bridge;
 pub mod compat;
 mod listing;
 pub mod plugin;
 
+pub use alpha::*;
 pub use args::*;
 pub use bridge::*;
 pub use listing::*;
@@ -248,6 +250,9 @@ pub enum Command {
     /// Convert the project into another model (Kubernetes manifests, a Helm chart, …) with
     /// transformation images, as compose's `bridge`
     Bridge(BridgeArgs),
+    /// compose's experimental commands: viz, publish
+    #[command(hide = true)]
+    Alpha(AlphaArgs),
     /// Bring the services up, then follow their `develop.watch` rules: sync, restart, exec, rebuild
     #[command(after_help = "Example:\n  stackctl watch web")]
     Watch(WatchArgs),
@@ -359,6 +364,7 @@ impl Command {
             Command::Dashboard(_) => "dashboard",
             Command::Publish(_) => "publish",
             Command::Bridge(_) => "bridge",
+            Command::Alpha(_) => "alpha",
             Command::Images(_) => "images",
             Command::Ls(_) => "ls",
             Command::Version(_) => "version",

@@ -21,6 +21,7 @@ mod remote;
 mod session;
 mod snapshot;
 mod stats;
+mod viz;
 mod watch;
 
 pub use engine_cmds::{check_services, parse_scale};
@@ -32,7 +33,7 @@ use anyhow::Result;
 pub use ctx::{Ctx, Shape};
 pub use reach::SWARM_VERBS;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{AlphaArgs, AlphaCommand, Cli, Command};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let shape = match cli.command {
@@ -106,6 +107,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Dashboard(args) => done(dashboard::run(ctx, args)),
         Command::Publish(args) => done(publish::run(ctx, args)),
         Command::Bridge(args) => done(bridge::run(ctx, args)),
+        Command::Alpha(AlphaArgs {
+            command: AlphaCommand::Viz(args),
+        }) => done(viz::run(ctx, args)),
+        Command::Alpha(AlphaArgs {
+            command: AlphaCommand::Publish(args),
+        }) => done(publish::run(ctx, args)),
     }
 }
 

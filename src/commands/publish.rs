@@ -5,16 +5,18 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::cli::PublishArgs;
-use crate::engine::registry::{self, Layer, Reference};
+use crate::engine::registry::{self, Layer, OciVersion, Reference};
 use crate::exit::UsageError;
 use crate::ui;
 
 pub fn run(ctx: &Ctx, args: PublishArgs) -> Result<()> {
-    super::note_unhonoured(&[
-        (args.app, "--app"),
-        (args.oci_version.is_some(), "--oci-version"),
-    ]);
+    super::note_unhonoured(&[(args.app, "--app")]);
     let to = Reference::parse(&args.repository)?;
+    let oci = args
+        .oci_version
+        .as_deref()
+        .map(OciVersion::parse)
+        .transpose()?;
     let loaded = ctx.load()?;
     let project = &loaded.project;
     // What lives in files next to the manifest does not travel with it; environment values
@@ -74,7 +76,7 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> Result<()> {
         ))?;
         return Ok(());
     }
-    let digest = registry::push(&to, &layers, env!("CARGO_PKG_VERSION"))?;
+    let digest = registry::push(&to, &layers, env!("CARGO_PKG_VERSION"), oci)?;
     ui::out(format!(
         "published {}/{}:{}@{digest}\n",
         to.registry, to.repository, to.tag

@@ -1,7 +1,9 @@
 //! What each command can do on each target and under `--dry-run`, decided in one exhaustive match:
 //! a new command does not compile until it has been placed here.
 
-use crate::cli::{BridgeArgs, BridgeCommand, Command, TransformationsCommand};
+use crate::cli::{
+    AlphaArgs, AlphaCommand, BridgeArgs, BridgeCommand, Command, TransformationsCommand,
+};
 
 /// What `--dry-run` means for a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,7 @@ pub const SWARM_VERBS: &[&str] = &[
     "push",
     "publish",
     "bridge",
+    "alpha",
     "version",
     "completion",
     "man",
@@ -50,6 +53,10 @@ pub(super) fn reach(command: &Command) -> Reach {
             command: BridgeCommand::Transformations(TransformationsCommand::List(_)),
         }) => (true, ChangesNothing),
         Command::Bridge(_) => (true, Previews),
+        Command::Alpha(AlphaArgs {
+            command: AlphaCommand::Viz(_),
+        }) => (true, ChangesNothing),
+        Command::Alpha(_) => (true, Previews),
         Command::Ps(_) => (true, ChangesNothing),
         Command::Logs(_) => (true, ChangesNothing),
         Command::Version(_) => (true, ChangesNothing),

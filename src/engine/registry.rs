@@ -11,6 +11,33 @@ pub const FILE_MEDIA_TYPE: &str = "application/vnd.docker.compose.file+yaml";
 /// The config media type registries that predate OCI 1.1 accept; compose falls back to it too.
 pub const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.docker.compose.config.empty.v1+json";
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI 1.1's empty descriptor's media type, for a config that says nothing.
+const OCI_EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
+/// The OCI image-spec shape of the artifact, as `publish --oci-version` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OciVersion {
+    /// No artifact type; the config's media type says what it is (every registry takes it).
+    V1_0,
+    /// `artifactType` and OCI's empty config.
+    V1_1,
+}
+
+impl OciVersion {
+    /// `1.0` or `1.1`; None (compose's default) tries 1.1 and falls back to 1.0.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "1.0" => Ok(OciVersion::V1_0),
+            "1.1" => Ok(OciVersion::V1_1),
+            _ => {
+                bail!(
+                crate::exit::UsageError::new(format!("--oci-version {s}: not an OCI version"))
+                    .hint("give 1.0 or 1.1, or leave it out to use 1.1 where the registry takes it")
+            )
+            }
+        }
+    }
+}
 
 /// Where an artifact goes: `registry/repository:tag`.
 #[derive(Debug, PartialEq)]
@@ -70,15 +97,19 @@ fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-/// The artifact's manifest for `layers` (the bytes that are pushed, and their digest).
-pub fn manifest(layers: &[Layer], version: &str) -> Vec<u8> {
+/// The artifact's manifest for `layers` in the shape of `oci` (the bytes that are pushed, and
+/// their digest).
+pub fn manifest(layers: &[Layer], version: &str, oci: OciVersion) -> Vec<u8> {
     let config = b"{}";
-    let value = serde_json::json!({
+    let config_type = match oci {
+        OciVersion::V1_0 => EMPTY_CONFIG_MEDIA_TYPE,
+        OciVersion::V1_1 => OCI_EMPTY_MEDIA_TYPE,
+    };
+    let mut value = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_MEDIA_TYPE,
-        "artifactType": ARTIFACT_TYPE,
         "config": {
-            "mediaType": EMPTY_CONFIG_MEDIA_TYPE,
+            "mediaType": config_type,
             "digest": digest(config),
             "size": config.len(),
         },
@@ -92,6 +123,9 @@ pub fn manifest(layers: &[Layer], version: &str) -> Vec<u8> {
             },
         })).collect::<Vec<_>>(),
     });
+    if oci == OciVersion::V1_1 {
+        value["artifactType"] = ARTIFACT_TYPE.into();
+    }
     serde_json::to_vec(&value).unwrap_or_default()
 }
 
@@ -104,8 +138,15 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Pushes the files as one artifact; returns the manifest's digest.
-pub fn push(to: &Reference, layers: &[Layer], version: &str) -> Result<String> {
+/// Pushes the files as one artifact in the shape of `oci`; without one, as OCI 1.1, and as 1.0
+/// when the registry refuses that manifest (any 4xx but a request for credentials), as compose
+/// does. Returns the manifest's digest.
+pub fn push(
+    to: &Reference,
+    layers: &[Layer],
+    version: &str,
+    oci: Option<OciVersion>,
+) -> Result<String> {
     let agent = agent();
     let base = to.base();
     let mut blobs: Vec<&[u8]> = vec![b"{}"];
@@ -158,18 +199,24 @@ pub fn push(to: &Reference, layers: &[Layer], version: &str) -> Result<String> {
             );
         }
     }
-    let body = manifest(layers, version);
-    let put = agent
-        .put(format!("{base}/manifests/{}", to.tag))
-        .header("Content-Type", MANIFEST_MEDIA_TYPE)
-        .send(&body[..])
-        .with_context(|| format!("pushing the manifest to {}", to.registry))?;
-    refuse_auth(put.status().as_u16(), to)?;
-    if put.status() != 201 {
+    let put_manifest = |shape: OciVersion| -> Result<(u16, Vec<u8>)> {
+        let body = manifest(layers, version, shape);
+        let put = agent
+            .put(format!("{base}/manifests/{}", to.tag))
+            .header("Content-Type", MANIFEST_MEDIA_TYPE)
+            .send(&body[..])
+            .with_context(|| format!("pushing the manifest to {}", to.registry))?;
+        Ok((put.status().as_u16(), body))
+    };
+    let (mut status, mut body) = put_manifest(oci.unwrap_or(OciVersion::V1_1))?;
+    if oci.is_none() && (400..500).contains(&status) && ![401, 403, 407].contains(&status) {
+        (status, body) = put_manifest(OciVersion::V1_0)?;
+    }
+    refuse_auth(status, to)?;
+    if status != 201 {
         bail!(
-            "the registry {} refused the manifest (HTTP {})",
-            to.registry,
-            put.status()
+            "the registry {} refused the manifest (HTTP {status})",
+            to.registry
         );
     }
     Ok(digest(&body))
@@ -295,16 +342,17 @@ mod tests {
     }
 
     #[test]
-    fn the_manifest_is_the_compose_artifact_shape() {
-        let m = manifest(
-            &[Layer {
-                file_name: "compose.yaml".into(),
-                content: b"services: {}\n".to_vec(),
-            }],
-            "1.0",
-        );
-        let v: serde_json::Value = serde_json::from_slice(&m).unwrap();
+    fn the_manifest_is_the_compose_artifact_shape_in_either_oci_version() {
+        let files = [Layer {
+            file_name: "compose.yaml".into(),
+            content: b"services: {}\n".to_vec(),
+        }];
+        let read = |oci| -> serde_json::Value {
+            serde_json::from_slice(&manifest(&files, "2.40.3", oci)).unwrap()
+        };
+        let v = read(OciVersion::V1_1);
         assert_eq!(v["artifactType"], ARTIFACT_TYPE);
+        assert_eq!(v["config"]["mediaType"], OCI_EMPTY_MEDIA_TYPE);
         assert_eq!(v["config"]["size"], 2);
         assert_eq!(v["layers"][0]["mediaType"], FILE_MEDIA_TYPE);
         assert_eq!(
@@ -312,5 +360,18 @@ mod tests {
             "compose.yaml"
         );
         assert_eq!(v["layers"][0]["digest"], digest(b"services: {}\n"));
+        let old = read(OciVersion::V1_0);
+        assert!(old.get("artifactType").is_none(), "{old}");
+        assert_eq!(old["config"]["mediaType"], EMPTY_CONFIG_MEDIA_TYPE);
+        assert_eq!(old["layers"], v["layers"]);
+    }
+
+    #[test]
+    fn only_the_two_oci_versions_are_taken() {
+        assert_eq!(OciVersion::parse("1.0").unwrap(), OciVersion::V1_0);
+        assert_eq!(OciVersion::parse("1.1").unwrap(), OciVersion::V1_1);
+        for bad in ["", "1", "2.0", "v1.1"] {
+            assert!(OciVersion::parse(bad).is_err(), "{bad}");
+        }
     }
 }
