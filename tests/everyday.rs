@@ -981,3 +981,72 @@ fn up_wait_counts_a_one_shot_that_succeeded_as_done_and_fails_with_the_code_of_o
         stderr(&out)
     );
 }
+
+/// The order in which the project's containers died since `since` (unix seconds, with a
+/// fraction), by service.
+fn died_in_order(p: &TestProject, since: &str) -> Vec<String> {
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let out = docker(&[
+        "events",
+        "--since",
+        since,
+        "--until",
+        &until.to_string(),
+        "--filter",
+        &format!("label=com.docker.compose.project={}", p.name),
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.TimeNano}} {{index .Actor.Attributes \"com.docker.compose.service\"}}",
+    ]);
+    let mut died: Vec<(u128, String)> = out
+        .lines()
+        .filter_map(|l| {
+            let (t, s) = l.split_once(' ')?;
+            Some((t.parse().ok()?, s.to_owned()))
+        })
+        .collect();
+    died.sort();
+    died.into_iter().map(|(_, s)| s).collect()
+}
+
+/// `stop` and `down` stop a service only once the services that depend on it have stopped:
+/// `web` ignores SIGTERM and takes its whole grace period, and `app` waits for it, `db` for both
+/// `app` and `side`.
+#[test]
+fn stop_and_down_stop_each_service_after_its_dependents() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new(
+        "order",
+        &format!(
+            "services:\n  db:\n{SLEEPS}  app:\n{SLEEPS}    depends_on: [db]\n  side:\n{SLEEPS}    depends_on: [db]\n  web:\n    image: {IMG}\n    command: [sleep, infinity]\n    stop_grace_period: 2s\n    depends_on: [app]\n"
+        ),
+    );
+    let now = || {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+    };
+    let in_order = |died: Vec<String>| {
+        let at = |s: &str| died.iter().position(|d| d == s).expect("died");
+        assert_eq!(died.len(), 4, "{died:?}");
+        assert!(at("web") < at("app") && at("app") < at("db"), "{died:?}");
+        assert!(at("side") < at("db"), "{died:?}");
+    };
+    p.ok(&["up", "-d"]);
+    let since = now();
+    p.ok(&["stop"]);
+    in_order(died_in_order(&p, &since));
+    p.ok(&["start"]);
+    let since = now();
+    p.ok(&["down"]);
+    in_order(died_in_order(&p, &since));
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+}

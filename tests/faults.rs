@@ -538,6 +538,9 @@ fn an_oom_killed_container_is_said_to_be_in_ps_and_logs_follow() {
     let json = json_lines(&stdout(&p.ok(&["ps", "-a", "--format", "json"])));
     assert_eq!(json[0]["OOMKilled"], true, "{json}");
     assert_eq!(json[0]["ExitCode"], 137, "{json}");
+    // A template that shows it asks the daemon for it; one that does not, not.
+    let shown = p.ok(&["ps", "-a", "--format", "{{.Name}} {{.OOMKilled}}"]);
+    assert!(stdout(&shown).ends_with(" true\n"), "{}", stdout(&shown));
 }
 
 /// A daemon that answers `/version` (so connecting works) and then stalls every other call: a

@@ -41,7 +41,8 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
     let project = &loaded.project;
     let name = &project.name;
     let all = args.all || !states.is_empty();
-    let listing = ctx.block_on(async { ctx.backend().await?.ps(name, all).await })?;
+    let inspected = format.needs_inspects() && !args.services_only;
+    let listing = ctx.block_on(async { ctx.backend().await?.ps(name, all, inspected).await })?;
     let wanted = |service: &str| {
         (args.services.is_empty() || args.services.iter().any(|s| s == service))
             && (args.orphans

@@ -26,6 +26,18 @@ impl PsFormat {
     }
 }
 
+impl PsFormat {
+    /// Whether the output shows what only an inspect of each container tells (restart counts,
+    /// OOM kills, in the table's state and in JSON): the list call has everything else.
+    pub fn needs_inspects(&self) -> bool {
+        match self {
+            PsFormat::Table | PsFormat::Json => true,
+            PsFormat::Template(t) => t.uses("RestartCount") || t.uses("OOMKilled"),
+            PsFormat::Quiet => false,
+        }
+    }
+}
+
 /// One engine's containers as `format` asks; `no_trunc` keeps IDs and commands whole.
 pub fn containers(
     list: &[ObservedContainer],

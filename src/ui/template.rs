@@ -56,6 +56,14 @@ impl Template {
         Ok(Template { pieces, table })
     }
 
+    /// Whether the template prints `field` (`{{json .}}` prints every field).
+    pub fn uses(&self, field: &str) -> bool {
+        self.pieces.iter().any(|p| match p {
+            Piece::Field { path, .. } => path.first().is_none_or(|f| f == field),
+            Piece::Text(_) => false,
+        })
+    }
+
     /// The header row of a `table` template: each field's name in capitals.
     pub fn header(&self) -> Option<String> {
         if !self.table {
@@ -146,6 +154,15 @@ mod tests {
             Template::parse("{{.Missing}}").unwrap().render(&row),
             "<no value>"
         );
+    }
+
+    #[test]
+    fn a_template_says_which_fields_it_prints() {
+        let t = Template::parse("table {{.Name}}\\t{{lower .State}}").unwrap();
+        assert!(t.uses("Name") && t.uses("State"));
+        assert!(!t.uses("RestartCount"));
+        assert!(Template::parse("{{json .}}").unwrap().uses("RestartCount"));
+        assert!(!Template::parse("just text").unwrap().uses("Name"));
     }
 
     #[test]
