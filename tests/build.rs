@@ -499,3 +499,116 @@ fn a_url_context_is_fetched_by_the_daemon() {
         format!("from-url-{}", p.name)
     );
 }
+
+const BAKED: &str = "services:
+  web:
+    image: example/web:1
+    build:
+      context: .
+      args: {A: \"1\", B: \"$${HOME}\"}
+      labels: {team: x}
+      target: final
+      cache_from: [example/web:cache]
+      network: host
+      shm_size: 64m
+      extra_hosts: [\"db=10.0.0.2\"]
+      secrets: [tok]
+      ssh: [default]
+      tags: [\"example/web:extra\"]
+      additional_contexts: {base: \"service:base.img\", dir: ./sub}
+      pull: true
+  base.img:
+    build:
+      context: sub
+      dockerfile_inline: |
+        FROM debian:bookworm-slim
+        RUN echo $${X}
+  app:
+    image: debian:bookworm-slim
+secrets:
+  tok:
+    file: ./s.txt
+";
+
+/// `build --print` prints the bake definition compose prints, and builds nothing.
+#[test]
+fn build_print_gives_composes_bake_definition_and_builds_nothing() {
+    let p = TestProject::new("bake", BAKED);
+    std::fs::create_dir(p.path().join("sub")).unwrap();
+    std::fs::write(p.path().join("Dockerfile"), "FROM debian:bookworm-slim\n").unwrap();
+    std::fs::write(p.path().join("s.txt"), "s").unwrap();
+    let variants: [&[&str]; 5] = [
+        &[],
+        &["web"],
+        &["--no-cache", "--pull", "--push", "web"],
+        &["--ssh", "mykey=/tmp/k"],
+        &["--check"],
+    ];
+    let print = |program: &Path, extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(program)
+            .args(["-f"])
+            .arg(&p.file)
+            .args(["-p", &p.name, "build", "--print"])
+            .args(extra)
+            .current_dir(p.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // compose lists the group from a map, in no order.
+        if let Some(list) = v["group"]["default"]["targets"].as_array_mut() {
+            list.sort_by_key(|t| t.as_str().unwrap_or_default().to_owned());
+        }
+        v
+    };
+    let ours = stackctl_path();
+    let whole = print(&ours, &[]);
+    let web = &whole["target"]["web"];
+    let dir = p.path().display().to_string();
+    assert_eq!(web["context"], dir.as_str());
+    assert_eq!(web["dockerfile"], format!("{dir}/Dockerfile").as_str());
+    assert_eq!(
+        web["args"]["B"], "$${HOME}",
+        "bake's own interpolation is escaped"
+    );
+    assert_eq!(web["contexts"]["base"], "target:base_img");
+    assert_eq!(
+        web["secret"][0],
+        format!("id=tok,type=file,src={dir}/s.txt").as_str()
+    );
+    assert_eq!(
+        web["tags"],
+        serde_json::json!(["example/web:extra", "example/web:1"])
+    );
+    assert_eq!(web["shm-size"], "67108864");
+    assert_eq!(web["output"][0], "type=docker");
+    assert_eq!(
+        whole["target"]["base_img"]["dockerfile-inline"],
+        "FROM debian:bookworm-slim\nRUN echo $${X}\n"
+    );
+    // Asking for web alone still defines what it is built from.
+    assert_eq!(
+        print(&ours, &["web"])["group"]["default"]["targets"],
+        serde_json::json!(["base_img", "web"])
+    );
+    let checks = print(&ours, &["--check"]);
+    assert_eq!(checks["target"]["web"]["call"], "lint");
+    assert!(checks["target"]["web"].get("output").is_none());
+    let images = docker(&[
+        "images",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", p.name),
+    ]);
+    assert!(images.trim().is_empty(), "--print built {images}");
+    let Some(peer) = crate::dropin::peer() else {
+        return;
+    };
+    for extra in variants {
+        assert_eq!(
+            print(&peer, extra),
+            print(&ours, extra),
+            "build --print {extra:?}"
+        );
+    }
+}

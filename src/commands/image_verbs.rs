@@ -20,7 +20,6 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
         (args.ssh.is_some() && !agent, "--ssh ID=PATH"),
         (args.builder.is_some(), "--builder"),
         (args.check, "--check"),
-        (args.print, "--print"),
     ]);
     let memory = args
         .memory
@@ -47,6 +46,19 @@ pub fn build(ctx: &Ctx, args: BuildArgs) -> Result<()> {
         .values()
         .filter(|s| s.build.is_some() && selected.contains(&s.name))
         .collect();
+    if args.print {
+        let asked = super::bake::Asked {
+            pull: args.pull,
+            no_cache: args.no_cache,
+            push: args.push,
+            ssh: args.ssh.clone(),
+            check: args.check,
+        };
+        let wanted = services.iter().map(|s| s.name.clone()).collect();
+        let definition = super::bake::definition(&loaded.project, &plan, &wanted, &asked);
+        crate::ui::out(format!("{}\n", serde_json::to_string_pretty(&definition)?))?;
+        return Ok(());
+    }
     loaded.refuse_unbuildable(services.iter().map(|s| s.name.as_str()))?;
     let pushed = services
         .iter()

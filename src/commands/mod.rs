@@ -1,5 +1,6 @@
 //! One module per subcommand. Each reads like a short recipe: load the manifest, plan, apply, report.
 
+mod bake;
 mod bridge;
 mod check;
 mod config;
