@@ -41,8 +41,17 @@ pub fn ps(ctx: &Ctx, args: PsArgs) -> Result<()> {
     let project = &loaded.project;
     let name = &project.name;
     let all = args.all || !states.is_empty();
-    let inspected = format.needs_inspects() && !args.services_only;
-    let listing = ctx.block_on(async { ctx.backend().await?.ps(name, all, inspected).await })?;
+    // Only an inspect tells restart counts and OOM kills: asked only where the output shows them
+    // and they can be other than nothing (a container that ended, or whose service restarts).
+    let shown = format.needs_inspects() && !args.services_only;
+    let plan = crate::plan::build(project, &Default::default());
+    let inspect = |c: &crate::engine::observe::ObservedContainer| {
+        let restarts = plan.services.get(&c.service).map(|s| &s.restart);
+        shown
+            && (c.state.ended()
+                || !matches!(restarts, Some(None | Some(crate::manifest::Restart::No))))
+    };
+    let listing = ctx.block_on(async { ctx.backend().await?.ps(name, all, &inspect).await })?;
     let wanted = |service: &str| {
         (args.services.is_empty() || args.services.iter().any(|s| s == service))
             && (args.orphans

@@ -343,16 +343,19 @@ impl Backend {
     }
 
     /// The project's containers or tasks; with `all`, also stopped ones.
-    /// The project's containers or tasks; `inspected` adds what only an inspect of each
-    /// container tells (a round trip each, so only when it is shown).
-    pub async fn ps(&self, project: &str, all: bool, inspected: bool) -> Result<Listing> {
+    /// The project's containers or tasks, with what only an inspect tells (a round trip each)
+    /// for the containers `inspect` picks.
+    pub async fn ps(
+        &self,
+        project: &str,
+        all: bool,
+        inspect: &(dyn Fn(&observe::ObservedContainer) -> bool + Sync),
+    ) -> Result<Listing> {
         let e = &self.engine;
         match self.kind {
             Kind::Containers => {
                 let mut list = observe::containers(e, project, all).await?;
-                if inspected {
-                    observe::with_exit_details(e, &mut list).await;
-                }
+                observe::with_exit_details(e, &mut list, inspect).await;
                 Ok(Listing::Containers(list))
             }
             Kind::Services { .. } => Ok(Listing::Tasks(swarm::tasks(e, project, all).await?)),

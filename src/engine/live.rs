@@ -47,7 +47,7 @@ pub async fn feed(engine: Engine, project: String, tx: mpsc::Sender<Update>) {
                 continue;
             }
         };
-        observe::with_exit_details(&engine, &mut list).await;
+        observe::with_exit_details(&engine, &mut list, &|_| true).await;
         for c in list.iter().filter(|c| c.running()) {
             sample(&engine, &c.id, &tx, &mut samplers);
         }

@@ -185,7 +185,7 @@ pub async fn container(
     let mut filters = project_filter(project);
     filters.insert("id".to_owned(), vec![id.to_owned()]);
     let mut list = listed(engine, project, true, filters).await?;
-    with_exit_details(engine, &mut list).await;
+    with_exit_details(engine, &mut list, &|_| true).await;
     Ok(list.into_iter().find(|c| c.id == id))
 }
 
@@ -308,10 +308,17 @@ fn exit_code_in_status(status: &str) -> Option<i64> {
     rest[..rest.find(')')?].parse().ok()
 }
 
-/// Adds what only an inspect tells: restart counts and OOM kills (one inspect per container, all
-/// at once).
-pub async fn with_exit_details(engine: &Engine, list: &mut [ObservedContainer]) {
+/// Adds what only an inspect tells, restart counts and OOM kills, to the containers `wanted`
+/// picks (one inspect each, all at once).
+pub async fn with_exit_details(
+    engine: &Engine,
+    list: &mut [ObservedContainer],
+    wanted: &(dyn Fn(&ObservedContainer) -> bool + Sync),
+) {
     let details = futures::future::join_all(list.iter().map(|c| async {
+        if !wanted(c) {
+            return None;
+        }
         let state = engine.docker.inspect_container(&c.id, None).await.ok();
         state.map(|i| {
             (
