@@ -1,8 +1,10 @@
 //! The engine's floor: the same create/start and stop/remove calls stackctl makes for the benchmark
 //! stack, straight through bollard with no manifest, planning or progress, in dependency order with
-//! full parallelism inside a level. `benches/run.py` times it beside stackctl and the compose peers.
+//! full parallelism inside a level. `benches/run.py` times it beside stackctl and the compose peers;
+//! `benches/scale.py` gives it N, for its generated projects (a tenth of the services hubs, each
+//! other service depending on one).
 //!
-//! Usage: floor up|down|scale-up N|scale-down PROJECT
+//! Usage: floor up|down PROJECT [N] | scale-up|scale-down PROJECT N
 
 use std::collections::HashMap;
 
@@ -16,6 +18,23 @@ use futures::future::try_join_all;
 const IMAGE: &str = "debian:bookworm-slim";
 /// The benchmark stack: (service, replicas), level by level.
 const LEVELS: &[&[(&str, u32)]] = &[&[("db", 3), ("cache", 3)], &[("app", 3)], &[("proxy", 3)]];
+
+/// The stack to bring up or down, level by level: the benchmark stack, or with `n` the generated
+/// project of `n` services.
+fn levels(n: Option<u32>) -> Vec<Vec<(String, u32)>> {
+    let Some(n) = n else {
+        return LEVELS
+            .iter()
+            .map(|l| l.iter().map(|(s, r)| ((*s).to_owned(), *r)).collect())
+            .collect();
+    };
+    let hubs = (n / 10).max(1);
+    let name = |i: u32| if i < hubs { format!("hub{i}") } else { format!("svc{i}") };
+    vec![
+        (0..hubs.min(n)).map(|i| (name(i), 1)).collect(),
+        (hubs..n).map(|i| (name(i), 1)).collect(),
+    ]
+}
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -80,6 +99,7 @@ async fn main() -> Result<()> {
     let project_owned = args.get(1).cloned().unwrap_or_else(|| "floor".into());
     // References are Copy, so the per-replica closures below can each capture them.
     let (docker, project) = (&docker_owned, project_owned.as_str());
+    let size: Option<u32> = args.get(2).and_then(|n| n.parse().ok());
     match args.first().map(String::as_str) {
         Some("up") => {
             docker
@@ -88,7 +108,7 @@ async fn main() -> Result<()> {
                     ..Default::default()
                 })
                 .await?;
-            for level in LEVELS {
+            for level in levels(size) {
                 try_join_all(level.iter().flat_map(|(svc, n)| {
                     (1..=*n).map(move |i| create_start(docker, project, svc, i))
                 }))
@@ -96,7 +116,7 @@ async fn main() -> Result<()> {
             }
         }
         Some("down") => {
-            for level in LEVELS.iter().rev() {
+            for level in levels(size).iter().rev() {
                 try_join_all(level.iter().flat_map(|(svc, n)| {
                     (1..=*n).map(move |i| stop_remove(docker, format!("{project}-{svc}-{i}")))
                 }))

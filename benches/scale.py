@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """stackctl against docker compose v2 as the work grows: a generated project of N services (a
 tenth of them hubs, the rest each depending on one hub), timed for up, no-op up, ps, config and
-down in one run, tool after tool, round after round. Reports the median wall time, the ratio
-stackctl / compose and each tool's peak RSS; results go to stdout and benches/RESULTS.md.
+down in one run, tool after tool, round after round, and the engine's floor (benches/floor.rs:
+the same calls with nothing around them) for up and down. Reports the median wall time, the
+ratios to compose and to the floor, and each tool's peak RSS; results go to stdout and
+benches/RESULTS.md.
 
 Usage: python3 benches/scale.py [--sizes 50,200] [--rounds N] [--no-write]
 """
@@ -33,7 +35,7 @@ def manifest(n):
 
 
 def tools():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--benches"], cwd=ROOT, check=True)
     stackctl = os.path.join(ROOT, "target/release/stackctl")
     peer = os.environ.get("STACKCTL_COMPOSE_PEER") or next(
         iter(glob.glob(os.path.join(CACHE, "compose-venv/lib/python3*/site-packages/compose/docker-compose"))), None)
@@ -42,8 +44,21 @@ def tools():
     return {"stackctl": stackctl, "compose-v2": peer}
 
 
+def floor_binary():
+    """benches/floor.rs, built by `cargo build --benches`: the engine's own calls, nothing else."""
+    built = (p for p in glob.glob(os.path.join(ROOT, "target/release/deps/floor-*"))
+             if os.access(p, os.X_OK) and not p.endswith(".d"))
+    return sorted(built, key=os.path.getmtime)[-1]
+
+
 def clean(project):
     for cid in sh(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"]).split():
+        subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
+    subprocess.run(["docker", "network", "rm", f"{project}_default"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def clean_floor(project):
+    for cid in sh(["docker", "ps", "-aq", "--filter", f"label=stackctl.floor={project}"]).split():
         subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
     subprocess.run(["docker", "network", "rm", f"{project}_default"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -56,6 +71,7 @@ def main():
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     bins = tools()
+    floor = floor_binary()
     results = {}  # (size, scenario) -> tool -> [(wall, rss, cpu)]
     work = tempfile.mkdtemp(prefix="stackctl-scale-")
     for n in sizes:
@@ -74,17 +90,27 @@ def main():
                     if sample:
                         results.setdefault((n, scenario), {}).setdefault(name, []).append(sample)
                 clean(project)
+            # The floor: the same creates and starts, stops and removes, in the same two levels.
+            project = f"bench-scale-floor-{n}"
+            clean_floor(project)
+            for scenario, verb in [("up -d", "up"), ("down", "down")]:
+                sample = timed([floor, verb, project, str(n)])
+                if sample:
+                    results.setdefault((n, scenario), {}).setdefault("floor", []).append(sample)
+            clean_floor(project)
     cpu, docker_version = machine()
     out = [f"Machine: {cpu}; Docker Engine {docker_version}. {a.rounds} round(s); median wall seconds, "
            "peak RSS in MB.", "",
-           "| services | operation | stackctl | compose v2 | ratio | RSS stackctl / compose |",
-           "|---|---|---|---|---|---|"]
+           "| services | operation | stackctl | compose v2 | ratio | floor | stackctl / floor | RSS stackctl / compose |",
+           "|---|---|---|---|---|---|---|---|"]
     for (n, scenario), by_tool in results.items():
-        ours, theirs = by_tool.get("stackctl"), by_tool.get("compose-v2")
+        ours, theirs, base = by_tool.get("stackctl"), by_tool.get("compose-v2"), by_tool.get("floor")
         med = lambda xs, i: statistics.median(x[i] for x in xs) if xs else float("nan")  # noqa: E731
         ratio = med(ours, 0) / med(theirs, 0) if ours and theirs else float("nan")
+        to_floor = f"{med(ours, 0) / med(base, 0):.2f}×" if ours and base else "—"
+        floor_s = f"{med(base, 0):.3f}" if base else "—"
         out.append(f"| {n} | {scenario} | {med(ours, 0):.3f} | {med(theirs, 0):.3f} | {ratio:.2f}× | "
-                   f"{med(ours, 1):.0f} / {med(theirs, 1):.0f} |")
+                   f"{floor_s} | {to_floor} | {med(ours, 1):.0f} / {med(theirs, 1):.0f} |")
     text = "\n".join(out)
     print(text)
     if not a.no_write:
