@@ -29,7 +29,13 @@ fn levels(n: Option<u32>) -> Vec<Vec<(String, u32)>> {
             .collect();
     };
     let hubs = (n / 10).max(1);
-    let name = |i: u32| if i < hubs { format!("hub{i}") } else { format!("svc{i}") };
+    let name = |i: u32| {
+        if i < hubs {
+            format!("hub{i}")
+        } else {
+            format!("svc{i}")
+        }
+    };
     vec![
         (0..hubs.min(n)).map(|i| (name(i), 1)).collect(),
         (hubs..n).map(|i| (name(i), 1)).collect(),
