@@ -1,6 +1,7 @@
-//! `bridge`: transformation images (built here, labelled as compose labels them) run over a
-//! project by stackctl and, when STACKCTL_COMPOSE_PEER names it, by docker compose v2 beside it:
-//! the model each hands over, what each prints, the folders each writes, the exit codes.
+//! `bridge` and compose's hidden `alpha` commands. Transformation images (built here, labelled
+//! as compose labels them) run over a project by stackctl and, when STACKCTL_COMPOSE_PEER names
+//! it, by docker compose v2 beside it: the model each hands over, what each prints, the folders
+//! each writes, the exit codes; `alpha viz`'s graph and `alpha generate`'s file, compared alike.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -8,11 +9,15 @@ use std::process::{Command, Output};
 use crate::common::*;
 use crate::dropin::peer;
 
-/// The bridge commands these tests run through both tools, every flag compose lists for them.
+/// The commands these tests run through both tools, every flag compose lists for them.
+/// (`alpha publish` is `publish`, which the image family of `differential` runs flag by flag.)
 pub(crate) const COMMANDS: &[&str] = &[
     "bridge convert",
     "bridge transformations list",
     "bridge transformations create",
+    "alpha viz",
+    "alpha generate",
+    "alpha publish",
 ];
 
 /// A transformation image of this test's own: it copies the model it is given and what it finds
@@ -398,5 +403,103 @@ networks:
         let theirs = in_project(&peer, &p, &[&["alpha", "viz"][..], v].concat());
         assert!(theirs.status.success(), "{}", stderr(&theirs));
         assert_eq!(sorted(&theirs), sorted(m), "alpha viz {v:?}");
+    }
+}
+
+/// `alpha generate` writes, for containers made without compose, the Compose file compose writes.
+#[test]
+fn alpha_generate_writes_the_file_compose_writes_for_existing_containers() {
+    if !daemon_available() {
+        return;
+    }
+    let p = TestProject::new("gen", "services: {}\n");
+    let label = format!("com.docker.compose.project={}", p.name);
+    let (a, b) = (format!("{}-a", p.name), format!("{}-b", p.name));
+    let (net, vol) = (format!("{}_gen", p.name), format!("{}_data", p.name));
+    docker(&["network", "create", "--label", &label, &net]);
+    docker(&["volume", "create", "--label", &label, &vol]);
+    let port = free_port().to_string();
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &a,
+        "--label",
+        &label,
+        "--label",
+        "team=x",
+        "-e",
+        "A=1",
+        "-e",
+        "PATH=/bin:/usr/bin",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "-v",
+        &format!("{vol}:/data"),
+        "-v",
+        "/tmp:/host:ro",
+        "--network",
+        &net,
+        "--network-alias",
+        "web",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "90s",
+        "--health-retries",
+        "3",
+        IMG,
+        "sleep",
+        "infinity",
+    ]);
+    docker(&["create", "--name", &b, "--label", &label, IMG, "true"]);
+    let ours = stackctl_path();
+    let generate = |program: &Path, args: &[&str]| -> Output {
+        let all = [&["alpha", "generate"][..], args].concat();
+        Command::new(program)
+            .args(all)
+            .current_dir(p.path())
+            .output()
+            .unwrap()
+    };
+    let mine = generate(&ours, &[&a, &b]);
+    assert!(mine.status.success(), "{}", stderr(&mine));
+    let doc: serde_yaml::Value = serde_yaml::from_str(&stdout(&mine)).unwrap();
+    let web = &doc["services"][a.as_str()];
+    assert_eq!(web["environment"]["A"], "1");
+    assert_eq!(web["environment"]["PATH"], "/bin:/usr/bin");
+    assert_eq!(
+        web["labels"],
+        serde_yaml::from_str::<serde_yaml::Value>("team: x").unwrap()
+    );
+    assert_eq!(web["healthcheck"]["interval"], "1m30s");
+    assert_eq!(web["ports"][0]["published"], port.as_str());
+    assert_eq!(web["volumes"][0]["source"], vol.as_str());
+    assert_eq!(web["volumes"][1]["read_only"], true);
+    assert_eq!(web["networks"][net.as_str()]["aliases"][0], "web");
+    assert_eq!(doc["services"][b.as_str()]["scale"], 1);
+    let missing = generate(&ours, &["sct-no-such-container"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no container(s) found"),
+        "{}",
+        stderr(&missing)
+    );
+    let Some(peer) = peer() else {
+        for c in [&a, &b] {
+            docker(&["rm", "-f", c]);
+        }
+        return;
+    };
+    for args in [
+        vec![a.as_str(), b.as_str()],
+        vec!["--format", "json", "--name", "x", a.as_str()],
+    ] {
+        let (theirs, mine) = (generate(&peer, &args), generate(&ours, &args));
+        let parse = |o: &Output| serde_yaml::from_str::<serde_yaml::Value>(&stdout(o)).unwrap();
+        assert_eq!(parse(&theirs), parse(&mine), "alpha generate {args:?}");
+    }
+    for c in [&a, &b] {
+        docker(&["rm", "-f", c]);
     }
 }

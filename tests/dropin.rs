@@ -81,9 +81,9 @@ pub(crate) fn compose_flags_typed(peer: &PathBuf, args: &[&str]) -> Vec<(Flag, O
     flags
 }
 
-/// Every command compose's help lists (its `Commands:` and `Management Commands:`), each as
-/// its path of names: `["up"]`, `["bridge", "transformations", "list"]`. A management command
-/// stands for the commands under it.
+/// Every command compose's help lists (its `Commands:` and `Management Commands:`, and those
+/// of its hidden `alpha`), each as its path of names: `["up"]`, `["bridge", "transformations",
+/// "list"]`. A management command stands for the commands under it.
 pub(crate) fn compose_commands(peer: &PathBuf) -> Vec<Vec<String>> {
     fn under(peer: &PathBuf, path: &[String]) -> Vec<Vec<String>> {
         let out = Command::new(peer)
@@ -115,7 +115,10 @@ pub(crate) fn compose_commands(peer: &PathBuf) -> Vec<Vec<String>> {
         }
         found
     }
-    under(peer, &[])
+    let mut all = under(peer, &[]);
+    // compose hides `alpha` (experimental) from its help; its commands are taken all the same.
+    all.extend(under(peer, &["alpha".to_owned()]));
+    all
 }
 
 /// Whether `command` (or, for the root's flags, the root) takes `flag` with the same letter.

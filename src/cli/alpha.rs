@@ -1,5 +1,7 @@
 //! `alpha`: compose's experimental commands, hidden from help as compose hides them.
 
+use std::path::PathBuf;
+
 use clap::{Args, Subcommand};
 
 use super::PublishArgs;
@@ -16,6 +18,26 @@ pub enum AlphaCommand {
     Viz(VizArgs),
     /// The same as `publish`
     Publish(PublishArgs),
+    /// A Compose file for existing containers (by name or ID), printed
+    #[command(
+        after_help = "Example:\n  stackctl alpha generate --name shop web-1 db-1 > compose.yaml"
+    )]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Containers, by name or ID
+    pub containers: Vec<String>,
+    /// The project name to write in the file
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The project's folder (compose takes it; the file names none)
+    #[arg(long, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// yaml or json
+    #[arg(long, default_value = "yaml")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod ctx;
 mod dashboard;
 mod engine_cmds;
 mod everyday;
+mod generate;
 mod image_verbs;
 mod listing;
 mod lock;
@@ -114,6 +115,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Alpha(AlphaArgs {
             command: AlphaCommand::Publish(args),
         }) => done(publish::run(ctx, args)),
+        Command::Alpha(AlphaArgs {
+            command: AlphaCommand::Generate(args),
+        }) => done(generate::run(ctx, args)),
     }
 }
 

@@ -54,7 +54,7 @@ pub(super) fn reach(command: &Command) -> Reach {
         }) => (true, ChangesNothing),
         Command::Bridge(_) => (true, Previews),
         Command::Alpha(AlphaArgs {
-            command: AlphaCommand::Viz(_),
+            command: AlphaCommand::Viz(_) | AlphaCommand::Generate(_),
         }) => (true, ChangesNothing),
         Command::Alpha(_) => (true, Previews),
         Command::Ps(_) => (true, ChangesNothing),

@@ -15,6 +15,7 @@ mod dockerignore;
 pub mod down;
 pub mod endpoint;
 pub mod facts;
+pub mod generate;
 mod health;
 pub mod hooks;
 pub mod images;
