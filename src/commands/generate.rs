@@ -10,7 +10,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::Ctx;
 use crate::cli::GenerateArgs;
-use crate::engine::generate::{self, Described};
+use crate::engine::generate::{self, Container, Health};
 use crate::exit::UsageError;
 
 pub fn run(ctx: &Ctx, args: GenerateArgs) -> Result<()> {
@@ -50,33 +50,22 @@ pub fn run(ctx: &Ctx, args: GenerateArgs) -> Result<()> {
 
 /// The Compose file of `containers`; `json` adds the null `command`/`entrypoint` and the empty
 /// `ipam` compose's JSON carries.
-fn project(containers: &[Described], name: Option<&str>, json: bool) -> Value {
+fn project(containers: &[Container], name: Option<&str>, json: bool) -> Value {
     let mut services: BTreeMap<String, Mapping> = BTreeMap::new();
     let mut networks: BTreeMap<String, Mapping> = BTreeMap::new();
     let mut volumes: BTreeMap<String, Mapping> = BTreeMap::new();
     let mut secrets: BTreeMap<String, Mapping> = BTreeMap::new();
+    let map = |pairs: Vec<(&str, Value)>| -> Mapping {
+        pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
+    };
     for c in containers {
-        let labels = c.summary.labels.clone().unwrap_or_default();
-        let service = labels
-            .get("com.docker.compose.service")
-            .cloned()
-            .unwrap_or_else(|| container_name(c));
+        let service = c.service.clone().unwrap_or_else(|| c.name.clone());
         let svc = services.entry(service).or_insert_with(|| {
-            let mut m = Mapping::new();
-            m.insert(
-                "image".into(),
-                c.summary.image.clone().unwrap_or_default().into(),
-            );
-            let own: BTreeMap<&String, &String> = labels
-                .iter()
-                .filter(|(k, _)| {
-                    !k.starts_with("com.docker.compose.") && !k.starts_with("desktop.docker.io")
-                })
-                .collect();
-            if !own.is_empty() {
+            let mut m = map(vec![("image", c.image.clone().into())]);
+            if !c.labels.is_empty() {
                 m.insert(
                     "labels".into(),
-                    serde_yaml::to_value(own).unwrap_or_default(),
+                    serde_yaml::to_value(&c.labels).unwrap_or_default(),
                 );
             }
             if json {
@@ -87,62 +76,47 @@ fn project(containers: &[Described], name: Option<&str>, json: bool) -> Value {
         });
         let scale = svc.get("scale").and_then(Value::as_u64).unwrap_or(0) + 1;
         svc.insert("scale".into(), scale.into());
-        let Some(inspect) = &c.inspect else { continue };
-        let env = added_environment(
-            inspect
-                .config
-                .as_ref()
-                .and_then(|c| c.env.as_deref())
-                .unwrap_or_default(),
-            &c.image_env,
-        );
+        if !c.inspected {
+            continue;
+        }
+        let env = added_environment(&c.env, &c.image_env);
         if !env.is_empty() {
             svc.insert("environment".into(), env.into());
         }
-        if let Some(check) = inspect.config.as_ref().and_then(|c| c.healthcheck.as_ref()) {
-            svc.insert("healthcheck".into(), healthcheck(check).into());
+        if let Some(h) = &c.health {
+            svc.insert("healthcheck".into(), healthcheck(h).into());
         }
-        let mounts = inspect.mounts.as_deref().unwrap_or_default();
         let mut svc_volumes = Vec::new();
         let mut svc_secrets = Vec::new();
-        for m in mounts {
-            let kind = m.typ.clone().unwrap_or_default();
-            let target = m.destination.clone().unwrap_or_default();
-            let mut v = Mapping::new();
-            v.insert("type".into(), kind.clone().into());
-            match kind.as_str() {
+        for m in &c.mounts {
+            let mut v = map(vec![("type", m.kind.clone().into())]);
+            match m.kind.as_str() {
                 "volume" => {
-                    let name = m.name.clone().unwrap_or_default();
                     let mut def = Mapping::new();
-                    let driver = m.driver.clone().unwrap_or_default();
-                    if driver != "local" && !driver.is_empty() {
-                        def.insert("name".into(), name.clone().into());
-                        def.insert("driver".into(), driver.into());
+                    if m.driver != "local" && !m.driver.is_empty() {
+                        def.insert("name".into(), m.name.clone().into());
+                        def.insert("driver".into(), m.driver.clone().into());
                     }
-                    volumes.insert(name.clone(), def);
-                    v.insert("source".into(), name.into());
+                    volumes.insert(m.name.clone(), def);
+                    v.insert("source".into(), m.name.clone().into());
                 }
-                "bind" if target.starts_with("/run/secrets") => {
-                    let name = target.rsplit('/').next().unwrap_or_default().to_owned();
-                    let source = m.source.clone().unwrap_or_default();
-                    let file = source.strip_prefix("/host_mnt").unwrap_or(&source);
-                    let mut def = Mapping::new();
-                    def.insert("name".into(), name.clone().into());
-                    def.insert("file".into(), file.into());
-                    secrets.insert(name.clone(), def);
-                    let mut r = Mapping::new();
-                    r.insert("source".into(), name.into());
-                    r.insert("target".into(), target.into());
+                "bind" if m.destination.starts_with("/run/secrets") => {
+                    let name = m.destination.rsplit('/').next().unwrap_or_default();
+                    let file = m.source.strip_prefix("/host_mnt").unwrap_or(&m.source);
+                    let def = map(vec![("name", name.into()), ("file", file.into())]);
+                    secrets.insert(name.to_owned(), def);
+                    let target = m.destination.clone().into();
+                    let r = map(vec![("source", name.into()), ("target", target)]);
                     svc_secrets.push(Value::Mapping(r));
                     continue;
                 }
                 "bind" => {
-                    v.insert("source".into(), m.source.clone().unwrap_or_default().into());
+                    v.insert("source".into(), m.source.clone().into());
                 }
                 _ => continue,
             }
-            v.insert("target".into(), target.into());
-            if m.rw == Some(false) {
+            v.insert("target".into(), m.destination.clone().into());
+            if m.read_only {
                 v.insert("read_only".into(), true.into());
             }
             svc_volumes.push(Value::Mapping(v));
@@ -153,14 +127,10 @@ fn project(containers: &[Described], name: Option<&str>, json: bool) -> Value {
         if !svc_secrets.is_empty() {
             svc.insert("secrets".into(), Value::Sequence(svc_secrets));
         }
-        let attached = inspect
-            .network_settings
-            .as_ref()
-            .and_then(|n| n.networks.as_ref());
         let mut svc_networks = Mapping::new();
-        for (net, endpoint) in attached.into_iter().flatten() {
+        for (net, aliases, internal) in &c.networks {
             let mut e = Mapping::new();
-            if let Some(aliases) = endpoint.aliases.as_ref().filter(|a| !a.is_empty()) {
+            if !aliases.is_empty() {
                 e.insert(
                     "aliases".into(),
                     serde_yaml::to_value(aliases).unwrap_or_default(),
@@ -168,7 +138,7 @@ fn project(containers: &[Described], name: Option<&str>, json: bool) -> Value {
             }
             svc_networks.insert(net.clone().into(), Value::Mapping(e));
             let mut def = Mapping::new();
-            if c.internal.get(net).copied().unwrap_or(false) {
+            if *internal {
                 def.insert("internal".into(), true.into());
             }
             if json {
@@ -179,28 +149,24 @@ fn project(containers: &[Described], name: Option<&str>, json: bool) -> Value {
         if !svc_networks.is_empty() {
             svc.insert("networks".into(), Value::Mapping(svc_networks));
         }
-        let bindings = inspect
-            .host_config
-            .as_ref()
-            .and_then(|h| h.port_bindings.as_ref());
-        let mut ports: Vec<(u16, String, Value)> = Vec::new();
-        for (key, list) in bindings.into_iter().flatten() {
-            let (number, protocol) = key.split_once('/').unwrap_or((key, "tcp"));
-            let target: u16 = number.parse().unwrap_or(0);
-            for b in list.iter().flatten() {
+        let mut ports: Vec<(u16, &str, Value)> = c
+            .ports
+            .iter()
+            .map(|(key, ip, published)| {
+                let (number, protocol) = key.split_once('/').unwrap_or((key, "tcp"));
+                let target: u16 = number.parse().unwrap_or(0);
                 let mut p = Mapping::new();
-                if let Some(ip) = b.host_ip.as_ref().filter(|ip| !ip.is_empty()) {
+                if !ip.is_empty() {
                     p.insert("host_ip".into(), ip.clone().into());
                 }
                 p.insert("target".into(), target.into());
-                let published = b.host_port.clone().unwrap_or_default();
                 p.insert("published".into(), published.clone().into());
                 p.insert("protocol".into(), protocol.into());
-                ports.push((target, published, Value::Mapping(p)));
-            }
-        }
+                (target, published.as_str(), Value::Mapping(p))
+            })
+            .collect();
         if !ports.is_empty() {
-            ports.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            ports.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
             let list = ports.into_iter().map(|(_, _, p)| p).collect();
             svc.insert("ports".into(), Value::Sequence(list));
         }
@@ -229,15 +195,6 @@ fn project(containers: &[Described], name: Option<&str>, json: bool) -> Value {
     Value::Mapping(doc)
 }
 
-/// The container's name without the daemon's leading slash.
-fn container_name(c: &Described) -> String {
-    let names = c.summary.names.as_deref().unwrap_or_default();
-    names
-        .first()
-        .map(|n| n.trim_start_matches('/').to_owned())
-        .unwrap_or_else(|| c.summary.id.clone().unwrap_or_default())
-}
-
 /// The variables the container sets beyond what its image sets (`KEY=VALUE` the image has are
 /// left out), by name.
 fn added_environment(container: &[String], image: &[String]) -> Mapping {
@@ -253,31 +210,29 @@ fn added_environment(container: &[String], image: &[String]) -> Mapping {
 }
 
 /// A health check as the Compose file writes it: the test, and each duration and count set.
-fn healthcheck(check: &bollard::models::HealthConfig) -> Mapping {
+fn healthcheck(h: &Health) -> Mapping {
     let mut m = Mapping::new();
-    if let Some(test) = &check.test {
+    if !h.test.is_empty() {
         m.insert(
             "test".into(),
-            serde_yaml::to_value(test).unwrap_or_default(),
+            serde_yaml::to_value(&h.test).unwrap_or_default(),
         );
     }
     let durations = [
-        ("timeout", check.timeout),
-        ("interval", check.interval),
-        ("start_period", check.start_period),
-        ("start_interval", check.start_interval),
+        ("timeout", h.timeout),
+        ("interval", h.interval),
+        ("start_period", h.start_period),
+        ("start_interval", h.start_interval),
     ];
-    for (key, nanos) in durations {
-        if let Some(n) = nanos.filter(|n| *n > 0) {
-            let d = std::time::Duration::from_nanos(n as u64);
-            m.insert(
-                key.into(),
-                crate::manifest::units::format_duration(d).into(),
-            );
-        }
+    for (key, nanos) in durations.into_iter().filter(|(_, n)| *n > 0) {
+        let d = std::time::Duration::from_nanos(nanos as u64);
+        m.insert(
+            key.into(),
+            crate::manifest::units::format_duration(d).into(),
+        );
     }
-    if let Some(r) = check.retries.filter(|r| *r > 0) {
-        m.insert("retries".into(), r.into());
+    if h.retries > 0 {
+        m.insert("retries".into(), h.retries.into());
     }
     m
 }
@@ -302,16 +257,40 @@ mod tests {
 
     #[test]
     fn a_health_check_keeps_what_is_set() {
-        let check = bollard::models::HealthConfig {
-            test: Some(vec!["CMD-SHELL".into(), "true".into()]),
-            interval: Some(90_000_000_000),
-            retries: Some(3),
-            timeout: Some(0),
+        let check = Health {
+            test: vec!["CMD-SHELL".into(), "true".into()],
+            interval: 90_000_000_000,
+            retries: 3,
             ..Default::default()
         };
         let m = healthcheck(&check);
         assert_eq!(m["interval"], Value::from("1m30s"));
         assert_eq!(m["retries"], Value::from(3));
         assert!(m.get("timeout").is_none());
+    }
+
+    #[test]
+    fn replicas_of_one_service_are_its_scale_and_secrets_come_from_run_secrets() {
+        let replica = |n: &str| Container {
+            service: Some("web".into()),
+            name: n.into(),
+            image: "nginx".into(),
+            inspected: true,
+            mounts: vec![generate::Mount {
+                kind: "bind".into(),
+                source: "/host_mnt/srv/token".into(),
+                destination: "/run/secrets/token".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let doc = project(&[replica("p-web-1"), replica("p-web-2")], None, false);
+        assert_eq!(doc["services"]["web"]["scale"], Value::from(2));
+        assert_eq!(doc["secrets"]["token"]["file"], Value::from("/srv/token"));
+        assert_eq!(
+            doc["services"]["web"]["secrets"][0]["target"],
+            Value::from("/run/secrets/token")
+        );
+        assert!(doc.get("name").is_none());
     }
 }

@@ -19,17 +19,51 @@ pub const DEFAULT_TRANSFORMATION: &str = "docker/compose-bridge-kubernetes";
 /// Where a transformation image keeps the templates it renders.
 const TEMPLATES: &str = "/templates";
 
+/// A transformation image as the daemon's image list describes it.
+#[derive(Debug, Clone, Default)]
+pub struct TransformationImage {
+    pub id: String,
+    pub parent_id: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    /// Seconds since the epoch.
+    pub created: i64,
+    pub size: i64,
+    pub shared_size: i64,
+    pub labels: std::collections::HashMap<String, String>,
+    pub containers: i64,
+    /// Newer engines' descriptor and per-platform manifests, as they sent them.
+    pub descriptor: Option<serde_json::Value>,
+    pub manifests: Option<serde_json::Value>,
+}
+
 /// The transformation images this daemon has.
-pub async fn list(engine: &Engine) -> Result<Vec<ImageSummary>> {
+pub async fn list(engine: &Engine) -> Result<Vec<TransformationImage>> {
     let filters = [("label".to_owned(), vec![format!("{LABEL}=transformation")])];
-    engine
+    let images: Vec<ImageSummary> = engine
         .docker
         .list_images(Some(ListImagesOptions {
             filters: Some(filters.into_iter().collect()),
             ..Default::default()
         }))
         .await
-        .api(|| "listing transformation images".into())
+        .api(|| "listing transformation images".into())?;
+    Ok(images
+        .into_iter()
+        .map(|i| TransformationImage {
+            descriptor: i.descriptor.and_then(|d| serde_json::to_value(d).ok()),
+            manifests: i.manifests.and_then(|m| serde_json::to_value(m).ok()),
+            id: i.id,
+            parent_id: i.parent_id,
+            repo_tags: i.repo_tags,
+            repo_digests: i.repo_digests,
+            created: i.created,
+            size: i.size,
+            shared_size: i.shared_size,
+            labels: i.labels,
+            containers: i.containers,
+        })
+        .collect())
 }
 
 /// The container ports image `reference` declares (`80/tcp`), or None when the daemon lacks it.

@@ -1,13 +1,13 @@
 //! `bridge transformations list`: the transformation images as compose lists them (a table, the
 //! daemon's summaries as one JSON array, or names only).
 
+use crate::engine::bridge::TransformationImage;
 use anyhow::Result;
-use bollard::models::ImageSummary;
 
 /// `before_1_44`: the daemon speaks an API older than 1.44, whose image lists still carried
 /// `VirtualSize` and `null` for no digests (compose passes both on).
 pub fn render(
-    images: &[ImageSummary],
+    images: &[TransformationImage],
     format: &str,
     quiet: bool,
     before_1_44: bool,
@@ -46,7 +46,7 @@ pub fn render(
 }
 
 /// An image summary with the keys in the order compose's Go type gives them.
-fn json(i: &ImageSummary, before_1_44: bool) -> serde_json::Value {
+fn json(i: &TransformationImage, before_1_44: bool) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     let mut put = |k: &str, v: serde_json::Value| {
         m.insert(k.to_owned(), v);
@@ -57,10 +57,10 @@ fn json(i: &ImageSummary, before_1_44: bool) -> serde_json::Value {
     put("Labels", serde_json::json!(i.labels));
     put("ParentId", i.parent_id.clone().into());
     if let Some(d) = &i.descriptor {
-        put("Descriptor", serde_json::json!(d));
+        put("Descriptor", d.clone());
     }
     if let Some(list) = &i.manifests {
-        put("Manifests", serde_json::json!(list));
+        put("Manifests", list.clone());
     }
     let digests = if i.repo_digests.is_empty() && before_1_44 {
         serde_json::Value::Null
