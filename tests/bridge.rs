@@ -474,6 +474,7 @@ fn alpha_generate_writes_the_file_compose_writes_for_existing_containers() {
     );
     assert_eq!(web["healthcheck"]["interval"], "1m30s");
     assert_eq!(web["ports"][0]["published"], port.as_str());
+    // In the order of their targets: /data, then /host.
     assert_eq!(web["volumes"][0]["source"], vol.as_str());
     assert_eq!(web["volumes"][1]["read_only"], true);
     assert_eq!(web["networks"][net.as_str()]["aliases"][0], "web");
@@ -496,7 +497,17 @@ fn alpha_generate_writes_the_file_compose_writes_for_existing_containers() {
         vec!["--format", "json", "--name", "x", a.as_str()],
     ] {
         let (theirs, mine) = (generate(&peer, &args), generate(&ours, &args));
-        let parse = |o: &Output| serde_yaml::from_str::<serde_yaml::Value>(&stdout(o)).unwrap();
+        // compose lists volumes in the daemon's order, which follows a map's: compared by target.
+        let parse = |o: &Output| {
+            let mut doc = serde_yaml::from_str::<serde_yaml::Value>(&stdout(o)).unwrap();
+            let services = doc.get_mut("services").and_then(|s| s.as_mapping_mut());
+            for (_, svc) in services.into_iter().flatten() {
+                if let Some(list) = svc.get_mut("volumes").and_then(|v| v.as_sequence_mut()) {
+                    list.sort_by_key(|v| v["target"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+            doc
+        };
         assert_eq!(parse(&theirs), parse(&mine), "alpha generate {args:?}");
     }
     for c in [&a, &b] {

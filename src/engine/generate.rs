@@ -158,6 +158,8 @@ fn container(
             read_only: m.rw == Some(false),
         })
         .collect();
+    // The daemon lists mounts from a map, in no steady order.
+    c.mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
     let attached = inspect.network_settings.and_then(|n| n.networks);
     c.networks = attached
         .into_iter()
