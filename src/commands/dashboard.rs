@@ -162,8 +162,15 @@ impl Worker<'_> {
                     timeout: None,
                     last_step: true,
                 };
-                engine::lifecycle::stop_in_order(engine, &plan, &targets, opts, &report, |_| {})
-                    .await?;
+                engine::lifecycle::stop_in_order(
+                    engine,
+                    &plan,
+                    &targets,
+                    opts,
+                    &report,
+                    engine::lifecycle::nothing_after,
+                )
+                .await?;
                 Input::Note(format!("{service} stopped (s starts it again)"))
             }
             Action::Start(service) => {

@@ -104,7 +104,15 @@ pub fn stop(ctx: &Ctx, args: ServicesTimeout) -> Result<()> {
             timeout: args.timeout.map(Duration::from_secs),
             last_step: true,
         };
-        engine::lifecycle::stop_in_order(engine, plan, &targets, opts, &report, |_| {}).await
+        engine::lifecycle::stop_in_order(
+            engine,
+            plan,
+            &targets,
+            opts,
+            &report,
+            engine::lifecycle::nothing_after,
+        )
+        .await
     })?;
     if ctx.global.dry_run {
         return Ok(());

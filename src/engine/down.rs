@@ -68,8 +68,9 @@ pub async fn down(
         stop_and_remove(engine, c, timeout_for(&c.service), hooks, &sem, report)
     }))
     .await?;
-    // A level's dependencies may stop once the level has stopped; its removal runs meanwhile.
-    let mut removals = Vec::new();
+    // Each container is removed once it has stopped, and a service's dependencies stop once it
+    // is removed: compose's order, which also keeps Engine 20.10 from losing count of a
+    // network's endpoints (removals racing the stops of others on the same network did).
     let targets: Vec<&ObservedContainer> = observed
         .iter()
         .filter(|c| !c.oneoff && plan.services.contains_key(&c.service))
@@ -79,33 +80,18 @@ pub async fn down(
         timeout: opts.timeout,
         last_step: false,
     };
-    lifecycle::stop_in_order(engine, plan, &targets, stop, report, |wave| {
-        for c in wave {
-            let (engine, report, id, name) =
-                (engine.clone(), report.clone(), c.id.clone(), c.name.clone());
-            // `-v` takes the containers' anonymous volumes too, as compose's `down -v` does.
-            let anonymous_volumes = opts.volumes;
-            removals.push(tokio::spawn(async move {
-                engine.check_cancelled()?;
-                containers::remove(&engine, &id, &name, anonymous_volumes).await?;
-                step(&report, format!("Container {name}"), "Removed", true);
-                Ok::<_, anyhow::Error>(())
-            }));
-        }
+    // `-v` takes the containers' anonymous volumes too, as compose's `down -v` does.
+    let anonymous_volumes = opts.volumes;
+    lifecycle::stop_in_order(engine, plan, &targets, stop, report, |c| async move {
+        engine.check_cancelled()?;
+        containers::remove(engine, &c.id, &c.name, anonymous_volumes).await?;
+        step(report, format!("Container {}", c.name), "Removed", true);
+        Ok(())
     })
     .await?;
-    // Every container has stopped, so none holds an endpoint any more: the networks go while the
-    // last removals finish (a network takes longer to remove than a stopped container).
-    let removed = async {
-        let removals = removals.into_iter().map(|r| async move { r.await? });
-        super::settle_all(removals).await.map(|_| ())
-    };
+    // Every container is gone, so no endpoint holds the networks.
     engine.check_cancelled()?;
-    let (removed, ()) = tokio::join!(
-        removed,
-        resources::remove_networks(engine, networks, report)
-    );
-    removed?;
+    resources::remove_networks(engine, networks, report).await;
     engine.check_cancelled()?;
     if opts.volumes {
         resources::remove_volumes(engine, &plan.project, report).await?;

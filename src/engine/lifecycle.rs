@@ -4,9 +4,12 @@
 //! fails, and the first failure is reported. And the restarts `up` owes the dependents of what it
 //! recreated.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Result;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 
 use super::observe::ObservedContainer;
 use super::{Engine, Reporter, containers, hooks, step};
@@ -21,36 +24,92 @@ pub struct StopOptions {
     pub last_step: bool,
 }
 
-/// Stops `targets` level by level, dependents first; `after_level` receives each level's
-/// containers once they have all stopped (`down` removes them while the next level stops).
-/// Containers of services the plan does not know stop in the first level.
-pub async fn stop_in_order<'c>(
+/// Stops `targets`, dependents first, as compose does: a service's containers stop (all at once)
+/// as soon as every service that depends on it is done, not when a whole level is, and
+/// `after_each` runs for each container once it has stopped (`down` removes it there); a service
+/// is done when that has finished for all its containers. A service one of whose dependents
+/// failed is left as it is; the first failure is the error. Containers of services the plan does
+/// not know go first.
+pub async fn stop_in_order<'c, F, Fut>(
     engine: &Engine,
     plan: &Plan,
     targets: &[&'c ObservedContainer],
     opts: StopOptions,
     report: &Reporter,
-    mut after_level: impl FnMut(Vec<&'c ObservedContainer>),
-) -> Result<()> {
+    after_each: F,
+) -> Result<()>
+where
+    F: Fn(&'c ObservedContainer) -> Fut + Sync,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let failures = std::sync::Mutex::new(Vec::new());
+    // Stops (and follows up) `list` at once; true when every one went through.
+    let stop_all = |list: Vec<&'c ObservedContainer>| {
+        let (failures, after_each) = (&failures, &after_each);
+        async move {
+            let each = list.into_iter().map(|c| async move {
+                stop_one(engine, plan, c, opts, report).await?;
+                after_each(c).await
+            });
+            let mut all = true;
+            for result in futures::future::join_all(each).await {
+                if let Err(e) = result {
+                    failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                    all = false;
+                }
+            }
+            all
+        }
+    };
     let unknown: Vec<&ObservedContainer> = targets
         .iter()
         .copied()
         .filter(|c| !plan.services.contains_key(&c.service))
         .collect();
-    let levels = std::iter::once(unknown).chain(plan.levels.iter().rev().map(|level| {
-        targets
-            .iter()
-            .copied()
-            .filter(|c| level.contains(&c.service))
-            .collect()
-    }));
-    for wave in levels {
-        if wave.is_empty() {
-            continue;
+    if stop_all(unknown).await {
+        let mut containers: HashMap<&str, Vec<&'c ObservedContainer>> = HashMap::new();
+        for c in targets {
+            containers.entry(c.service.as_str()).or_default().push(c);
         }
-        super::settle_all(wave.iter().map(|c| stop_one(engine, plan, c, opts, report))).await?;
-        after_level(wave);
+        let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+        for s in plan.services.values() {
+            for dep in s.depends_on.keys() {
+                dependents
+                    .entry(dep.as_str())
+                    .or_default()
+                    .push(s.name.as_str());
+            }
+        }
+        // From the top level down, each service's dependents have their futures already.
+        let mut done: HashMap<&str, Shared<BoxFuture<'_, bool>>> = HashMap::new();
+        for service in plan.levels.iter().rev().flatten() {
+            let first: Vec<_> = dependents
+                .get(service.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|d| done.get(d).cloned())
+                .collect();
+            let mine = containers.remove(service.as_str()).unwrap_or_default();
+            let stop = stop_all(mine);
+            let service_done = async move {
+                let ready = futures::future::join_all(first).await;
+                ready.into_iter().all(|ok| ok) && stop.await
+            };
+            done.insert(service.as_str(), service_done.boxed().shared());
+        }
+        futures::future::join_all(done.into_values()).await;
     }
+    let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
+    // The first failure, unless it is only the Ctrl-C that stopped the others (as settle_all).
+    let interrupted = |e: &anyhow::Error| e.is::<crate::exit::Interrupted>();
+    match failures.iter().position(|e| !interrupted(e)) {
+        Some(i) => Err(failures.swap_remove(i)),
+        None => failures.pop().map_or(Ok(()), Err),
+    }
+}
+
+/// For `stop_in_order` when nothing follows a container's stop.
+pub async fn nothing_after(_: &ObservedContainer) -> Result<()> {
     Ok(())
 }
 

@@ -291,7 +291,15 @@ async fn stop_levels(engine: &Engine, plan: &Plan, running: &[Running], timeout:
             timeout,
             last_step: true,
         };
-        lifecycle::stop_in_order(engine, plan, &targets, opts, &warn, |_| {}).await
+        lifecycle::stop_in_order(
+            engine,
+            plan,
+            &targets,
+            opts,
+            &warn,
+            lifecycle::nothing_after,
+        )
+        .await
     };
     if let Err(e) = stopped.await {
         ui::note(format!("stopping the stack: {e:#}"));
