@@ -1,8 +1,8 @@
-//! The one stop sequence: dependents before what they depend on, a level's containers at once,
+//! The one stop sequence: dependents before what they depend on, a service's containers at once,
 //! each given its service's `pre_stop` hooks and then its grace period before the kill. `down`,
-//! `stop` and attached `up` all stop this way; every container of a level is tried even when one
-//! fails, and the first failure is reported. And the restarts `up` owes the dependents of what it
-//! recreated.
+//! `stop` and attached `up` all stop this way; every service whose dependents are done is tried
+//! even when another fails, and the first failure is reported. And the restarts `up` owes the
+//! dependents of what it recreated.
 
 use std::collections::HashMap;
 use std::time::Duration;
