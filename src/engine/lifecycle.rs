@@ -99,13 +99,8 @@ where
         }
         futures::future::join_all(done.into_values()).await;
     }
-    let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
-    // The first failure, unless it is only the Ctrl-C that stopped the others (as settle_all).
-    let interrupted = |e: &anyhow::Error| e.is::<crate::exit::Interrupted>();
-    match failures.iter().position(|e| !interrupted(e)) {
-        Some(i) => Err(failures.swap_remove(i)),
-        None => failures.pop().map_or(Ok(()), Err),
-    }
+    let failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
+    super::first_failure(failures).map_or(Ok(()), Err)
 }
 
 /// For `stop_in_order` when nothing follows a container's stop.

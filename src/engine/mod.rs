@@ -271,25 +271,25 @@ pub async fn settle_all<T>(
 ) -> Result<Vec<T>> {
     let results = futures::future::join_all(steps).await;
     let mut done = Vec::with_capacity(results.len());
-    let mut failure: Option<anyhow::Error> = None;
+    let mut failures = Vec::new();
     for r in results {
         match r {
             Ok(v) => done.push(v),
-            Err(e) => {
-                let interrupted = |e: &anyhow::Error| e.is::<crate::exit::Interrupted>();
-                if failure
-                    .as_ref()
-                    .is_none_or(|f| interrupted(f) && !interrupted(&e))
-                {
-                    failure = Some(e);
-                }
-            }
+            Err(e) => failures.push(e),
         }
     }
-    match failure {
+    match first_failure(failures) {
         Some(e) => Err(e),
         None => Ok(done),
     }
+}
+
+/// The failure to report of several: the first that is not an interruption, when there is one
+/// (a Ctrl-C stops the other steps too, and is not their cause).
+pub(crate) fn first_failure(failures: Vec<anyhow::Error>) -> Option<anyhow::Error> {
+    let interrupted = |e: &anyhow::Error| e.is::<crate::exit::Interrupted>();
+    let at = failures.iter().position(|e| !interrupted(e)).unwrap_or(0);
+    failures.into_iter().nth(at)
 }
 
 /// Whether the daemon's API `version` ("1.41") is older than `(major, minor)`: what an engine
