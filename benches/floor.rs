@@ -2,7 +2,7 @@
 //! stack, straight through bollard with no manifest, planning or progress, in dependency order with
 //! full parallelism inside a level. `benches/run.py` times it beside stackctl and the compose peers;
 //! `benches/scale.py` gives it N, for its generated projects (a tenth of the services hubs, each
-//! other service depending on one).
+//! other service depending on one), whose down stops each hub once its own dependents are gone.
 //!
 //! Usage: floor up|down PROJECT [N] | scale-up|scale-down PROJECT N
 
@@ -120,6 +120,23 @@ async fn main() -> Result<()> {
                 }))
                 .await?;
             }
+        }
+        Some("down") if size.is_some() => {
+            // As compose and stackctl stop: each hub once its own dependents are stopped and
+            // removed, not once every dependent of every hub is.
+            let n = size.unwrap_or_default();
+            let hubs = (n / 10).max(1);
+            try_join_all((0..hubs.min(n)).map(|h| async move {
+                try_join_all(
+                    (hubs..n)
+                        .filter(|i| i % hubs == h)
+                        .map(|i| stop_remove(docker, format!("{project}-svc{i}-1"))),
+                )
+                .await?;
+                stop_remove(docker, format!("{project}-hub{h}-1")).await
+            }))
+            .await?;
+            docker.remove_network(&format!("{project}_default")).await?;
         }
         Some("down") => {
             for level in levels(size).iter().rev() {
