@@ -30,4 +30,5 @@ mod refusals;
 mod rolling;
 mod stack;
 mod swarm;
+mod swarm_cluster;
 mod watch;

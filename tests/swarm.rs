@@ -12,7 +12,7 @@ use crate::common::dind::{Cluster, Node};
 use crate::common::*;
 
 /// `stackctl --target swarm` against `node`'s daemon.
-fn on_swarm(node: &Node, files: &[PathBuf], project: &str, args: &[&str]) -> Command {
+pub(crate) fn on_swarm(node: &Node, files: &[PathBuf], project: &str, args: &[&str]) -> Command {
     let mut c = Command::new(stackctl_path());
     for f in files {
         c.arg("-f").arg(f);
@@ -55,7 +55,7 @@ fn services(node: &Node, project: &str) -> Vec<String> {
 }
 
 /// The host daemon's swarm state, which no test may change.
-fn host_swarm_state() -> String {
+pub(crate) fn host_swarm_state() -> String {
     docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"])
 }
 
@@ -521,160 +521,6 @@ fn several_nodes_without_a_registry_are_refused_before_anything_is_created() {
         "{err}"
     );
     assert!(services(node, &project).is_empty(), "nothing was created");
-}
-
-/// The visit count in the counter's answer.
-fn count_of(body: &str) -> u64 {
-    body.split("viewed ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count in {body:?}"))
-}
-
-/// One answer of the counter through nginx on `ip`, waiting up to `within` for it.
-fn visit(ip: &str, port: u16, within: Duration) -> u64 {
-    let t = Instant::now();
-    loop {
-        match http_get_at(ip, port, "/") {
-            Ok(r) if r.status == 200 => return count_of(&r.body),
-            _ if t.elapsed() < within => std::thread::sleep(Duration::from_millis(300)),
-            other => panic!(
-                "no answer from nginx on {ip}: {:?}",
-                other.map(|r| r.status)
-            ),
-        }
-    }
-}
-
-#[test]
-fn the_stack_spreads_over_three_nodes_and_outlives_a_worker() {
-    if !daemon_available() {
-        return;
-    }
-    let host_state = host_swarm_state();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let project = format!("sctmn{}", std::process::id());
-    let base = vec![
-        root.join("stack/stack.yml"),
-        root.join("stack/stack.swarm.yml"),
-    ];
-    // The data services stay on the manager (their volumes live where they run); flaskapp spreads.
-    let pin = TestProject::new(
-        "swmulti",
-        "services:\n  postgres:\n    deploy: {placement: {constraints: [node.role==manager]}}\n  redis:\n    deploy: {placement: {constraints: [node.role==manager]}}\n  flaskapp:\n    deploy: {placement: {constraints: [node.role==worker]}}\n",
-    );
-    let mut files = base.clone();
-    files.push(pin.file.clone());
-    let host = |args: &[&str]| {
-        let mut c = Command::new(stackctl_path());
-        for f in &base {
-            c.arg("-f").arg(f);
-        }
-        let out = c
-            .args(["-p", &project, "--progress", "plain"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        out
-    };
-    // Built on the host (its build cache makes this quick), copied into the manager only: the
-    // workers get them from the cluster's registry, to which `up` pushes them.
-    host(&["pull"]);
-    host(&["build"]);
-    let images: Vec<String> = stdout(&host(&["config", "--images"]))
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    let cluster = Cluster::start_with_registry("multi", 3);
-    let (pulled, built): (Vec<&String>, Vec<&String>) = images
-        .iter()
-        .partition(|i| i.contains('/') || i.contains(':'));
-    for node in &cluster.nodes {
-        let mut all: Vec<&str> = pulled.iter().map(|s| s.as_str()).collect();
-        all.push(IMG);
-        if node.name == cluster.manager().name {
-            all.extend(built.iter().map(|s| s.as_str()));
-        }
-        node.load(&all);
-    }
-    for b in &built {
-        docker(&["rmi", b]);
-    }
-    cluster.swarm();
-    let manager = cluster.manager();
-    let registry = cluster.registry.clone().unwrap();
-    let port = 8080;
-    let run = |args: &[&str]| {
-        on_swarm(manager, &files, &project, args)
-            .env("HTTP_PORT", port.to_string())
-            .env("STACKCTL_REGISTRY", &registry)
-            .output()
-            .expect("run stackctl")
-    };
-    let up = run(&["up"]);
-    assert!(up.status.success(), "{}", stderr(&up));
-
-    // flaskapp's three replicas over both workers, counted through nginx on every node.
-    let placed = || -> Vec<String> {
-        manager
-            .docker(&[
-                "service",
-                "ps",
-                "--filter",
-                "desired-state=running",
-                "--format",
-                "{{.Node}} {{.CurrentState}}",
-                &format!("{project}_flaskapp"),
-            ])
-            .lines()
-            .filter(|l| l.contains("Running"))
-            .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
-            .collect()
-    };
-    let nodes: HashSet<String> = placed().into_iter().collect();
-    assert!(
-        nodes.len() >= 2 && !nodes.contains("node1"),
-        "{:?}",
-        placed()
-    );
-    let first = visit(&manager.ip, port, Duration::from_secs(60));
-    assert_eq!(
-        visit(&cluster.nodes[1].ip, port, Duration::from_secs(30)),
-        first + 1
-    );
-    assert_eq!(
-        visit(&cluster.nodes[2].ip, port, Duration::from_secs(30)),
-        first + 2
-    );
-
-    // A worker goes away: its tasks come back on the other worker, and no count is lost.
-    docker(&["stop", "-t", "1", &cluster.nodes[2].name]);
-    let t = Instant::now();
-    while !(placed().len() == 3 && placed().iter().all(|n| n == "node2")) {
-        assert!(
-            t.elapsed() < Duration::from_secs(90),
-            "flaskapp did not come back on node2: {:?}",
-            placed()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    assert_eq!(visit(&manager.ip, port, Duration::from_secs(30)), first + 3);
-
-    let down = run(&["down", "-v"]);
-    assert!(down.status.success(), "{}", stderr(&down));
-    let label = format!("label=com.docker.stack.namespace={project}");
-    assert!(
-        manager
-            .docker(&["config", "ls", "-q", "--filter", &label])
-            .is_empty()
-    );
-    assert_eq!(
-        host_swarm_state(),
-        host_state,
-        "the host's swarm is not ours"
-    );
 }
 
 #[test]

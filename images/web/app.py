@@ -84,7 +84,7 @@ WITH inc AS (
 INSERT INTO hits (request_id, visitor_count) SELECT $2, visitor_count FROM inc RETURNING visitor_count
 """
 INCREMENT = "EXECUTE increment(%(site)s, %(rid)s)"
-# How long one request keeps retrying while Postgres restarts (nginx waits up to 60 s).
+# How long one request keeps retrying while Postgres restarts (nginx waits 25 s, then asks another replica).
 RETRY_BUDGET = float(os.environ.get("POSTGRES_RETRY_SECONDS", "20"))
 _last_prune = 0.0
 

@@ -262,7 +262,10 @@ impl Backend {
         let e = &self.engine;
         match self.kind {
             Kind::Containers => down::down(e, plan, opts, report).await,
-            Kind::Services { .. } => swarm::down(e, plan, opts.volumes, report).await,
+            Kind::Services { .. } => {
+                swarm::require_manager(e).await?;
+                swarm::down(e, plan, opts.volumes, report).await
+            }
         }
     }
 
@@ -337,6 +340,7 @@ impl Backend {
         match self.kind {
             Kind::Containers => super::logs::follow::containers(&self.engine, req, sink_for).await,
             Kind::Services { .. } => {
+                swarm::require_manager(&self.engine).await?;
                 super::logs::services::services(&self.engine, req, sink_for).await
             }
         }
@@ -358,7 +362,10 @@ impl Backend {
                 observe::with_exit_details(e, &mut list, inspect).await;
                 Ok(Listing::Containers(list))
             }
-            Kind::Services { .. } => Ok(Listing::Tasks(swarm::tasks(e, project, all).await?)),
+            Kind::Services { .. } => {
+                swarm::require_manager(e).await?;
+                Ok(Listing::Tasks(swarm::tasks(e, project, all).await?))
+            }
         }
     }
 }

@@ -134,6 +134,43 @@ impl Node {
         );
     }
 
+    /// Cuts the node off from `others` (its packets to and from them dropped), leaving it running
+    /// and reachable from the host: a partition, not a stop.
+    pub fn cut_off(&self, others: &[&Node]) {
+        self.firewall("-I", others);
+    }
+
+    /// Ends `cut_off`.
+    pub fn reconnect(&self, others: &[&Node]) {
+        self.firewall("-D", others);
+    }
+
+    fn firewall(&self, op: &str, others: &[&Node]) {
+        let rules: Vec<String> = others
+            .iter()
+            .flat_map(|o| {
+                [
+                    format!("iptables {op} INPUT -s {} -j DROP", o.ip),
+                    format!("iptables {op} OUTPUT -d {} -j DROP", o.ip),
+                ]
+            })
+            .collect();
+        assert!(
+            super::docker_ok(&["exec", &self.name, "sh", "-c", &rules.join(" && ")]),
+            "iptables {op} on {}",
+            self.name
+        );
+    }
+
+    /// Stops the node's container: the machine is gone (its daemon's state with it).
+    pub fn stop(&self) {
+        assert!(
+            super::docker_ok(&["stop", "-t", "1", &self.name]),
+            "stopping {}",
+            self.name
+        );
+    }
+
     /// The docker CLI against this node; trimmed stdout.
     pub fn docker(&self, args: &[&str]) -> String {
         let host = self.host();
@@ -333,16 +370,33 @@ impl Cluster {
 
     /// Makes the first node a swarm manager and the others workers.
     pub fn swarm(&self) -> &Self {
+        self.swarm_with_managers(1)
+    }
+
+    /// Makes the first `managers` nodes the swarm's managers (the first one its leader) and the
+    /// others workers.
+    pub fn swarm_with_managers(&self, managers: usize) -> &Self {
         let manager = &self.nodes[0];
         manager.docker(&["swarm", "init", "--advertise-addr", &manager.ip]);
-        let token = manager.docker(&["swarm", "join-token", "-q", "worker"]);
-        assert!(!token.is_empty(), "swarm init on {} failed", manager.name);
-        for worker in &self.nodes[1..] {
-            worker.docker(&[
+        let token = |role| manager.docker(&["swarm", "join-token", "-q", role]);
+        let (as_manager, as_worker) = (token("manager"), token("worker"));
+        assert!(
+            !as_worker.is_empty(),
+            "swarm init on {} failed",
+            manager.name
+        );
+        for (i, node) in self.nodes.iter().enumerate().skip(1) {
+            node.docker(&[
                 "swarm",
                 "join",
+                "--advertise-addr",
+                &node.ip,
                 "--token",
-                &token,
+                if i < managers {
+                    &as_manager
+                } else {
+                    &as_worker
+                },
                 &format!("{}:2377", manager.ip),
             ]);
         }

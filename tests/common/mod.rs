@@ -368,6 +368,7 @@ pub fn eventually(limit: std::time::Duration, what: &str, mut check: impl FnMut(
     }
 }
 pub mod dind;
+pub mod load;
 
 /// A running command whose stdout is collected as it comes, so a test can wait for what it expects
 /// (with a generous bound) instead of sleeping a fixed time.
@@ -378,25 +379,45 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub fn start(mut cmd: Command) -> Self {
+    pub fn start(cmd: Command) -> Self {
+        Self::start_with(cmd, false)
+    }
+
+    /// Like `start`, with stderr's lines collected too (a container's stderr is written there).
+    pub fn start_both(cmd: Command) -> Self {
+        Self::start_with(cmd, true)
+    }
+
+    fn start_with(mut cmd: Command, stderr_too: bool) -> Self {
         use std::io::Read;
+        use std::process::Stdio;
         let mut child = cmd
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if stderr_too {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("spawn");
-        let mut out = child.stdout.take().expect("stdout");
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0 {
-                    break;
+        let copy = |mut from: Box<dyn Read + Send>| {
+            let sink = seen.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = from.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    // Whole reads: a line written at once stays whole.
+                    sink.lock().unwrap().extend_from_slice(&buf[..n]);
                 }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+            })
+        };
+        let reader = copy(Box::new(child.stdout.take().expect("stdout")));
+        if let Some(err) = child.stderr.take() {
+            copy(Box::new(err));
+        }
         Follower {
             child,
             seen,

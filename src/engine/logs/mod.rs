@@ -34,7 +34,7 @@ pub struct LogQuery {
 }
 
 impl LogQuery {
-    fn options(&self) -> LogsOptions {
+    pub(super) fn options(&self) -> LogsOptions {
         LogsOptions {
             follow: self.follow,
             stdout: true,
@@ -48,7 +48,7 @@ impl LogQuery {
 }
 
 /// Frames as (channel, bytes): stdout and stderr kept apart, a TTY's output counted as stdout.
-fn frames(
+pub(super) fn frames(
     s: impl Stream<Item = Result<LogOutput, bollard::errors::Error>>,
 ) -> impl Stream<Item = Result<(Channel, Bytes), String>> {
     s.map(|item| match item {
@@ -84,15 +84,6 @@ pub fn stream(
 pub async fn daemon_clock(engine: &Engine) -> Option<i128> {
     let info = engine.docker.info().await.ok()?;
     crate::logs::daemon_nanos(info.system_time?.as_bytes())
-}
-
-/// The logs of a Swarm service: every task's output, including tasks that start later when following.
-pub fn service_stream(
-    engine: &Engine,
-    service_id: &str,
-    q: &LogQuery,
-) -> impl Stream<Item = Result<(Channel, Bytes), String>> + Send + 'static {
-    frames(unchunked(engine).service_logs(service_id, Some(q.options())))
 }
 
 /// A container event of the project: (action, container id, container name, exit code).

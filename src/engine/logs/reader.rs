@@ -67,6 +67,12 @@ impl SharedView {
         f(view.as_mut())
     }
 
+    /// Writes lines through `f` and has them flushed a moment later.
+    pub(super) fn write(&self, f: impl FnOnce(&mut dyn LogSink)) {
+        self.with(f);
+        self.dirty.notify_one();
+    }
+
     /// Flushes `FLUSH_DELAY` after lines were written; returns only when flushing fails (e.g. the
     /// reading end of a pipe closed).
     pub(super) async fn flush_when_dirty(&self) -> std::io::Error {

@@ -21,6 +21,7 @@ mod files;
 mod secrets;
 mod spec;
 mod tasks;
+mod update;
 
 pub use down::down;
 pub use spec::{config_hash, needs_ipvs, spec_for};
@@ -56,7 +57,34 @@ pub async fn require_manager(engine: &Engine) -> Result<()> {
             engine.address
         );
     }
+    // A manager that cannot reach a majority of the managers answers `info` but nothing else:
+    // it says so in `info` once it knows, and in the error of anything asked of the swarm.
+    let lost = match swarm.error.filter(|e| !e.is_empty()) {
+        Some(err) => Some(err),
+        None => match engine
+            .docker
+            .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+            .await
+        {
+            Err(e) if no_leader(&e.to_string()) => Some(e.to_string()),
+            Err(e) => return Err(super::api_error(e).context("listing the swarm's nodes")),
+            Ok(_) => None,
+        },
+    };
+    if let Some(err) = lost {
+        bail!(
+            "the swarm manager at {} cannot act for the swarm: it reaches too few of its {} managers to have a leader (a majority must be up)\n  {err}\n  = help: point DOCKER_HOST or --context at a manager that can reach the others, or bring the stopped managers back",
+            engine.address,
+            swarm.managers.map_or("other".to_owned(), |n| n.to_string())
+        );
+    }
     Ok(())
+}
+
+/// Whether a daemon's error says the swarm has no leader (too few managers up).
+fn no_leader(error: &str) -> bool {
+    let e = error.to_ascii_lowercase();
+    e.contains("does not have a leader") || e.contains("quorum")
 }
 
 /// Whether the manager's kernel has IPVS: a throw-away container looks for /proc/net/ip_vs.
@@ -272,6 +300,8 @@ pub async fn up(
                 }
                 Some(cur) => {
                     update_service(engine, &sname, cur, spec, "updating").await?;
+                    step(report, &object, "Updating", false);
+                    update::wait_update(engine, &sname, cur, Duration::from_secs(600)).await?;
                     step(report, &object, "Updated", false);
                     cur.id.clone().unwrap_or_default()
                 }
@@ -481,7 +511,18 @@ async fn project_services(engine: &Engine, project: &str) -> Result<Vec<bollard:
 
 #[cfg(test)]
 mod tests {
-    use super::{images, pinned, pulls_always};
+    use super::{images, no_leader, pinned, pulls_always};
+
+    #[test]
+    fn a_swarm_without_a_leader_is_told_by_the_daemons_words() {
+        assert!(no_leader(
+            "Docker responded with status code 500: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online."
+        ));
+        assert!(no_leader(
+            "rpc error: code = Unavailable desc = lost quorum"
+        ));
+        assert!(!no_leader("This node is not a swarm manager."));
+    }
 
     #[test]
     fn a_pulled_image_is_pinned_when_the_flag_or_the_service_says_always() {
