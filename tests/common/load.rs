@@ -18,6 +18,9 @@ pub struct Tally {
     pub served_by: Vec<String>,
     /// What went wrong with each failed request: target and reason.
     pub failures: Vec<String>,
+    /// Connections a node refused (nothing listening: its nginx being replaced); the request is
+    /// sent to the next node instead, as a load balancer in front of the nodes does.
+    pub refused: Vec<String>,
 }
 
 pub struct Load {
@@ -55,6 +58,9 @@ impl Load {
                             Ok((count, by)) => {
                                 tally.counts.push(count);
                                 tally.served_by.push(by);
+                            }
+                            Err(e) if e.starts_with("connect: Connection refused") => {
+                                tally.refused.push(format!("{target}: {e}"))
                             }
                             Err(e) => tally.failures.push(format!("{target}: {e}")),
                         }

@@ -1,8 +1,8 @@
 //! `logs` on a swarm: one stream per service (the daemon merges its tasks' output, and adds tasks
 //! that start later when following), each line labelled with its task and node
-//! (`flaskapp.2@node3`). A follow outlives the stream: when a manager loses its subscription (a node
-//! gone, a leader change) the stream is asked again from the last line shown, and what was shown
-//! already is not shown twice.
+//! (`flaskapp.2.w8moeq5rc71y@node3`). A follow outlives the stream: when a manager loses its
+//! subscription (a node gone, a leader change) the stream is asked again from the last line
+//! shown, and what was shown already is not shown twice.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -190,8 +190,9 @@ impl ServiceFollower {
         }
     }
 
-    /// The view's index of `task`'s label, `project_service.slot@node` (a global service's
-    /// tasks have no slot), registered the first time the task is seen.
+    /// The view's index of `task`'s label, `project_service.slot.task@node` as `docker service
+    /// logs` names it (a global service's tasks have no slot), registered the first time the
+    /// task is seen.
     async fn label(&self, task: &str, node_id: &str) -> usize {
         let mut labels = self.labels.lock().await;
         if let Some(idx) = labels.of_task.get(task) {
@@ -212,7 +213,7 @@ impl ServiceFollower {
                 .unwrap_or_else(|| node_id.chars().take(12).collect());
             labels.hostnames.insert(node_id.to_owned(), hostname);
         }
-        let label = task_label(&self.service, slot, &labels.hostnames[node_id]);
+        let label = task_label(&self.service, slot, task, &labels.hostnames[node_id]);
         let idx = self.view.with(|v| v.add(&label));
         labels.of_task.insert(task.to_owned(), idx);
         idx
@@ -222,10 +223,13 @@ impl ServiceFollower {
 const TASK: &str = "com.docker.swarm.task.id";
 const NODE: &str = "com.docker.swarm.node.id";
 
-fn task_label(service: &str, slot: Option<i64>, node: &str) -> String {
+/// The task's ID is cut to 12 characters, as docker's listings show it: a slot's task moved to
+/// another node, or replaced by an update, is told apart from the one before.
+fn task_label(service: &str, slot: Option<i64>, task: &str, node: &str) -> String {
+    let task: String = task.chars().take(12).collect();
     match slot {
-        Some(s) => format!("{service}.{s}@{node}"),
-        None => format!("{service}@{node}"),
+        Some(s) => format!("{service}.{s}.{task}@{node}"),
+        None => format!("{service}.{task}@{node}"),
     }
 }
 
@@ -302,12 +306,17 @@ mod tests {
         assert_eq!(split_details(&plain).1, plain);
         assert_eq!(unescape("a%2Cb+c%zz%4"), "a,b c%zz%4");
         assert_eq!(
-            task_label("visitors_flaskapp", Some(2), "node3"),
-            "visitors_flaskapp.2@node3"
+            task_label(
+                "visitors_flaskapp",
+                Some(2),
+                "w8moeq5rc71y4dw2qeolc21qr",
+                "node3"
+            ),
+            "visitors_flaskapp.2.w8moeq5rc71y@node3"
         );
         assert_eq!(
-            task_label("visitors_nginx", None, "node1"),
-            "visitors_nginx@node1"
+            task_label("visitors_nginx", None, "v2gwcvvhnq2l35vfxj03wwtv7", "node1"),
+            "visitors_nginx.v2gwcvvhnq2l@node1"
         );
     }
 }
