@@ -107,6 +107,9 @@ fn watch_syncs_restarts_runs_and_rebuilds_what_changed_and_nothing_else() {
     );
     // An ignored file does nothing; a file made after it is synced, so the ignored one had its chance.
     write(&p, "src/x.tmp", "no");
+    // So does an editor's scratch (vim's swap file and its write test), as under compose.
+    write(&p, "src/.a.py.swp", "swap");
+    write(&p, "src/4913", "");
     write(&p, "src/later/b.py", "b");
     assert!(
         until(Duration::from_secs(10), || cat(&web(2), "/app/later/b.py")
@@ -114,6 +117,8 @@ fn watch_syncs_restarts_runs_and_rebuilds_what_changed_and_nothing_else() {
         .is_some()
     );
     assert_eq!(cat(&web(1), "/app/x.tmp"), None);
+    assert_eq!(cat(&web(1), "/app/.a.py.swp"), None);
+    assert_eq!(cat(&web(1), "/app/4913"), None);
     // A deleted file goes.
     std::fs::remove_file(p.path().join("src/a.py")).unwrap();
     assert!(

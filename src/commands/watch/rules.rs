@@ -49,6 +49,13 @@ impl Rule {
         let Ok(rel) = path.strip_prefix(&self.root) else {
             return false;
         };
+        // Only below the rule's path: the project may well live under a `.git`-like name.
+        if rel
+            .components()
+            .any(|c| scratch(&c.as_os_str().to_string_lossy()))
+        {
+            return false;
+        }
         let rel = slashed(rel);
         if !rel.is_empty() && self.ignore.excluded(&rel) {
             return false;
@@ -79,6 +86,25 @@ impl Rule {
     }
 }
 
+/// Whether a path component is an editor's or a tool's scratch, never the developer's file:
+/// syncing it puts junk in the container, and on a rebuild rule every autosave would rebuild.
+/// Compose skips the same names, so a manifest behaves alike under both tools.
+fn scratch(name: &str) -> bool {
+    const SUFFIXES: [&str; 5] = [
+        "~",
+        "___jb_old___",
+        "___jb_tmp___",
+        "-go-tmp-umask",
+        ".kate-swp",
+    ];
+    const VIM_SWAP: [&str; 4] = [".swp", ".swx", ".swo", ".swn"];
+    matches!(name, ".git" | ".idea" | "4913")
+        || SUFFIXES.iter().any(|s| name.ends_with(s))
+        || (name.starts_with('.') && VIM_SWAP.iter().any(|s| name.ends_with(s)))
+        || name.starts_with(".#")
+        || (name.len() > 1 && name.starts_with('#') && name.ends_with('#'))
+}
+
 fn slashed(p: &Path) -> String {
     p.components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -99,6 +125,25 @@ pub struct Work {
     pub rebuild: bool,
     /// The changed files that caused it, relative to the project folder where they can be.
     pub because: Vec<String>,
+}
+
+impl Work {
+    /// Whether doing this twice costs more than a copy: a restart, a command or a rebuild.
+    pub fn costly(&self) -> bool {
+        self.rebuild || self.restart || !self.exec.is_empty()
+    }
+}
+
+/// Whether a change to `path` asks any service for costly work (see [`Work::costly`]). A folder
+/// that appears counts as costly: it is news only through the files it brings, which are still
+/// arriving.
+pub fn costly(rules: &[Rule], path: &Path, exists: bool, project_dir: &Path) -> bool {
+    if exists && path.is_dir() {
+        return rules.iter().any(|r| r.covers(path));
+    }
+    work(rules, &[(path.to_path_buf(), exists)], project_dir)
+        .values()
+        .any(Work::costly)
 }
 
 /// The work each service has for `changed` (a path and whether it still exists). A file counts
@@ -207,6 +252,52 @@ mod tests {
         assert_eq!(w["web"].delete, vec!["/app/app.py".to_owned()]);
         assert!(w["web"].copy.is_empty());
         assert_eq!(w["web"].because, vec!["web/app.py".to_owned()]);
+    }
+
+    #[test]
+    fn only_restarts_commands_and_rebuilds_are_costly() {
+        let rs = rules(
+            &[
+                (
+                    "web",
+                    rule("web/requirements.txt", WatchAction::Rebuild, &[]),
+                ),
+                ("web", rule("web", WatchAction::Sync, &[])),
+                ("conf", rule("conf", WatchAction::SyncRestart, &[])),
+            ],
+            None,
+        );
+        let p = Path::new("/p");
+        assert!(!costly(&rs, Path::new("/p/web/app.py"), false, p));
+        assert!(costly(&rs, Path::new("/p/web/requirements.txt"), false, p));
+        assert!(costly(&rs, Path::new("/p/conf/nginx.conf"), false, p));
+        assert!(!costly(&rs, Path::new("/p/elsewhere.txt"), false, p));
+    }
+
+    #[test]
+    fn editor_scratch_files_and_git_internals_are_not_changes() {
+        let rs = rules(&[("web", rule("web", WatchAction::Rebuild, &[]))], None);
+        for skipped in [
+            "/p/web/.app.py.swp",
+            "/p/web/4913",
+            "/p/web/app.py~",
+            "/p/web/.#app.py",
+            "/p/web/#app.py#",
+            "/p/web/app.py___jb_tmp___",
+            "/p/web/.git/index",
+            "/p/web/.idea/workspace.xml",
+        ] {
+            assert!(!rs[0].covers(Path::new(skipped)), "{skipped}");
+        }
+        for kept in [
+            "/p/web/app.py",
+            "/p/web/swp.py",
+            "/p/web/#notes",
+            "/p/web/.gitignore",
+            "/p/web/a~b.py",
+        ] {
+            assert!(rs[0].covers(Path::new(kept)), "{kept}");
+        }
     }
 
     #[test]
