@@ -9,7 +9,8 @@ use yaml_rust2::parser::{Event, Parser};
 /// One step in a path through the document: a mapping key or a sequence index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Seg {
-    Key(String),
+    /// Shared: every path below a key holds it, and a large manifest has hundreds of thousands.
+    Key(std::sync::Arc<str>),
     Index(usize),
 }
 
@@ -23,7 +24,7 @@ impl FieldPath {
     }
     pub fn key(&self, k: &str) -> Self {
         let mut p = self.clone();
-        p.0.push(Seg::Key(k.to_owned()));
+        p.0.push(Seg::Key(k.into()));
         p
     }
     pub fn index(&self, i: usize) -> Self {
@@ -75,7 +76,9 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct SpanIndex {
     entries: HashMap<FieldPath, Entry>,
-    lines: Vec<String>,
+    /// The whole text, shared by the documents in it, and where each of its lines is.
+    text: std::sync::Arc<str>,
+    lines: std::sync::Arc<[std::ops::Range<usize>]>,
 }
 
 enum Frame {
@@ -207,7 +210,14 @@ impl SpanIndex {
             let why = format!("the document nests more than {MAX_DEPTH} levels deep");
             return (Vec::new(), Some(TooBig { at, why }));
         }
-        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let whole: std::sync::Arc<str> = text.into();
+        let lines: std::sync::Arc<[std::ops::Range<usize>]> = text
+            .lines()
+            .map(|l| {
+                let start = l.as_ptr() as usize - text.as_ptr() as usize;
+                start..start + l.len()
+            })
+            .collect();
         let mut docs = Vec::new();
         let mut index = SpanIndex::default();
         let mut parser = Parser::new_from_str(text);
@@ -224,6 +234,7 @@ impl SpanIndex {
                 Event::StreamEnd => break,
                 Event::DocumentStart => continue,
                 Event::DocumentEnd => {
+                    index.text = whole.clone();
                     index.lines = lines.clone();
                     docs.push(std::mem::take(&mut index));
                     stack.clear();
@@ -335,6 +346,7 @@ impl SpanIndex {
             }
         }
         if !index.entries.is_empty() || docs.is_empty() {
+            index.text = whole;
             index.lines = lines;
             docs.push(index);
         }
@@ -373,7 +385,7 @@ impl SpanIndex {
     pub fn line_text(&self, line: usize) -> Option<&str> {
         line.checked_sub(1)
             .and_then(|i| self.lines.get(i))
-            .map(String::as_str)
+            .and_then(|r| self.text.get(r.clone()))
     }
 }
 

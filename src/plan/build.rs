@@ -2,7 +2,7 @@
 //! resolved (paths made absolute, restart policy, health, ports, mounts), networks, volumes,
 //! dependency levels and config hashes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::*;
 use crate::manifest::paths::absolute;
@@ -66,19 +66,25 @@ pub fn build(project: &Project, scale: &BTreeMap<String, u32>) -> Plan {
             ),
         })
         .collect::<Vec<_>>();
+    // By key: a service looks up each of its networks and volumes, and a project of thousands
+    // of services has thousands of volumes.
+    let net_names: HashMap<&str, &str> = networks
+        .iter()
+        .map(|n| (n.key.as_str(), n.name.as_str()))
+        .collect();
+    let vol_names: HashMap<&str, &str> = volumes
+        .iter()
+        .map(|v| (v.key.as_str(), v.name.as_str()))
+        .collect();
     let net_name = |key: &str| {
-        networks
-            .iter()
-            .find(|n| n.key == key)
-            .map(|n| n.name.clone())
-            .unwrap_or_else(|| network_name(p, key))
+        net_names
+            .get(key)
+            .map_or_else(|| network_name(p, key), |n| (*n).to_owned())
     };
     let vol_name = |key: &str| {
-        volumes
-            .iter()
-            .find(|v| v.key == key)
-            .map(|v| v.name.clone())
-            .unwrap_or_else(|| format!("{p}_{key}"))
+        vol_names
+            .get(key)
+            .map_or_else(|| format!("{p}_{key}"), |n| (*n).to_owned())
     };
 
     let services = project

@@ -22,7 +22,7 @@ fn not_yet_supported(path: &FieldPath) -> &'static [&'static str] {
         .0
         .iter()
         .filter_map(|s| match s {
-            Seg::Key(k) => Some(k.as_str()),
+            Seg::Key(k) => Some(&**k),
             Seg::Index(_) => None,
         })
         .collect();

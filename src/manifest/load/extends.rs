@@ -57,7 +57,7 @@ fn resolve_same_file_bases_first(
     lookup: &dyn Fn(&str) -> Option<String>,
     extending: &mut Extending,
 ) -> Result<(), Diagnostic> {
-    let canonical = std::fs::canonicalize(file.path).unwrap_or_else(|_| file.path.to_path_buf());
+    let canonical = extending.canonical(file.path);
     let mut line: Vec<&str> = Vec::new();
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::from([name]);
     let mut at = name;
@@ -105,7 +105,7 @@ pub(super) fn resolve_extends(
     let spath = FieldPath::root().key("services").key(name);
     let raw = file.raws.get(name).cloned().unwrap_or(Value::Null);
     // The same file reached as `sub/../compose.yaml` and `compose.yaml` must compare equal.
-    let canonical = std::fs::canonicalize(file.path).unwrap_or_else(|_| file.path.to_path_buf());
+    let canonical = extending.canonical(file.path);
     let key = (canonical, name.to_owned());
     if let Some(done) = extending.resolved.get(&key) {
         return Ok(done.clone());
@@ -279,9 +279,18 @@ pub(super) fn resolve_extends(
 pub(super) struct Extending {
     chain: Vec<(PathBuf, String)>,
     resolved: HashMap<(PathBuf, String), Service>,
+    /// Each file's canonical path, asked of the filesystem once rather than once per service.
+    canonical: HashMap<PathBuf, PathBuf>,
 }
 
 impl Extending {
+    fn canonical(&mut self, path: &Path) -> PathBuf {
+        self.canonical
+            .entry(path.to_path_buf())
+            .or_insert_with(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+            .clone()
+    }
+
     /// Starts on another service: the chain of a failed one may have been left behind.
     pub(super) fn begin(&mut self) {
         self.chain.clear();

@@ -1,7 +1,7 @@
 //! After merging: profiles, dependencies implied by shared containers, and `env_file` and
 //! `label_file` folded into the values they feed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::*;
 use crate::manifest::diag::{Diagnostic, Diagnostics, nearest};
@@ -30,7 +30,7 @@ pub(super) fn apply_profiles(
             || active.contains(&"*")
             || profiles.iter().any(|p| active.contains(&p.as_str()))
     };
-    let dropped: Vec<String> = project
+    let dropped: BTreeSet<String> = project
         .services
         .iter()
         .filter(|(_, s)| !enabled(&s.profiles))
@@ -59,7 +59,7 @@ pub(super) fn apply_profiles(
             project.disabled_services.insert(name, svc.profiles);
         }
     }
-    let remaining: Vec<String> = project.services.keys().cloned().collect();
+    let remaining: BTreeSet<String> = project.services.keys().cloned().collect();
     for svc in project.services.values_mut() {
         let (kept, inactive) = std::mem::take(&mut svc.depends_on)
             .into_iter()
