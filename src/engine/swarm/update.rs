@@ -51,7 +51,7 @@ pub fn progress(before: &Service, svc: &Service, first_read: bool) -> Progress {
     match status.state {
         Some(State::COMPLETED) => Progress::Done,
         Some(State::ROLLBACK_COMPLETED) => Progress::Failed(format!(
-            "the update failed and Swarm rolled it back: its tasks run the previous configuration ({message})"
+            "the update failed and Swarm rolled it back: its tasks run the previous configuration ({message})\n  = help: the service's image tag still names the build that failed, so a plain `up` would deploy it again; fix it and run `stackctl up --build`"
         )),
         Some(State::PAUSED) => Progress::Failed(format!(
             "the update failed and Swarm paused it, part of the tasks updated ({message}); `stackctl up` retries it"
@@ -208,7 +208,11 @@ mod tests {
         let Progress::Failed(why) = check("b", "a", Some(("rollback_completed", 1001))) else {
             panic!("a rollback is a failure")
         };
-        assert!(why.contains("rolled it back") && why.contains("update rolled back"));
+        assert!(
+            why.contains("rolled it back")
+                && why.contains("update rolled back")
+                && why.contains("up --build")
+        );
         assert!(matches!(
             check("b", "a", Some(("paused", 1001))),
             Progress::Failed(_)
