@@ -91,6 +91,32 @@ impl Stack<'_> {
         .collect()
     }
 
+    /// Waits up to `limit` for `check`; on timeout the failure shows what the swarm looked like
+    /// (its nodes, flaskapp's and nginx's tasks), asked of `via`.
+    fn settle(&self, via: &Node, limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+        let t = Instant::now();
+        while !check() {
+            if t.elapsed() > limit {
+                let tasks = |service: &str| {
+                    via.docker(&[
+                        "service",
+                        "ps",
+                        "--format",
+                        "{{.Name}} {{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}",
+                        &format!("{}_{service}", self.project),
+                    ])
+                };
+                panic!(
+                    "not within {limit:?}: {what}\nnodes:\n{}\nflaskapp:\n{}\nnginx:\n{}",
+                    via.docker(&["node", "ls"]),
+                    tasks("flaskapp"),
+                    tasks("nginx")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
     /// Tasks per node of `service`.
     fn spread(&self, via: &Node, service: &str) -> BTreeMap<String, usize> {
         let mut per = BTreeMap::new();
@@ -329,9 +355,12 @@ fn five_nodes_keep_serving_through_updates_a_partition_and_a_lost_leader() {
     under_load(&stack, &[1, 2, 3, 4], "a worker's partition", |load| {
         n5.cut_off(&others);
         let t = Instant::now();
-        eventually(Duration::from_secs(120), "replicas moved off node5", || {
-            stack.running(n2, "flaskapp").len() == 10 && on_n5(&stack) == 0
-        });
+        stack.settle(
+            n2,
+            Duration::from_secs(180),
+            "replicas moved off node5",
+            || stack.running(n2, "flaskapp").len() == 10 && on_n5(&stack) == 0,
+        );
         eprintln!(
             "node5 cut off: its replicas ran elsewhere after {:.0?}",
             t.elapsed()
@@ -343,7 +372,7 @@ fn five_nodes_keep_serving_through_updates_a_partition_and_a_lost_leader() {
                 .filter(|(task, _)| !before_cut.contains_key(task)),
         );
         n5.reconnect(&others);
-        eventually(Duration::from_secs(120), "node5 back", || {
+        stack.settle(n2, Duration::from_secs(120), "node5 back", || {
             n2.docker(&["node", "ls", "--format", "{{.Hostname}} {{.Status}}"])
                 .contains("node5 Ready")
         });
@@ -354,14 +383,19 @@ fn five_nodes_keep_serving_through_updates_a_partition_and_a_lost_leader() {
     });
     // Back, it runs no replica of the generation it ran while cut off.
     let label = format!("label=com.docker.swarm.service.name={project}_flaskapp");
-    eventually(Duration::from_secs(60), "node5's old replicas gone", || {
-        let running = n5.docker(&["ps", "-q", "--filter", &label]);
-        let wanted = stack.running(n2, "flaskapp");
-        running.lines().count() == wanted.values().filter(|n| *n == "node5").count()
-    });
+    stack.settle(
+        n2,
+        Duration::from_secs(90),
+        "node5's old replicas gone",
+        || {
+            let running = n5.docker(&["ps", "-q", "--filter", &label]);
+            let wanted = stack.running(n2, "flaskapp");
+            running.lines().count() == wanted.values().filter(|n| *n == "node5").count()
+        },
+    );
     // Its nginx (global, host port) is replaced once it rejoins; until the new task listens the
     // node refuses connections. The next step starts when it serves again.
-    eventually(Duration::from_secs(90), "node5's nginx settled", || {
+    stack.settle(n2, Duration::from_secs(90), "node5's nginx settled", || {
         let nginx = stack.running(n2, "nginx");
         nginx.values().filter(|n| *n == "node5").count() == 1
             && n5
@@ -379,10 +413,15 @@ fn five_nodes_keep_serving_through_updates_a_partition_and_a_lost_leader() {
     under_load(&stack, &[2, 3, 4, 5], "the leader's loss", |load| {
         n1.stop();
         let t = Instant::now();
-        eventually(Duration::from_secs(120), "replicas moved off node1", || {
-            let spread = stack.spread(n2, "flaskapp");
-            spread.values().sum::<usize>() == 10 && !spread.contains_key("node1")
-        });
+        stack.settle(
+            n2,
+            Duration::from_secs(180),
+            "replicas moved off node1",
+            || {
+                let spread = stack.spread(n2, "flaskapp");
+                spread.values().sum::<usize>() == 10 && !spread.contains_key("node1")
+            },
+        );
         eprintln!(
             "leader lost: its replicas ran elsewhere after {:.0?}",
             t.elapsed()
