@@ -29,9 +29,9 @@ pub(super) use rules::Rule;
 use rules::Work;
 
 /// How long files must stay quiet before a batch of copies is acted on. One save arrives as 2–4
-/// events under 2 ms apart, a `git checkout` of 200 files as 600 events at most 6 ms apart
-/// (`benches/save_gaps.py`); a save split in two anyway costs only a second copy of the newest
-/// content.
+/// events under 2.2 ms apart, a `git checkout` of 200 files as 600 events at most 3.3 ms apart
+/// (5 ms on a busy machine; `benches/save_gaps.py`); a save split in two anyway costs only a
+/// second copy of the newest content.
 const SETTLE: Duration = Duration::from_millis(25);
 /// How long files must stay quiet before a batch that restarts, runs a command or rebuilds is
 /// acted on: doing one of those twice for one save costs seconds.
